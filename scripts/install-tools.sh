@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs, once, what building Herald needs on a fresh machine of this kind:
+# the wasm target, cargo-leptos, the wasm-bindgen CLI (matching the crate pin)
+# and wasm-opt from npm's binaryen (Debian's 108 breaks hydration, see TOOLCHAIN.md).
+# Every step checks first, so a second run only prints "ok" lines.
+# With --test it also installs what the test suite needs: Chromium and Playwright.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=123
+export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+
+say() { printf '[install] %s\n' "$*"; }
+
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "ok wasm32-unknown-unknown"
+else
+  say "adding wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "ok cargo-leptos $CARGO_LEPTOS_VERSION"
+else
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 13 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+if wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "ok wasm-bindgen $WASM_BINDGEN_VERSION"
+else
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # --locked fails: a crate version pinned in its lock file is gone from the index.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+if [ -x tools/node_modules/.bin/wasm-opt ] && tools/node_modules/.bin/wasm-opt --version | grep -q "version $BINARYEN_VERSION"; then
+  say "ok wasm-opt (binaryen $BINARYEN_VERSION)"
+else
+  say "installing binaryen@$BINARYEN_VERSION into ./tools"
+  mkdir -p tools
+  npm install --prefix tools --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION"
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  if [ -x /usr/bin/chromium ]; then
+    say "ok chromium"
+  else
+    say "installing chromium from apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  fi
+  if [ -x end2end/node_modules/.bin/playwright ]; then
+    say "ok playwright"
+  else
+    say "installing playwright (npm ci in end2end/)"
+    (cd end2end && npm ci --no-audit --no-fund)
+  fi
+fi

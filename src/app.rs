@@ -1,0 +1,46 @@
+//! The HTML shell, the root component and the routes.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    SsrMode, StaticSegment,
+};
+
+use crate::ui::pages::{AdminPage, HomePage, LoginPage, NotFound};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/herald.css" />
+        <Title text="Herald" />
+        <Router>
+            // Async SSR: pages arrive complete, so they read fine without JS.
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,167 @@
+//! Types shared by the server and the browser. Nothing secret lives here:
+//! these are what crosses the wire.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// A signed-in user as the UI and the API see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+impl UserView {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// One notification in a user's inbox; also the `data:` of a `notification`
+/// SSE event (with `unread` added there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: i64,
+    pub seq: i64,
+    pub title: String,
+    pub body: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// The first page of a user's inbox, as rendered on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub items: Vec<NotificationView>,
+    pub unread: i64,
+    /// The highest seq this user has, so the stream can resume right after it.
+    pub last_seq: i64,
+}
+
+/// `data:` of the `notification` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationEvent {
+    #[serde(flatten)]
+    pub notification: NotificationView,
+    pub unread: i64,
+}
+
+/// `data:` of the `connected` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectedEvent {
+    pub client_id: u64,
+    pub user_id: i64,
+    pub unread: i64,
+    pub timestamp: String,
+}
+
+/// What the admin page gets back after sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentAnnouncement {
+    pub id: i64,
+    pub recipients: i64,
+}
+
+/// Errors a server function can return, typed so the UI can show them
+/// properly (a field message next to its field, a sign-in prompt, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("you need to sign in")]
+    Unauthorized,
+    #[error("admins only")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("too many attempts, try again later")]
+    RateLimited,
+    #[error("something went wrong on our side")]
+    Internal,
+    /// Transport or (de)serialization failure reported by the server-fn layer.
+    #[error("request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+/// Field limits, shared so the form and the server agree.
+pub mod limits {
+    pub const TITLE_MAX: usize = 200;
+    pub const BODY_MAX: usize = 5_000;
+    pub const LINK_MAX: usize = 2_000;
+    pub const EVENT_NAME_MAX: usize = 64;
+}

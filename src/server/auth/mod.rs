@@ -1,0 +1,7 @@
+//! Authentication: passwords, tokens, and who is asking.
+
+pub mod jwt;
+pub mod password;
+mod session;
+
+pub use session::{authenticate, clear_cookie, session_cookie, Admin, Session, SESSION_COOKIE};

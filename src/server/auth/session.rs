@@ -1,0 +1,152 @@
+//! Who is asking: a session from the `herald_session` cookie or an
+//! `Authorization: Bearer` header, checked against the signing key *and*
+//! the sessions table (so logout revokes), with the role read fresh from
+//! the users table (so a role change takes effect at once).
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use http::{header, HeaderMap, HeaderValue};
+
+use crate::{
+    model::{AppError, UserView},
+    server::{
+        state::AppState,
+        store::{sessions, users},
+    },
+};
+
+pub const SESSION_COOKIE: &str = "herald_session";
+
+/// A verified, unrevoked session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: UserView,
+    pub session_id: String,
+}
+
+/// A session whose user is an admin; rejecting with 403 otherwise.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Session);
+
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Session, AppError> {
+    let token = bearer_token(headers)
+        .or_else(|| cookie_token(headers))
+        .ok_or(AppError::Unauthorized)?;
+    let claims = state.keys.verify(token).ok_or(AppError::Unauthorized)?;
+    let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthorized)?;
+    if !sessions::is_active(&state.pool, &claims.sid, user_id).await? {
+        return Err(AppError::Unauthorized);
+    }
+    let user = users::find_by_id(&state.pool, user_id)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    Ok(Session {
+        user: user.view(),
+        session_id: claims.sid,
+    })
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+        })
+}
+
+/// `Set-Cookie` for a fresh session.
+pub fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    // A JWT is base64url plus dots, always a valid header value.
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("herald_session=; Path=/; Max-Age=0"))
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_cookie(secure: bool) -> HeaderValue {
+    if secure {
+        HeaderValue::from_static(
+            "herald_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0; Secure",
+        )
+    } else {
+        HeaderValue::from_static("herald_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0")
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(session) = parts.extensions.get::<Session>() {
+            return Ok(session.clone());
+        }
+        let session = authenticate(state, &parts.headers).await?;
+        parts.extensions.insert(session.clone());
+        Ok(session)
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state).await?;
+        if session.user.is_admin() {
+            Ok(Admin(session))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_token_in_either_place() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; herald_session=tok; b=2"),
+        );
+        assert_eq!(cookie_token(&h), Some("tok"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer  abc "),
+        );
+        assert_eq!(bearer_token(&h), Some("abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(bearer_token(&h), None);
+    }
+
+    #[test]
+    fn cookie_flags() {
+        let c = session_cookie("t", 60, false);
+        assert_eq!(
+            c,
+            "herald_session=t; HttpOnly; SameSite=Lax; Path=/; Max-Age=60"
+        );
+        assert!(session_cookie("t", 60, true)
+            .to_str()
+            .unwrap()
+            .ends_with("; Secure"));
+    }
+}

@@ -1,0 +1,205 @@
+//! Configuration, read once from the environment (and `.env`). A bad value
+//! fails start-up with one line naming the variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Clone)]
+pub struct Config {
+    pub site_addr: SocketAddr,
+    pub database_url: String,
+    /// HS256 signing secret. `None` means "generate one and keep it in the data dir".
+    pub jwt_secret: Option<Vec<u8>>,
+    pub ping_interval: Duration,
+    pub demo: bool,
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+    /// Per-client queue length before the client is told to `resync`.
+    pub client_queue: usize,
+}
+
+// Hand-written so the secret can never end up in a log line through `{:?}`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("site_addr", &self.site_addr)
+            .field("database_url", &self.database_url)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("ping_interval", &self.ping_interval)
+            .field("demo", &self.demo)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_ttl", &self.session_ttl)
+            .field("client_queue", &self.client_queue)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads from any lookup function, so tests need not touch the process env.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let site_addr = parse_or(
+            &get,
+            "LEPTOS_SITE_ADDR",
+            "127.0.0.1:3000".parse().expect("valid literal"),
+        )?;
+        let database_url = get("DATABASE_URL")
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| "sqlite://data/herald.db".into());
+        if !database_url.starts_with("sqlite:") {
+            return Err(ConfigError {
+                var: "DATABASE_URL",
+                reason: "only sqlite: URLs are supported by this build".into(),
+            });
+        }
+        let jwt_secret = match get("HERALD_JWT_SECRET") {
+            Some(s) if s.len() < 32 => {
+                return Err(ConfigError {
+                    var: "HERALD_JWT_SECRET",
+                    reason: "must be at least 32 characters".into(),
+                })
+            }
+            Some(s) => Some(s.into_bytes()),
+            None => None,
+        };
+        let ping_secs: u64 = parse_or(&get, "HERALD_PING_SECS", 15)?;
+        if ping_secs == 0 {
+            return Err(ConfigError {
+                var: "HERALD_PING_SECS",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let session_hours: u64 = parse_or(&get, "HERALD_SESSION_HOURS", 24 * 7)?;
+        let client_queue: usize = parse_or(&get, "HERALD_CLIENT_QUEUE", 256)?;
+        if client_queue == 0 {
+            return Err(ConfigError {
+                var: "HERALD_CLIENT_QUEUE",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(Config {
+            site_addr,
+            database_url,
+            jwt_secret,
+            ping_interval: Duration::from_secs(ping_secs),
+            demo: parse_flag(&get, "HERALD_DEMO")?,
+            secure_cookies: parse_flag(&get, "HERALD_SECURE_COOKIES")?,
+            session_ttl: Duration::from_secs(session_hours * 3600),
+            client_queue,
+        })
+    }
+
+    /// Directory that holds the SQLite file (and the generated JWT secret).
+    pub fn data_dir(&self) -> PathBuf {
+        let path = self
+            .database_url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:");
+        let path = path.split('?').next().unwrap_or(path);
+        PathBuf::from(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: T,
+) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match get(var) {
+        None => Ok(default),
+        Some(v) if v.trim().is_empty() => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            var,
+            reason: format!("{v:?}: {e}"),
+        }),
+    }
+}
+
+fn parse_flag(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::trim) {
+        None | Some("") | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") => Ok(true),
+        Some(other) => Err(ConfigError {
+            var,
+            reason: format!("{other:?}: expected 1 or 0"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_demo_layout() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.database_url, "sqlite://data/herald.db");
+        assert_eq!(c.data_dir(), PathBuf::from("data"));
+        assert_eq!(c.ping_interval, Duration::from_secs(15));
+        assert!(!c.demo);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(
+            config(&[("HERALD_PING_SECS", "soon")]).unwrap_err().var,
+            "HERALD_PING_SECS"
+        );
+        assert_eq!(
+            config(&[("HERALD_DEMO", "yes")]).unwrap_err().var,
+            "HERALD_DEMO"
+        );
+        assert_eq!(
+            config(&[("LEPTOS_SITE_ADDR", "nowhere")]).unwrap_err().var,
+            "LEPTOS_SITE_ADDR"
+        );
+        assert_eq!(
+            config(&[("HERALD_JWT_SECRET", "short")]).unwrap_err().var,
+            "HERALD_JWT_SECRET"
+        );
+        assert_eq!(
+            config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let c = config(&[(
+            "HERALD_JWT_SECRET",
+            "0123456789abcdef0123456789abcdef-secret",
+        )])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("0123456789abcdef"), "{shown}");
+    }
+}

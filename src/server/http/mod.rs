@@ -1,0 +1,34 @@
+//! The JSON API and the plain HTTP routes (everything that is not a page or
+//! a server function).
+
+mod api;
+pub mod error;
+mod json;
+mod pages;
+
+use axum::{
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+    Router,
+};
+
+use super::{sse, state::AppState};
+
+pub use pages::guard_pages;
+
+/// Request bodies above this get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(api::login))
+        .route("/api/auth/logout", post(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/notifications", get(api::notifications))
+        .route("/api/sse/stats", get(api::stats))
+        .route("/api/sse/broadcast", post(api::broadcast))
+        .route("/api/sse/send-to-user", post(api::send_to_user))
+        .route("/sse/stream", get(sse::stream))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}

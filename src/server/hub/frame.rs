@@ -1,0 +1,159 @@
+//! SSE wire encoding. Every frame is built here, from a validated event name,
+//! an integer id and JSON data, so no input can start a new SSE field: the
+//! name is checked against a strict alphabet and `serde_json` never writes a
+//! raw CR or LF (it escapes them inside strings).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use std::{borrow::Cow, fmt, time::Duration};
+
+use crate::model::limits::EVENT_NAME_MAX;
+
+/// An SSE event name: 1..=64 chars of `[A-Za-z0-9._-]`, starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventName(Cow<'static, str>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event names are 1 to {EVENT_NAME_MAX} characters of letters, digits, '.', '_' or '-', starting with a letter")]
+pub struct BadEventName;
+
+impl EventName {
+    pub const CONNECTED: EventName = EventName(Cow::Borrowed("connected"));
+    pub const PING: EventName = EventName(Cow::Borrowed("ping"));
+    pub const NOTIFICATION: EventName = EventName(Cow::Borrowed("notification"));
+    pub const NOTIFICATION_READ: EventName = EventName(Cow::Borrowed("notification.read"));
+    pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
+
+    pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
+        let mut chars = raw.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if first_ok && rest_ok && raw.len() <= EVENT_NAME_MAX {
+            Ok(EventName(Cow::Owned(raw.to_string())))
+        } else {
+            Err(BadEventName)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One encoded SSE event, shared (by reference count) by every stream it is
+/// delivered to: a broadcast is serialized once per user, not once per tab.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    bytes: Bytes,
+    /// The `id:` of a stored notification, used to drop live copies of what a
+    /// resuming stream already replayed.
+    seq: Option<i64>,
+}
+
+impl Frame {
+    pub fn new(name: &EventName, seq: Option<i64>, data: &impl Serialize) -> Frame {
+        Self::build(name, seq, data, None)
+    }
+
+    /// The first frame of a stream also tells the browser how long to wait
+    /// before reconnecting.
+    pub fn with_retry(name: &EventName, data: &impl Serialize, retry: Duration) -> Frame {
+        Self::build(name, None, data, Some(retry))
+    }
+
+    fn build(
+        name: &EventName,
+        seq: Option<i64>,
+        data: &impl Serialize,
+        retry: Option<Duration>,
+    ) -> Frame {
+        // Serializing our own DTOs cannot fail (no maps with non-string keys);
+        // an empty object keeps the stream well-formed if it ever did.
+        let json = serde_json::to_vec(data).unwrap_or_else(|_| b"{}".to_vec());
+        let mut buf = BytesMut::with_capacity(json.len() + name.as_str().len() + 48);
+        if let Some(retry) = retry {
+            buf.put_slice(format!("retry: {}\n", retry.as_millis()).as_bytes());
+        }
+        buf.put_slice(b"event: ");
+        buf.put_slice(name.as_str().as_bytes());
+        buf.put_u8(b'\n');
+        if let Some(seq) = seq {
+            buf.put_slice(format!("id: {seq}\n").as_bytes());
+        }
+        buf.put_slice(b"data: ");
+        buf.put_slice(&json);
+        buf.put_slice(b"\n\n");
+        Frame {
+            bytes: buf.freeze(),
+            seq,
+        }
+    }
+
+    pub fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+
+    pub fn bytes(&self) -> Bytes {
+        self.bytes.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn event_names_are_a_strict_alphabet() {
+        for good in [
+            "notification",
+            "notification.read",
+            "deploy-done",
+            "a",
+            "x_1",
+        ] {
+            assert!(EventName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "evil\nid: 1",
+            "a b",
+            "1abc",
+            ".x",
+            "x:y",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(EventName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn newlines_in_data_cannot_start_a_field() {
+        let f = Frame::new(
+            &EventName::NOTIFICATION,
+            Some(7),
+            &json!({"title": "hi\n\nevent: evil\r\ndata: x", "body": "\r"}),
+        );
+        let text = String::from_utf8(f.bytes().to_vec()).unwrap();
+        let lines: Vec<&str> = text.split('\n').collect();
+        assert_eq!(lines.len(), 5, "{text:?}");
+        assert_eq!(lines[0], "event: notification");
+        assert_eq!(lines[1], "id: 7");
+        assert!(lines[2].starts_with("data: {"));
+        assert!(!text.contains('\r'));
+        assert_eq!(&lines[3..], ["", ""]);
+    }
+
+    #[test]
+    fn retry_comes_first() {
+        let f = Frame::with_retry(&EventName::CONNECTED, &json!({}), Duration::from_secs(3));
+        assert!(f.bytes().starts_with(b"retry: 3000\nevent: connected\n"));
+    }
+}

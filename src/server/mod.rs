@@ -1,0 +1,110 @@
+//! Everything that only runs on the server.
+
+pub mod auth;
+pub mod config;
+pub mod events;
+pub mod http;
+pub mod hub;
+mod sse;
+pub mod state;
+pub mod store;
+pub mod usecases;
+
+use axum::{middleware, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::trace::TraceLayer;
+
+use crate::app::{shell, App};
+use config::Config;
+use state::{AppState, DEMO_PASSWORD, DEMO_USERS};
+
+/// The whole application: JSON API, stream, pages and server functions.
+/// Separate from [`serve`] so tests can run it on a port of their own.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::guard_pages,
+        ));
+    http::routes()
+        .merge(pages)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Leptos options for this process: cargo-leptos' build settings, with the
+/// address taken from our own config.
+pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
+    let mut options = get_configuration(None)
+        .map_err(|e| format!("leptos configuration: {e}"))?
+        .leptos_options;
+    options.site_addr = config.site_addr;
+    Ok(options)
+}
+
+pub async fn serve(config: Config) -> Result<(), String> {
+    let options = leptos_options(&config)?;
+    let addr = config.site_addr;
+    let demo = config.demo;
+    let state = AppState::new(config, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
+    if demo {
+        print_demo_banner(addr);
+    }
+    tracing::info!("Herald listening on http://{addr}");
+    let hub = state.hub.clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open streams never end by themselves; end them so shutdown can finish.
+            let closed = hub.disconnect_all();
+            tracing::info!(closed_streams = closed, "shutting down");
+        })
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+fn print_demo_banner(addr: std::net::SocketAddr) {
+    let names: Vec<String> = DEMO_USERS
+        .iter()
+        .map(|(name, role)| format!("{name} ({})", role.as_str()))
+        .collect();
+    println!("──────────────────────────────────────────────────────────────");
+    println!(" Herald DEMO MODE — for trying Herald out, never for real use");
+    println!(" Open http://{addr}");
+    println!(" Accounts: {}", names.join(", "));
+    println!(" Password for all of them: {DEMO_PASSWORD}");
+    println!("──────────────────────────────────────────────────────────────");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,189 @@
+//! `GET /sse/stream`: turns a client's hub queue into `text/event-stream`.
+//!
+//! Order of a stream: `connected` (with `retry:`), then — when resuming with
+//! `Last-Event-ID` — every stored notification after that id, then live
+//! events, with `ping` keep-alives in between. The client is registered with
+//! the hub *before* the replay is read, and live copies of anything already
+//! replayed are skipped by `seq`: no gap, no duplicate.
+
+use std::{
+    collections::VecDeque,
+    convert::Infallible,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::{Query, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
+
+use super::{
+    auth::Session,
+    hub::{ClientInfo, EventName, Frame, Subscription},
+    state::AppState,
+    store::{notifications, now_ms, rfc3339},
+};
+use crate::model::{AppError, ConnectedEvent, NotificationEvent};
+
+/// How long the browser waits before reconnecting (the `retry:` field).
+const RETRY: Duration = Duration::from_secs(3);
+/// A resume further behind than this gets `resync` (refetch) instead of a replay.
+const REPLAY_LIMIT: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    last_event_id: Option<String>,
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let resume_after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(query.last_event_id)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|seq| *seq >= 0);
+    let user_id = session.user.id;
+
+    // Subscribe first: from here on nothing published for this user is missed.
+    let subscription = state.hub.subscribe(ClientInfo {
+        user_id,
+        role: session.user.role,
+        session_id: session.session_id.clone(),
+    });
+
+    let mut pending = VecDeque::new();
+    let mut skip_through = resume_after.unwrap_or(0);
+    let mut replay = Vec::new();
+    if let Some(after) = resume_after {
+        replay = notifications::after_seq(&state.pool, user_id, after, REPLAY_LIMIT + 1).await?;
+    }
+    let unread = notifications::unread_count(&state.pool, user_id).await?;
+    pending.push_back(Frame::with_retry(
+        &EventName::CONNECTED,
+        &ConnectedEvent {
+            client_id: subscription.id,
+            user_id,
+            unread,
+            timestamp: rfc3339(now_ms()),
+        },
+        RETRY,
+    ));
+    if replay.len() as i64 > REPLAY_LIMIT {
+        // Too far behind to replay: have the client refetch, and only stream what is newer.
+        skip_through = notifications::last_seq(&state.pool, user_id).await?;
+        pending.push_back(resync_frame("too far behind to replay"));
+    } else {
+        for (event, notification) in replay {
+            skip_through = skip_through.max(notification.seq);
+            let name = EventName::parse(&event).unwrap_or(EventName::NOTIFICATION);
+            let seq = notification.seq;
+            pending.push_back(Frame::new(
+                &name,
+                Some(seq),
+                &NotificationEvent {
+                    notification,
+                    unread,
+                },
+            ));
+        }
+    }
+
+    let period = state.config.ping_interval;
+    let mut ping = interval_at(Instant::now() + period, period);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let body = ClientStream {
+        pending,
+        subscription,
+        ping,
+        skip_through,
+    };
+    Ok(sse_response(Body::from_stream(body)))
+}
+
+fn sse_response(body: Body) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    // Tells nginx not to buffer; compression layers skip text/event-stream.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+fn resync_frame(reason: &str) -> Frame {
+    Frame::new(
+        &EventName::RESYNC,
+        None,
+        &json!({ "reason": reason, "timestamp": rfc3339(now_ms()) }),
+    )
+}
+
+/// The body of one stream. Dropping it (client gone) drops the subscription,
+/// which unregisters the client from the hub.
+struct ClientStream {
+    pending: VecDeque<Frame>,
+    subscription: Subscription,
+    ping: Interval,
+    skip_through: i64,
+}
+
+impl Stream for ClientStream {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Some(frame) = this.pending.pop_front() {
+            return Poll::Ready(Some(Ok(frame.bytes())));
+        }
+        if this.subscription.take_lagged() {
+            return Poll::Ready(Some(Ok(resync_frame(
+                "events were dropped for a slow connection",
+            )
+            .bytes())));
+        }
+        loop {
+            match this.subscription.poll_recv(cx) {
+                Poll::Ready(Some(frame)) => {
+                    if frame.seq().is_some_and(|seq| seq <= this.skip_through) {
+                        continue; // already replayed
+                    }
+                    return Poll::Ready(Some(Ok(frame.bytes())));
+                }
+                // The hub dropped us: session revoked or user removed.
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => break,
+            }
+        }
+        if this.ping.poll_tick(cx).is_ready() {
+            let ping = Frame::new(
+                &EventName::PING,
+                None,
+                &json!({ "timestamp": rfc3339(now_ms()) }),
+            );
+            return Poll::Ready(Some(Ok(ping.bytes())));
+        }
+        Poll::Pending
+    }
+}

@@ -1,0 +1,235 @@
+//! Per-recipient notifications and the announcements they come from.
+
+use super::{now_ms, rfc3339, Pool, StoreError};
+use crate::model::{NotificationView, Role, Severity};
+
+/// Whom an announcement is stored for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipients {
+    All,
+    Role(Role),
+    User(i64),
+}
+
+impl Recipients {
+    /// Stored in `announcements.target`.
+    pub fn label(&self) -> String {
+        match self {
+            Recipients::All => "all".into(),
+            Recipients::Role(role) => format!("role:{}", role.as_str()),
+            Recipients::User(id) => format!("user:{id}"),
+        }
+    }
+
+    /// A `WHERE` clause over `users`, with at most one `?` (see [`Self::bind`]).
+    fn sql_filter(&self) -> &'static str {
+        match self {
+            Recipients::All => "1 = 1",
+            Recipients::Role(_) => "role = ?",
+            Recipients::User(_) => "id = ?",
+        }
+    }
+
+    fn bind<'q>(&self, q: SqliteQuery<'q>) -> SqliteQuery<'q> {
+        match self {
+            Recipients::All => q,
+            Recipients::Role(role) => q.bind(role.as_str()),
+            Recipients::User(id) => q.bind(*id),
+        }
+    }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// What an admin composed, already validated.
+#[derive(Debug, Clone)]
+pub struct NewAnnouncement {
+    pub sender_id: i64,
+    pub event: String,
+    pub title: String,
+    pub body: String,
+    pub severity: Severity,
+    pub link: Option<String>,
+}
+
+/// One stored copy, with the recipient's unread count right after the insert.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub user_id: i64,
+    pub event: String,
+    pub notification: NotificationView,
+    pub unread: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct NotificationRow {
+    id: i64,
+    seq: i64,
+    title: String,
+    body: String,
+    severity: String,
+    link: Option<String>,
+    created_at: i64,
+    read_at: Option<i64>,
+}
+
+impl NotificationRow {
+    fn view(self) -> NotificationView {
+        NotificationView {
+            id: self.id,
+            seq: self.seq,
+            title: self.title,
+            body: self.body,
+            severity: Severity::parse(&self.severity).unwrap_or_default(),
+            link: self.link,
+            created_at: rfc3339(self.created_at),
+            read: self.read_at.is_some(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, seq, title, body, severity, link, created_at, read_at";
+
+/// Stores the announcement and one notification per recipient in a single
+/// transaction, handing each recipient the next `seq` of their own sequence.
+pub async fn insert_announcement(
+    pool: &Pool,
+    new: &NewAnnouncement,
+    recipients: &Recipients,
+) -> Result<(i64, Vec<Delivered>), StoreError> {
+    let filter = recipients.sql_filter();
+    let now = now_ms();
+    let mut tx = pool.begin().await?;
+
+    let (announcement_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO announcements (sender_id, event, title, body, severity, link, target, recipients, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+    )
+    .bind(new.sender_id)
+    .bind(&new.event)
+    .bind(&new.title)
+    .bind(&new.body)
+    .bind(new.severity.as_str())
+    .bind(&new.link)
+    .bind(recipients.label())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+
+    // Bump every recipient's sequence, then copy the new value into their row.
+    let bump = format!("UPDATE users SET last_seq = last_seq + 1 WHERE {filter}");
+    recipients
+        .bind(sqlx::query(&bump))
+        .execute(&mut *tx)
+        .await?;
+    let copy = format!(
+        "INSERT INTO notifications (user_id, seq, announcement_id, event, title, body, severity, link, created_at)
+         SELECT id, last_seq, ?, ?, ?, ?, ?, ?, ? FROM users WHERE {filter}"
+    );
+    let insert = sqlx::query(&copy)
+        .bind(announcement_id)
+        .bind(&new.event)
+        .bind(&new.title)
+        .bind(&new.body)
+        .bind(new.severity.as_str())
+        .bind(&new.link)
+        .bind(now);
+    let inserted = recipients
+        .bind(insert)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+
+    sqlx::query("UPDATE announcements SET recipients = ? WHERE id = ?")
+        .bind(inserted)
+        .bind(announcement_id)
+        .execute(&mut *tx)
+        .await?;
+
+    #[derive(sqlx::FromRow)]
+    struct Copy {
+        user_id: i64,
+        #[sqlx(flatten)]
+        row: NotificationRow,
+        unread: i64,
+    }
+    let copies: Vec<Copy> = sqlx::query_as(
+        "SELECT n.user_id, n.id, n.seq, n.title, n.body, n.severity, n.link, n.created_at, n.read_at,
+                (SELECT COUNT(*) FROM notifications u WHERE u.user_id = n.user_id AND u.read_at IS NULL) AS unread
+         FROM notifications n WHERE n.announcement_id = ? ORDER BY n.user_id",
+    )
+    .bind(announcement_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    Ok((
+        announcement_id,
+        copies
+            .into_iter()
+            .map(|c| Delivered {
+                user_id: c.user_id,
+                event: new.event.clone(),
+                notification: c.row.view(),
+                unread: c.unread,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn unread_count(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL")
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?;
+    Ok(n)
+}
+
+pub async fn last_seq(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT last_seq FROM users WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| r.0).unwrap_or(0))
+}
+
+/// Newest first.
+pub async fn latest(
+    pool: &Pool,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<NotificationView>, StoreError> {
+    let rows: Vec<NotificationRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE user_id = ? ORDER BY seq DESC LIMIT ?"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(NotificationRow::view).collect())
+}
+
+/// Oldest first: what a resuming stream replays, with the event name each was sent as.
+pub async fn after_seq(
+    pool: &Pool,
+    user_id: i64,
+    seq: i64,
+    limit: i64,
+) -> Result<Vec<(String, NotificationView)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        event: String,
+        #[sqlx(flatten)]
+        row: NotificationRow,
+    }
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT event, {COLUMNS} FROM notifications WHERE user_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?"
+    ))
+    .bind(user_id)
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.event, r.row.view())).collect())
+}

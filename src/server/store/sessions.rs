@@ -1,0 +1,41 @@
+//! Issued sessions (the JWT `sid`), so one of them can be revoked.
+
+use super::{now_ms, Pool, StoreError};
+
+pub async fn insert(
+    pool: &Pool,
+    id: &str,
+    user_id: i64,
+    expires_at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
+        .bind(id)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at_ms)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// True when the session exists, belongs to `user_id`, and is neither revoked nor expired.
+pub async fn is_active(pool: &Pool, id: &str, user_id: i64) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(now_ms())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+pub async fn revoke(pool: &Pool, id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        .bind(now_ms())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! Accounts.
+
+use super::{now_ms, Pool, StoreError};
+use crate::model::{Role, UserView};
+
+/// A user row including the password hash; stays inside the server.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserRecord {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+}
+
+impl UserRecord {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::User)
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            username: self.username.clone(),
+            role: self.role(),
+        }
+    }
+}
+
+pub async fn find_by_name(pool: &Pool, username: &str) -> Result<Option<UserRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, UserRecord>(
+        "SELECT id, username, password_hash, role FROM users WHERE username = ?",
+    )
+    .bind(username)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn find_by_id(pool: &Pool, id: i64) -> Result<Option<UserRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, UserRecord>(
+        "SELECT id, username, password_hash, role FROM users WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Creates the user unless the name is taken; returns whether it was created.
+pub async fn insert_if_absent(
+    pool: &Pool,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(now_ms())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,9 @@
+mod admin;
+mod home;
+mod login;
+mod not_found;
+
+pub use admin::AdminPage;
+pub use home::HomePage;
+pub use login::LoginPage;
+pub use not_found::NotFound;

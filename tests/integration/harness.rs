@@ -1,0 +1,236 @@
+//! A real Herald on 127.0.0.1:0 with its own SQLite file, and a small SSE
+//! reader for the stream.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::StreamExt;
+use herald::server::{config::Config, router, state::AppState};
+use leptos::prelude::LeptosOptions;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "herald-demo";
+/// Long enough that no test sees a ping unless it asks for shorter ones.
+const PING_SECS: &str = "30";
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub http: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = format!("sqlite://{}/herald.db", dir.path().display());
+        let mut vars: Vec<(String, String)> = vec![
+            ("DATABASE_URL".into(), db),
+            ("HERALD_DEMO".into(), "1".into()),
+            (
+                "HERALD_JWT_SECRET".into(),
+                "test-secret-test-secret-test-secret!".into(),
+            ),
+            ("HERALD_PING_SECS".into(), PING_SECS.into()),
+            ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_lookup(|k| {
+            vars.iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        })
+        .expect("test config");
+        let options = LeptosOptions::builder()
+            .output_name("herald")
+            .site_root("target/site")
+            .build();
+        let state = AppState::new(config, options).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        TestServer {
+            base: format!("http://{addr}"),
+            state,
+            http: Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn login_response(&self, username: &str, password: &str) -> Response {
+        self.http
+            .post(self.url("/api/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and returns the bearer token.
+    pub async fn token(&self, username: &str) -> String {
+        let res = self.login_response(username, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK, "login as {username}");
+        let body: Value = res.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn user_id(&self, token: &str) -> i64 {
+        let me: Value = self
+            .http
+            .get(self.url("/api/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        me["id"].as_i64().unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn broadcast(&self, admin_token: &str, title: &str) -> Value {
+        let res = self
+            .post_json(
+                "/api/sse/broadcast",
+                admin_token,
+                &json!({ "event": "notification", "data": { "title": title, "body": "b" } }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// Opens `/sse/stream` with a bearer token and waits for `connected`.
+    pub async fn open_stream(&self, token: &str, query: &str) -> (SseReader, SseEvent) {
+        let res = self
+            .http
+            .get(self.url(&format!("/sse/stream{query}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let mut reader = SseReader::new(res);
+        let connected = reader.next_event().await.expect("connected event");
+        assert_eq!(connected.event, "connected");
+        (reader, connected)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SseEvent {
+    pub event: String,
+    pub id: Option<String>,
+    pub retry: Option<String>,
+    pub data: String,
+    /// Every line of the frame as received, to check the wire format.
+    pub lines: Vec<String>,
+}
+
+impl SseEvent {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).expect("data is JSON")
+    }
+}
+
+pub struct SseReader {
+    pub headers: reqwest::header::HeaderMap,
+    stream: futures_util::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buf: String,
+}
+
+/// Bound on how long a test waits for an event that should come at once.
+const EVENT_DEADLINE: Duration = Duration::from_secs(10);
+
+impl SseReader {
+    pub fn new(res: Response) -> SseReader {
+        SseReader {
+            headers: res.headers().clone(),
+            stream: res.bytes_stream().boxed(),
+            buf: String::new(),
+        }
+    }
+
+    /// The next event, `None` when the stream ends. Panics after a deadline.
+    pub async fn next_event(&mut self) -> Option<SseEvent> {
+        tokio::time::timeout(EVENT_DEADLINE, self.read_event())
+            .await
+            .expect("no SSE event within the deadline")
+    }
+
+    /// The next event that is not a `ping`.
+    pub async fn next_non_ping(&mut self) -> Option<SseEvent> {
+        loop {
+            let event = self.next_event().await?;
+            if event.event != "ping" {
+                return Some(event);
+            }
+        }
+    }
+
+    /// Waits for the server to end the stream, skipping pings.
+    pub async fn expect_end(&mut self) {
+        while let Some(event) = self.next_event().await {
+            assert_eq!(
+                event.event, "ping",
+                "unexpected event before the end: {event:?}"
+            );
+        }
+    }
+
+    async fn read_event(&mut self) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let raw: String = self.buf.drain(..end + 2).collect();
+                let mut event = SseEvent {
+                    event: "message".into(),
+                    ..Default::default()
+                };
+                for line in raw.trim_end_matches('\n').split('\n') {
+                    event.lines.push(line.to_string());
+                    let (field, value) = line.split_once(": ").unwrap_or((line, ""));
+                    match field {
+                        "event" => event.event = value.to_string(),
+                        "id" => event.id = Some(value.to_string()),
+                        "retry" => event.retry = Some(value.to_string()),
+                        "data" => event.data.push_str(value),
+                        _ => {}
+                    }
+                }
+                return Some(event);
+            }
+            match self.stream.next().await {
+                Some(Ok(chunk)) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
