@@ -39,9 +39,8 @@ fi
 if [ -x tools/node_modules/.bin/wasm-opt ] && tools/node_modules/.bin/wasm-opt --version | grep -q "version $BINARYEN_VERSION"; then
   say "ok wasm-opt (binaryen $BINARYEN_VERSION)"
 else
-  say "installing binaryen@$BINARYEN_VERSION into ./tools"
-  mkdir -p tools
-  npm install --prefix tools --no-audit --no-fund --no-save "binaryen@$BINARYEN_VERSION"
+  say "installing binaryen $BINARYEN_VERSION into ./tools (npm ci)"
+  (cd tools && npm ci --no-audit --no-fund)
 fi
 
 if [ "${1:-}" = "--test" ]; then

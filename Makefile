@@ -1,0 +1,38 @@
+# Herald's two commands:
+#   make run   — install what is missing, build a release, serve the demo on 127.0.0.1:3000
+#   make test  — install what is missing, lint, unit + integration tests, release build, Playwright
+# Installs are checked first, so a second run skips them.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+
+.PHONY: run test tools tools-test build fmt-check lint unit e2e
+
+run: tools build
+	HERALD_DEMO=1 ./target/release/herald
+
+test: tools-test fmt-check lint unit build e2e
+	@echo "make test: all green"
+
+tools:
+	./scripts/install-tools.sh
+
+tools-test:
+	./scripts/install-tools.sh --test
+
+build:
+	cargo leptos build --release
+
+fmt-check:
+	cargo fmt --check
+
+lint:
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+unit:
+	cargo test --features ssr
+
+e2e:
+	cd end2end && npx playwright test

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Starts the release build for Playwright on a fresh demo database.
+set -euo pipefail
+cd "$(dirname "$0")"
+rm -rf .e2e-data
+mkdir -p .e2e-data
+cd ..
+export DATABASE_URL="sqlite://end2end/.e2e-data/herald.db"
+export HERALD_DEMO=1
+export LEPTOS_SITE_ADDR="127.0.0.1:${HERALD_E2E_PORT:-3100}"
+export RUST_LOG="${RUST_LOG:-herald=info}"
+exec ./target/release/herald
