@@ -1,32 +1,26 @@
-//! `herald`: with no subcommand, serves the app.
+//! `herald`: with no subcommand, serves the app; `herald user …` manages accounts.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    use herald::server::{config::Config, serve};
+    use clap::Parser;
+    use herald::server::{
+        cli::{run_user_command, Cli, Command},
+        config::Config,
+        serve,
+    };
     use std::process::ExitCode;
 
-    // A missing .env is normal; a broken one is not worth refusing to start over.
+    // A missing .env is normal.
     let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "herald=info,tower_http=warn".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        None | Some("serve") => {}
-        Some("-h" | "--help" | "help") => {
-            println!("usage: herald [serve]\n\nServes Herald on LEPTOS_SITE_ADDR (default 127.0.0.1:3000).");
-            return ExitCode::SUCCESS;
-        }
-        Some(other) => {
-            eprintln!("herald: unknown command {other:?} (try `herald --help`)");
-            return ExitCode::from(2);
-        }
-    }
 
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -35,7 +29,11 @@ async fn main() -> std::process::ExitCode {
             return ExitCode::from(2);
         }
     };
-    match serve(config).await {
+    let outcome = match cli.command {
+        None | Some(Command::Serve) => serve(config).await,
+        Some(Command::User(command)) => run_user_command(&config, command).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("herald: {e}");

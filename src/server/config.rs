@@ -15,6 +15,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Per-client queue length before the client is told to `resync`.
     pub client_queue: usize,
+    /// How often open streams are checked against revoked or expired sessions.
+    pub session_sweep: Duration,
 }
 
 // Hand-written so the secret can never end up in a log line through `{:?}`.
@@ -29,6 +31,7 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("session_ttl", &self.session_ttl)
             .field("client_queue", &self.client_queue)
+            .field("session_sweep", &self.session_sweep)
             .finish()
     }
 }
@@ -86,6 +89,13 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        let sweep_secs: u64 = parse_or(&get, "HERALD_SESSION_SWEEP_SECS", 30)?;
+        if sweep_secs == 0 {
+            return Err(ConfigError {
+                var: "HERALD_SESSION_SWEEP_SECS",
+                reason: "must be at least 1".into(),
+            });
+        }
         Ok(Config {
             site_addr,
             database_url,
@@ -95,6 +105,7 @@ impl Config {
             secure_cookies: parse_flag(&get, "HERALD_SECURE_COOKIES")?,
             session_ttl: Duration::from_secs(session_hours * 3600),
             client_queue,
+            session_sweep: Duration::from_secs(sweep_secs),
         })
     }
 

@@ -3,8 +3,6 @@
 //! wire (its SSE name, id and data) and whose streams it goes to; use cases
 //! never touch SSE and the hub never knows which use case spoke.
 
-use serde::Serialize;
-
 use super::hub::{EventName, Frame, Hub, Target};
 use crate::model::{NotificationEvent, NotificationView};
 
@@ -18,10 +16,16 @@ pub enum DomainEvent {
         notification: NotificationView,
         unread: i64,
     },
+    /// One session ended (logout): its streams must close.
+    SessionRevoked { session_id: String },
+    /// A user's access changed (role change, password reset, deletion):
+    /// every stream they have must close and reconnect with fresh rights.
+    UserAccessRevoked { user_id: i64 },
 }
 
 impl DomainEvent {
-    fn delivery(&self) -> (Target, Frame) {
+    /// Applies the event to the hub; returns the stream deliveries queued.
+    fn apply(self, hub: &Hub) -> usize {
         match self {
             DomainEvent::NotificationCreated {
                 user_id,
@@ -29,14 +33,23 @@ impl DomainEvent {
                 notification,
                 unread,
             } => {
+                let seq = notification.seq;
                 let data = NotificationEvent {
-                    notification: notification.clone(),
-                    unread: *unread,
+                    notification,
+                    unread,
                 };
-                (
-                    Target::User(*user_id),
-                    Frame::new(event, Some(notification.seq), &data),
+                hub.publish(
+                    &Target::User(user_id),
+                    &Frame::new(&event, Some(seq), &data),
                 )
+            }
+            DomainEvent::SessionRevoked { session_id } => {
+                hub.disconnect_session(&session_id);
+                0
+            }
+            DomainEvent::UserAccessRevoked { user_id } => {
+                hub.disconnect_user(user_id);
+                0
             }
         }
     }
@@ -44,16 +57,5 @@ impl DomainEvent {
 
 /// Fans the events out; returns how many stream deliveries were queued.
 pub fn publish(hub: &Hub, events: impl IntoIterator<Item = DomainEvent>) -> usize {
-    events
-        .into_iter()
-        .map(|event| {
-            let (target, frame) = event.delivery();
-            hub.publish(&target, &frame)
-        })
-        .sum()
-}
-
-/// Frames the stream handler builds itself, not caused by a use case.
-pub fn stream_frame(name: &EventName, data: &impl Serialize) -> Frame {
-    Frame::new(name, None, data)
+    events.into_iter().map(|event| event.apply(hub)).sum()
 }

@@ -1,6 +1,7 @@
 //! Everything that only runs on the server.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod events;
 pub mod http;
@@ -8,6 +9,7 @@ pub mod hub;
 mod sse;
 pub mod state;
 pub mod store;
+mod sweeper;
 pub mod usecases;
 
 use axum::{middleware, Router};
@@ -39,6 +41,15 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Background work a running server needs besides answering requests.
+pub fn start_background_tasks(state: &AppState) {
+    sweeper::spawn(
+        state.pool.clone(),
+        state.hub.clone(),
+        state.config.session_sweep,
+    );
+}
+
 /// Leptos options for this process: cargo-leptos' build settings, with the
 /// address taken from our own config.
 pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
@@ -63,6 +74,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         print_demo_banner(addr);
     }
     tracing::info!("Herald listening on http://{addr}");
+    start_background_tasks(&state);
     let hub = state.hub.clone();
     axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {

@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use futures_util::StreamExt;
-use herald::server::{config::Config, router, state::AppState};
+use herald::server::{config::Config, router, start_background_tasks, state::AppState};
 use leptos::prelude::LeptosOptions;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -56,6 +56,7 @@ impl TestServer {
             .await
             .expect("bind");
         let addr: SocketAddr = listener.local_addr().unwrap();
+        start_background_tasks(&state);
         let app = router(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");

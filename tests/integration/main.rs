@@ -1,6 +1,7 @@
 //! Integration tests: a real server on 127.0.0.1:0, real HTTP, real SQLite.
 #![cfg(feature = "ssr")]
 
+mod accounts;
 mod admin_api;
 mod auth;
 mod harness;

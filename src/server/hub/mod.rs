@@ -227,6 +227,17 @@ impl Hub {
         ids.into_iter().filter(|id| reg.remove(*id)).count()
     }
 
+    /// Distinct sessions with at least one open stream.
+    pub fn session_ids(&self) -> Vec<String> {
+        let reg = self.read();
+        let ids: std::collections::BTreeSet<&String> = reg
+            .clients
+            .values()
+            .map(|slot| &slot.info.session_id)
+            .collect();
+        ids.into_iter().cloned().collect()
+    }
+
     pub fn stats(&self) -> HubStats {
         let reg = self.read();
         HubStats {

@@ -39,3 +39,39 @@ pub async fn revoke(pool: &Pool, id: &str) -> Result<(), StoreError> {
         .await?;
     Ok(())
 }
+
+/// Ends every session of a user (role change, password reset).
+pub async fn revoke_all_for_user(pool: &Pool, user_id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(now_ms())
+        .bind(user_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Of the given session ids, those that are no longer usable (revoked,
+/// expired, or gone with their user): the server closes their streams.
+pub async fn dead_among(pool: &Pool, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut dead = Vec::new();
+    // Bounded batches keep each statement under SQLite's parameter limit.
+    for chunk in ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT id FROM sessions WHERE id IN ({placeholders}) AND revoked_at IS NULL AND expires_at > ?"
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        let alive: std::collections::HashSet<String> = query
+            .bind(now_ms())
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+        dead.extend(chunk.iter().filter(|id| !alive.contains(*id)).cloned());
+    }
+    Ok(dead)
+}

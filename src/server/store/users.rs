@@ -63,3 +63,44 @@ pub async fn insert_if_absent(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
+    Ok(sqlx::query_as::<_, UserRecord>(
+        "SELECT id, username, password_hash, role FROM users ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Returns whether a user with that name existed.
+pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET role = ? WHERE username = ?")
+        .bind(role.as_str())
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Returns whether a user with that name existed.
+pub async fn set_password_hash(
+    pool: &Pool,
+    username: &str,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+        .bind(hash)
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the user; their sessions and notifications go with them (ON DELETE CASCADE).
+pub async fn delete(pool: &Pool, username: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM users WHERE username = ?")
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

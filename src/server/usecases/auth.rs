@@ -6,6 +6,7 @@ use crate::{
     model::{AppError, UserView},
     server::{
         auth::{jwt::Claims, password, Session},
+        events::{self, DomainEvent},
         state::AppState,
         store::{now_ms, sessions, users},
     },
@@ -75,12 +76,13 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
 /// Revokes the session and closes the streams it opened.
 pub async fn logout(state: &AppState, session: &Session) -> Result<(), AppError> {
     sessions::revoke(&state.pool, &session.session_id).await?;
-    let closed = state.hub.disconnect_session(&session.session_id);
-    tracing::info!(
-        user_id = session.user.id,
-        closed_streams = closed,
-        "signed out"
+    events::publish(
+        &state.hub,
+        [DomainEvent::SessionRevoked {
+            session_id: session.session_id.clone(),
+        }],
     );
+    tracing::info!(user_id = session.user.id, "signed out");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! function, JSON API, CLI). Each checks its own authorization, writes to
 //! the store first, then publishes domain events.
 
+pub mod accounts;
 pub mod announce;
 pub mod auth;
 pub mod inbox;

@@ -1,0 +1,135 @@
+//! The `herald` command line: `herald` (or `herald serve`) serves;
+//! `herald user …` manages accounts for deployments without demo mode.
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+
+use super::{config::Config, store, usecases::accounts};
+use crate::model::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: a live in-app notification center"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve Herald (the default).
+    Serve,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account (prompts for the password).
+    Add {
+        name: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List,
+    /// Change an account's role; their sessions end.
+    SetRole {
+        name: String,
+        #[arg(value_parser = ["user", "admin"])]
+        role: String,
+    },
+    /// Change an account's password; their sessions end.
+    Passwd {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Delete an account with its notifications and sessions.
+    Delete { name: String },
+}
+
+/// Runs a `herald user …` command against the configured database.
+pub async fn run_user_command(config: &Config, command: UserCommand) -> Result<(), String> {
+    let pool = store::open(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match command {
+        UserCommand::Add {
+            name,
+            admin,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, true)?;
+            let role = if admin { Role::Admin } else { Role::User };
+            accounts::add_user(&pool, &name, &password, role)
+                .await
+                .map(|user| {
+                    println!(
+                        "added {} ({}, id {})",
+                        user.username,
+                        user.role.as_str(),
+                        user.id
+                    );
+                })
+        }
+        UserCommand::List => accounts::list_users(&pool).await.map(|users| {
+            println!("{:>6}  {:<6}  username", "id", "role");
+            for user in users {
+                println!(
+                    "{:>6}  {:<6}  {}",
+                    user.id,
+                    user.role.as_str(),
+                    user.username
+                );
+            }
+        }),
+        UserCommand::SetRole { name, role } => {
+            let role = Role::parse(&role).ok_or("role must be user or admin")?;
+            accounts::set_role(&pool, None, &name, role)
+                .await
+                .map(|()| println!("{name} is now {}; their sessions were ended", role.as_str()))
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, true)?;
+            accounts::set_password(&pool, None, &name, &password)
+                .await
+                .map(|()| println!("password changed for {name}; their sessions were ended"))
+        }
+        UserCommand::Delete { name } => accounts::delete_user(&pool, None, &name)
+            .await
+            .map(|()| println!("deleted {name}")),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+fn read_password(from_stdin: bool, confirm: bool) -> Result<String, String> {
+    if from_stdin {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .map_err(|e| format!("reading the password from stdin: {e}"))?;
+        return Ok(input.trim_end_matches(['\n', '\r']).to_string());
+    }
+    let password = rpassword::prompt_password("Password: ")
+        .map_err(|e| format!("reading the password: {e}"))?;
+    if confirm {
+        let again = rpassword::prompt_password("Again: ")
+            .map_err(|e| format!("reading the password: {e}"))?;
+        if again != password {
+            return Err("the passwords differ".into());
+        }
+    }
+    Ok(password)
+}
