@@ -17,6 +17,10 @@ pub struct Config {
     pub client_queue: usize,
     /// How often open streams are checked against revoked or expired sessions.
     pub session_sweep: Duration,
+    /// Bearer token for `/metrics`; without it only loopback callers may scrape.
+    pub metrics_token: Option<String>,
+    /// Pace of the demo export's progress steps (ten of them).
+    pub export_step: Duration,
 }
 
 // Hand-written so the secret can never end up in a log line through `{:?}`.
@@ -32,6 +36,11 @@ impl std::fmt::Debug for Config {
             .field("session_ttl", &self.session_ttl)
             .field("client_queue", &self.client_queue)
             .field("session_sweep", &self.session_sweep)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<set>"),
+            )
+            .field("export_step", &self.export_step)
             .finish()
     }
 }
@@ -106,6 +115,8 @@ impl Config {
             session_ttl: Duration::from_secs(session_hours * 3600),
             client_queue,
             session_sweep: Duration::from_secs(sweep_secs),
+            metrics_token: get("HERALD_METRICS_TOKEN").filter(|t| !t.trim().is_empty()),
+            export_step: Duration::from_millis(parse_or(&get, "HERALD_EXPORT_STEP_MS", 300)?),
         })
     }
 

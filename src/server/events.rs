@@ -3,8 +3,17 @@
 //! wire (its SSE name, id and data) and whose streams it goes to; use cases
 //! never touch SSE and the hub never knows which use case spoke.
 
+use serde_json::json;
+
 use super::hub::{EventName, Frame, Hub, Target};
 use crate::model::{NotificationEvent, NotificationView};
+
+/// Which notifications a `notification.read` event covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadScope {
+    Ids(Vec<i64>),
+    UpToSeq(i64),
+}
 
 #[derive(Debug, Clone)]
 pub enum DomainEvent {
@@ -15,6 +24,19 @@ pub enum DomainEvent {
         event: EventName,
         notification: NotificationView,
         unread: i64,
+    },
+    /// Some of a user's notifications were marked read.
+    NotificationsRead {
+        user_id: i64,
+        scope: ReadScope,
+        unread: i64,
+    },
+    /// Progress of a user's long-running task.
+    Progress {
+        user_id: i64,
+        task_id: String,
+        progress: u8,
+        status: String,
     },
     /// One session ended (logout): its streams must close.
     SessionRevoked { session_id: String },
@@ -41,6 +63,33 @@ impl DomainEvent {
                 hub.publish(
                     &Target::User(user_id),
                     &Frame::new(&event, Some(seq), &data),
+                )
+            }
+            DomainEvent::NotificationsRead {
+                user_id,
+                scope,
+                unread,
+            } => {
+                let data = match scope {
+                    ReadScope::Ids(ids) => json!({ "ids": ids, "unread": unread }),
+                    ReadScope::UpToSeq(seq) => json!({ "up_to_seq": seq, "unread": unread }),
+                };
+                hub.publish(
+                    &Target::User(user_id),
+                    &Frame::new(&EventName::NOTIFICATION_READ, None, &data),
+                )
+            }
+            DomainEvent::Progress {
+                user_id,
+                task_id,
+                progress,
+                status,
+            } => {
+                let data =
+                    json!({ "task_id": task_id, "progress": progress.min(100), "status": status });
+                hub.publish(
+                    &Target::User(user_id),
+                    &Frame::new(&EventName::PROGRESS, None, &data),
                 )
             }
             DomainEvent::SessionRevoked { session_id } => {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod hub;
+pub mod metrics;
 mod sse;
 pub mod state;
 pub mod store;
@@ -15,7 +16,7 @@ pub mod usecases;
 use axum::{middleware, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::trace::TraceLayer;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
 use crate::app::{shell, App};
 use config::Config;
@@ -37,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         ));
     http::routes()
         .merge(pages)
+        // Pages, assets and JSON are compressed; tower-http's default predicate
+        // never compresses text/event-stream, which would buffer events.
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -76,7 +80,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     tracing::info!("Herald listening on http://{addr}");
     start_background_tasks(&state);
     let hub = state.hub.clone();
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             // Open streams never end by themselves; end them so shutdown can finish.

@@ -28,7 +28,7 @@ use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use super::{
     auth::Session,
-    hub::{ClientInfo, EventName, Frame, Subscription},
+    hub::{ClientInfo, EventName, Frame, Hub, Subscription},
     state::AppState,
     store::{notifications, now_ms, rfc3339},
 };
@@ -109,6 +109,7 @@ pub async fn stream(
     let body = ClientStream {
         pending,
         subscription,
+        hub: state.hub.clone(),
         ping,
         skip_through,
     };
@@ -145,6 +146,7 @@ fn resync_frame(reason: &str) -> Frame {
 struct ClientStream {
     pending: VecDeque<Frame>,
     subscription: Subscription,
+    hub: Hub,
     ping: Interval,
     skip_through: i64,
 }
@@ -169,6 +171,7 @@ impl Stream for ClientStream {
                     if frame.seq().is_some_and(|seq| seq <= this.skip_through) {
                         continue; // already replayed
                     }
+                    this.hub.counters().publish_to_write.observe(frame.age());
                     return Poll::Ready(Some(Ok(frame.bytes())));
                 }
                 // The hub dropped us: session revoked or user removed.

@@ -57,7 +57,7 @@ impl TestServer {
             .expect("bind");
         let addr: SocketAddr = listener.local_addr().unwrap();
         start_background_tasks(&state);
-        let app = router(state.clone());
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });

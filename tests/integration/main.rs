@@ -4,6 +4,8 @@
 mod accounts;
 mod admin_api;
 mod auth;
+mod contract;
+mod delivery;
 mod harness;
 mod pages;
 mod stream;

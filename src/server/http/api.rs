@@ -1,7 +1,10 @@
 //! JSON handlers: parse, call a use case, shape the answer. No logic of their own.
 
 use axum::{
-    extract::State,
+    extract::{
+        rejection::{PathRejection, QueryRejection},
+        Path, Query, State,
+    },
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -11,7 +14,7 @@ use serde_json::json;
 
 use super::json::ApiJson;
 use crate::{
-    model::{AppError, SentAnnouncement, UserView},
+    model::{AppError, Role, SentAnnouncement, UserView},
     server::{
         auth::{clear_cookie, session_cookie, Admin, Session},
         state::AppState,
@@ -59,12 +62,44 @@ pub async fn me(session: Session) -> Json<UserView> {
     Json(session.user)
 }
 
+#[derive(Deserialize)]
+pub struct PageQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
 pub async fn notifications(
     State(state): State<AppState>,
     session: Session,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let page = usecases::inbox::first_page(&state, &session).await?;
-    Ok(Json(json!({ "items": page.items, "unread": page.unread })).into_response())
+    let Query(query) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
+    let (items, unread) =
+        usecases::inbox::page(&state, &session, query.before, query.limit).await?;
+    // The cursor for the next (older) page; absent once the list is exhausted.
+    let next_before = items.last().map(|n| n.seq);
+    Ok(
+        Json(json!({ "items": items, "unread": unread, "next_before": next_before }))
+            .into_response(),
+    )
+}
+
+pub async fn mark_read(
+    State(state): State<AppState>,
+    session: Session,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
+    usecases::inbox::mark_read(&state, &session, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn mark_all_read(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, AppError> {
+    let unread = usecases::inbox::mark_all_read(&state, &session).await?;
+    Ok(Json(json!({ "unread": unread })).into_response())
 }
 
 pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Response {
@@ -84,6 +119,8 @@ pub struct EventData {
 #[derive(Deserialize)]
 pub struct BroadcastBody {
     event: Option<String>,
+    /// Only users with this role; everyone when absent.
+    role: Option<String>,
     data: EventData,
 }
 
@@ -113,13 +150,14 @@ pub async fn broadcast(
     Admin(admin): Admin,
     ApiJson(body): ApiJson<BroadcastBody>,
 ) -> Result<Response, AppError> {
-    let result = usecases::announce::announce(
-        &state,
-        &admin,
-        draft(body.event, body.data),
-        Recipients::All,
-    )
-    .await?;
+    let recipients = match body.role.as_deref() {
+        None => Recipients::All,
+        Some(role) => Recipients::Role(
+            Role::parse(role).ok_or_else(|| AppError::invalid("role", "must be user or admin"))?,
+        ),
+    };
+    let draft = draft(body.event, body.data);
+    let result = usecases::announce::announce(&state, &admin, draft, recipients).await?;
     Ok(sent(result))
 }
 
@@ -133,4 +171,35 @@ pub async fn send_to_user(
         usecases::announce::announce(&state, &admin, draft(body.event, body.data), recipients)
             .await?;
     Ok(sent(result))
+}
+
+pub async fn start_export(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, AppError> {
+    let task_id = usecases::export::start(&state, &session).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "success": true, "data": { "task_id": task_id } })),
+    )
+        .into_response())
+}
+
+pub async fn export_result(
+    State(state): State<AppState>,
+    session: Session,
+    Path(task_id): Path<String>,
+) -> Result<Response, AppError> {
+    let csv = usecases::export::result(&state, &session, &task_id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"herald-inbox.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }

@@ -12,7 +12,7 @@ use axum::{
     Router,
 };
 
-use super::{sse, state::AppState};
+use super::{metrics, sse, state::AppState};
 
 pub use pages::guard_pages;
 
@@ -25,10 +25,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/logout", post(api::logout))
         .route("/api/me", get(api::me))
         .route("/api/notifications", get(api::notifications))
+        .route("/api/notifications/read-all", post(api::mark_all_read))
+        .route("/api/notifications/{id}/read", post(api::mark_read))
+        .route("/api/exports", post(api::start_export))
+        .route("/api/exports/{task_id}", get(api::export_result))
         .route("/api/sse/stats", get(api::stats))
         .route("/api/sse/broadcast", post(api::broadcast))
         .route("/api/sse/send-to-user", post(api::send_to_user))
         .route("/sse/stream", get(sse::stream))
+        .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }

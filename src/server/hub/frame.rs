@@ -23,6 +23,7 @@ impl EventName {
     pub const NOTIFICATION: EventName = EventName(Cow::Borrowed("notification"));
     pub const NOTIFICATION_READ: EventName = EventName(Cow::Borrowed("notification.read"));
     pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
+    pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
 
     pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
         let mut chars = raw.chars();
@@ -54,6 +55,8 @@ pub struct Frame {
     /// The `id:` of a stored notification, used to drop live copies of what a
     /// resuming stream already replayed.
     seq: Option<i64>,
+    /// When it was built, for the publish-to-write latency metric.
+    created: std::time::Instant,
 }
 
 impl Frame {
@@ -92,11 +95,16 @@ impl Frame {
         Frame {
             bytes: buf.freeze(),
             seq,
+            created: std::time::Instant::now(),
         }
     }
 
     pub fn seq(&self) -> Option<i64> {
         self.seq
+    }
+
+    pub fn age(&self) -> std::time::Duration {
+        self.created.elapsed()
     }
 
     pub fn bytes(&self) -> Bytes {

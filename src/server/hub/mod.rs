@@ -77,6 +77,7 @@ pub struct HubCounters {
     pub streams_closed: AtomicU64,
     pub messages_sent: AtomicU64,
     pub lagged_events: AtomicU64,
+    pub publish_to_write: crate::server::metrics::LatencyHistogram,
 }
 
 struct Inner {

@@ -44,7 +44,8 @@ type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::Sqlite
 /// What an admin composed, already validated.
 #[derive(Debug, Clone)]
 pub struct NewAnnouncement {
-    pub sender_id: i64,
+    /// `None` for what Herald itself sends (e.g. "your export is ready").
+    pub sender_id: Option<i64>,
     pub event: String,
     pub title: String,
     pub body: String,
@@ -178,12 +179,8 @@ pub async fn insert_announcement(
 }
 
 pub async fn unread_count(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL")
-            .bind(user_id)
-            .fetch_one(pool)
-            .await?;
-    Ok(n)
+    let mut conn = pool.acquire().await?;
+    unread_in(&mut conn, user_id).await
 }
 
 pub async fn last_seq(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
@@ -192,22 +189,6 @@ pub async fn last_seq(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|r| r.0).unwrap_or(0))
-}
-
-/// Newest first.
-pub async fn latest(
-    pool: &Pool,
-    user_id: i64,
-    limit: i64,
-) -> Result<Vec<NotificationView>, StoreError> {
-    let rows: Vec<NotificationRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE user_id = ? ORDER BY seq DESC LIMIT ?"
-    ))
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(NotificationRow::view).collect())
 }
 
 /// Oldest first: what a resuming stream replays, with the event name each was sent as.
@@ -232,4 +213,73 @@ pub async fn after_seq(
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|r| (r.event, r.row.view())).collect())
+}
+
+/// Newest first, strictly older than `before` (a seq) when given.
+pub async fn page(
+    pool: &Pool,
+    user_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<NotificationView>, StoreError> {
+    let rows: Vec<NotificationRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+    ))
+    .bind(user_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(NotificationRow::view).collect())
+}
+
+/// Marks one of the user's notifications read. `None` when the user has no
+/// notification with that id (someone else's is indistinguishable from none).
+pub async fn mark_read(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let exists: Option<(i64,)> =
+        sqlx::query_as("SELECT seq FROM notifications WHERE id = ? AND user_id = ?")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    sqlx::query(
+        "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    let unread = unread_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(Some(unread))
+}
+
+/// Marks everything up to `up_to_seq` read; returns the new unread count.
+pub async fn mark_all_read(pool: &Pool, user_id: i64, up_to_seq: i64) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE notifications SET read_at = ? WHERE user_id = ? AND seq <= ? AND read_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(user_id)
+    .bind(up_to_seq)
+    .execute(&mut *tx)
+    .await?;
+    let unread = unread_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(unread)
+}
+
+async fn unread_in(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<i64, StoreError> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL")
+            .bind(user_id)
+            .fetch_one(tx)
+            .await?;
+    Ok(n)
 }

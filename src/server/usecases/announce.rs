@@ -41,11 +41,30 @@ pub async fn announce(
             return Err(AppError::NotFound(format!("user {user_id}")));
         }
     }
+    let sent = deliver(state, &event, &new, &recipients).await?;
+    tracing::info!(
+        announcement_id = sent.id,
+        sender_id = sender.user.id,
+        target = %recipients.label(),
+        recipients = sent.recipients,
+        "announcement sent"
+    );
+    Ok(sent)
+}
 
+/// Stores one copy per recipient, then publishes one event per copy. The
+/// lock makes "commit, then publish" atomic with respect to other senders,
+/// so each user's stream sees seqs in increasing order.
+pub(crate) async fn deliver(
+    state: &AppState,
+    event: &EventName,
+    new: &NewAnnouncement,
+    recipients: &Recipients,
+) -> Result<SentAnnouncement, AppError> {
     let _in_order = state.publish_order.lock().await;
-    let (id, copies) = notifications::insert_announcement(&state.pool, &new, &recipients).await?;
-    let recipients_count = copies.len() as i64;
-    let deliveries = events::publish(
+    let (id, copies) = notifications::insert_announcement(&state.pool, new, recipients).await?;
+    let recipients = copies.len() as i64;
+    events::publish(
         &state.hub,
         copies
             .into_iter()
@@ -56,18 +75,7 @@ pub async fn announce(
                 unread: copy.unread,
             }),
     );
-    tracing::info!(
-        announcement_id = id,
-        sender_id = sender.user.id,
-        target = %recipients.label(),
-        recipients = recipients_count,
-        deliveries,
-        "announcement sent"
-    );
-    Ok(SentAnnouncement {
-        id,
-        recipients: recipients_count,
-    })
+    Ok(SentAnnouncement { id, recipients })
 }
 
 fn validate(sender_id: i64, draft: Draft) -> Result<(EventName, NewAnnouncement), AppError> {
@@ -112,7 +120,7 @@ fn validate(sender_id: i64, draft: Draft) -> Result<(EventName, NewAnnouncement)
     Ok((
         event.clone(),
         NewAnnouncement {
-            sender_id,
+            sender_id: Some(sender_id),
             event: event.as_str().to_string(),
             title,
             body,
@@ -149,10 +157,10 @@ fn is_reserved(name: &EventName) -> bool {
         EventName::PING,
         EventName::NOTIFICATION_READ,
         EventName::RESYNC,
+        EventName::PROGRESS,
     ]
     .iter()
     .any(|reserved| reserved == name)
-        || name.as_str() == "progress"
 }
 
 #[cfg(test)]

@@ -5,4 +5,5 @@
 pub mod accounts;
 pub mod announce;
 pub mod auth;
+pub mod export;
 pub mod inbox;
