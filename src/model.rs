@@ -102,6 +102,28 @@ pub struct NotificationEvent {
     pub unread: i64,
 }
 
+/// `data:` of the `notification.read` event: which notifications were read
+/// (by id, or everything up to a seq), whether they were also archived, and
+/// the user's new unread count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadEvent {
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    #[serde(default)]
+    pub up_to_seq: Option<i64>,
+    #[serde(default)]
+    pub archived: bool,
+    pub unread: i64,
+}
+
+/// `data:` of the `progress` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressEvent {
+    pub task_id: String,
+    pub progress: u8,
+    pub status: String,
+}
+
 /// `data:` of the `connected` event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectedEvent {

@@ -1,13 +1,56 @@
-//! The signed-in user's inbox.
+//! The signed-in user's inbox. Every function acts on the caller's own
+//! notifications only (the use cases scope every query by user id).
 
 use leptos::prelude::*;
 
 use crate::model::{AppError, InboxPage};
 
+/// A page of the inbox: the newest, or those older than `before` (a seq).
 #[server]
-pub async fn get_inbox() -> Result<InboxPage, AppError> {
+pub async fn get_inbox(before: Option<i64>) -> Result<InboxPage, AppError> {
+    use super::ssr::{session, state};
+    use crate::server::usecases::inbox;
+    let state = state()?;
+    let session = session(&state).await?;
+    let mut page = inbox::first_page(&state, &session).await?;
+    if before.is_some() {
+        page.items = inbox::page(&state, &session, before, Some(inbox::FIRST_PAGE))
+            .await?
+            .0;
+    }
+    Ok(page)
+}
+
+/// Returns the new unread count.
+#[server]
+pub async fn mark_read(id: i64) -> Result<i64, AppError> {
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::inbox::first_page(&state, &session).await
+    crate::server::usecases::inbox::mark_read(&state, &session, id).await
+}
+
+#[server]
+pub async fn mark_all_read() -> Result<i64, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::inbox::mark_all_read(&state, &session).await
+}
+
+#[server]
+pub async fn archive(id: i64) -> Result<i64, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::inbox::archive(&state, &session, id).await
+}
+
+/// Starts the demo export; its progress arrives on the stream.
+#[server]
+pub async fn start_export() -> Result<String, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::export::start(&state, &session).await
 }

@@ -13,6 +13,8 @@ use crate::model::{NotificationEvent, NotificationView};
 pub enum ReadScope {
     Ids(Vec<i64>),
     UpToSeq(i64),
+    /// Read and taken out of the inbox.
+    Archived(Vec<i64>),
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +75,9 @@ impl DomainEvent {
                 let data = match scope {
                     ReadScope::Ids(ids) => json!({ "ids": ids, "unread": unread }),
                     ReadScope::UpToSeq(seq) => json!({ "up_to_seq": seq, "unread": unread }),
+                    ReadScope::Archived(ids) => {
+                        json!({ "ids": ids, "archived": true, "unread": unread })
+                    }
                 };
                 hub.publish(
                     &Target::User(user_id),

@@ -203,3 +203,13 @@ pub async fn export_result(
     )
         .into_response())
 }
+
+pub async fn archive(
+    State(state): State<AppState>,
+    session: Session,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
+    let unread = usecases::inbox::archive(&state, &session, id).await?;
+    Ok(Json(json!({ "unread": unread })).into_response())
+}

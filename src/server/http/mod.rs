@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/notifications", get(api::notifications))
         .route("/api/notifications/read-all", post(api::mark_all_read))
         .route("/api/notifications/{id}/read", post(api::mark_read))
+        .route("/api/notifications/{id}/archive", post(api::archive))
         .route("/api/exports", post(api::start_export))
         .route("/api/exports/{task_id}", get(api::export_result))
         .route("/api/sse/stats", get(api::stats))

@@ -223,7 +223,8 @@ pub async fn page(
     limit: i64,
 ) -> Result<Vec<NotificationView>, StoreError> {
     let rows: Vec<NotificationRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+        "SELECT {COLUMNS} FROM notifications
+         WHERE user_id = ? AND seq < ? AND archived_at IS NULL ORDER BY seq DESC LIMIT ?"
     ))
     .bind(user_id)
     .bind(before.unwrap_or(i64::MAX))
@@ -282,4 +283,27 @@ async fn unread_in(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<i64,
             .fetch_one(tx)
             .await?;
     Ok(n)
+}
+
+/// Archives (and marks read) one of the user's notifications; `None` when
+/// the user has no such notification.
+pub async fn archive(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE notifications SET archived_at = COALESCE(archived_at, ?), read_at = COALESCE(read_at, ?)
+         WHERE id = ? AND user_id = ?",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let unread = unread_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(Some(unread))
 }

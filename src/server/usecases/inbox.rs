@@ -63,6 +63,23 @@ pub async fn mark_read(state: &AppState, session: &Session, id: i64) -> Result<i
     Ok(unread)
 }
 
+/// Takes a notification out of the user's inbox; returns the new unread count.
+pub async fn archive(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
+    let user_id = session.user.id;
+    let unread = notifications::archive(&state.pool, user_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
+    events::publish(
+        &state.hub,
+        [DomainEvent::NotificationsRead {
+            user_id,
+            scope: ReadScope::Archived(vec![id]),
+            unread,
+        }],
+    );
+    Ok(unread)
+}
+
 /// Marks everything the user has so far read; returns the new unread count (0
 /// unless something arrived meanwhile).
 pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, AppError> {

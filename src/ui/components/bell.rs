@@ -1,41 +1,41 @@
 //! The bell: an unread badge (server-rendered, then live) and a dropdown of
-//! the latest notifications.
+//! the latest notifications. A real button; Escape closes the dropdown and
+//! gives focus back to the bell.
 
-use leptos::prelude::*;
+use leptos::{ev, html, prelude::*};
 
-use super::{InboxList, InboxResource};
-use crate::ui::live::LiveInbox;
+use super::{InboxList, MarkAllReadButton, UnreadCount};
+use crate::ui::live::request_desktop_permission;
 
 const DROPDOWN_ITEMS: usize = 5;
 
 #[component]
 pub fn Bell() -> impl IntoView {
-    let inbox = expect_context::<InboxResource>();
-    let live = expect_context::<LiveInbox>();
+    let UnreadCount(unread) = expect_context::<UnreadCount>();
     let open = RwSignal::new(false);
-
-    // The count always comes from the server: the newest event's, else the render's.
-    let unread = move || {
-        live.unread.get().unwrap_or_else(|| {
-            inbox
-                .get()
-                .and_then(Result::ok)
-                .map(|page| page.unread)
-                .unwrap_or(0)
-        })
-    };
-    let label = move || match unread() {
+    let button = NodeRef::<html::Button>::new();
+    let label = move || match unread.get() {
         0 => "Notifications, none unread".to_string(),
         1 => "Notifications, 1 unread".to_string(),
         n => format!("Notifications, {n} unread"),
     };
+    let close_on_escape = move |e: ev::KeyboardEvent| {
+        if e.key() == "Escape" && open.get_untracked() {
+            open.set(false);
+            if let Some(button) = button.get() {
+                let _ = button.focus();
+            }
+        }
+    };
 
     view! {
-        <div class="bell-wrap">
+        <div class="bell-wrap" on:keydown=close_on_escape>
             <button
+                node_ref=button
                 class="bell"
                 data-testid="bell"
                 aria-haspopup="true"
+                aria-controls="bell-dropdown"
                 aria-expanded=move || open.get().to_string()
                 aria-label=label
                 on:click=move |_| open.update(|o| *o = !*o)
@@ -46,14 +46,33 @@ pub fn Bell() -> impl IntoView {
                         d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z"
                     />
                 </svg>
-                <span class="badge" data-testid="unread-badge" data-count=move || unread().to_string()>
-                    {move || unread().to_string()}
+                <span
+                    class="badge"
+                    data-testid="unread-badge"
+                    data-count=move || unread.get().to_string()
+                >
+                    {move || unread.get().to_string()}
                 </span>
             </button>
             <Show when=move || open.get()>
-                <div class="dropdown" role="dialog" aria-label="Latest notifications">
+                <div
+                    id="bell-dropdown"
+                    class="dropdown"
+                    role="dialog"
+                    aria-label="Latest notifications"
+                    data-testid="bell-dropdown"
+                >
+                    <div class="dropdown-head">
+                        <strong>"Notifications"</strong>
+                        <MarkAllReadButton />
+                    </div>
                     <InboxList limit=DROPDOWN_ITEMS testid="bell-list" />
-                    <a class="all" href="/">"Open inbox"</a>
+                    <div class="dropdown-foot">
+                        <a href="/">"Open inbox"</a>
+                        <button class="link" on:click=move |_| request_desktop_permission()>
+                            "Desktop alerts"
+                        </button>
+                    </div>
                 </div>
             </Show>
         </div>

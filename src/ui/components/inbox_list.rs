@@ -1,8 +1,9 @@
-//! A list of notifications: what the server rendered plus live arrivals.
+//! A list of notifications: the server-rendered page with live changes on
+//! top. Each item's actions are forms, so they work without JS as well.
 
 use leptos::prelude::*;
 
-use super::InboxResource;
+use super::{InboxActions, InboxResource};
 use crate::{model::NotificationView, ui::live::LiveInbox};
 
 #[component]
@@ -15,23 +16,34 @@ pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
                 let testid = testid.clone();
                 async move {
                     match inbox.await {
-                        Err(err) => view! { <p class="error" role="alert">{err.to_string()}</p> }.into_any(),
+                        Err(err) => {
+                            view! { <p class="error" role="alert">{err.to_string()}</p> }
+                                .into_any()
+                        }
                         Ok(page) => {
                             let rendered = StoredValue::new(page.items);
-                            let items = move || rendered.with_value(|r| live.merged(r, limit));
+                            let items = move || {
+                                rendered.with_value(|r| live.overlay.with(|o| o.merge(r, limit)))
+                            };
                             view! {
                                 <Show
                                     when=move || !items().is_empty()
-                                    fallback=|| view! { <p class="empty" data-testid="inbox-empty">"You're all caught up."</p> }
+                                    fallback=|| {
+                                        view! {
+                                            <p class="empty" data-testid="inbox-empty">
+                                                "You're all caught up."
+                                            </p>
+                                        }
+                                    }
                                 >
                                     <ul class="inbox" data-testid=testid.clone()>
-                                        <For each=items key=|n| n.id let:n>
+                                        <For each=items key=|n| (n.id, n.read) let:n>
                                             <NotificationItem n />
                                         </For>
                                     </ul>
                                 </Show>
                             }
-                            .into_any()
+                                .into_any()
                         }
                     }
                 }
@@ -42,21 +54,64 @@ pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
 
 #[component]
 pub fn NotificationItem(n: NotificationView) -> impl IntoView {
+    let live = expect_context::<LiveInbox>();
+    let actions = expect_context::<InboxActions>();
     let class = format!(
         "item sev-{} {}",
         n.severity.as_str(),
         if n.read { "read" } else { "unread" }
     );
+    let absolute = short_time(&n.created_at);
+    let when = {
+        let created = n.created_at.clone();
+        move || match live.now_ms.get() {
+            Some(now) => crate::ui::live::relative_time(parse_ms(&created), now, &created),
+            None => absolute.clone(),
+        }
+    };
+    let id = n.id;
     view! {
-        <li class=class data-testid="notification" data-id=n.id data-seq=n.seq>
+        <li class=class data-testid="notification" data-id=n.id data-seq=n.seq data-read=n.read.to_string()>
             <div class="item-head">
-                <span class="sev" title="Severity">{n.severity.as_str()}</span>
-                <strong class="title" data-testid="notification-title">{n.title}</strong>
-                <time datetime=n.created_at.clone()>{short_time(&n.created_at)}</time>
+                <span class=format!("sev sev-{}", n.severity.as_str()) data-testid="severity">
+                    {n.severity.as_str()}
+                </span>
+                {if n.read {
+                    view! { <strong class="title" data-testid="notification-title">{n.title}</strong> }
+                        .into_any()
+                } else {
+                    // Clicking an unread title marks it read.
+                    view! {
+                        <ActionForm action=actions.mark_read attr:class="inline">
+                            <input type="hidden" name="id" value=id />
+                            <button type="submit" class="title as-text" data-testid="notification-title" title="Mark as read">
+                                {n.title}
+                            </button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                }}
+                <time datetime=n.created_at.clone()>{when}</time>
             </div>
             {(!n.body.is_empty()).then(|| view! { <p class="body">{n.body}</p> })}
-            {n.link.map(|href| view! { <a class="link" href=href rel="noopener noreferrer">"Open"</a> })}
+            <div class="item-actions">
+                {n.link.map(|href| view! { <a class="open" href=href rel="noopener noreferrer">"Open"</a> })}
+                <ActionForm action=actions.archive attr:class="inline">
+                    <input type="hidden" name="id" value=id />
+                    <button type="submit" class="link" data-testid="archive">"Archive"</button>
+                </ActionForm>
+            </div>
         </li>
+    }
+}
+
+#[component]
+pub fn MarkAllReadButton() -> impl IntoView {
+    let actions = expect_context::<InboxActions>();
+    view! {
+        <ActionForm action=actions.mark_all_read attr:class="inline">
+            <button type="submit" class="link" data-testid="mark-all-read">"Mark all read"</button>
+        </ActionForm>
     }
 }
 
@@ -65,4 +120,16 @@ fn short_time(rfc3339: &str) -> String {
     let date = rfc3339.get(..10).unwrap_or(rfc3339);
     let time = rfc3339.get(11..16).unwrap_or("");
     format!("{date} {time}")
+}
+
+fn parse_ms(rfc3339: &str) -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::parse(rfc3339)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = rfc3339;
+        0.0
+    }
 }

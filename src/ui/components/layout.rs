@@ -1,11 +1,17 @@
 //! The frame of every signed-in page: loads the user and the inbox, owns the
-//! live signals, starts the stream once the page is hydrated.
+//! live signals and the inbox actions, starts the stream once hydrated, and
+//! shows toasts and critical banners.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use super::Header;
+use super::{AttentionArea, Header};
 use crate::{
-    api::{auth::current_user, inbox::get_inbox},
+    api::{
+        auth::current_user,
+        inbox::{get_inbox, Archive, MarkAllRead, MarkRead},
+    },
     model::{AppError, InboxPage, UserView},
     ui::live::{connect, LiveInbox},
 };
@@ -13,14 +19,33 @@ use crate::{
 pub type InboxResource = Resource<Result<InboxPage, AppError>>;
 pub type UserResource = Resource<Result<Option<UserView>, AppError>>;
 
+/// The inbox actions, shared by every list and the bell. Forms posting to
+/// them work without JS too (the server redirects back).
+#[derive(Clone, Copy)]
+pub struct InboxActions {
+    pub mark_read: ServerAction<MarkRead>,
+    pub mark_all_read: ServerAction<MarkAllRead>,
+    pub archive: ServerAction<Archive>,
+}
+
 #[component]
 pub fn SignedInLayout(children: Children) -> impl IntoView {
+    let query = use_query_map();
+    // `?before=<seq>` pages back through older notifications (works without JS).
+    let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
     let user: UserResource = Resource::new(|| (), |_| current_user());
-    let inbox: InboxResource = Resource::new(|| (), |_| get_inbox());
+    let inbox: InboxResource = Resource::new(before, get_inbox);
     let live = LiveInbox::new();
+    let actions = InboxActions {
+        mark_read: ServerAction::new(),
+        mark_all_read: ServerAction::new(),
+        archive: ServerAction::new(),
+    };
     provide_context(user);
     provide_context(inbox);
     provide_context(live);
+    provide_context(actions);
+    keep_count_in_step(live, actions);
 
     // Effects only run in the browser: the stream starts after hydration,
     // resuming after the newest notification the server rendered.
@@ -37,15 +62,55 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
     Effect::new(move |previous: Option<u32>| {
         let now = live.resyncs.get();
         if previous.is_some_and(|p| p != now) {
-            live.arrived.set(Vec::new());
-            live.unread.set(None);
+            live.reset();
             inbox.refetch();
         }
         now
     });
 
+    let unread = move || {
+        live.unread.get().unwrap_or_else(|| {
+            inbox
+                .get()
+                .and_then(Result::ok)
+                .map(|page| page.unread)
+                .unwrap_or(0)
+        })
+    };
+    provide_context(UnreadCount(Signal::derive(unread)));
+    let title = move || match unread() {
+        0 => "Herald".to_string(),
+        n => format!("({n}) Herald"),
+    };
+
     view! {
+        <Title text=title />
         <Header />
+        <AttentionArea />
         <main class="page">{children()}</main>
     }
+}
+
+/// The unread count to show: the newest the server told us.
+#[derive(Clone, Copy)]
+pub struct UnreadCount(pub Signal<i64>);
+
+/// An action's answer is the server's new unread count: apply it at once,
+/// so the badge is right even before the stream's `notification.read`.
+fn keep_count_in_step(live: LiveInbox, actions: InboxActions) {
+    Effect::new(move |_| {
+        if let Some(Ok(unread)) = actions.mark_read.value().get() {
+            live.unread.set(Some(unread));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(unread)) = actions.mark_all_read.value().get() {
+            live.unread.set(Some(unread));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(unread)) = actions.archive.value().get() {
+            live.unread.set(Some(unread));
+        }
+    });
 }

@@ -1,9 +1,11 @@
+mod attention;
 mod bell;
 mod header;
 mod inbox_list;
 mod layout;
 
+pub use attention::AttentionArea;
 pub use bell::Bell;
 pub use header::Header;
-pub use inbox_list::{InboxList, NotificationItem};
-pub use layout::{InboxResource, SignedInLayout, UserResource};
+pub use inbox_list::{InboxList, MarkAllReadButton, NotificationItem};
+pub use layout::{InboxActions, InboxResource, SignedInLayout, UnreadCount, UserResource};

@@ -1,17 +1,91 @@
-//! `/`: the inbox.
+//! `/`: the inbox, paged with `?before=<seq>`, and the demo export.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-use crate::ui::components::{InboxList, SignedInLayout};
+use crate::{
+    api::inbox::StartExport,
+    ui::{
+        components::{InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
+        live::LiveInbox,
+    },
+};
+
+const PAGE: usize = 20;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     view! {
         <SignedInLayout>
             <section class="card">
-                <h1>"Inbox"</h1>
-                <InboxList limit=50 testid="inbox" />
+                <div class="card-head">
+                    <h1>"Inbox"</h1>
+                    <MarkAllReadButton />
+                </div>
+                <InboxList limit=PAGE testid="inbox" />
+                <Pager />
             </section>
+            <ExportCard />
         </SignedInLayout>
+    }
+}
+
+/// Links to older and newer pages; plain links, so they work without JS.
+#[component]
+fn Pager() -> impl IntoView {
+    let inbox = expect_context::<InboxResource>();
+    let query = use_query_map();
+    let paged = move || query.with(|q| q.get("before").is_some());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let page = inbox.await.ok()?;
+                let older = (page.items.len() >= PAGE)
+                    .then(|| page.items.last().map(|n| n.seq))
+                    .flatten();
+                Some(view! {
+                    <nav class="pager" aria-label="Inbox pages">
+                        {paged().then(|| view! { <a href="/" data-testid="newest">"← Newest"</a> })}
+                        {older.map(|seq| view! {
+                            <a href=format!("/?before={seq}") data-testid="older">"Older →"</a>
+                        })}
+                    </nav>
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// The demo export: progress streams in live, the result arrives as a notification.
+#[component]
+fn ExportCard() -> impl IntoView {
+    let live = expect_context::<LiveInbox>();
+    let start = ServerAction::<StartExport>::new();
+    let task = move || start.value().get().and_then(Result::ok);
+    let progress = move || {
+        let task = task()?;
+        live.progress.get().filter(|p| p.task_id == task)
+    };
+    view! {
+        <section class="card">
+            <div class="card-head">
+                <h2>"Export"</h2>
+                <ActionForm action=start attr:class="inline">
+                    <button type="submit" class="secondary" data-testid="start-export">
+                        "Export my inbox (CSV)"
+                    </button>
+                </ActionForm>
+            </div>
+            {move || task().map(|_| {
+                let value = move || progress().map(|p| p.progress).unwrap_or(0);
+                let status = move || progress().map(|p| p.status).unwrap_or_else(|| "starting".into());
+                view! {
+                    <div class="export">
+                        <progress max="100" value=move || value().to_string() data-testid="export-progress"></progress>
+                        <span data-testid="export-status">{move || format!("{}% — {}", value(), status())}</span>
+                    </div>
+                }
+            })}
+        </section>
     }
 }

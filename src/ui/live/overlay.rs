@@ -1,0 +1,129 @@
+//! What changed in the inbox since the server rendered it. Pure data, so the
+//! merge rules (no duplicates, read and archived state) are unit-tested.
+
+use std::collections::HashSet;
+
+use crate::model::{NotificationView, ReadEvent};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overlay {
+    /// Received live, newest first.
+    arrived: Vec<NotificationView>,
+    read_ids: HashSet<i64>,
+    read_up_to_seq: i64,
+    archived: HashSet<i64>,
+}
+
+impl Overlay {
+    /// Adds a live notification; false if it was already known (a replay
+    /// after reconnecting), so callers announce each one once.
+    pub fn add(&mut self, n: NotificationView, rendered: &[NotificationView]) -> bool {
+        if self.arrived.iter().chain(rendered).any(|x| x.id == n.id) {
+            return false;
+        }
+        let at = self
+            .arrived
+            .iter()
+            .position(|x| x.seq < n.seq)
+            .unwrap_or(self.arrived.len());
+        self.arrived.insert(at, n);
+        true
+    }
+
+    pub fn apply_read(&mut self, event: &ReadEvent) {
+        self.read_ids.extend(&event.ids);
+        if let Some(seq) = event.up_to_seq {
+            self.read_up_to_seq = self.read_up_to_seq.max(seq);
+        }
+        if event.archived {
+            self.archived.extend(&event.ids);
+        }
+    }
+
+    /// The list to show: arrivals on top of the rendered page, newest first,
+    /// without repeats or archived ones, with read state applied.
+    pub fn merge(&self, rendered: &[NotificationView], limit: usize) -> Vec<NotificationView> {
+        let mut seen = HashSet::new();
+        self.arrived
+            .iter()
+            .chain(rendered)
+            .filter(|n| !self.archived.contains(&n.id) && seen.insert(n.id))
+            .take(limit)
+            .map(|n| {
+                let mut n = n.clone();
+                n.read |= self.read_ids.contains(&n.id) || n.seq <= self.read_up_to_seq;
+                n
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Severity;
+
+    fn n(id: i64, seq: i64) -> NotificationView {
+        NotificationView {
+            id,
+            seq,
+            title: format!("n{id}"),
+            body: String::new(),
+            severity: Severity::Info,
+            link: None,
+            created_at: String::new(),
+            read: false,
+        }
+    }
+
+    fn ids(list: &[NotificationView]) -> Vec<i64> {
+        list.iter().map(|n| n.id).collect()
+    }
+
+    #[test]
+    fn arrivals_go_on_top_once() {
+        let rendered = vec![n(2, 2), n(1, 1)];
+        let mut o = Overlay::default();
+        assert!(o.add(n(3, 3), &rendered));
+        assert!(!o.add(n(3, 3), &rendered), "replayed after a reconnect");
+        assert!(!o.add(n(2, 2), &rendered), "already rendered");
+        assert!(o.add(n(5, 5), &rendered));
+        assert!(o.add(n(4, 4), &rendered), "out of order still sorts by seq");
+        assert_eq!(ids(&o.merge(&rendered, 10)), [5, 4, 3, 2, 1]);
+        assert_eq!(ids(&o.merge(&rendered, 2)), [5, 4]);
+    }
+
+    #[test]
+    fn read_and_archived_state_applies_to_both_sources() {
+        let rendered = vec![n(2, 2), n(1, 1)];
+        let mut o = Overlay::default();
+        o.add(n(3, 3), &rendered);
+        o.apply_read(&ReadEvent {
+            ids: vec![3],
+            up_to_seq: None,
+            archived: false,
+            unread: 2,
+        });
+        let list = o.merge(&rendered, 10);
+        assert_eq!(
+            list.iter().map(|n| n.read).collect::<Vec<_>>(),
+            [true, false, false]
+        );
+
+        o.apply_read(&ReadEvent {
+            ids: vec![],
+            up_to_seq: Some(2),
+            archived: false,
+            unread: 0,
+        });
+        assert!(o.merge(&rendered, 10).iter().all(|n| n.read));
+
+        o.apply_read(&ReadEvent {
+            ids: vec![2],
+            up_to_seq: None,
+            archived: true,
+            unread: 0,
+        });
+        assert_eq!(ids(&o.merge(&rendered, 10)), [3, 1]);
+    }
+}

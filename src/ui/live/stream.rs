@@ -1,0 +1,246 @@
+//! The browser's end of `/sse/stream` (hydrate only).
+//!
+//! The built-in EventSource retry is replaced by our own: on an error the
+//! source is closed and reopened after an exponential backoff with jitter,
+//! resuming with `?last_event_id=` so missed notifications are replayed
+//! once. The browser's `offline`/`online` events pause and resume it.
+
+use std::{cell::RefCell, rc::Rc};
+
+use leptos::prelude::*;
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{EventSource, MessageEvent};
+
+use super::{Connection, LiveInbox, Toast};
+use crate::model::{ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, Severity};
+
+const BACKOFF_BASE_MS: f64 = 1_000.0;
+const BACKOFF_MAX_MS: f64 = 30_000.0;
+const TOAST_MS: i32 = 6_000;
+const CLOCK_TICK_MS: i32 = 30_000;
+
+struct Link {
+    source: Option<EventSource>,
+    /// Highest seq received: where a reconnect resumes.
+    last_seq: i64,
+    attempt: u32,
+    retry_timer: Option<i32>,
+}
+
+type Shared = Rc<RefCell<Link>>;
+
+pub fn start(live: LiveInbox, last_seq: i64) {
+    let link: Shared = Rc::new(RefCell::new(Link {
+        source: None,
+        last_seq,
+        attempt: 0,
+        retry_timer: None,
+    }));
+    start_clock(live);
+    watch_network(live, link.clone());
+    if online() {
+        open(live, link);
+    } else {
+        live.connection.set(Connection::Offline);
+    }
+}
+
+fn open(live: LiveInbox, link: Shared) {
+    let url = format!("/sse/stream?last_event_id={}", link.borrow().last_seq);
+    let Ok(source) = EventSource::new(&url) else {
+        schedule_retry(live, link);
+        return;
+    };
+    let listen = |name: &str, handler: Box<dyn Fn(MessageEvent)>| {
+        let closure = Closure::<dyn Fn(MessageEvent)>::wrap(handler);
+        let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+        // Listeners live as long as their source; a source is replaced only
+        // on reconnect, so what leaks is a few closures per reconnect.
+        closure.forget();
+    };
+
+    listen("connected", {
+        let link = link.clone();
+        Box::new(move |event| {
+            link.borrow_mut().attempt = 0;
+            live.connection.set(Connection::Live);
+            if let Some(c) = data::<ConnectedEvent>(&event) {
+                live.unread.set(Some(c.unread));
+            }
+        })
+    });
+    listen("notification", {
+        let link = link.clone();
+        Box::new(move |event| {
+            if let Some(n) = data::<NotificationEvent>(&event) {
+                let mut state = link.borrow_mut();
+                state.last_seq = state.last_seq.max(n.notification.seq);
+                drop(state);
+                on_notification(live, n);
+            }
+        })
+    });
+    listen(
+        "notification.read",
+        Box::new(move |event| {
+            if let Some(read) = data::<ReadEvent>(&event) {
+                live.unread.set(Some(read.unread));
+                live.overlay.update(|o| o.apply_read(&read));
+                live.critical.update(|list| {
+                    list.retain(|n| {
+                        !read.ids.contains(&n.id) && read.up_to_seq.is_none_or(|s| n.seq > s)
+                    })
+                });
+            }
+        }),
+    );
+    listen(
+        "progress",
+        Box::new(move |event| {
+            if let Some(p) = data::<ProgressEvent>(&event) {
+                live.progress.set(Some(p));
+            }
+        }),
+    );
+    listen(
+        "resync",
+        Box::new(move |_| {
+            live.resyncs.update(|n| *n += 1);
+        }),
+    );
+
+    let on_error = {
+        let link = link.clone();
+        Closure::<dyn Fn()>::new(move || {
+            if let Some(source) = link.borrow_mut().source.take() {
+                source.close();
+            }
+            schedule_retry(live, link.clone());
+        })
+    };
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    link.borrow_mut().source = Some(source);
+}
+
+fn on_notification(live: LiveInbox, event: NotificationEvent) {
+    live.unread.set(Some(event.unread));
+    let n = event.notification;
+    let mut is_new = false;
+    live.overlay.update(|o| is_new = o.add(n.clone(), &[]));
+    if !is_new {
+        return;
+    }
+    if n.severity == Severity::Critical && !n.read {
+        live.critical.update(|list| list.push(n.clone()));
+    }
+    let toast = Toast {
+        id: n.id,
+        title: n.title.clone(),
+        severity: n.severity,
+    };
+    live.toasts.update(|list| list.push(toast));
+    set_timeout(
+        move || live.toasts.update(|list| list.retain(|t| t.id != n.id)),
+        std::time::Duration::from_millis(TOAST_MS as u64),
+    );
+    desktop_notification(&n.title, &n.body);
+}
+
+/// Closes the stream and reopens it after `base · 2^attempt`, capped, with
+/// jitter (half to full delay) so many clients do not return in lockstep.
+fn schedule_retry(live: LiveInbox, link: Shared) {
+    if !online() {
+        live.connection.set(Connection::Offline);
+        return;
+    }
+    live.connection.set(Connection::Reconnecting);
+    let attempt = {
+        let mut state = link.borrow_mut();
+        state.attempt = state.attempt.saturating_add(1);
+        state.attempt
+    };
+    let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt as i32 - 1)).min(BACKOFF_MAX_MS);
+    let delay = ceiling * (0.5 + js_sys::Math::random() * 0.5);
+    let retry = {
+        let link = link.clone();
+        Closure::once_into_js(move || {
+            link.borrow_mut().retry_timer = None;
+            open(live, link);
+        })
+    };
+    if let Ok(handle) = window()
+        .set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay as i32)
+    {
+        link.borrow_mut().retry_timer = Some(handle);
+    }
+}
+
+fn watch_network(live: LiveInbox, link: Shared) {
+    let on_offline = {
+        let link = link.clone();
+        Closure::<dyn Fn()>::new(move || {
+            let mut state = link.borrow_mut();
+            if let Some(source) = state.source.take() {
+                source.close();
+            }
+            if let Some(timer) = state.retry_timer.take() {
+                window().clear_timeout_with_handle(timer);
+            }
+            live.connection.set(Connection::Offline);
+        })
+    };
+    let on_online = Closure::<dyn Fn()>::new(move || {
+        let mut state = link.borrow_mut();
+        if state.source.is_some() {
+            return;
+        }
+        if let Some(timer) = state.retry_timer.take() {
+            window().clear_timeout_with_handle(timer);
+        }
+        state.attempt = 0;
+        drop(state);
+        live.connection.set(Connection::Reconnecting);
+        open(live, link.clone());
+    });
+    let w = window();
+    let _ = w.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+    let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+    on_offline.forget();
+    on_online.forget();
+}
+
+fn start_clock(live: LiveInbox) {
+    live.now_ms.set(Some(js_sys::Date::now()));
+    let tick = Closure::<dyn Fn()>::new(move || live.now_ms.set(Some(js_sys::Date::now())));
+    let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
+        tick.as_ref().unchecked_ref(),
+        CLOCK_TICK_MS,
+    );
+    tick.forget();
+}
+
+fn online() -> bool {
+    window().navigator().on_line()
+}
+
+fn data<T: serde::de::DeserializeOwned>(event: &MessageEvent) -> Option<T> {
+    serde_json::from_str(&event.data().as_string()?).ok()
+}
+
+/// A system notification, only when the tab is hidden and the user allowed it.
+fn desktop_notification(title: &str, body: &str) {
+    use web_sys::{Notification, NotificationOptions, NotificationPermission, VisibilityState};
+    let hidden = document().visibility_state() == VisibilityState::Hidden;
+    if !hidden || Notification::permission() != NotificationPermission::Granted {
+        return;
+    }
+    let options = NotificationOptions::new();
+    options.set_body(body);
+    let _ = Notification::new_with_options(title, &options);
+}
+
+/// Asks the browser for permission to show system notifications.
+pub fn request_desktop_permission() {
+    let _ = web_sys::Notification::request_permission();
+}
