@@ -1,4 +1,4 @@
-import { expect, type Browser, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 
 export const PASSWORD = "herald-demo";
 
@@ -19,4 +19,28 @@ export async function signedInPage(browser: Browser, username: string): Promise<
   const page = await context.newPage();
   await signIn(page, username);
   return page;
+}
+
+/** Sends an announcement through the JSON API as the demo admin. */
+export async function announce(
+  request: APIRequestContext,
+  data: { title: string; body?: string; severity?: string; link?: string },
+  target: { user_id?: number; role?: string } = {},
+): Promise<void> {
+  const login = await request.post("/api/auth/login", {
+    data: { username: "admin", password: PASSWORD },
+  });
+  expect(login.status()).toBe(200);
+  const { token } = await login.json();
+  const path = target.user_id ? "/api/sse/send-to-user" : "/api/sse/broadcast";
+  const sent = await request.post(path, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { event: "notification", data, ...target },
+  });
+  expect(sent.status()).toBe(200);
+}
+
+/** The unread count the bell shows. */
+export async function badgeCount(page: Page): Promise<number> {
+  return Number(await page.getByTestId("unread-badge").textContent());
 }

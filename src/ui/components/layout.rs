@@ -51,11 +51,12 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
     // resuming after the newest notification the server rendered.
     let started = StoredValue::new(false);
     Effect::new(move |_| {
-        if let Some(Ok(page)) = inbox.get() {
-            if !started.get_value() {
-                started.set_value(true);
-                connect(live, page.last_seq);
-            }
+        let (Some(Ok(page)), Some(Ok(Some(me)))) = (inbox.get(), user.get()) else {
+            return;
+        };
+        if !started.get_value() {
+            started.set_value(true);
+            connect(live, me.id, page.last_seq);
         }
     });
     // The server said this client missed events: refetch, drop local state.

@@ -7,6 +7,8 @@
 
 mod overlay;
 #[cfg(feature = "hydrate")]
+mod relay;
+#[cfg(feature = "hydrate")]
 mod stream;
 
 pub use overlay::Overlay;
@@ -31,6 +33,17 @@ impl Connection {
             Connection::Reconnecting => "reconnecting",
             Connection::Offline => "offline",
         }
+    }
+
+    pub fn from_label(label: &str) -> Option<Connection> {
+        [
+            Connection::Connecting,
+            Connection::Live,
+            Connection::Reconnecting,
+            Connection::Offline,
+        ]
+        .into_iter()
+        .find(|c| c.label() == label)
     }
 }
 
@@ -86,13 +99,13 @@ impl Default for LiveInbox {
     }
 }
 
-/// Opens the stream (browser only), resuming after `last_seq` so nothing
+/// Starts live updates (browser only), resuming after `last_seq` so nothing
 /// stored between the server render and the connection is missed.
-pub fn connect(live: LiveInbox, last_seq: i64) {
+pub fn connect(live: LiveInbox, user_id: i64, last_seq: i64) {
     #[cfg(feature = "hydrate")]
-    stream::start(live, last_seq);
+    stream::start(live, user_id, last_seq);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (live, last_seq);
+    let _ = (live, user_id, last_seq);
 }
 
 /// Asks for permission to show system notifications (needs a user gesture).

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
-use super::{Connection, LiveInbox, Toast};
+use super::{relay, Connection, LiveInbox, Toast};
 use crate::model::{ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, Severity};
 
 const BACKOFF_BASE_MS: f64 = 1_000.0;
@@ -19,7 +19,7 @@ const BACKOFF_MAX_MS: f64 = 30_000.0;
 const TOAST_MS: i32 = 6_000;
 const CLOCK_TICK_MS: i32 = 30_000;
 
-struct Link {
+pub(super) struct Link {
     source: Option<EventSource>,
     /// Highest seq received: where a reconnect resumes.
     last_seq: i64,
@@ -27,9 +27,11 @@ struct Link {
     retry_timer: Option<i32>,
 }
 
-type Shared = Rc<RefCell<Link>>;
+pub(super) type Shared = Rc<RefCell<Link>>;
 
-pub fn start(live: LiveInbox, last_seq: i64) {
+/// Starts this tab's live updates: it follows the tab that holds the
+/// user's stream, and takes the stream over when it is the only one left.
+pub fn start(live: LiveInbox, user_id: i64, last_seq: i64) {
     let link: Shared = Rc::new(RefCell::new(Link {
         source: None,
         last_seq,
@@ -37,11 +39,20 @@ pub fn start(live: LiveInbox, last_seq: i64) {
         retry_timer: None,
     }));
     start_clock(live);
+    let on_lead = {
+        let link = link.clone();
+        move || lead(live, link.clone())
+    };
+    relay::join(user_id, live, link, on_lead);
+}
+
+/// This tab now holds the stream for the whole browser.
+fn lead(live: LiveInbox, link: Shared) {
     watch_network(live, link.clone());
     if online() {
         open(live, link);
     } else {
-        live.connection.set(Connection::Offline);
+        set_connection(live, Connection::Offline);
     }
 }
 
@@ -51,63 +62,23 @@ fn open(live: LiveInbox, link: Shared) {
         schedule_retry(live, link);
         return;
     };
-    let listen = |name: &str, handler: Box<dyn Fn(MessageEvent)>| {
-        let closure = Closure::<dyn Fn(MessageEvent)>::wrap(handler);
-        let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+    for name in EVENT_NAMES {
+        let link = link.clone();
+        let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+            let Some(data) = event.data().as_string() else {
+                return;
+            };
+            if name == "connected" {
+                link.borrow_mut().attempt = 0;
+            }
+            apply(live, &link, name, &data);
+            relay::share(name, &data);
+        });
+        let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
         // Listeners live as long as their source; a source is replaced only
         // on reconnect, so what leaks is a few closures per reconnect.
-        closure.forget();
-    };
-
-    listen("connected", {
-        let link = link.clone();
-        Box::new(move |event| {
-            link.borrow_mut().attempt = 0;
-            live.connection.set(Connection::Live);
-            if let Some(c) = data::<ConnectedEvent>(&event) {
-                live.unread.set(Some(c.unread));
-            }
-        })
-    });
-    listen("notification", {
-        let link = link.clone();
-        Box::new(move |event| {
-            if let Some(n) = data::<NotificationEvent>(&event) {
-                let mut state = link.borrow_mut();
-                state.last_seq = state.last_seq.max(n.notification.seq);
-                drop(state);
-                on_notification(live, n);
-            }
-        })
-    });
-    listen(
-        "notification.read",
-        Box::new(move |event| {
-            if let Some(read) = data::<ReadEvent>(&event) {
-                live.unread.set(Some(read.unread));
-                live.overlay.update(|o| o.apply_read(&read));
-                live.critical.update(|list| {
-                    list.retain(|n| {
-                        !read.ids.contains(&n.id) && read.up_to_seq.is_none_or(|s| n.seq > s)
-                    })
-                });
-            }
-        }),
-    );
-    listen(
-        "progress",
-        Box::new(move |event| {
-            if let Some(p) = data::<ProgressEvent>(&event) {
-                live.progress.set(Some(p));
-            }
-        }),
-    );
-    listen(
-        "resync",
-        Box::new(move |_| {
-            live.resyncs.update(|n| *n += 1);
-        }),
-    );
+        handler.forget();
+    }
 
     let on_error = {
         let link = link.clone();
@@ -121,6 +92,77 @@ fn open(live: LiveInbox, link: Shared) {
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
     link.borrow_mut().source = Some(source);
+}
+
+/// The events a tab understands; the leader relays exactly these.
+const EVENT_NAMES: [&str; 5] = [
+    "connected",
+    "notification",
+    "notification.read",
+    "progress",
+    "resync",
+];
+
+/// Applies one event to this tab's state, whether it came from this tab's
+/// own stream or was relayed by the tab that holds the stream.
+pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
+    fn parse<T: serde::de::DeserializeOwned>(data: &str) -> Option<T> {
+        serde_json::from_str(data).ok()
+    }
+    match name {
+        "connected" => {
+            set_connection(live, Connection::Live);
+            if let Some(c) = parse::<ConnectedEvent>(data) {
+                live.unread.set(Some(c.unread));
+            }
+        }
+        "notification" => {
+            if let Some(n) = parse::<NotificationEvent>(data) {
+                let mut state = link.borrow_mut();
+                if n.notification.seq <= state.last_seq {
+                    return; // rendered or seen already: never shown twice
+                }
+                // Seqs are consecutive per user: a jump means this tab missed
+                // something (e.g. it joined between render and relay): refetch.
+                let gap = n.notification.seq > state.last_seq + 1;
+                state.last_seq = n.notification.seq;
+                drop(state);
+                if gap {
+                    live.resyncs.update(|r| *r += 1);
+                }
+                on_notification(live, n);
+            }
+        }
+        "notification.read" => {
+            if let Some(read) = parse::<ReadEvent>(data) {
+                live.unread.set(Some(read.unread));
+                live.overlay.update(|o| o.apply_read(&read));
+                live.critical.update(|list| {
+                    list.retain(|n| {
+                        !read.ids.contains(&n.id) && read.up_to_seq.is_none_or(|s| n.seq > s)
+                    })
+                });
+            }
+        }
+        "progress" => {
+            if let Some(p) = parse::<ProgressEvent>(data) {
+                live.progress.set(Some(p));
+            }
+        }
+        "resync" => live.resyncs.update(|n| *n += 1),
+        relay::STATE_EVENT => {
+            if let Some(state) = Connection::from_label(data) {
+                live.connection.set(state);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Shows the state here and in every tab that follows this one.
+fn set_connection(live: LiveInbox, state: Connection) {
+    live.connection.set(state);
+    relay::share(relay::STATE_EVENT, state.label());
 }
 
 fn on_notification(live: LiveInbox, event: NotificationEvent) {
@@ -151,10 +193,10 @@ fn on_notification(live: LiveInbox, event: NotificationEvent) {
 /// jitter (half to full delay) so many clients do not return in lockstep.
 fn schedule_retry(live: LiveInbox, link: Shared) {
     if !online() {
-        live.connection.set(Connection::Offline);
+        set_connection(live, Connection::Offline);
         return;
     }
-    live.connection.set(Connection::Reconnecting);
+    set_connection(live, Connection::Reconnecting);
     let attempt = {
         let mut state = link.borrow_mut();
         state.attempt = state.attempt.saturating_add(1);
@@ -187,7 +229,7 @@ fn watch_network(live: LiveInbox, link: Shared) {
             if let Some(timer) = state.retry_timer.take() {
                 window().clear_timeout_with_handle(timer);
             }
-            live.connection.set(Connection::Offline);
+            set_connection(live, Connection::Offline);
         })
     };
     let on_online = Closure::<dyn Fn()>::new(move || {
@@ -200,7 +242,7 @@ fn watch_network(live: LiveInbox, link: Shared) {
         }
         state.attempt = 0;
         drop(state);
-        live.connection.set(Connection::Reconnecting);
+        set_connection(live, Connection::Reconnecting);
         open(live, link.clone());
     });
     let w = window();
@@ -222,10 +264,6 @@ fn start_clock(live: LiveInbox) {
 
 fn online() -> bool {
     window().navigator().on_line()
-}
-
-fn data<T: serde::de::DeserializeOwned>(event: &MessageEvent) -> Option<T> {
-    serde_json::from_str(&event.data().as_string()?).ok()
 }
 
 /// A system notification, only when the tab is hidden and the user allowed it.
