@@ -1,30 +1,98 @@
-//! The admin console's actions.
+//! The admin console's server functions. Each one checks the caller is an
+//! admin in the use case it calls (the page guard is not relied upon).
 
 use leptos::prelude::*;
 
-use crate::model::{AppError, SentAnnouncement};
+use crate::model::{AppError, ConsoleView, SentAnnouncement};
 
-/// Sends an announcement to every user (the use case checks the caller is an admin).
+/// Sends (or schedules) an announcement. `target` is `all`, `role` (with
+/// `role`) or `user` (with `username`).
 #[server]
-pub async fn broadcast_announcement(
+#[allow(clippy::too_many_arguments)]
+pub async fn send_announcement(
     title: String,
     body: String,
     severity: Option<String>,
     link: Option<String>,
+    target: Option<String>,
+    role: Option<String>,
+    username: Option<String>,
+    send_at: Option<String>,
+    expires_at: Option<String>,
 ) -> Result<SentAnnouncement, AppError> {
     use super::ssr::{session, state};
-    use crate::server::{
-        store::notifications::Recipients,
-        usecases::announce::{announce, Draft},
+    use crate::{
+        model::Role,
+        server::{
+            store::{notifications::Recipients, users},
+            usecases::announce::{announce, Draft},
+        },
     };
     let state = state()?;
     let session = session(&state).await?;
+    let recipients = match target.as_deref().unwrap_or("all") {
+        "all" => Recipients::All,
+        "role" => Recipients::Role(
+            role.as_deref()
+                .and_then(Role::parse)
+                .ok_or_else(|| AppError::invalid("role", "pick user or admin"))?,
+        ),
+        "user" => {
+            let name = username.as_deref().map(str::trim).unwrap_or_default();
+            if name.is_empty() {
+                return Err(AppError::invalid("username", "is required for one user"));
+            }
+            let user = users::find_by_name(&state.pool, name)
+                .await?
+                .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))?;
+            Recipients::User(user.id)
+        }
+        _ => return Err(AppError::invalid("target", "must be all, role or user")),
+    };
     let draft = Draft {
         event: None,
         title,
         body,
         severity,
         link,
+        send_at,
+        expires_at,
     };
-    announce(&state, &session, draft, Recipients::All).await
+    announce(&state, &session, draft, recipients).await
+}
+
+/// History with its funnel, audit log, users and live hub numbers.
+#[server]
+pub async fn admin_console() -> Result<ConsoleView, AppError> {
+    use super::ssr::{session, state};
+    use crate::server::usecases::admin::console;
+    let state = state()?;
+    let session = session(&state).await?;
+    let data = console(&state, &session).await?;
+    let names: std::collections::HashMap<String, String> = data
+        .users
+        .iter()
+        .map(|u| (u.id.to_string(), u.username.clone()))
+        .collect();
+    Ok(ConsoleView {
+        history: data.history,
+        audit: data.audit,
+        users: data.users,
+        total_streams: data.stats.total_clients,
+        online: data
+            .stats
+            .user_clients
+            .into_iter()
+            .map(|(id, n)| (names.get(&id).cloned().unwrap_or(id), n))
+            .collect(),
+    })
+}
+
+/// Takes an announcement out of every inbox, live.
+#[server]
+pub async fn retract_announcement(id: i64) -> Result<(), AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::announce::retract(&state, &session, id).await
 }

@@ -14,7 +14,12 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use leptos_axum::{redirect, ResponseOptions};
 
     let state = state()?;
-    match usecases::auth::login(&state, &username, &password).await {
+    let client = use_context::<http::request::Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
+    match usecases::auth::login(&state, &username, &password, client).await {
         Ok(signed_in) => {
             let cookie = session_cookie(
                 &signed_in.token,

@@ -21,6 +21,12 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Pace of the demo export's progress steps (ten of them).
     pub export_step: Duration,
+    /// How often scheduled and expiring announcements are checked.
+    pub scheduler_tick: Duration,
+    /// Announcements one admin may send per minute (429 beyond).
+    pub publish_per_minute: u32,
+    /// Failed sign-ins allowed per username and per client address per minute.
+    pub login_failures_per_minute: u32,
 }
 
 // Hand-written so the secret can never end up in a log line through `{:?}`.
@@ -41,6 +47,9 @@ impl std::fmt::Debug for Config {
                 &self.metrics_token.as_ref().map(|_| "<set>"),
             )
             .field("export_step", &self.export_step)
+            .field("scheduler_tick", &self.scheduler_tick)
+            .field("publish_per_minute", &self.publish_per_minute)
+            .field("login_failures_per_minute", &self.login_failures_per_minute)
             .finish()
     }
 }
@@ -117,6 +126,11 @@ impl Config {
             session_sweep: Duration::from_secs(sweep_secs),
             metrics_token: get("HERALD_METRICS_TOKEN").filter(|t| !t.trim().is_empty()),
             export_step: Duration::from_millis(parse_or(&get, "HERALD_EXPORT_STEP_MS", 300)?),
+            scheduler_tick: Duration::from_millis(
+                parse_or(&get, "HERALD_SCHEDULER_MS", 1000)?.max(10),
+            ),
+            publish_per_minute: parse_or(&get, "HERALD_PUBLISH_PER_MINUTE", 1200)?,
+            login_failures_per_minute: parse_or(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
         })
     }
 

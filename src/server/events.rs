@@ -33,6 +33,12 @@ pub enum DomainEvent {
         scope: ReadScope,
         unread: i64,
     },
+    /// Notifications left a user's inbox (retracted or expired).
+    NotificationsRemoved {
+        user_id: i64,
+        ids: Vec<i64>,
+        unread: i64,
+    },
     /// Progress of a user's long-running task.
     Progress {
         user_id: i64,
@@ -84,6 +90,18 @@ impl DomainEvent {
                     &Frame::new(&EventName::NOTIFICATION_READ, None, &data),
                 )
             }
+            DomainEvent::NotificationsRemoved {
+                user_id,
+                ids,
+                unread,
+            } => hub.publish(
+                &Target::User(user_id),
+                &Frame::new(
+                    &EventName::NOTIFICATION_REMOVED,
+                    None,
+                    &json!({ "ids": ids, "unread": unread }),
+                ),
+            ),
             DomainEvent::Progress {
                 user_id,
                 task_id,

@@ -7,6 +7,8 @@ pub mod events;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod ratelimit;
+mod scheduler;
 mod sse;
 pub mod state;
 pub mod store;
@@ -52,6 +54,7 @@ pub fn start_background_tasks(state: &AppState) {
         state.hub.clone(),
         state.config.session_sweep,
     );
+    scheduler::spawn(state.clone(), state.config.scheduler_tick);
 }
 
 /// Leptos options for this process: cargo-leptos' build settings, with the

@@ -9,6 +9,7 @@ use super::{
     auth::{jwt::JwtKeys, password},
     config::Config,
     hub::Hub,
+    ratelimit::Limits,
     store::{self, users, Pool},
 };
 use crate::model::Role;
@@ -23,6 +24,7 @@ pub struct AppState {
     /// Serialises "commit, then publish" so every user's stream sees its
     /// notifications in `seq` order (SQLite has a single writer anyway).
     pub publish_order: Arc<tokio::sync::Mutex<()>>,
+    pub limits: Arc<Limits>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +64,13 @@ impl AppState {
             leptos_options,
             hub: Hub::new(config.client_queue),
             keys: JwtKeys::new(&secret),
-            config: Arc::new(config),
             pool,
             publish_order: Arc::default(),
+            limits: Arc::new(Limits::new(
+                config.login_failures_per_minute,
+                config.publish_per_minute,
+            )),
+            config: Arc::new(config),
         })
     }
 }

@@ -3,7 +3,7 @@
 use axum::{
     extract::{
         rejection::{PathRejection, QueryRejection},
-        Path, Query, State,
+        ConnectInfo, Path, Query, State,
     },
     http::{header, StatusCode},
     response::{IntoResponse, Response},
@@ -11,6 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
+use std::net::SocketAddr;
 
 use super::json::ApiJson;
 use crate::{
@@ -31,9 +32,11 @@ pub struct LoginBody {
 
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
-    let signed_in = usecases::auth::login(&state, &body.username, &body.password).await?;
+    let client = Some(client.ip());
+    let signed_in = usecases::auth::login(&state, &body.username, &body.password, client).await?;
     let cookie = session_cookie(
         &signed_in.token,
         signed_in.max_age.as_secs(),
@@ -122,6 +125,15 @@ pub struct BroadcastBody {
     /// Only users with this role; everyone when absent.
     role: Option<String>,
     data: EventData,
+    #[serde(flatten)]
+    timing: TimingBody,
+}
+
+/// Optional schedule: RFC 3339 times.
+#[derive(Deserialize, Default)]
+pub struct TimingBody {
+    send_at: Option<String>,
+    expires_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -129,15 +141,19 @@ pub struct SendToUserBody {
     user_id: i64,
     event: Option<String>,
     data: EventData,
+    #[serde(flatten)]
+    timing: TimingBody,
 }
 
-fn draft(event: Option<String>, data: EventData) -> Draft {
+fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
     Draft {
         event,
         title: data.title,
         body: data.body,
         severity: data.severity,
         link: data.link,
+        send_at: timing.send_at,
+        expires_at: timing.expires_at,
     }
 }
 
@@ -156,7 +172,7 @@ pub async fn broadcast(
             Role::parse(role).ok_or_else(|| AppError::invalid("role", "must be user or admin"))?,
         ),
     };
-    let draft = draft(body.event, body.data);
+    let draft = draft(body.event, body.data, body.timing);
     let result = usecases::announce::announce(&state, &admin, draft, recipients).await?;
     Ok(sent(result))
 }
@@ -167,9 +183,13 @@ pub async fn send_to_user(
     ApiJson(body): ApiJson<SendToUserBody>,
 ) -> Result<Response, AppError> {
     let recipients = Recipients::User(body.user_id);
-    let result =
-        usecases::announce::announce(&state, &admin, draft(body.event, body.data), recipients)
-            .await?;
+    let result = usecases::announce::announce(
+        &state,
+        &admin,
+        draft(body.event, body.data, body.timing),
+        recipients,
+    )
+    .await?;
     Ok(sent(result))
 }
 
@@ -212,4 +232,24 @@ pub async fn archive(
     let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
     let unread = usecases::inbox::archive(&state, &session, id).await?;
     Ok(Json(json!({ "unread": unread })).into_response())
+}
+
+pub async fn history(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
+    let items = usecases::admin::history(&state).await?;
+    Ok(Json(json!({ "success": true, "data": items })).into_response())
+}
+
+pub async fn retract(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invalid("id", "must be an announcement id"))?;
+    usecases::announce::retract(&state, &admin, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn audit_log(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
+    let items = usecases::admin::audit_log(&state).await?;
+    Ok(Json(json!({ "success": true, "data": items })).into_response())
 }

@@ -8,7 +8,7 @@ mod pages;
 
 use axum::{
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    routing::{delete, get, post},
     Router,
 };
 
@@ -30,6 +30,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/notifications/{id}/archive", post(api::archive))
         .route("/api/exports", post(api::start_export))
         .route("/api/exports/{task_id}", get(api::export_result))
+        .route("/api/announcements", get(api::history))
+        .route("/api/announcements/{id}", delete(api::retract))
+        .route("/api/audit", get(api::audit_log))
         .route("/api/sse/stats", get(api::stats))
         .route("/api/sse/broadcast", post(api::broadcast))
         .route("/api/sse/send-to-user", post(api::send_to_user))

@@ -22,6 +22,7 @@ impl EventName {
     pub const PING: EventName = EventName(Cow::Borrowed("ping"));
     pub const NOTIFICATION: EventName = EventName(Cow::Borrowed("notification"));
     pub const NOTIFICATION_READ: EventName = EventName(Cow::Borrowed("notification.read"));
+    pub const NOTIFICATION_REMOVED: EventName = EventName(Cow::Borrowed("notification.removed"));
     pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
     pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
 

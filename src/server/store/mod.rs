@@ -1,6 +1,8 @@
 //! Persistence through sqlx. SQLite is the embedded default; every query here
 //! is plain SQL that PostgreSQL also accepts, to keep that door open.
 
+pub mod announcements;
+pub mod audit;
 pub mod notifications;
 pub mod sessions;
 pub mod users;

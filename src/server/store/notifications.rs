@@ -21,8 +21,17 @@ impl Recipients {
         }
     }
 
+    pub fn from_label(label: &str) -> Option<Recipients> {
+        match label.split_once(':') {
+            None if label == "all" => Some(Recipients::All),
+            Some(("role", role)) => Role::parse(role).map(Recipients::Role),
+            Some(("user", id)) => id.parse().ok().map(Recipients::User),
+            _ => None,
+        }
+    }
+
     /// A `WHERE` clause over `users`, with at most one `?` (see [`Self::bind`]).
-    fn sql_filter(&self) -> &'static str {
+    pub(super) fn sql_filter(&self) -> &'static str {
         match self {
             Recipients::All => "1 = 1",
             Recipients::Role(_) => "role = ?",
@@ -30,7 +39,7 @@ impl Recipients {
         }
     }
 
-    fn bind<'q>(&self, q: SqliteQuery<'q>) -> SqliteQuery<'q> {
+    pub(super) fn bind<'q>(&self, q: SqliteQuery<'q>) -> SqliteQuery<'q> {
         match self {
             Recipients::All => q,
             Recipients::Role(role) => q.bind(role.as_str()),
@@ -39,7 +48,8 @@ impl Recipients {
     }
 }
 
-type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+pub(super) type SqliteQuery<'q> =
+    sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// What an admin composed, already validated.
 #[derive(Debug, Clone)]
@@ -56,6 +66,7 @@ pub struct NewAnnouncement {
 /// One stored copy, with the recipient's unread count right after the insert.
 #[derive(Debug, Clone)]
 pub struct Delivered {
+    pub announcement_id: i64,
     pub user_id: i64,
     pub event: String,
     pub notification: NotificationView,
@@ -63,7 +74,7 @@ pub struct Delivered {
 }
 
 #[derive(sqlx::FromRow)]
-struct NotificationRow {
+pub(super) struct NotificationRow {
     id: i64,
     seq: i64,
     title: String,
@@ -75,7 +86,7 @@ struct NotificationRow {
 }
 
 impl NotificationRow {
-    fn view(self) -> NotificationView {
+    pub(super) fn view(self) -> NotificationView {
         NotificationView {
             id: self.id,
             seq: self.seq,
@@ -89,94 +100,7 @@ impl NotificationRow {
     }
 }
 
-const COLUMNS: &str = "id, seq, title, body, severity, link, created_at, read_at";
-
-/// Stores the announcement and one notification per recipient in a single
-/// transaction, handing each recipient the next `seq` of their own sequence.
-pub async fn insert_announcement(
-    pool: &Pool,
-    new: &NewAnnouncement,
-    recipients: &Recipients,
-) -> Result<(i64, Vec<Delivered>), StoreError> {
-    let filter = recipients.sql_filter();
-    let now = now_ms();
-    let mut tx = pool.begin().await?;
-
-    let (announcement_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO announcements (sender_id, event, title, body, severity, link, target, recipients, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
-    )
-    .bind(new.sender_id)
-    .bind(&new.event)
-    .bind(&new.title)
-    .bind(&new.body)
-    .bind(new.severity.as_str())
-    .bind(&new.link)
-    .bind(recipients.label())
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-
-    // Bump every recipient's sequence, then copy the new value into their row.
-    let bump = format!("UPDATE users SET last_seq = last_seq + 1 WHERE {filter}");
-    recipients
-        .bind(sqlx::query(&bump))
-        .execute(&mut *tx)
-        .await?;
-    let copy = format!(
-        "INSERT INTO notifications (user_id, seq, announcement_id, event, title, body, severity, link, created_at)
-         SELECT id, last_seq, ?, ?, ?, ?, ?, ?, ? FROM users WHERE {filter}"
-    );
-    let insert = sqlx::query(&copy)
-        .bind(announcement_id)
-        .bind(&new.event)
-        .bind(&new.title)
-        .bind(&new.body)
-        .bind(new.severity.as_str())
-        .bind(&new.link)
-        .bind(now);
-    let inserted = recipients
-        .bind(insert)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected() as i64;
-
-    sqlx::query("UPDATE announcements SET recipients = ? WHERE id = ?")
-        .bind(inserted)
-        .bind(announcement_id)
-        .execute(&mut *tx)
-        .await?;
-
-    #[derive(sqlx::FromRow)]
-    struct Copy {
-        user_id: i64,
-        #[sqlx(flatten)]
-        row: NotificationRow,
-        unread: i64,
-    }
-    let copies: Vec<Copy> = sqlx::query_as(
-        "SELECT n.user_id, n.id, n.seq, n.title, n.body, n.severity, n.link, n.created_at, n.read_at,
-                (SELECT COUNT(*) FROM notifications u WHERE u.user_id = n.user_id AND u.read_at IS NULL) AS unread
-         FROM notifications n WHERE n.announcement_id = ? ORDER BY n.user_id",
-    )
-    .bind(announcement_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-
-    Ok((
-        announcement_id,
-        copies
-            .into_iter()
-            .map(|c| Delivered {
-                user_id: c.user_id,
-                event: new.event.clone(),
-                notification: c.row.view(),
-                unread: c.unread,
-            })
-            .collect(),
-    ))
-}
+pub(super) const COLUMNS: &str = "id, seq, title, body, severity, link, created_at, read_at";
 
 pub async fn unread_count(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
     let mut conn = pool.acquire().await?;
@@ -276,7 +200,10 @@ pub async fn mark_all_read(pool: &Pool, user_id: i64, up_to_seq: i64) -> Result<
     Ok(unread)
 }
 
-async fn unread_in(tx: &mut sqlx::SqliteConnection, user_id: i64) -> Result<i64, StoreError> {
+pub(super) async fn unread_in(
+    tx: &mut sqlx::SqliteConnection,
+    user_id: i64,
+) -> Result<i64, StoreError> {
     let (n,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL")
             .bind(user_id)
@@ -306,4 +233,20 @@ pub async fn archive(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, 
     let unread = unread_in(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(Some(unread))
+}
+
+/// Records that these copies reached their user (for the admin's funnel).
+pub async fn mark_delivered(pool: &Pool, ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "UPDATE notifications SET delivered_at = ? WHERE delivered_at IS NULL AND id IN ({placeholders})"
+        );
+        let mut query = sqlx::query(&sql).bind(now_ms());
+        for id in chunk {
+            query = query.bind(id);
+        }
+        query.execute(pool).await?;
+    }
+    Ok(())
 }

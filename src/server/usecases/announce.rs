@@ -1,5 +1,6 @@
-//! Admins sending announcements: validate, store one copy per recipient,
-//! then publish one domain event per copy.
+//! Admins sending announcements: validate, store one copy per recipient
+//! (now, or when a schedule comes due), then publish one domain event per
+//! copy; retracting and expiring take the copies back out of every inbox.
 
 use crate::{
     model::{limits, AppError, SentAnnouncement, Severity},
@@ -9,11 +10,16 @@ use crate::{
         hub::EventName,
         state::AppState,
         store::{
-            notifications::{self, NewAnnouncement, Recipients},
-            users,
+            announcements::{self, Removed, Timing},
+            audit::{self, Actor},
+            notifications::{self, Delivered, NewAnnouncement, Recipients},
+            now_ms, users,
         },
     },
 };
+
+/// How far in the past a `send_at` may be before it is taken for a mistake.
+const SEND_AT_SLACK_MS: i64 = 60_000;
 
 /// What an admin composed, as received (not yet validated).
 #[derive(Debug, Clone, Default)]
@@ -24,6 +30,9 @@ pub struct Draft {
     pub body: String,
     pub severity: Option<String>,
     pub link: Option<String>,
+    /// RFC 3339, or `YYYY-MM-DDTHH:MM` (UTC, as an HTML datetime input sends it).
+    pub send_at: Option<String>,
+    pub expires_at: Option<String>,
 }
 
 pub async fn announce(
@@ -35,47 +44,206 @@ pub async fn announce(
     if !sender.user.is_admin() {
         return Err(AppError::Forbidden);
     }
+    if !state.limits.publish.allow(&sender.user.id.to_string()) {
+        return Err(AppError::RateLimited);
+    }
+    let timing = validate_timing(draft.send_at.as_deref(), draft.expires_at.as_deref())?;
     let (event, new) = validate(sender.user.id, draft)?;
     if let Recipients::User(user_id) = recipients {
         if users::find_by_id(&state.pool, user_id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {user_id}")));
         }
     }
-    let sent = deliver(state, &event, &new, &recipients).await?;
+
+    let in_order = state.publish_order.lock().await;
+    let (id, copies) = announcements::insert(&state.pool, &new, &recipients, timing).await?;
+    let sent = SentAnnouncement {
+        id,
+        recipients: copies.len() as i64,
+        scheduled: timing.send_at.is_some_and(|at| at > now_ms()) && copies.is_empty(),
+    };
+    publish_copies(state, &event, copies).await?;
+    drop(in_order);
+
+    let action = if sent.scheduled {
+        "announcement.scheduled"
+    } else {
+        "announcement.sent"
+    };
+    let detail = format!(
+        "#{id} \"{}\" ({}) to {} recipient(s)",
+        new.title,
+        new.severity.as_str(),
+        sent.recipients
+    );
+    let actor = Actor {
+        id: Some(sender.user.id),
+        name: &sender.user.username,
+    };
+    audit::record(&state.pool, actor, action, &recipients.label(), &detail).await?;
     tracing::info!(
-        announcement_id = sent.id,
+        announcement_id = id,
         sender_id = sender.user.id,
         target = %recipients.label(),
         recipients = sent.recipients,
-        "announcement sent"
+        scheduled = sent.scheduled,
+        "announcement accepted"
     );
     Ok(sent)
 }
 
-/// Stores one copy per recipient, then publishes one event per copy. The
-/// lock makes "commit, then publish" atomic with respect to other senders,
-/// so each user's stream sees seqs in increasing order.
-pub(crate) async fn deliver(
+/// Stores one copy for one user and publishes it: what Herald itself sends
+/// (e.g. "your export is ready").
+pub(crate) async fn notify_user(
+    state: &AppState,
+    new: &NewAnnouncement,
+    user_id: i64,
+) -> Result<(), AppError> {
+    let _in_order = state.publish_order.lock().await;
+    let recipients = Recipients::User(user_id);
+    let (_, copies) =
+        announcements::insert(&state.pool, new, &recipients, Timing::default()).await?;
+    publish_copies(state, &EventName::NOTIFICATION, copies).await
+}
+
+/// Sends the scheduled announcements that are due and removes the expired
+/// ones; run by the scheduler. Returns how many of each.
+pub async fn run_schedule(state: &AppState) -> Result<(usize, usize), AppError> {
+    let sent = {
+        let _in_order = state.publish_order.lock().await;
+        let due = announcements::send_due(&state.pool).await?;
+        let count = due.len();
+        for (_, copies) in due {
+            let event = copies
+                .first()
+                .and_then(|c| EventName::parse(&c.event).ok())
+                .unwrap_or(EventName::NOTIFICATION);
+            publish_copies(state, &event, copies).await?;
+        }
+        count
+    };
+    let expired = announcements::expired_ids(&state.pool).await?;
+    for id in &expired {
+        let removed = {
+            let _in_order = state.publish_order.lock().await;
+            announcements::remove(&state.pool, *id, "expired").await?
+        };
+        if let Some(removed) = removed {
+            publish_removals(state, removed);
+            let actor = Actor {
+                id: None,
+                name: "herald",
+            };
+            let target = format!("#{id}");
+            audit::record(&state.pool, actor, "announcement.expired", &target, "").await?;
+        }
+    }
+    Ok((sent, expired.len()))
+}
+
+/// Takes an announcement out of every inbox, live.
+pub async fn retract(state: &AppState, admin: &Session, id: i64) -> Result<(), AppError> {
+    if !admin.user.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    let removed = {
+        let _in_order = state.publish_order.lock().await;
+        announcements::remove(&state.pool, id, "retracted")
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("announcement {id} in inboxes")))?
+    };
+    let detail = format!("from {} inbox(es)", removed.len());
+    publish_removals(state, removed);
+    let actor = Actor {
+        id: Some(admin.user.id),
+        name: &admin.user.username,
+    };
+    let target = format!("#{id}");
+    audit::record(
+        &state.pool,
+        actor,
+        "announcement.retracted",
+        &target,
+        &detail,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Publishes one event per copy, then records which copies reached an open
+/// stream (the funnel's "delivered").
+async fn publish_copies(
     state: &AppState,
     event: &EventName,
-    new: &NewAnnouncement,
-    recipients: &Recipients,
-) -> Result<SentAnnouncement, AppError> {
-    let _in_order = state.publish_order.lock().await;
-    let (id, copies) = notifications::insert_announcement(&state.pool, new, recipients).await?;
-    let recipients = copies.len() as i64;
-    events::publish(
-        &state.hub,
-        copies
-            .into_iter()
-            .map(|copy| DomainEvent::NotificationCreated {
+    copies: Vec<Delivered>,
+) -> Result<(), AppError> {
+    let mut reached = Vec::new();
+    for copy in copies {
+        let id = copy.notification.id;
+        let streams = events::publish(
+            &state.hub,
+            [DomainEvent::NotificationCreated {
                 user_id: copy.user_id,
                 event: event.clone(),
                 notification: copy.notification,
                 unread: copy.unread,
+            }],
+        );
+        if streams > 0 {
+            reached.push(id);
+        }
+    }
+    notifications::mark_delivered(&state.pool, &reached).await?;
+    Ok(())
+}
+
+fn publish_removals(state: &AppState, removed: Vec<Removed>) {
+    events::publish(
+        &state.hub,
+        removed
+            .into_iter()
+            .map(|r| DomainEvent::NotificationsRemoved {
+                user_id: r.user_id,
+                ids: r.ids,
+                unread: r.unread,
             }),
     );
-    Ok(SentAnnouncement { id, recipients })
+}
+
+fn validate_timing(send_at: Option<&str>, expires_at: Option<&str>) -> Result<Timing, AppError> {
+    let send_at = parse_time("send_at", send_at)?;
+    let expires_at = parse_time("expires_at", expires_at)?;
+    let now = now_ms();
+    if send_at.is_some_and(|at| at < now - SEND_AT_SLACK_MS) {
+        return Err(AppError::invalid("send_at", "must be in the future"));
+    }
+    if let Some(expiry) = expires_at {
+        if expiry <= send_at.unwrap_or(now).max(now) {
+            return Err(AppError::invalid(
+                "expires_at",
+                "must be after the send time",
+            ));
+        }
+    }
+    Ok(Timing {
+        send_at,
+        expires_at,
+    })
+}
+
+/// RFC 3339, or the `YYYY-MM-DDTHH:MM[:SS]` of an HTML datetime input, read as UTC.
+fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<i64>, AppError> {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let full = match raw.len() {
+        16 => format!("{raw}:00Z"),
+        19 => format!("{raw}Z"),
+        _ => raw.to_string(),
+    };
+    time::OffsetDateTime::parse(&full, &time::format_description::well_known::Rfc3339)
+        .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
+        .map_err(|_| AppError::invalid(field, "must be a date and time like 2026-11-21T18:30:00Z"))
 }
 
 fn validate(sender_id: i64, draft: Draft) -> Result<(EventName, NewAnnouncement), AppError> {
@@ -156,6 +324,7 @@ fn is_reserved(name: &EventName) -> bool {
         EventName::CONNECTED,
         EventName::PING,
         EventName::NOTIFICATION_READ,
+        EventName::NOTIFICATION_REMOVED,
         EventName::RESYNC,
         EventName::PROGRESS,
     ]

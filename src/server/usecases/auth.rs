@@ -1,6 +1,6 @@
 //! Signing in and out.
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use crate::{
     model::{AppError, UserView},
@@ -19,14 +19,33 @@ pub struct LoggedIn {
 }
 
 /// Same answer, and about the same time, for an unknown user and a wrong password.
+/// `client` is the caller's address, when known: failures are limited per
+/// username and per address, so neither guessing one account's password nor
+/// spraying many accounts from one place gets far.
 #[tracing::instrument(skip(state, password))]
-pub async fn login(state: &AppState, username: &str, password: &str) -> Result<LoggedIn, AppError> {
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client: Option<IpAddr>,
+) -> Result<LoggedIn, AppError> {
     let username = username.trim();
     if username.is_empty() {
         return Err(AppError::invalid("username", "is required"));
     }
     if password.is_empty() {
         return Err(AppError::invalid("password", "is required"));
+    }
+    let limiter = &state.limits.login_failures;
+    let user_key = format!("user:{username}");
+    let client_key = client.map(|ip| format!("ip:{ip}"));
+    if limiter.is_exhausted(&user_key)
+        || client_key
+            .as_deref()
+            .is_some_and(|k| limiter.is_exhausted(k))
+    {
+        tracing::warn!("sign-in rate-limited");
+        return Err(AppError::RateLimited);
     }
     let user = users::find_by_name(&state.pool, username).await?;
     let phc = user
@@ -45,9 +64,14 @@ pub async fn login(state: &AppState, username: &str, password: &str) -> Result<L
         (Some(user), true) => user,
         _ => {
             tracing::info!("sign-in refused");
+            limiter.record(&user_key);
+            if let Some(key) = &client_key {
+                limiter.record(key);
+            }
             return Err(AppError::BadCredentials);
         }
     };
+    limiter.forget(&user_key);
 
     let ttl = state.config.session_ttl;
     let now = now_ms();

@@ -4,7 +4,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use super::announce::deliver;
+use super::announce::notify_user;
 use crate::{
     model::{AppError, Severity},
     server::{
@@ -12,7 +12,7 @@ use crate::{
         events::{self, DomainEvent},
         hub::EventName,
         state::AppState,
-        store::notifications::{self, NewAnnouncement, Recipients},
+        store::notifications::{self, NewAnnouncement},
     },
 };
 
@@ -88,13 +88,7 @@ async fn run(state: &AppState, user_id: i64, task_id: &str) -> Result<(), AppErr
         severity: Severity::Info,
         link: Some(format!("/api/exports/{task_id}")),
     };
-    deliver(
-        state,
-        &EventName::NOTIFICATION,
-        &done,
-        &Recipients::User(user_id),
-    )
-    .await?;
+    notify_user(state, &done, user_id).await?;
     Ok(())
 }
 

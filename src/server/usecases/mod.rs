@@ -3,6 +3,7 @@
 //! the store first, then publishes domain events.
 
 pub mod accounts;
+pub mod admin;
 pub mod announce;
 pub mod auth;
 pub mod export;

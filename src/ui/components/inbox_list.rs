@@ -133,3 +133,19 @@ fn parse_ms(rfc3339: &str) -> f64 {
         0.0
     }
 }
+
+/// How a notification will look, for the admin's preview (no actions).
+#[component]
+pub fn NotificationPreview(n: NotificationView) -> impl IntoView {
+    view! {
+        <li class=format!("item unread sev-{}", n.severity.as_str())>
+            <div class="item-head">
+                <span class=format!("sev sev-{}", n.severity.as_str())>{n.severity.as_str()}</span>
+                <strong class="title" data-testid="preview-title">{n.title}</strong>
+                <time>"just now"</time>
+            </div>
+            {(!n.body.is_empty()).then(|| view! { <p class="body">{n.body}</p> })}
+            {n.link.map(|href| view! { <div class="item-actions"><span class="open">{href}</span></div> })}
+        </li>
+    }
+}

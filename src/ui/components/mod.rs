@@ -7,5 +7,5 @@ mod layout;
 pub use attention::AttentionArea;
 pub use bell::Bell;
 pub use header::Header;
-pub use inbox_list::{InboxList, MarkAllReadButton, NotificationItem};
+pub use inbox_list::{InboxList, MarkAllReadButton, NotificationItem, NotificationPreview};
 pub use layout::{InboxActions, InboxResource, SignedInLayout, UnreadCount, UserResource};

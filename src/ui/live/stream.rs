@@ -95,10 +95,11 @@ fn open(live: LiveInbox, link: Shared) {
 }
 
 /// The events a tab understands; the leader relays exactly these.
-const EVENT_NAMES: [&str; 5] = [
+const EVENT_NAMES: [&str; 6] = [
     "connected",
     "notification",
     "notification.read",
+    "notification.removed",
     "progress",
     "resync",
 ];
@@ -142,6 +143,17 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
                         !read.ids.contains(&n.id) && read.up_to_seq.is_none_or(|s| n.seq > s)
                     })
                 });
+            }
+        }
+        "notification.removed" => {
+            if let Some(mut removed) = parse::<ReadEvent>(data) {
+                removed.archived = true; // gone from the inbox, like an archived one
+                live.unread.set(Some(removed.unread));
+                live.overlay.update(|o| o.apply_read(&removed));
+                live.critical
+                    .update(|list| list.retain(|n| !removed.ids.contains(&n.id)));
+                live.toasts
+                    .update(|list| list.retain(|t| !removed.ids.contains(&t.id)));
             }
         }
         "progress" => {

@@ -1,0 +1,51 @@
+//! The audit log: who did what to whom, and when.
+
+use super::{now_ms, rfc3339, Pool, StoreError};
+use crate::model::AuditEntry;
+
+/// Who acted: a signed-in user, or the CLI / Herald itself (`actor_id` None).
+pub struct Actor<'a> {
+    pub id: Option<i64>,
+    pub name: &'a str,
+}
+
+pub async fn record(
+    pool: &Pool,
+    actor: Actor<'_>,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor_id, actor, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(actor.id)
+    .bind(actor.name)
+    .bind(action)
+    .bind(target)
+    .bind(detail)
+    .bind(now_ms())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn newest(pool: &Pool, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, actor, action, target, detail, created_at FROM audit_log ORDER BY id DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, actor, action, target, detail, at)| AuditEntry {
+            id,
+            actor,
+            action,
+            target,
+            detail,
+            created_at: rfc3339(at),
+        })
+        .collect())
+}

@@ -1,0 +1,50 @@
+//! What the admin console reads: history with its funnel, the audit log,
+//! users to pick from, live hub numbers. Admins only.
+
+use crate::{
+    model::{AnnouncementSummary, AppError, AuditEntry, UserView},
+    server::{
+        auth::Session,
+        hub::HubStats,
+        state::AppState,
+        store::{announcements, audit},
+    },
+};
+
+const HISTORY: i64 = 50;
+const AUDIT: i64 = 100;
+
+fn require_admin(session: &Session) -> Result<(), AppError> {
+    if session.user.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// For callers that already checked the session is an admin's (the `Admin` extractor).
+pub async fn history(state: &AppState) -> Result<Vec<AnnouncementSummary>, AppError> {
+    Ok(announcements::history(&state.pool, HISTORY).await?)
+}
+
+pub async fn audit_log(state: &AppState) -> Result<Vec<AuditEntry>, AppError> {
+    Ok(audit::newest(&state.pool, AUDIT).await?)
+}
+
+/// Everything the console shows, in one call.
+pub async fn console(state: &AppState, session: &Session) -> Result<ConsoleData, AppError> {
+    require_admin(session)?;
+    Ok(ConsoleData {
+        history: history(state).await?,
+        audit: audit_log(state).await?,
+        users: super::accounts::list_users(&state.pool).await?,
+        stats: state.hub.stats(),
+    })
+}
+
+pub struct ConsoleData {
+    pub history: Vec<AnnouncementSummary>,
+    pub audit: Vec<AuditEntry>,
+    pub users: Vec<UserView>,
+    pub stats: HubStats,
+}
