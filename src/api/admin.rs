@@ -1,6 +1,9 @@
 //! The admin console's server functions. Each one checks the caller is an
 //! admin in the use case it calls (the page guard is not relied upon).
 
+// A server function's arguments are its form's fields, one each.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::model::{AppError, ConsoleView, SentAnnouncement};
@@ -8,7 +11,6 @@ use crate::model::{AppError, ConsoleView, SentAnnouncement};
 /// Sends (or schedules) an announcement. `target` is `all`, `role` (with
 /// `role`) or `user` (with `username`).
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn send_announcement(
     title: String,
     body: String,

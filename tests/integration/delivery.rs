@@ -59,7 +59,11 @@ async fn stalled_stream(server: &TestServer, token: &str) -> tokio::net::TcpStre
 
 #[tokio::test]
 async fn a_slow_consumer_gets_resync_and_does_not_hold_back_the_others() {
-    let server = TestServer::start_with(&[("HERALD_CLIENT_QUEUE", "4")]).await;
+    let server = TestServer::start_with(&[
+        ("HERALD_CLIENT_QUEUE", "4"),
+        ("HERALD_PUBLISH_PER_MINUTE", "1000000"),
+    ])
+    .await;
     let alice = server.token("alice").await;
     let alice_id = server.user_id(&alice).await;
     let (mut fast, _) = server.open_stream(&alice, "").await;

@@ -18,7 +18,8 @@ pub struct TestServer {
     pub base: String,
     pub state: AppState,
     pub http: Client,
-    _dir: tempfile::TempDir,
+    /// Owned by the first server on a database; a second one shares it.
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -29,6 +30,18 @@ impl TestServer {
     pub async fn start_with(extra: &[(&str, &str)]) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = format!("sqlite://{}/herald.db", dir.path().display());
+        let mut server = Self::start_on(&db, extra).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A second server on this one's database, as after a restart.
+    pub async fn start_sharing_db(&self, extra: &[(&str, &str)]) -> TestServer {
+        Self::start_on(&self.state.config.database_url, extra).await
+    }
+
+    async fn start_on(db: &str, extra: &[(&str, &str)]) -> TestServer {
+        let db = db.to_string();
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), db),
             ("HERALD_DEMO".into(), "1".into()),
@@ -68,7 +81,7 @@ impl TestServer {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
-            _dir: dir,
+            _dir: None,
         }
     }
 

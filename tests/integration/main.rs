@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin_api;
+mod announcements;
 mod auth;
 mod contract;
 mod delivery;
