@@ -1,5 +1,8 @@
 import { expect, test } from "@playwright/test";
+import * as path from "node:path";
 import { PASSWORD, signedInPage } from "./helpers";
+
+const SCREENSHOTS = path.join(__dirname, "..", "..", "docs", "screenshots");
 
 /** `YYYY-MM-DDTHH:MM:SS` in UTC, `ms` from now, as the datetime inputs take it. */
 function utcInput(ms: number): string {
@@ -17,7 +20,7 @@ test("an admin sends to one user and only that user sees it", async ({ browser }
   await admin.getByLabel("Title").fill(title);
   await expect(admin.getByTestId("preview-title")).toHaveText(title);
   await admin.getByTestId("target").selectOption("user");
-  await admin.getByTestId("username").fill("bob");
+  await admin.getByTestId("target-username").fill("bob");
   await admin.getByTestId("send-broadcast").click();
   await expect(admin.getByTestId("send-result")).toHaveText("Sent to 1 user.");
 
@@ -33,6 +36,8 @@ test("an admin sends to one user and only that user sees it", async ({ browser }
   // The history shows both, with their funnel.
   const rows = admin.getByTestId("history-row");
   await expect(rows.filter({ hasText: title }).getByTestId("funnel")).toHaveText(/^1 \/ 1 \/ 0$/);
+  await admin.setViewportSize({ width: 1000, height: 900 });
+  await admin.screenshot({ path: path.join(SCREENSHOTS, "admin.png") });
 });
 
 test("field errors show next to the field", async ({ browser }) => {
@@ -45,7 +50,7 @@ test("field errors show next to the field", async ({ browser }) => {
   await expect(admin.getByTestId("error-link")).toContainText("http(s) URL");
   await admin.getByTestId("target").selectOption("user");
   await admin.getByLabel("Link (optional)").fill("");
-  await admin.getByTestId("username").fill("nobody-here");
+  await admin.getByTestId("target-username").fill("nobody-here");
   await admin.getByTestId("send-broadcast").click();
   await expect(admin.getByTestId("error-username")).toContainText("no user named");
 });

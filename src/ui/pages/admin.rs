@@ -154,7 +154,7 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
                     </label>
                     <label class:hidden=move || target.get() != "user">
                         "Username"
-                        <input type="text" name="username" list="usernames" data-testid="username" />
+                        <input type="text" name="username" list="usernames" data-testid="target-username" />
                     </label>
                 </div>
                 {field_error("username")}
