@@ -101,13 +101,7 @@ async fn changing_a_role_in_the_server_closes_that_users_streams_at_once() {
     .await
     .unwrap();
     bob_stream.expect_end().await;
-    let me = server
-        .http
-        .get(server.url("/api/me"))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let me = server.get("/api/me", &bob).await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "old token revoked");
 
     // Alice is untouched.

@@ -19,23 +19,13 @@ async fn users_are_403_at_admin_doors() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(res.json::<Value>().await.unwrap()["success"], false);
 
-    let stats = server
-        .http
-        .get(server.url("/api/sse/stats"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let stats = server.get("/api/sse/stats", &alice).await;
     assert_eq!(stats.status(), StatusCode::FORBIDDEN);
 
     // Nothing was stored by the refused broadcast.
     let inbox: Value = server
-        .http
-        .get(server.url("/api/notifications"))
-        .bearer_auth(&alice)
-        .send()
+        .get("/api/notifications", &alice)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -64,12 +54,8 @@ async fn stats_count_streams_per_user() {
     let (_s1, _) = server.open_stream(&alice, "").await;
     let (_s2, _) = server.open_stream(&alice, "").await;
     let stats: Value = server
-        .http
-        .get(server.url("/api/sse/stats"))
-        .bearer_auth(&admin)
-        .send()
+        .get("/api/sse/stats", &admin)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -135,12 +121,8 @@ async fn bad_announcements_are_rejected_and_store_nothing() {
     assert_eq!(res.json::<Value>().await.unwrap()["success"], false);
 
     let inbox: Value = server
-        .http
-        .get(server.url("/api/notifications"))
-        .bearer_auth(&admin)
-        .send()
+        .get("/api/notifications", &admin)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

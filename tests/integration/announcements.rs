@@ -12,18 +12,6 @@ fn in_ms(ms: i64) -> String {
         .unwrap()
 }
 
-async fn admin_get(server: &TestServer, token: &str, path: &str) -> Value {
-    let res = server
-        .http
-        .get(server.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{path}");
-    res.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_scheduled_announcement_is_sent_on_time_even_after_a_restart() {
     // The first server never runs its scheduler again after starting...
@@ -50,7 +38,7 @@ async fn a_scheduled_announcement_is_sent_on_time_even_after_a_restart() {
     let event = stream.next_non_ping().await.unwrap();
     assert_eq!(event.json()["title"], "later");
 
-    let history = admin_get(&second, &admin, "/api/announcements").await;
+    let history = second.get_json("/api/announcements", &admin).await;
     assert_eq!(history["data"][0]["status"], "sent");
     assert_eq!(history["data"][0]["recipients"], 3);
 }
@@ -83,37 +71,25 @@ async fn expired_and_retracted_announcements_leave_inboxes_live() {
     assert_eq!(oops["unread"], 1);
     let id = sent["data"]["id"].as_i64().unwrap();
     let res = server
-        .http
-        .delete(server.url(&format!("/api/announcements/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/announcements/{id}"), &admin)
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let removed = stream.next_non_ping().await.unwrap();
     assert_eq!(removed.event, "notification.removed");
     assert_eq!(removed.json(), json!({ "ids": [oops["id"]], "unread": 0 }));
-    let inbox = admin_get(&server, &alice, "/api/notifications").await;
+    let inbox = server.get_json("/api/notifications", &alice).await;
     assert_eq!(inbox["items"], json!([]));
 
     let again = server
-        .http
-        .delete(server.url(&format!("/api/announcements/{id}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/announcements/{id}"), &admin)
+        .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     let as_user = server
-        .http
-        .delete(server.url(&format!("/api/announcements/{id}")))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/announcements/{id}"), &alice)
+        .await;
     assert_eq!(as_user.status(), StatusCode::FORBIDDEN);
 
-    let audit = admin_get(&server, &admin, "/api/audit").await;
+    let audit = server.get_json("/api/audit", &admin).await;
     let actions: Vec<&str> = audit["data"]
         .as_array()
         .unwrap()
@@ -141,7 +117,7 @@ async fn the_funnel_counts_delivered_and_read() {
     let (mut stream, _) = server.open_stream(&alice, "").await;
     server.broadcast(&admin, "funnel").await;
     let n = stream.next_non_ping().await.unwrap().json();
-    let history = admin_get(&server, &admin, "/api/announcements").await;
+    let history = server.get_json("/api/announcements", &admin).await;
     let row = &history["data"][0];
     assert_eq!(
         (
@@ -160,7 +136,7 @@ async fn the_funnel_counts_delivered_and_read() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let history = admin_get(&server, &admin, "/api/announcements").await;
+    let history = server.get_json("/api/announcements", &admin).await;
     assert_eq!(history["data"][0]["read"], 1);
 }
 

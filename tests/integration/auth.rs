@@ -92,13 +92,7 @@ async fn me_needs_a_valid_session() {
     let server = TestServer::start().await;
     let none = server.http.get(server.url("/api/me")).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
-    let junk = server
-        .http
-        .get(server.url("/api/me"))
-        .bearer_auth("not.a.jwt")
-        .send()
-        .await
-        .unwrap();
+    let junk = server.get("/api/me", "not.a.jwt").await;
     assert_eq!(junk.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(junk.json::<Value>().await.unwrap()["success"], false);
 }
@@ -118,13 +112,7 @@ async fn logout_revokes_the_token_and_clears_the_cookie() {
     let cleared = res.headers()["set-cookie"].to_str().unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 
-    let me = server
-        .http
-        .get(server.url("/api/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let me = server.get("/api/me", &token).await;
     assert_eq!(
         me.status(),
         StatusCode::UNAUTHORIZED,

@@ -6,18 +6,6 @@ use serde_json::{json, Value};
 
 use crate::harness::TestServer;
 
-async fn get_json(server: &TestServer, path: &str, token: &str) -> Value {
-    let res = server
-        .http
-        .get(server.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{path}");
-    res.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn marking_read_in_one_tab_updates_every_tab() {
     let server = TestServer::start().await;
@@ -61,7 +49,7 @@ async fn nobody_can_read_or_mark_another_users_notification() {
     let bob = server.token("bob").await;
     let admin = server.token("admin").await;
     server.broadcast(&admin, "for all").await;
-    let alices = get_json(&server, "/api/notifications", &alice).await;
+    let alices = server.get_json("/api/notifications", &alice).await;
     let alice_item = alices["items"][0]["id"].as_i64().unwrap();
 
     let res = server
@@ -73,10 +61,10 @@ async fn nobody_can_read_or_mark_another_users_notification() {
         .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(
-        get_json(&server, "/api/notifications", &alice).await["unread"],
+        server.get_json("/api/notifications", &alice).await["unread"],
         1
     );
-    let bobs = get_json(&server, "/api/notifications", &bob).await;
+    let bobs = server.get_json("/api/notifications", &bob).await;
     assert_ne!(bobs["items"][0]["id"].as_i64().unwrap(), alice_item);
 
     let res = server
@@ -96,7 +84,7 @@ async fn the_inbox_pages_newest_first_with_a_cursor() {
     let mut titles = Vec::new();
     let mut path = "/api/notifications?limit=2".to_string();
     loop {
-        let page = get_json(&server, &path, &alice).await;
+        let page = server.get_json(&path, &alice).await;
         let items = page["items"].as_array().unwrap();
         if items.is_empty() {
             break;
@@ -110,13 +98,7 @@ async fn the_inbox_pages_newest_first_with_a_cursor() {
     }
     assert_eq!(titles, ["n5", "n4", "n3", "n2", "n1"]);
 
-    let res = server
-        .http
-        .get(server.url("/api/notifications?limit=1000"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let res = server.get("/api/notifications?limit=1000", &alice).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -156,24 +138,12 @@ async fn an_export_streams_progress_to_its_owner_and_ends_with_a_link() {
     let link = done.json()["link"].as_str().unwrap().to_string();
     assert_eq!(link, format!("/api/exports/{task_id}"));
 
-    let csv = server
-        .http
-        .get(server.url(&link))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let csv = server.get(&link, &alice).await;
     assert_eq!(csv.status(), StatusCode::OK);
     let csv = csv.text().await.unwrap();
     assert!(csv.contains("\"'=SUM(A1) \"\"quoted\"\"\""), "{csv}");
 
-    let theirs = server
-        .http
-        .get(server.url(&link))
-        .bearer_auth(&bob)
-        .send()
-        .await
-        .unwrap();
+    let theirs = server.get(&link, &bob).await;
     assert_eq!(
         theirs.status(),
         StatusCode::NOT_FOUND,
@@ -353,13 +323,7 @@ async fn expired_tampered_and_unsigned_tokens_get_401() {
         ("alg none", unsigned),
     ] {
         for path in ["/sse/stream", "/api/me"] {
-            let res = server
-                .http
-                .get(server.url(path))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
+            let res = server.get(path, &token).await;
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{name} at {path}");
         }
         let cookie = server
@@ -378,16 +342,6 @@ async fn expired_tampered_and_unsigned_tokens_get_401() {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

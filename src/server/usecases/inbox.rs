@@ -52,14 +52,7 @@ pub async fn mark_read(state: &AppState, session: &Session, id: i64) -> Result<i
     let unread = notifications::mark_read(&state.pool, user_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
-    events::publish(
-        &state.hub,
-        [DomainEvent::NotificationsRead {
-            user_id,
-            scope: ReadScope::Ids(vec![id]),
-            unread,
-        }],
-    );
+    publish_read(state, user_id, ReadScope::Ids(vec![id]), unread);
     Ok(unread)
 }
 
@@ -69,14 +62,7 @@ pub async fn archive(state: &AppState, session: &Session, id: i64) -> Result<i64
     let unread = notifications::archive(&state.pool, user_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
-    events::publish(
-        &state.hub,
-        [DomainEvent::NotificationsRead {
-            user_id,
-            scope: ReadScope::Archived(vec![id]),
-            unread,
-        }],
-    );
+    publish_read(state, user_id, ReadScope::Archived(vec![id]), unread);
     Ok(unread)
 }
 
@@ -86,13 +72,18 @@ pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, A
     let user_id = session.user.id;
     let up_to_seq = notifications::last_seq(&state.pool, user_id).await?;
     let unread = notifications::mark_all_read(&state.pool, user_id, up_to_seq).await?;
+    publish_read(state, user_id, ReadScope::UpToSeq(up_to_seq), unread);
+    Ok(unread)
+}
+
+/// Every tab of the user hears what was read and the new count.
+fn publish_read(state: &AppState, user_id: i64, scope: ReadScope, unread: i64) {
     events::publish(
         &state.hub,
         [DomainEvent::NotificationsRead {
             user_id,
-            scope: ReadScope::UpToSeq(up_to_seq),
+            scope,
             unread,
         }],
     );
-    Ok(unread)
 }
