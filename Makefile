@@ -1,13 +1,14 @@
 # Herald's two commands:
 #   make run   — install what is missing, build a release, serve the demo on 127.0.0.1:3000
 #   make test  — install what is missing, lint, unit + integration tests, release build, Playwright
+# (and `make bench`, the load benchmark quoted in the README)
 # Installs are checked first, so a second run skips them.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test tools tools-test build fmt-check lint unit e2e
+.PHONY: run test bench tools tools-test build fmt-check lint unit e2e
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
@@ -36,3 +37,8 @@ unit:
 
 e2e:
 	cd end2end && npx playwright test
+
+# Not part of `make test`: a load test of 10,000 streams against Herald and a
+# plain axum SSE baseline, printing a table of figures and ratios (~1 min).
+bench: tools build
+	bash scripts/bench.sh

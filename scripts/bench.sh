@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Load benchmark: Herald's real SSE stream against a minimal axum SSE server,
+# same load generator, same settings, same invocation; prints a Markdown
+# table with the Herald/baseline ratios.
+#
+#   bash scripts/bench.sh                       # 10,000 subscribers, 50 messages at 10 msg/s
+#   SUBSCRIBERS=500 MESSAGES=10 RATE=20 USERS=10 bash scripts/bench.sh
+#
+# Settings (environment):
+#   SUBSCRIBERS  SSE streams per server             (default 10000)
+#   MESSAGES     messages published per server      (default 50)
+#   RATE         publish rate, msg/s                (default 10)
+#   USERS        Herald accounts the streams share  (default 100)
+#   PING_SECS    Herald's keep-alive period         (default 15)
+#   SOURCE_IPS   client source addresses 127.0.0.1..N (default 4)
+#   CONNECT_CONCURRENCY  stream openings in flight (default 100: both servers
+#                listen with tokio's default backlog of 128, and a burst past
+#                it costs dropped SYNs and 1 s retransmits, which would then
+#                dominate the connect time of both)
+#   BASELINE_PORT, HERALD_PORT                      (default 3201, 3202)
+#   HERALD_BIN   Herald binary                      (default ./target/release/herald)
+#   OUT_DIR      if set, the JSON results and the table are copied there
+#
+# Everything listens on and connects to 127.0.0.1 only. Exit status: 0 when
+# both runs completed cleanly, 3 when a run completed but reported failures
+# (lost messages, resyncs, streams that did not open), 1 on any other error.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
+
+SUBSCRIBERS="${SUBSCRIBERS:-10000}"
+MESSAGES="${MESSAGES:-50}"
+RATE="${RATE:-10}"
+USERS="${USERS:-100}"
+PING_SECS="${PING_SECS:-15}"
+SOURCE_IPS="${SOURCE_IPS:-4}"
+CONNECT_CONCURRENCY="${CONNECT_CONCURRENCY:-100}"
+BASELINE_PORT="${BASELINE_PORT:-3201}"
+HERALD_PORT="${HERALD_PORT:-3202}"
+HERALD_BIN="${HERALD_BIN:-./target/release/herald}"
+OUT_DIR="${OUT_DIR:-}"
+
+BASELINE_BIN=bench/target/release/baseline
+LOADGEN_BIN=bench/target/release/loadgen
+# Whole loadgen run: up to 60 s per stream to open plus publishing, the
+# 10 s drain and the RSS settling, with room to spare.
+LOADGEN_TIMEOUT=$(awk -v m="$MESSAGES" -v r="$RATE" 'BEGIN { printf "%d", 240 + m / r }')
+
+log() { printf '\n[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
+for v in SUBSCRIBERS MESSAGES USERS PING_SECS SOURCE_IPS CONNECT_CONCURRENCY BASELINE_PORT HERALD_PORT; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+[[ "$RATE" =~ ^[0-9]*\.?[0-9]+$ ]] || die "RATE must be a positive number, got '$RATE'"
+
+WORK="$(mktemp -d -t herald-bench.XXXXXX)"
+# Other work on the machine skews every figure: the table quotes this.
+LOAD_AT_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOAD_AT_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+    printf '[bench] warning: load average is %s on %s CPUs; the figures will be skewed\n' \
+        "$LOAD_AT_START" "$(nproc)" >&2
+fi
+SERVER_PID=""
+
+stop_server() {
+    local pid="$SERVER_PID"
+    SERVER_PID=""
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    # Give it 10 s to exit cleanly, then insist.
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    stop_server
+    if [[ $rc -ne 0 && $rc -ne 3 ]]; then
+        for f in "$WORK"/*.log; do
+            [[ -s "$f" ]] || continue
+            printf '\n[bench] last lines of %s:\n' "$(basename "$f")" >&2
+            tail -n 20 "$f" >&2
+        done
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_healthy() {
+    local url="$1" name="$2"
+    for _ in $(seq 300); do
+        if curl -sf --max-time 1 "$url" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited during start-up"
+        sleep 0.1
+    done
+    die "$name did not answer $url within 30 s"
+}
+
+# Both servers and the load generator may keep ~SUBSCRIBERS sockets open.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+need_fds=$((SUBSCRIBERS + 100))
+have_fds="$(ulimit -n)"
+if [[ "$have_fds" != unlimited ]] && ((have_fds < need_fds)); then
+    die "SUBSCRIBERS=$SUBSCRIBERS needs about $need_fds open files per process, the limit is $have_fds"
+fi
+for port in "$BASELINE_PORT" "$HERALD_PORT"; do
+    port_in_use "$port" && die "127.0.0.1:$port is already in use (set BASELINE_PORT / HERALD_PORT)"
+done
+
+# a. The bench tools.
+log "building bench/ (baseline, loadgen)"
+cargo build --release --quiet --manifest-path bench/Cargo.toml --bins
+
+# b. Herald's release build.
+if [[ ! -x "$HERALD_BIN" ]]; then
+    log "$HERALD_BIN missing: cargo leptos build --release"
+    cargo leptos build --release
+fi
+
+# c. Baseline run.
+log "baseline: starting on 127.0.0.1:$BASELINE_PORT"
+"$BASELINE_BIN" --addr "127.0.0.1:$BASELINE_PORT" >"$WORK/baseline.log" 2>&1 &
+SERVER_PID=$!
+wait_healthy "http://127.0.0.1:$BASELINE_PORT/healthz" baseline
+
+BASELINE_CMD=("$LOADGEN_BIN" --target baseline --base-url "http://127.0.0.1:$BASELINE_PORT"
+    --subscribers "$SUBSCRIBERS" --messages "$MESSAGES" --rate "$RATE" --source-ips "$SOURCE_IPS"
+    --connect-concurrency "$CONNECT_CONCURRENCY" --server-pid "$SERVER_PID" --json-out "$WORK/baseline.json")
+log "baseline: ${BASELINE_CMD[*]}"
+baseline_rc=0
+timeout "$LOADGEN_TIMEOUT" "${BASELINE_CMD[@]}" || baseline_rc=$?
+stop_server
+[[ $baseline_rc -eq 0 || $baseline_rc -eq 3 ]] || die "loadgen (baseline) failed with status $baseline_rc"
+
+# d. Herald run, on a fresh database.
+DATA="$WORK/data"
+mkdir -p "$DATA"
+random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
+export DATABASE_URL="sqlite://$DATA/herald.db"
+export HERALD_DEMO=1
+HERALD_JWT_SECRET="$(random_secret)"
+export HERALD_JWT_SECRET
+export HERALD_PING_SECS="$PING_SECS"
+export HERALD_CLIENT_QUEUE=256
+export LEPTOS_SITE_ADDR="127.0.0.1:$HERALD_PORT"
+export RUST_LOG=warn
+# The per-admin publish limit guards against runaway scripts; the benchmark
+# is one on purpose, and measures the stream, not the limiter.
+export HERALD_PUBLISH_PER_MINUTE=$((MESSAGES + 1200))
+BENCH_PASSWORD="$(random_secret)"
+
+log "herald: creating $USERS bench users"
+"$HERALD_BIN" user add --help >/dev/null 2>&1 ||
+    die "$HERALD_BIN has no 'user add' command: rebuild it (cargo leptos build --release)"
+for i in $(seq "$USERS"); do
+    printf '%s' "$BENCH_PASSWORD" | "$HERALD_BIN" user add "bench$i" --password-stdin >>"$WORK/users.log" 2>&1 ||
+        die "herald user add bench$i failed (see users.log above)"
+done
+
+start_herald() {
+    "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
+    SERVER_PID=$!
+    wait_healthy "http://$LEPTOS_SITE_ADDR/healthz" herald
+}
+
+# Sign in on a first server process, then measure a second, fresh one: each
+# sign-in runs argon2 (~19 MiB per hash), and the allocator keeps that heap,
+# which would both inflate the "before" RSS and be reused by the streams,
+# hiding their real cost. Sessions live in the database and the JWT secret
+# is fixed, so the tokens stay valid across the restart.
+log "herald: starting on $LEPTOS_SITE_ADDR to sign in $USERS bench users and the demo admin"
+start_herald
+BENCH_PASSWORD="$BENCH_PASSWORD" python3 - "http://$LEPTOS_SITE_ADDR" "$USERS" "$WORK/tokens.txt" "$WORK/admin-token.txt" <<'PY'
+import json, os, sys, urllib.request
+
+base, users, tokens_path, admin_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+
+def login(name, password):
+    req = urllib.request.Request(
+        base + "/api/auth/login",
+        data=json.dumps({"username": name, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)["token"]
+
+password = os.environ["BENCH_PASSWORD"]
+with open(tokens_path, "w") as f:
+    for i in range(1, users + 1):
+        f.write(login(f"bench{i}", password) + "\n")
+with open(admin_path, "w") as f:
+    f.write(login("admin", "herald-demo"))
+PY
+stop_server
+
+log "herald: restarting on $LEPTOS_SITE_ADDR for the measured run"
+start_herald
+
+HERALD_CMD=("$LOADGEN_BIN" --target herald --base-url "http://$LEPTOS_SITE_ADDR"
+    --subscribers "$SUBSCRIBERS" --messages "$MESSAGES" --rate "$RATE" --source-ips "$SOURCE_IPS"
+    --connect-concurrency "$CONNECT_CONCURRENCY" --server-pid "$SERVER_PID" --tokens-file "$WORK/tokens.txt"
+    --admin-token "$(cat "$WORK/admin-token.txt")" --json-out "$WORK/herald.json")
+log "herald: ${HERALD_CMD[*]:0:19} --admin-token <admin token> --json-out $WORK/herald.json"
+herald_rc=0
+timeout "$LOADGEN_TIMEOUT" "${HERALD_CMD[@]}" || herald_rc=$?
+stop_server
+[[ $herald_rc -eq 0 || $herald_rc -eq 3 ]] || die "loadgen (herald) failed with status $herald_rc"
+
+# e. The comparison.
+command_line="SUBSCRIBERS=$SUBSCRIBERS MESSAGES=$MESSAGES RATE=$RATE USERS=$USERS PING_SECS=$PING_SECS SOURCE_IPS=$SOURCE_IPS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY bash scripts/bench.sh"
+BENCH_LOAD_AT_START="$LOAD_AT_START" python3 bench/report.py "$WORK/herald.json" "$WORK/baseline.json" "$command_line" |
+    tee "$WORK/table.md"
+
+if [[ -n "$OUT_DIR" ]]; then
+    mkdir -p "$OUT_DIR"
+    cp "$WORK/herald.json" "$WORK/baseline.json" "$WORK/table.md" "$OUT_DIR/"
+    log "results copied to $OUT_DIR"
+fi
+
+if [[ $herald_rc -ne 0 || $baseline_rc -ne 0 ]]; then
+    log "a run reported failures (see the table): exit 3"
+    exit 3
+fi
