@@ -7,6 +7,7 @@ pub mod events;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+mod pinger;
 pub mod ratelimit;
 mod scheduler;
 mod sse;
@@ -55,6 +56,7 @@ pub fn start_background_tasks(state: &AppState) {
         state.config.session_sweep,
     );
     scheduler::spawn(state.clone(), state.config.scheduler_tick);
+    pinger::spawn(state.hub.clone(), state.config.ping_interval);
 }
 
 /// Leptos options for this process: cargo-leptos' build settings, with the
@@ -74,9 +76,8 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let state = AppState::new(config, options)
         .await
         .map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
+    let listener =
+        listen(addr).map_err(|e| format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}"))?;
     if demo {
         print_demo_banner(addr);
     }
@@ -93,6 +94,22 @@ pub async fn serve(config: Config) -> Result<(), String> {
         })
         .await
         .map_err(|e| format!("server error: {e}"))
+}
+
+/// Streams reconnect together after a restart or a network blip (every
+/// browser waits the same `retry:`), so the accept queue must hold a burst:
+/// tokio's default backlog of 128 drops SYNs past that, costing 1 s retries.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn print_demo_banner(addr: std::net::SocketAddr) {

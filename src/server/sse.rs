@@ -2,7 +2,8 @@
 //!
 //! Order of a stream: `connected` (with `retry:`), then — when resuming with
 //! `Last-Event-ID` — every stored notification after that id, then live
-//! events, with `ping` keep-alives in between. The client is registered with
+//! events, with `ping` keep-alives in between (published to every stream by
+//! one server-wide ticker, so an open stream owns no timer). The client is registered with
 //! the hub *before* the replay is read, and live copies of anything already
 //! replayed are skipped by `seq`: no gap, no duplicate.
 
@@ -24,7 +25,6 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use super::{
     auth::Session,
@@ -103,14 +103,10 @@ pub async fn stream(
         }
     }
 
-    let period = state.config.ping_interval;
-    let mut ping = interval_at(Instant::now() + period, period);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let body = ClientStream {
         pending,
         subscription,
         hub: state.hub.clone(),
-        ping,
         skip_through,
     };
     Ok(sse_response(Body::from_stream(body)))
@@ -147,7 +143,6 @@ struct ClientStream {
     pending: VecDeque<Frame>,
     subscription: Subscription,
     hub: Hub,
-    ping: Interval,
     skip_through: i64,
 }
 
@@ -178,14 +173,6 @@ impl Stream for ClientStream {
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => break,
             }
-        }
-        if this.ping.poll_tick(cx).is_ready() {
-            let ping = Frame::new(
-                &EventName::PING,
-                None,
-                &json!({ "timestamp": rfc3339(now_ms()) }),
-            );
-            return Poll::Ready(Some(Ok(ping.bytes())));
         }
         Poll::Pending
     }

@@ -145,6 +145,20 @@ impl Hub {
 
     /// Queues `frame` for every client in `target`; returns how many got it.
     pub fn publish(&self, target: &Target, frame: &Frame) -> usize {
+        let delivered = self.offer(target, frame);
+        self.inner
+            .counters
+            .messages_sent
+            .fetch_add(delivered as u64, Ordering::Relaxed);
+        delivered
+    }
+
+    /// A keep-alive to every stream; not counted as a message.
+    pub fn send_keepalive(&self, frame: &Frame) -> usize {
+        self.offer(&Target::All, frame)
+    }
+
+    fn offer(&self, target: &Target, frame: &Frame) -> usize {
         let mut delivered = 0;
         let mut closed = Vec::new();
         {
@@ -194,10 +208,6 @@ impl Hub {
                 reg.remove(id);
             }
         }
-        self.inner
-            .counters
-            .messages_sent
-            .fetch_add(delivered as u64, Ordering::Relaxed);
         delivered
     }
 
