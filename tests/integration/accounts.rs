@@ -68,6 +68,23 @@ async fn the_cli_adds_lists_and_refuses_bad_accounts() {
         "short",
     );
     assert!(!ok && out.contains("password"), "{out}");
+    let (ok, out) = herald(
+        &server,
+        &["user", "passwd", "carol", "--password-stdin"],
+        "new-carol-password",
+    );
+    assert!(ok, "{out}");
+    let old = server.login_response("carol", "carol-password").await;
+    assert_eq!(
+        old.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old password is gone"
+    );
+    let new = server.login_response("carol", "new-carol-password").await;
+    assert_eq!(new.status(), StatusCode::OK);
+    let (ok, out) = herald(&server, &["user", "set-role", "carol", "admin"], "");
+    assert!(ok && out.contains("carol is now admin"), "{out}");
+
     let (ok, out) = herald(&server, &["user", "set-role", "nobody", "admin"], "");
     assert!(!ok && out.contains("not found"), "{out}");
 }

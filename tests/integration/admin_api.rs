@@ -100,6 +100,17 @@ async fn bad_announcements_are_rejected_and_store_nothing() {
             "{body} -> {err}"
         );
     }
+    let malformed = server
+        .http
+        .post(server.url("/api/sse/broadcast"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("{\"data\": {\"title\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.json::<Value>().await.unwrap()["success"], false);
     let res = server
         .post_json(
             "/api/sse/send-to-user",
