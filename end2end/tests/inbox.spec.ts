@@ -91,6 +91,33 @@ test("a critical announcement shows a banner until acknowledged", async ({ brows
   await context.close();
 });
 
+test("a hidden tab raises a system notification when the user allowed it", async ({ browser, request }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Stand-ins for a hidden tab and a granted permission, recording what is shown.
+  await page.addInitScript(() => {
+    const shown: string[] = [];
+    (window as unknown as { __shown: string[] }).__shown = shown;
+    class RecordingNotification {
+      static permission = "granted";
+      static requestPermission() {
+        return Promise.resolve("granted");
+      }
+      constructor(title: string) {
+        shown.push(title);
+      }
+    }
+    Object.defineProperty(window, "Notification", { value: RecordingNotification });
+    Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
+  });
+  await signIn(page, "bob");
+  const title = `While hidden ${Date.now()}`;
+  await announce(request, { title });
+  await expect(page.getByTestId("inbox").getByText(title)).toHaveCount(1);
+  expect(await page.evaluate(() => (window as unknown as { __shown: string[] }).__shown)).toContain(title);
+  await context.close();
+});
+
 test("the bell opens with the keyboard and Escape gives focus back", async ({ browser }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
