@@ -12,13 +12,7 @@ pub async fn get_inbox(before: Option<i64>) -> Result<InboxPage, AppError> {
     use crate::server::usecases::inbox;
     let state = state()?;
     let session = session(&state).await?;
-    let mut page = inbox::first_page(&state, &session).await?;
-    if before.is_some() {
-        page.items = inbox::page(&state, &session, before, Some(inbox::FIRST_PAGE))
-            .await?
-            .0;
-    }
-    Ok(page)
+    inbox::inbox_page(&state, &session, before).await
 }
 
 /// Returns the new unread count.

@@ -27,7 +27,10 @@ impl RateLimiter {
 
     /// True while `key` has used up its allowance in the current window.
     pub fn is_exhausted(&self, key: &str) -> bool {
-        let now = Instant::now();
+        self.is_exhausted_at(key, Instant::now())
+    }
+
+    fn is_exhausted_at(&self, key: &str, now: Instant) -> bool {
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         windows.get(key).is_some_and(|(start, count)| {
             now.duration_since(*start) < self.window && *count >= self.limit
@@ -36,7 +39,10 @@ impl RateLimiter {
 
     /// Counts one use of `key`.
     pub fn record(&self, key: &str) {
-        let now = Instant::now();
+        self.record_at(key, Instant::now());
+    }
+
+    fn record_at(&self, key: &str, now: Instant) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, (start, _)| now.duration_since(*start) < self.window);
@@ -50,10 +56,14 @@ impl RateLimiter {
 
     /// Counts one use and says whether it was within the allowance.
     pub fn allow(&self, key: &str) -> bool {
-        if self.is_exhausted(key) {
+        self.allow_at(key, Instant::now())
+    }
+
+    fn allow_at(&self, key: &str, now: Instant) -> bool {
+        if self.is_exhausted_at(key, now) {
             return false;
         }
-        self.record(key);
+        self.record_at(key, now);
         true
     }
 
@@ -87,13 +97,16 @@ mod tests {
 
     #[test]
     fn allows_up_to_the_limit_per_key_then_resets() {
-        let limiter = RateLimiter::new(2, Duration::from_millis(50));
-        assert!(limiter.allow("a"));
-        assert!(limiter.allow("a"));
-        assert!(!limiter.allow("a"));
-        assert!(limiter.allow("b"), "keys are independent");
-        std::thread::sleep(Duration::from_millis(60)); // the window itself is time
-        assert!(limiter.allow("a"));
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let start = Instant::now();
+        assert!(limiter.allow_at("a", start));
+        assert!(limiter.allow_at("a", start));
+        assert!(!limiter.allow_at("a", start + Duration::from_secs(59)));
+        assert!(limiter.allow_at("b", start), "keys are independent");
+        assert!(
+            limiter.allow_at("a", start + Duration::from_secs(60)),
+            "a new window"
+        );
         limiter.record("a");
         limiter.forget("a");
         assert!(!limiter.is_exhausted("a"));

@@ -88,6 +88,8 @@ pub async fn stream(
         skip_through = notifications::last_seq(&state.pool, user_id).await?;
         pending.push_back(resync_frame("too far behind to replay"));
     } else {
+        let replayed: Vec<i64> = replay.iter().map(|(_, n)| n.id).collect();
+        notifications::mark_delivered(&state.pool, &replayed).await?;
         for (event, notification) in replay {
             skip_through = skip_through.max(notification.seq);
             let name = EventName::parse(&event).unwrap_or(EventName::NOTIFICATION);

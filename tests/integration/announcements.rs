@@ -138,6 +138,12 @@ async fn the_funnel_counts_delivered_and_read() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let history = server.get_json("/api/announcements", &admin).await;
     assert_eq!(history["data"][0]["read"], 1);
+
+    // Bob was offline; opening his inbox delivers it to him.
+    let bob = server.token("bob").await;
+    server.get_json("/api/notifications", &bob).await;
+    let history = server.get_json("/api/announcements", &admin).await;
+    assert_eq!(history["data"][0]["delivered"], 2);
 }
 
 #[tokio::test]

@@ -234,8 +234,11 @@ pub async fn archive(
     Ok(Json(json!({ "unread": unread })).into_response())
 }
 
-pub async fn history(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
-    let items = usecases::admin::history(&state).await?;
+pub async fn history(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<Response, AppError> {
+    let items = usecases::admin::history(&state, &admin).await?;
     Ok(Json(json!({ "success": true, "data": items })).into_response())
 }
 
@@ -249,7 +252,10 @@ pub async fn retract(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn audit_log(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
-    let items = usecases::admin::audit_log(&state).await?;
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<Response, AppError> {
+    let items = usecases::admin::audit_log(&state, &admin).await?;
     Ok(Json(json!({ "success": true, "data": items })).into_response())
 }

@@ -22,21 +22,24 @@ fn require_admin(session: &Session) -> Result<(), AppError> {
     }
 }
 
-/// For callers that already checked the session is an admin's (the `Admin` extractor).
-pub async fn history(state: &AppState) -> Result<Vec<AnnouncementSummary>, AppError> {
+pub async fn history(
+    state: &AppState,
+    session: &Session,
+) -> Result<Vec<AnnouncementSummary>, AppError> {
+    require_admin(session)?;
     Ok(announcements::history(&state.pool, HISTORY).await?)
 }
 
-pub async fn audit_log(state: &AppState) -> Result<Vec<AuditEntry>, AppError> {
+pub async fn audit_log(state: &AppState, session: &Session) -> Result<Vec<AuditEntry>, AppError> {
+    require_admin(session)?;
     Ok(audit::newest(&state.pool, AUDIT).await?)
 }
 
 /// Everything the console shows, in one call.
 pub async fn console(state: &AppState, session: &Session) -> Result<ConsoleData, AppError> {
-    require_admin(session)?;
     Ok(ConsoleData {
-        history: history(state).await?,
-        audit: audit_log(state).await?,
+        history: history(state, session).await?,
+        audit: audit_log(state, session).await?,
         users: super::accounts::list_users(&state.pool).await?,
         stats: state.hub.stats(),
     })

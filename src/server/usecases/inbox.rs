@@ -14,12 +14,16 @@ use crate::{
 pub const FIRST_PAGE: i64 = 20;
 pub const MAX_PAGE: i64 = 100;
 
-pub async fn first_page(state: &AppState, session: &Session) -> Result<InboxPage, AppError> {
-    let user_id = session.user.id;
+/// What an inbox page renders: a page of items (the newest, or those
+/// older than `before`), the unread count, and the seq the stream resumes after.
+pub async fn inbox_page(
+    state: &AppState,
+    session: &Session,
+    before: Option<i64>,
+) -> Result<InboxPage, AppError> {
     // last_seq first: anything stored after it is replayed by the stream.
-    let last_seq = notifications::last_seq(&state.pool, user_id).await?;
-    let items = notifications::page(&state.pool, user_id, None, FIRST_PAGE).await?;
-    let unread = notifications::unread_count(&state.pool, user_id).await?;
+    let last_seq = notifications::last_seq(&state.pool, session.user.id).await?;
+    let (items, unread) = page(state, session, before, Some(FIRST_PAGE)).await?;
     Ok(InboxPage {
         items,
         unread,
@@ -27,7 +31,8 @@ pub async fn first_page(state: &AppState, session: &Session) -> Result<InboxPage
     })
 }
 
-/// A page of older notifications: newest first, with seq below `before`.
+/// A page of notifications, newest first, with seq below `before` when given.
+/// Whatever a user is shown counts as delivered in the admin's funnel.
 pub async fn page(
     state: &AppState,
     session: &Session,
@@ -42,6 +47,8 @@ pub async fn page(
         ));
     }
     let items = notifications::page(&state.pool, session.user.id, before, limit).await?;
+    let shown: Vec<i64> = items.iter().map(|n| n.id).collect();
+    notifications::mark_delivered(&state.pool, &shown).await?;
     let unread = notifications::unread_count(&state.pool, session.user.id).await?;
     Ok((items, unread))
 }

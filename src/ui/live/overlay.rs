@@ -15,10 +15,11 @@ pub struct Overlay {
 }
 
 impl Overlay {
-    /// Adds a live notification; false if it was already known (a replay
-    /// after reconnecting), so callers announce each one once.
-    pub fn add(&mut self, n: NotificationView, rendered: &[NotificationView]) -> bool {
-        if self.arrived.iter().chain(rendered).any(|x| x.id == n.id) {
+    /// Adds a live notification; false if it already arrived (a replay after
+    /// reconnecting), so callers announce each one once. Copies of rendered
+    /// items are dropped by [`Self::merge`].
+    pub fn add(&mut self, n: NotificationView) -> bool {
+        if self.arrived.iter().any(|x| x.id == n.id) {
             return false;
         }
         let at = self
@@ -84,12 +85,16 @@ mod tests {
     fn arrivals_go_on_top_once() {
         let rendered = vec![n(2, 2), n(1, 1)];
         let mut o = Overlay::default();
-        assert!(o.add(n(3, 3), &rendered));
-        assert!(!o.add(n(3, 3), &rendered), "replayed after a reconnect");
-        assert!(!o.add(n(2, 2), &rendered), "already rendered");
-        assert!(o.add(n(5, 5), &rendered));
-        assert!(o.add(n(4, 4), &rendered), "out of order still sorts by seq");
-        assert_eq!(ids(&o.merge(&rendered, 10)), [5, 4, 3, 2, 1]);
+        assert!(o.add(n(3, 3)));
+        assert!(!o.add(n(3, 3)), "replayed after a reconnect");
+        assert!(o.add(n(5, 5)));
+        assert!(o.add(n(4, 4)), "out of order still sorts by seq");
+        o.add(n(2, 2));
+        assert_eq!(
+            ids(&o.merge(&rendered, 10)),
+            [5, 4, 3, 2, 1],
+            "rendered ones once"
+        );
         assert_eq!(ids(&o.merge(&rendered, 2)), [5, 4]);
     }
 
@@ -97,7 +102,7 @@ mod tests {
     fn read_and_archived_state_applies_to_both_sources() {
         let rendered = vec![n(2, 2), n(1, 1)];
         let mut o = Overlay::default();
-        o.add(n(3, 3), &rendered);
+        o.add(n(3, 3));
         o.apply_read(&ReadEvent {
             ids: vec![3],
             up_to_seq: None,

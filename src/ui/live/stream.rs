@@ -181,7 +181,7 @@ fn on_notification(live: LiveInbox, event: NotificationEvent) {
     live.unread.set(Some(event.unread));
     let n = event.notification;
     let mut is_new = false;
-    live.overlay.update(|o| is_new = o.add(n.clone(), &[]));
+    live.overlay.update(|o| is_new = o.add(n.clone()));
     if !is_new {
         return;
     }
