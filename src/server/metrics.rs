@@ -134,6 +134,12 @@ fn render(state: &AppState) -> String {
         c.streams_closed.load(Ordering::Relaxed),
     );
     gauge(
+        "sse_streams_direct_total",
+        "counter",
+        "Streams served straight on the socket, as their connection's first request.",
+        c.streams_direct.load(Ordering::Relaxed),
+    );
+    gauge(
         "sse_lagged_clients_total",
         "counter",
         "Times a stream's queue overflowed and it was sent `resync`.",

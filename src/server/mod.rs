@@ -6,6 +6,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod hub;
+mod listener;
 pub mod metrics;
 mod pinger;
 pub mod ratelimit;
@@ -16,7 +17,7 @@ pub mod store;
 mod sweeper;
 pub mod usecases;
 
-use axum::{middleware, Router};
+use axum::{middleware, serve::ListenerExt, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -83,17 +84,32 @@ pub async fn serve(config: Config) -> Result<(), String> {
     }
     tracing::info!("Herald listening on http://{addr}");
     start_background_tasks(&state);
+    run(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+/// Serves Herald on `listener` until `shutdown` resolves: streams that are a
+/// connection's first request on the lean path (see `sse::direct`), all else
+/// through the router.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let hub = state.hub.clone();
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // `tap_io` does nothing here but is needed: axum provides the
+    // `ConnectInfo<SocketAddr>` glue for a TcpListener or a tapped listener only.
+    let listener = listener::HeraldListener::new(listener, state)?.tap_io(|_| {});
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.await;
             // Open streams never end by themselves; end them so shutdown can finish.
             let closed = hub.disconnect_all();
             tracing::info!(closed_streams = closed, "shutting down");
         })
         .await
-        .map_err(|e| format!("server error: {e}"))
 }
 
 /// Streams reconnect together after a restart or a network blip (every

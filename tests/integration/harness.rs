@@ -2,13 +2,14 @@
 //! reader for the stream.
 #![allow(dead_code)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use futures_util::StreamExt;
-use herald::server::{config::Config, router, start_background_tasks, state::AppState};
+use herald::server::{config::Config, run, start_background_tasks, state::AppState};
 use leptos::prelude::LeptosOptions;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 
 pub const PASSWORD: &str = "herald-demo";
 /// Long enough that no test sees a ping unless it asks for shorter ones.
@@ -18,6 +19,12 @@ pub struct TestServer {
     pub base: String,
     pub state: AppState,
     pub http: Client,
+    /// Opens every stream on a connection of its own, as a browser's
+    /// EventSource usually does, so streams take the direct path
+    /// (`tests/integration/wire.rs` covers the router's).
+    streams: Client,
+    /// `notify_one` starts a graceful shutdown, as SIGTERM does.
+    pub shutdown: Arc<Notify>,
     /// Owned by the first server on a database; a second one shares it.
     _dir: Option<tempfile::TempDir>,
 }
@@ -70,10 +77,11 @@ impl TestServer {
             .expect("bind");
         let addr: SocketAddr = listener.local_addr().unwrap();
         start_background_tasks(&state);
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
-        });
+        let shutdown = Arc::new(Notify::new());
+        let stop = shutdown.clone();
+        tokio::spawn(run(listener, state.clone(), async move {
+            stop.notified().await
+        }));
         TestServer {
             base: format!("http://{addr}"),
             state,
@@ -81,6 +89,8 @@ impl TestServer {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
+            streams: Client::builder().pool_max_idle_per_host(0).build().unwrap(),
+            shutdown,
             _dir: None,
         }
     }
@@ -170,7 +180,7 @@ impl TestServer {
     /// Opens `/sse/stream` with a bearer token and waits for `connected`.
     pub async fn open_stream(&self, token: &str, query: &str) -> (SseReader, SseEvent) {
         let res = self
-            .http
+            .streams
             .get(self.url(&format!("/sse/stream{query}")))
             .bearer_auth(token)
             .send()
@@ -271,5 +281,18 @@ impl SseReader {
                 Some(Err(_)) | None => return None,
             }
         }
+    }
+}
+
+/// Waits for a state the server reaches on its own (noticing a closed
+/// socket, say), checking it every few milliseconds up to a deadline.
+pub async fn eventually(what: &str, mut reached: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+    while !reached() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -10,3 +10,4 @@ mod delivery;
 mod harness;
 mod pages;
 mod stream;
+mod wire;

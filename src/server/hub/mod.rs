@@ -75,6 +75,9 @@ impl Registry {
 pub struct HubCounters {
     pub streams_opened: AtomicU64,
     pub streams_closed: AtomicU64,
+    /// Of the streams opened, those served straight on the socket
+    /// (`sse::direct`) rather than through the router; counted there.
+    pub streams_direct: AtomicU64,
     pub messages_sent: AtomicU64,
     pub lagged_events: AtomicU64,
     pub publish_to_write: crate::server::metrics::LatencyHistogram,

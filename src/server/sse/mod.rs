@@ -6,6 +6,10 @@
 //! one server-wide ticker, so an open stream owns no timer). The client is registered with
 //! the hub *before* the replay is read, and live copies of anything already
 //! replayed are skipped by `seq`: no gap, no duplicate.
+//!
+//! Two paths serve a stream and share everything but the wire: [`direct`]
+//! writes it straight to the socket when it is a connection's first request
+//! (the common case, and the lean one), the router serves any other.
 
 use std::{
     collections::VecDeque,
@@ -15,10 +19,14 @@ use std::{
     time::Duration,
 };
 
+mod direct;
+
+pub use direct::{serve_first_request, FirstRequest};
+
 use axum::{
     body::Body,
     extract::{Query, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::{HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -44,26 +52,60 @@ pub struct StreamQuery {
     last_event_id: Option<String>,
 }
 
+/// The response headers of every stream, whichever path serves it (SPEC, "The stream").
+/// Compression layers skip `text/event-stream`; `X-Accel-Buffering` tells nginx not to buffer.
+const STREAM_HEADERS: [(&str, &str); 4] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache, no-store, must-revalidate"),
+    ("connection", "keep-alive"),
+    ("x-accel-buffering", "no"),
+];
+
+/// `GET /sse/stream` through the router: a connection whose first request is
+/// a stream is served by [`direct`] instead; this serves the rest (a stream
+/// opened on a kept-alive connection, HTTP/2) and answers every refusal.
 pub async fn stream(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let resume_after = headers
+    let resume_after = resume_point(&headers, query);
+    let client = open(&state, session, resume_after).await?;
+    let mut response = Body::from_stream(client).into_response();
+    for (name, value) in STREAM_HEADERS {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    Ok(response)
+}
+
+/// Where a reconnecting client left off: `Last-Event-ID` wins over `?last_event_id=`.
+fn resume_point(headers: &HeaderMap, query: StreamQuery) -> Option<i64> {
+    headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or(query.last_event_id)
         .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|seq| *seq >= 0);
+        .filter(|seq| *seq >= 0)
+}
+
+/// Registers the stream with the hub and queues what it starts with:
+/// `connected`, then the replay (or `resync` when too far behind).
+async fn open(
+    state: &AppState,
+    session: Session,
+    resume_after: Option<i64>,
+) -> Result<ClientStream, AppError> {
     let user_id = session.user.id;
 
     // Subscribe first: from here on nothing published for this user is missed.
     let subscription = state.hub.subscribe(ClientInfo {
         user_id,
         role: session.user.role,
-        session_id: session.session_id.clone(),
+        session_id: session.session_id,
     });
 
     let mut pending = VecDeque::new();
@@ -105,30 +147,12 @@ pub async fn stream(
         }
     }
 
-    let body = ClientStream {
+    Ok(ClientStream {
         pending,
         subscription,
         hub: state.hub.clone(),
         skip_through,
-    };
-    Ok(sse_response(Body::from_stream(body)))
-}
-
-fn sse_response(body: Body) -> Response {
-    let mut response = body.into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
-    );
-    h.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
-    // Tells nginx not to buffer; compression layers skip text/event-stream.
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
+    })
 }
 
 fn resync_frame(reason: &str) -> Frame {
@@ -154,6 +178,10 @@ impl Stream for ClientStream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some(frame) = this.pending.pop_front() {
+            if this.pending.is_empty() {
+                // Give back the start-up queue: an open stream should cost next to nothing.
+                this.pending = VecDeque::new();
+            }
             return Poll::Ready(Some(Ok(frame.bytes())));
         }
         if this.subscription.take_lagged() {

@@ -1,0 +1,359 @@
+//! The lean path: a connection whose first request is `GET /sse/stream` is
+//! answered here, straight on the socket, instead of through hyper.
+//!
+//! Why: an open stream spends its life idle, and hyper keeps an 8 KB read
+//! buffer and an 8 KB write buffer for every connection it serves, which is
+//! most of what an idle stream costs. Here a stream owns its socket, its hub
+//! queue and a small task; every frame is written from the one shared copy
+//! the hub encoded, with chunked framing around it.
+//!
+//! Only the success path lives here. Anything else — not a stream request,
+//! not HTTP/1.1, a body or an upgrade, a bad token, a failed query — goes to
+//! the router with the bytes already read, so every refusal is answered by
+//! the same code as on any other connection.
+
+use std::{
+    io::{self, IoSlice, Write as _},
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, SystemTime},
+};
+
+use axum::extract::Query;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{header, HeaderMap, HeaderName, HeaderValue, Uri};
+use tokio::{
+    io::AsyncWriteExt,
+    net::TcpStream,
+    time::{timeout_at, Instant},
+};
+
+use super::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
+use crate::server::{auth::authenticate, state::AppState};
+
+const STREAM_PATH: &str = "/sse/stream";
+const REQUEST_PREFIX: &[u8] = b"GET /sse/stream";
+/// A stream request's head is a few hundred bytes (a cookie or a bearer
+/// token). A longer one goes to hyper, which has its own limits.
+const MAX_HEAD: usize = 8 * 1024;
+const MAX_HEADERS: usize = 32;
+/// How long a client that has begun a request may take to finish its head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What became of a connection's first request.
+pub enum FirstRequest {
+    /// A stream, served here until it ended; or a connection that closed
+    /// before sending a request.
+    Done,
+    /// For the router: the connection and the bytes already read from it.
+    ForRouter(TcpStream, Bytes),
+}
+
+/// Reads the first request head of a fresh connection and serves it here if
+/// it opens a stream that passes authentication.
+pub async fn serve_first_request(state: Arc<AppState>, tcp: TcpStream) -> FirstRequest {
+    let head = match read_head(&tcp).await {
+        Head::Stream(head) => head,
+        Head::Other(bytes) => return FirstRequest::ForRouter(tcp, bytes.into()),
+        Head::Gone => return FirstRequest::Done,
+    };
+    // Boxed so that the authentication and start-up queries, which are large
+    // futures, do not size the task every open stream keeps.
+    match Box::pin(open_for(state, &head)).await {
+        Some(client) => {
+            drop(head);
+            write_stream(tcp, client).await;
+            FirstRequest::Done
+        }
+        None => FirstRequest::ForRouter(tcp, head.into()),
+    }
+}
+
+enum Head {
+    /// A complete `GET /sse/stream` request head (and anything after it).
+    Stream(Vec<u8>),
+    /// Anything else, as far as it was read.
+    Other(Vec<u8>),
+    /// Closed or failed before a byte arrived.
+    Gone,
+}
+
+async fn read_head(tcp: &TcpStream) -> Head {
+    // Wait for the first bytes before allocating anything: an idle
+    // (pre)connection costs no buffer here.
+    let mut buf = Vec::new();
+    let mut deadline = None;
+    loop {
+        let ready = match deadline {
+            None => tcp.readable().await,
+            Some(deadline) => match timeout_at(deadline, tcp.readable()).await {
+                Ok(ready) => ready,
+                // Too slow for us: hyper serves it as it would have.
+                Err(_) => return Head::Other(buf),
+            },
+        };
+        if ready.is_err() {
+            return Head::Gone;
+        }
+        if buf.capacity() - buf.len() < 512 {
+            buf.reserve(1024);
+        }
+        match tcp.try_read_buf(&mut buf) {
+            Ok(0) if buf.is_empty() => return Head::Gone,
+            Ok(0) => return Head::Other(buf),
+            Ok(_) => {
+                deadline.get_or_insert_with(|| Instant::now() + HEAD_TIMEOUT);
+                match classify(&buf) {
+                    Verdict::NeedMore => {}
+                    Verdict::Stream => return Head::Stream(buf),
+                    Verdict::Other => return Head::Other(buf),
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) if buf.is_empty() => return Head::Gone,
+            Err(_) => return Head::Other(buf),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    NeedMore,
+    Stream,
+    Other,
+}
+
+/// Decides from as few bytes as possible: most connections are told apart
+/// by their first read.
+fn classify(buf: &[u8]) -> Verdict {
+    let n = buf.len().min(REQUEST_PREFIX.len());
+    if buf[..n] != REQUEST_PREFIX[..n] {
+        return Verdict::Other;
+    }
+    match buf.get(REQUEST_PREFIX.len()) {
+        None => return Verdict::NeedMore,
+        Some(b' ' | b'?') => {}
+        Some(_) => return Verdict::Other,
+    }
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match httparse::Request::new(&mut headers).parse(buf) {
+        Ok(httparse::Status::Complete(_)) => Verdict::Stream,
+        Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => Verdict::NeedMore,
+        _ => Verdict::Other,
+    }
+}
+
+/// The parts of a stream request the stream needs.
+struct StreamRequest {
+    headers: HeaderMap,
+    query: StreamQuery,
+}
+
+/// `None` for anything this path leaves to the router.
+fn parse_request(head: &[u8]) -> Option<StreamRequest> {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut raw);
+    let httparse::Status::Complete(_) = request.parse(head).ok()? else {
+        return None;
+    };
+    // HTTP/1.0 has no chunked encoding.
+    if request.method != Some("GET") || request.version != Some(1) {
+        return None;
+    }
+    let uri: Uri = request.path?.parse().ok()?;
+    if uri.path() != STREAM_PATH {
+        return None;
+    }
+    let mut headers = HeaderMap::with_capacity(request.headers.len());
+    for h in request.headers.iter() {
+        headers.append(
+            HeaderName::from_bytes(h.name.as_bytes()).ok()?,
+            HeaderValue::from_bytes(h.value).ok()?,
+        );
+    }
+    // A body, an upgrade or an expectation is the router's business.
+    let unusual = [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+        header::EXPECT,
+    ];
+    if unusual.iter().any(|name| headers.contains_key(name)) {
+        return None;
+    }
+    let Query(query) = Query::<StreamQuery>::try_from_uri(&uri).ok()?;
+    Some(StreamRequest { headers, query })
+}
+
+/// Authenticates and opens the stream; `None` leaves the answer to the router
+/// (which authenticates again and answers 401, 400 or 500 as usual).
+async fn open_for(state: Arc<AppState>, head: &[u8]) -> Option<ClientStream> {
+    let request = parse_request(head)?;
+    let session = authenticate(&state, &request.headers).await.ok()?;
+    let resume_after = resume_point(&request.headers, request.query);
+    open(&state, session, resume_after).await.ok()
+}
+
+/// Writes the response until the hub ends the stream or the client leaves.
+async fn write_stream(mut tcp: TcpStream, mut client: ClientStream) {
+    // Each write is one whole event: send it now rather than wait to coalesce.
+    let _ = tcp.set_nodelay(true);
+    if tcp
+        .write_all(&response_head(SystemTime::now()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    client
+        .hub
+        .counters()
+        .streams_direct
+        .fetch_add(1, Ordering::Relaxed);
+    loop {
+        tokio::select! {
+            next = client.next() => match next {
+                Some(Ok(frame)) => {
+                    if write_chunk(&mut tcp, &frame).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Err(never)) => match never {},
+                // The hub ended it (revoked, or shutting down): end the body properly.
+                None => {
+                    let _ = tcp.write_all(b"0\r\n\r\n").await;
+                    let _ = tcp.shutdown().await;
+                    return;
+                }
+            },
+            gone = client_gone(&tcp) => {
+                if gone {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Resolves when the socket becomes readable: `true` if the client closed it.
+/// A stream's client sends nothing after its request; stray bytes are dropped.
+async fn client_gone(tcp: &TcpStream) -> bool {
+    if tcp.readable().await.is_err() {
+        return true;
+    }
+    let mut scratch = [0u8; 64];
+    match tcp.try_read(&mut scratch) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+    }
+}
+
+fn response_head(now: SystemTime) -> Vec<u8> {
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (name, value) in STREAM_HEADERS {
+        head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"transfer-encoding: chunked\r\n");
+    head.extend_from_slice(format!("date: {}\r\n\r\n", httpdate::fmt_http_date(now)).as_bytes());
+    head
+}
+
+/// One chunk of the chunked body, in one `writev` where the socket takes it.
+async fn write_chunk(tcp: &mut TcpStream, data: &[u8]) -> io::Result<()> {
+    let mut size_line = [0u8; 20];
+    let size_len = {
+        let mut cursor = io::Cursor::new(&mut size_line[..]);
+        write!(cursor, "{:x}\r\n", data.len())?;
+        cursor.position() as usize
+    };
+    let mut parts = [
+        IoSlice::new(&size_line[..size_len]),
+        IoSlice::new(data),
+        IoSlice::new(b"\r\n"),
+    ];
+    let mut parts = &mut parts[..];
+    while !parts.is_empty() {
+        let written = tcp.write_vectored(parts).await?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut parts, written);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &[u8] =
+        b"GET /sse/stream?last_event_id=4 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n\r\n";
+
+    #[test]
+    fn most_requests_are_told_apart_by_their_first_bytes() {
+        assert_eq!(classify(b"POST /api"), Verdict::Other);
+        assert_eq!(classify(b"GET /login HTTP/1.1\r\n"), Verdict::Other);
+        assert_eq!(
+            classify(b"GET /sse/streams HTTP/1.1\r\n\r\n"),
+            Verdict::Other
+        );
+        assert_eq!(classify(b"PRI * HTTP/2.0\r\n"), Verdict::Other);
+        assert_eq!(classify(b"GE"), Verdict::NeedMore);
+        assert_eq!(classify(b"GET /sse/stream"), Verdict::NeedMore);
+    }
+
+    #[test]
+    fn a_stream_request_is_read_to_the_end_of_its_head() {
+        for cut in [20, FULL.len() - 1] {
+            assert_eq!(classify(&FULL[..cut]), Verdict::NeedMore, "cut at {cut}");
+        }
+        assert_eq!(classify(FULL), Verdict::Stream);
+        // Bytes pipelined after the head do not matter.
+        assert_eq!(
+            classify(&[FULL, b"GET / HTTP/1.1\r\n"].concat()),
+            Verdict::Stream
+        );
+    }
+
+    #[test]
+    fn an_endless_or_broken_head_goes_to_hyper() {
+        let mut long = b"GET /sse/stream HTTP/1.1\r\nX: ".to_vec();
+        long.resize(MAX_HEAD, b'a');
+        assert_eq!(classify(&long), Verdict::Other);
+        assert_eq!(classify(b"GET /sse/stream \x01\r\n\r\n"), Verdict::Other);
+    }
+
+    #[test]
+    fn only_plain_http11_stream_requests_are_taken() {
+        let request = parse_request(FULL).expect("a stream request");
+        assert_eq!(request.headers["authorization"], "Bearer t");
+        assert_eq!(request.query.last_event_id.as_deref(), Some("4"));
+
+        for head in [
+            &b"GET /sse/stream HTTP/1.0\r\n\r\n"[..],
+            b"GET /sse/stream/x HTTP/1.1\r\n\r\n",
+            b"GET /sse/stream HTTP/1.1\r\nUpgrade: h2c\r\n\r\n",
+            b"GET /sse/stream HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            b"GET /sse/stream HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET /sse/stream HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+        ] {
+            assert!(
+                parse_request(head).is_none(),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    #[test]
+    fn the_response_head_has_the_stream_headers_and_chunked_framing() {
+        let head = String::from_utf8(response_head(SystemTime::UNIX_EPOCH)).unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+        for (name, value) in STREAM_HEADERS {
+            assert!(head.contains(&format!("\r\n{name}: {value}\r\n")), "{head}");
+        }
+        assert!(head.contains("\r\ntransfer-encoding: chunked\r\n"));
+        assert!(head.ends_with("\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n"));
+    }
+}
