@@ -13,8 +13,10 @@
 //! the same code as on any other connection.
 
 use std::{
+    future::poll_fn,
     io::{self, IoSlice, Write as _},
     sync::{atomic::Ordering, Arc},
+    task::{Context, Poll},
     time::{Duration, SystemTime},
 };
 
@@ -211,41 +213,51 @@ async fn write_stream(mut tcp: TcpStream, mut client: ClientStream) {
         .streams_direct
         .fetch_add(1, Ordering::Relaxed);
     loop {
-        tokio::select! {
-            next = client.next() => match next {
-                Some(Ok(frame)) => {
-                    if write_chunk(&mut tcp, &frame).await.is_err() {
-                        return;
-                    }
-                }
-                Some(Err(never)) => match never {},
-                // The hub ended it (revoked, or shutting down): end the body properly.
-                None => {
-                    let _ = tcp.write_all(b"0\r\n\r\n").await;
-                    let _ = tcp.shutdown().await;
-                    return;
-                }
-            },
-            gone = client_gone(&tcp) => {
-                if gone {
+        // One future for the life of the stream, polled without registering
+        // and dropping a readiness waiter on every event.
+        let next = poll_fn(|cx| {
+            if let Poll::Ready(()) = poll_client_gone(&tcp, cx) {
+                return Poll::Ready(None);
+            }
+            client.poll_next_unpin(cx).map(Some)
+        })
+        .await;
+        match next {
+            Some(Some(Ok(frame))) => {
+                if write_chunk(&mut tcp, &frame).await.is_err() {
                     return;
                 }
             }
+            Some(Some(Err(never))) => match never {},
+            // The hub ended it (revoked, or shutting down): end the body properly.
+            Some(None) => {
+                let _ = tcp.write_all(b"0\r\n\r\n").await;
+                let _ = tcp.shutdown().await;
+                return;
+            }
+            // The client left.
+            None => return,
         }
     }
 }
 
-/// Resolves when the socket becomes readable: `true` if the client closed it.
-/// A stream's client sends nothing after its request; stray bytes are dropped.
-async fn client_gone(tcp: &TcpStream) -> bool {
-    if tcp.readable().await.is_err() {
-        return true;
-    }
+/// Ready once the client has closed (or broken) the connection. A stream's
+/// client sends nothing after its request; stray bytes are read and dropped.
+fn poll_client_gone(tcp: &TcpStream, cx: &mut Context<'_>) -> Poll<()> {
     let mut scratch = [0u8; 64];
-    match tcp.try_read(&mut scratch) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+    loop {
+        match tcp.poll_read_ready(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(())) => match tcp.try_read(&mut scratch) {
+                Ok(0) => return Poll::Ready(()),
+                // Stray bytes, or a spurious wake-up: look again (which
+                // re-registers for the next readiness once drained).
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return Poll::Ready(()),
+            },
+        }
     }
 }
 
