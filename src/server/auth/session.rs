@@ -10,7 +10,7 @@ use crate::{
     model::{AppError, UserView},
     server::{
         state::AppState,
-        store::{sessions, users},
+        store::sessions,
     },
 };
 
@@ -33,14 +33,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sessi
         .ok_or(AppError::Unauthorized)?;
     let claims = state.keys.verify(token).ok_or(AppError::Unauthorized)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthorized)?;
-    if !sessions::is_active(&state.pool, &claims.sid, user_id).await? {
-        return Err(AppError::Unauthorized);
-    }
-    let user = users::find_by_id(&state.pool, user_id)
+    let user = sessions::active_user(&state.pool, &claims.sid, user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(Session {
-        user: user.view(),
+        user,
         session_id: claims.sid,
     })
 }

@@ -1,6 +1,7 @@
 //! Issued sessions (the JWT `sid`), so one of them can be revoked.
 
 use super::{now_ms, Pool, StoreError};
+use crate::model::{Role, UserView};
 
 pub async fn insert(
     pool: &Pool,
@@ -19,16 +20,27 @@ pub async fn insert(
 }
 
 /// True when the session exists, belongs to `user_id`, and is neither revoked nor expired.
-pub async fn is_active(pool: &Pool, id: &str, user_id: i64) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM sessions WHERE id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+/// The user behind a session that is neither revoked nor expired, with
+/// their current name and role: one query for every authenticated request.
+pub async fn active_user(
+    pool: &Pool,
+    id: &str,
+    user_id: i64,
+) -> Result<Option<UserView>, StoreError> {
+    let row: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
     )
     .bind(id)
     .bind(user_id)
     .bind(now_ms())
     .fetch_optional(pool)
     .await?;
-    Ok(row.is_some())
+    Ok(row.map(|(id, username, role)| UserView {
+        id,
+        username,
+        role: Role::parse(&role).unwrap_or(Role::User),
+    }))
 }
 
 pub async fn revoke(pool: &Pool, id: &str) -> Result<(), StoreError> {
