@@ -13,10 +13,10 @@
 #   USERS        Herald accounts the streams share  (default 100)
 #   PING_SECS    Herald's keep-alive period         (default 15)
 #   SOURCE_IPS   client source addresses 127.0.0.1..N (default 4)
-#   CONNECT_CONCURRENCY  stream openings in flight (default 100: both servers
-#                listen with tokio's default backlog of 128, and a burst past
-#                it costs dropped SYNs and 1 s retransmits, which would then
-#                dominate the connect time of both)
+#   CONNECT_CONCURRENCY  stream openings in flight (default 100: the baseline
+#                listens with tokio's default backlog of 128 (Herald: 4096),
+#                and a burst past it costs dropped SYNs and 1 s retransmits,
+#                which would then dominate its connect time)
 #   BASELINE_PORT, HERALD_PORT                      (default 3201, 3202)
 #   HERALD_BIN   Herald binary                      (default ./target/release/herald)
 #   OUT_DIR      if set, the JSON results and the table are copied there
