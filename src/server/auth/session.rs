@@ -8,10 +8,7 @@ use http::{header, HeaderMap, HeaderValue};
 
 use crate::{
     model::{AppError, UserView},
-    server::{
-        state::AppState,
-        store::sessions,
-    },
+    server::{state::AppState, store::sessions},
 };
 
 pub const SESSION_COOKIE: &str = "herald_session";
