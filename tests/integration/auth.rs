@@ -101,13 +101,7 @@ async fn me_needs_a_valid_session() {
 async fn logout_revokes_the_token_and_clears_the_cookie() {
     let server = TestServer::start().await;
     let token = server.token("bob").await;
-    let res = server
-        .http
-        .post(server.url("/api/auth/logout"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = server.logout(&token).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let cleared = res.headers()["set-cookie"].to_str().unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");

@@ -139,6 +139,15 @@ impl TestServer {
             .unwrap()
     }
 
+    pub async fn logout(&self, token: &str) -> Response {
+        self.http
+            .post(self.url("/api/auth/logout"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Response {
         self.http
             .delete(self.url(path))

@@ -210,13 +210,7 @@ async fn logout_closes_that_sessions_streams() {
     let server = TestServer::start().await;
     let alice = server.token("alice").await;
     let (mut stream, _) = server.open_stream(&alice, "").await;
-    let res = server
-        .http
-        .post(server.url("/api/auth/logout"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let res = server.logout(&alice).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     stream.expect_end().await;
 }

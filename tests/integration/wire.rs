@@ -97,6 +97,27 @@ fn stream_request(token: &str) -> String {
     format!("GET /sse/stream HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n")
 }
 
+/// A stream asked for as its connection's first request: the direct path.
+async fn open_direct(server: &TestServer, token: &str) -> Raw {
+    let mut raw = Raw::connect(server).await;
+    raw.send(&stream_request(token)).await;
+    assert_stream_head(&raw.head().await);
+    raw
+}
+
+/// A stream asked for after another request on the same kept-alive
+/// connection: the router's path.
+async fn open_routed(server: &TestServer, token: &str) -> Raw {
+    let mut raw = Raw::connect(server).await;
+    raw.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
+    let head = raw.head().await;
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(raw.exactly(2).await, b"ok");
+    raw.send(&stream_request(token)).await;
+    assert_stream_head(&raw.head().await);
+    raw
+}
+
 fn direct_streams(server: &TestServer) -> u64 {
     server
         .state
@@ -159,14 +180,7 @@ async fn a_connections_first_request_for_a_stream_is_served_on_the_socket() {
 async fn a_stream_asked_for_after_another_request_goes_through_the_router() {
     let server = TestServer::start().await;
     let alice = server.token("alice").await;
-    let mut raw = Raw::connect(&server).await;
-    raw.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
-    let head = raw.head().await;
-    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert_eq!(raw.exactly(2).await, b"ok");
-
-    raw.send(&stream_request(&alice)).await;
-    assert_stream_head(&raw.head().await);
+    let mut raw = open_routed(&server, &alice).await;
     assert!(raw
         .chunk()
         .await
@@ -205,18 +219,10 @@ async fn refusals_on_a_fresh_connection_get_the_routers_answers() {
 async fn a_revoked_direct_stream_ends_with_the_last_chunk() {
     let server = TestServer::start().await;
     let alice = server.token("alice").await;
-    let mut raw = Raw::connect(&server).await;
-    raw.send(&stream_request(&alice)).await;
-    assert_stream_head(&raw.head().await);
+    let mut raw = open_direct(&server, &alice).await;
     raw.chunk().await.unwrap();
 
-    let res = server
-        .http
-        .post(server.url("/api/auth/logout"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap();
+    let res = server.logout(&alice).await;
     assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
     while let Some(chunk) = raw.chunk().await {
         assert!(chunk.starts_with("event: ping\n"), "{chunk:?}");
@@ -232,18 +238,8 @@ async fn a_client_that_leaves_is_unregistered_on_either_path() {
     let server = TestServer::start().await;
     let alice = server.token("alice").await;
     let hub = &server.state.hub;
-
-    let mut direct = Raw::connect(&server).await;
-    direct.send(&stream_request(&alice)).await;
-    direct.head().await;
-    let mut routed = Raw::connect(&server).await;
-    routed
-        .send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        .await;
-    routed.head().await;
-    routed.exactly(2).await;
-    routed.send(&stream_request(&alice)).await;
-    routed.head().await;
+    let direct = open_direct(&server, &alice).await;
+    let routed = open_routed(&server, &alice).await;
     assert_eq!(hub.active_connections(), 2);
     assert_eq!(direct_streams(&server), 1);
 
@@ -263,19 +259,11 @@ async fn a_client_that_leaves_is_unregistered_on_either_path() {
 async fn shutting_down_ends_every_stream_properly() {
     let server = TestServer::start().await;
     let alice = server.token("alice").await;
-    let mut direct = Raw::connect(&server).await;
-    direct.send(&stream_request(&alice)).await;
-    direct.head().await;
-    direct.chunk().await.unwrap();
-    let mut routed = Raw::connect(&server).await;
-    routed
-        .send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        .await;
-    routed.head().await;
-    routed.exactly(2).await;
-    routed.send(&stream_request(&alice)).await;
-    routed.head().await;
-    routed.chunk().await.unwrap();
+    let mut direct = open_direct(&server, &alice).await;
+    let mut routed = open_routed(&server, &alice).await;
+    for raw in [&mut direct, &mut routed] {
+        raw.chunk().await.expect("connected");
+    }
 
     server.shutdown.notify_one();
     for (path, raw) in [("direct", &mut direct), ("routed", &mut routed)] {
