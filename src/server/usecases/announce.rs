@@ -62,8 +62,9 @@ pub async fn announce(
         recipients: copies.len() as i64,
         scheduled: timing.send_at.is_some_and(|at| at > now_ms()) && copies.is_empty(),
     };
-    publish_copies(state, &event, copies).await?;
+    let reached = publish_copies(state, &event, copies);
     drop(in_order);
+    notifications::mark_delivered(&state.pool, &reached).await?;
 
     let action = if sent.scheduled {
         "announcement.scheduled"
@@ -99,29 +100,33 @@ pub(crate) async fn notify_user(
     new: &NewAnnouncement,
     user_id: i64,
 ) -> Result<(), AppError> {
-    let _in_order = state.publish_order.lock().await;
+    let in_order = state.publish_order.lock().await;
     let recipients = Recipients::User(user_id);
     let (_, copies) =
         announcements::insert(&state.pool, new, &recipients, Timing::default()).await?;
-    publish_copies(state, &EventName::NOTIFICATION, copies).await
+    let reached = publish_copies(state, &EventName::NOTIFICATION, copies);
+    drop(in_order);
+    Ok(notifications::mark_delivered(&state.pool, &reached).await?)
 }
 
 /// Sends the scheduled announcements that are due and removes the expired
 /// ones; run by the scheduler. Returns how many of each.
 pub async fn run_schedule(state: &AppState) -> Result<(usize, usize), AppError> {
-    let sent = {
+    let (sent, reached) = {
         let _in_order = state.publish_order.lock().await;
         let due = announcements::send_due(&state.pool).await?;
         let count = due.len();
+        let mut reached = Vec::new();
         for (_, copies) in due {
             let event = copies
                 .first()
                 .and_then(|c| EventName::parse(&c.event).ok())
                 .unwrap_or(EventName::NOTIFICATION);
-            publish_copies(state, &event, copies).await?;
+            reached.extend(publish_copies(state, &event, copies));
         }
-        count
+        (count, reached)
     };
+    notifications::mark_delivered(&state.pool, &reached).await?;
     let expired = announcements::expired_ids(&state.pool).await?;
     for id in &expired {
         let removed = {
@@ -172,11 +177,11 @@ pub async fn retract(state: &AppState, admin: &Session, id: i64) -> Result<(), A
 
 /// Publishes one event per copy, then records which copies reached an open
 /// stream (the funnel's "delivered").
-async fn publish_copies(
-    state: &AppState,
-    event: &EventName,
-    copies: Vec<Delivered>,
-) -> Result<(), AppError> {
+/// Publishes one event per stored copy; returns the copies that met an open
+/// stream. Callers record those as delivered *after* releasing the
+/// publishing lock: the funnel needs no ordering, and the next publish
+/// should not wait on it.
+fn publish_copies(state: &AppState, event: &EventName, copies: Vec<Delivered>) -> Vec<i64> {
     let mut reached = Vec::new();
     for copy in copies {
         let id = copy.notification.id;
@@ -193,8 +198,7 @@ async fn publish_copies(
             reached.push(id);
         }
     }
-    notifications::mark_delivered(&state.pool, &reached).await?;
-    Ok(())
+    reached
 }
 
 fn publish_removals(state: &AppState, removed: Vec<Removed>) {
