@@ -1,7 +1,7 @@
 //! Issued sessions (the JWT `sid`), so one of them can be revoked.
 
-use super::{now_ms, Pool, StoreError};
-use crate::model::{Role, UserView};
+use super::{now_ms, users, Pool, StoreError};
+use crate::model::UserView;
 
 pub async fn insert(
     pool: &Pool,
@@ -39,7 +39,7 @@ pub async fn active_user(
     Ok(row.map(|(id, username, role)| UserView {
         id,
         username,
-        role: Role::parse(&role).unwrap_or(Role::User),
+        role: users::role_from_row(&role),
     }))
 }
 

@@ -14,7 +14,7 @@ pub struct UserRecord {
 
 impl UserRecord {
     pub fn role(&self) -> Role {
-        Role::parse(&self.role).unwrap_or(Role::User)
+        role_from_row(&self.role)
     }
 
     pub fn view(&self) -> UserView {
@@ -24,6 +24,11 @@ impl UserRecord {
             role: self.role(),
         }
     }
+}
+
+/// A stored role; anything unknown is the least privileged one.
+pub(super) fn role_from_row(raw: &str) -> Role {
+    Role::parse(raw).unwrap_or(Role::User)
 }
 
 pub async fn find_by_name(pool: &Pool, username: &str) -> Result<Option<UserRecord>, StoreError> {
