@@ -18,6 +18,7 @@ use tokio::{
     sync::mpsc,
     task::AbortHandle,
 };
+use tokio_util::task::TaskTracker;
 
 use super::{
     sse::{self, FirstRequest},
@@ -39,10 +40,21 @@ pub struct HeraldListener {
 }
 
 impl HeraldListener {
-    pub fn new(listener: TcpListener, state: AppState) -> io::Result<HeraldListener> {
+    /// `direct_streams` counts the streams served on the socket, so that
+    /// shutdown can wait for them.
+    pub fn new(
+        listener: TcpListener,
+        state: AppState,
+        direct_streams: TaskTracker,
+    ) -> io::Result<HeraldListener> {
         let local_addr = listener.local_addr()?;
         let (to_router, for_router) = mpsc::channel(HANDOFF_QUEUE);
-        let accept_loop = tokio::spawn(accept_loop(listener, Arc::new(state), to_router));
+        let accept_loop = tokio::spawn(accept_loop(
+            listener,
+            Arc::new(state),
+            direct_streams,
+            to_router,
+        ));
         Ok(HeraldListener {
             for_router,
             local_addr,
@@ -78,15 +90,18 @@ impl axum::serve::Listener for HeraldListener {
 async fn accept_loop(
     mut listener: TcpListener,
     state: Arc<AppState>,
+    direct_streams: TaskTracker,
     to_router: mpsc::Sender<Handoff>,
 ) {
     loop {
         // axum's own accept: retries, and backs off when out of file descriptors.
         let (tcp, addr) = <TcpListener as axum::serve::Listener>::accept(&mut listener).await;
         let state = state.clone();
+        let direct_streams = direct_streams.clone();
         let to_router = to_router.clone();
         tokio::spawn(async move {
-            if let FirstRequest::ForRouter(tcp, read) = sse::serve_first_request(state, tcp).await {
+            let first = sse::serve_first_request(state, &direct_streams, tcp).await;
+            if let FirstRequest::ForRouter(tcp, read) = first {
                 // Fails only once the server has stopped accepting.
                 let _ = to_router.send((Prefixed::new(read, tcp), addr)).await;
             }

@@ -99,9 +99,12 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
     let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // axum waits for the connections it serves; direct streams are counted here.
+    let direct_streams = tokio_util::task::TaskTracker::new();
     // `tap_io` does nothing here but is needed: axum provides the
     // `ConnectInfo<SocketAddr>` glue for a TcpListener or a tapped listener only.
-    let listener = listener::HeraldListener::new(listener, state)?.tap_io(|_| {});
+    let listener =
+        listener::HeraldListener::new(listener, state, direct_streams.clone())?.tap_io(|_| {});
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -109,8 +112,21 @@ pub async fn run(
             let closed = hub.disconnect_all();
             tracing::info!(closed_streams = closed, "shutting down");
         })
+        .await?;
+    // Their hub queues are closed: give them the moment it takes to write the last chunk.
+    direct_streams.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, direct_streams.wait())
         .await
+        .is_err()
+    {
+        tracing::warn!("some streams did not end within {SHUTDOWN_GRACE:?}");
+    }
+    Ok(())
 }
+
+/// How long shutdown waits for direct streams to end (a client that stopped
+/// reading can hold a write forever).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Streams reconnect together after a restart or a network blip (every
 /// browser waits the same `retry:`), so the accept queue must hold a burst:

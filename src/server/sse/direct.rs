@@ -31,6 +31,8 @@ use tokio::{
 };
 
 use super::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
+use tokio_util::task::TaskTracker;
+
 use crate::server::{auth::authenticate, state::AppState};
 
 const STREAM_PATH: &str = "/sse/stream";
@@ -53,7 +55,11 @@ pub enum FirstRequest {
 
 /// Reads the first request head of a fresh connection and serves it here if
 /// it opens a stream that passes authentication.
-pub async fn serve_first_request(state: Arc<AppState>, tcp: TcpStream) -> FirstRequest {
+pub async fn serve_first_request(
+    state: Arc<AppState>,
+    direct_streams: &TaskTracker,
+    tcp: TcpStream,
+) -> FirstRequest {
     let head = match read_head(&tcp).await {
         Head::Stream(head) => head,
         Head::Other(bytes) => return FirstRequest::ForRouter(tcp, bytes.into()),
@@ -64,6 +70,7 @@ pub async fn serve_first_request(state: Arc<AppState>, tcp: TcpStream) -> FirstR
     match Box::pin(open_for(state, &head)).await {
         Some(client) => {
             drop(head);
+            let _counted = direct_streams.token();
             write_stream(tcp, client).await;
             FirstRequest::Done
         }
