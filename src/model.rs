@@ -199,6 +199,15 @@ pub enum AppError {
     NotFound(String),
     #[error("too many attempts, try again later")]
     RateLimited,
+    /// A well-formed request that cannot be carried out as asked (e.g. an
+    /// `Idempotency-Key` reused with a different body).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("request body is too large")]
+    PayloadTooLarge,
+    /// The server is at a capacity limit it set itself; retrying later works.
+    #[error("the server is busy, try again shortly")]
+    Unavailable,
     #[error("something went wrong on our side")]
     Internal,
     /// Transport or (de)serialization failure reported by the server-fn layer.
