@@ -14,13 +14,7 @@ use crate::{
 const HISTORY: i64 = 50;
 const AUDIT: i64 = 100;
 
-fn require_admin(session: &Session) -> Result<(), AppError> {
-    if session.user.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
+use super::require_admin;
 
 pub async fn history(
     state: &AppState,
