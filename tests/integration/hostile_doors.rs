@@ -398,7 +398,7 @@ async fn a_bare_carriage_return_in_an_event_name_is_refused() {
     let server = TestServer::start().await;
     let admin = server.token("admin").await;
     // (Surrounding whitespace, a trailing `\r` included, is trimmed, never sent.)
-    for event in ["a\rb", "\rb", "a\r\nb", "a\r\rb"] {
+    for event in ["a\rb", "a\r\nb", "a\r\rb"] {
         let res = server
             .post_json(
                 "/api/sse/broadcast",
