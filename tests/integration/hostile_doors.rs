@@ -183,10 +183,10 @@ async fn a_plain_same_origin_sign_in_form_works_without_js() {
     let server = TestServer::start().await;
     let res = same_origin(
         &server,
-        server.http.post(server.url(Login::PATH)).form(&[
-            ("username", "alice"),
-            ("password", PASSWORD),
-        ]),
+        server
+            .http
+            .post(server.url(Login::PATH))
+            .form(&[("username", "alice"), ("password", PASSWORD)]),
     )
     .header(header::ACCEPT, "text/html")
     .header(header::REFERER, server.url("/login"))
@@ -459,14 +459,21 @@ async fn every_spelling_of_admin_is_guarded_like_admin() {
             &format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
         )
         .await;
-        assert!(signed_out.starts_with("HTTP/1.1 30"), "{path}: {signed_out}");
         assert!(
-            signed_out.to_ascii_lowercase().contains("location: /login\r\n"),
+            signed_out.starts_with("HTTP/1.1 30"),
+            "{path}: {signed_out}"
+        );
+        assert!(
+            signed_out
+                .to_ascii_lowercase()
+                .contains("location: /login\r\n"),
             "{path}: {signed_out}"
         );
         let user = raw_head(
             &server,
-            &format!("GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {alice}\r\nConnection: close\r\n\r\n"),
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: x\r\nCookie: {alice}\r\nConnection: close\r\n\r\n"
+            ),
         )
         .await;
         assert!(user.starts_with("HTTP/1.1 403"), "{path}: {user}");

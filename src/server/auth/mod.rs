@@ -5,6 +5,5 @@ pub mod password;
 mod session;
 
 pub use session::{
-    authenticate, carries_bearer, clear_cookie, session_cookie, Admin, Session,
-    SESSION_COOKIE,
+    authenticate, carries_bearer, clear_cookie, session_cookie, Admin, Session, SESSION_COOKIE,
 };

@@ -142,7 +142,13 @@ mod tests {
         for path in ["/login", "/login/", "/LOGIN", "//login"] {
             assert_eq!(page_of(path), Some(Page::Login), "{path}");
         }
-        for path in ["/pkg/herald.js", "/healthz", "/administrator", "/%ZZ", "/api/x"] {
+        for path in [
+            "/pkg/herald.js",
+            "/healthz",
+            "/administrator",
+            "/%ZZ",
+            "/api/x",
+        ] {
             assert_eq!(page_of(path), None, "{path}");
         }
     }

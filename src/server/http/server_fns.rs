@@ -66,7 +66,10 @@ fn typed_error(err: AppError) -> Response {
     let status = status_of(&err);
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         err.ser(),
     )
         .into_response()
