@@ -1,5 +1,5 @@
 //! Server-side gates for the HTML pages: signed-out visitors are sent to
-//! `/login`, users get a 403 page at `/admin`. The pages' server functions
+//! `/login`, users get a 403 page at `/admin` (however the path is spelled). The pages' server functions
 //! check again on their own; this is what makes the first HTML honest.
 
 use axum::{

@@ -11,10 +11,10 @@ use crate::{
     },
 };
 
+use super::require_admin;
+
 const HISTORY: i64 = 50;
 const AUDIT: i64 = 100;
-
-use super::require_admin;
 
 pub async fn history(
     state: &AppState,
