@@ -1,6 +1,7 @@
 //! Server-side gates for the HTML pages: signed-out visitors are sent to
-//! `/login`, users get a 403 page at `/admin` (however the path is spelled). The pages' server functions
-//! check again on their own; this is what makes the first HTML honest.
+//! `/login`, users get a 403 page at `/admin` (however the path is spelled).
+//! The pages' server functions check again on their own; this is what makes
+//! the first HTML honest.
 
 use axum::{
     extract::{Request, State},
