@@ -29,18 +29,6 @@ use crate::harness::{TestServer, PASSWORD};
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 const EVIL: &str = "https://evil.example";
 
-async fn cookie_for(server: &TestServer, user: &str) -> String {
-    let res = server.login_response(user, PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::OK, "login as {user}");
-    res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 /// A form post to a server function, as the page's own script sends it.
 fn server_fn(server: &TestServer, path: &str, form: &[(&str, &str)]) -> RequestBuilder {
     server
@@ -54,6 +42,16 @@ fn server_fn(server: &TestServer, path: &str, form: &[(&str, &str)]) -> RequestB
 fn same_origin(server: &TestServer, req: RequestBuilder) -> RequestBuilder {
     req.header(header::ORIGIN, &server.base)
         .header("sec-fetch-site", "same-origin")
+}
+
+/// A server function called from one of Herald's own pages, signed in with
+/// `cookie` (or signed out with `""`).
+async fn call(server: &TestServer, path: &str, form: &[(&str, &str)], cookie: &str) -> Response {
+    let mut req = same_origin(server, server_fn(server, path, form));
+    if !cookie.is_empty() {
+        req = req.header("cookie", cookie);
+    }
+    req.send().await.unwrap()
 }
 
 /// The typed error a server function answered with.
@@ -88,7 +86,7 @@ async fn cross_site_state_changes_on_the_cookie_are_refused() {
     let alice = server.token("alice").await;
     let alice_id = server.user_id(&alice).await;
     send_to_user(&server, &admin, alice_id, "unread").await;
-    let cookie = cookie_for(&server, "alice").await;
+    let cookie = server.cookie("alice").await;
 
     let cross_site: [&[(&str, &str)]; 4] = [
         &[("origin", EVIL)],
@@ -117,11 +115,7 @@ async fn cross_site_state_changes_on_the_cookie_are_refused() {
     assert_eq!(unread(&server, &alice).await, 1, "nothing was marked read");
 
     // Her own page, and a client that sends neither header, still work.
-    let res = same_origin(&server, server_fn(&server, MarkAllRead::PATH, &[]))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = call(&server, MarkAllRead::PATH, &[], &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = server
         .http
@@ -206,10 +200,7 @@ async fn a_plain_same_origin_sign_in_form_works_without_js() {
 #[tokio::test]
 async fn server_fns_answer_401_when_signed_out() {
     let server = TestServer::start().await;
-    let res = same_origin(&server, server_fn(&server, MarkAllRead::PATH, &[]))
-        .send()
-        .await
-        .unwrap();
+    let res = call(&server, MarkAllRead::PATH, &[], "").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app_error(res).await, AppError::Unauthorized);
 }
@@ -217,7 +208,7 @@ async fn server_fns_answer_401_when_signed_out() {
 #[tokio::test]
 async fn a_user_sending_an_announcement_gets_403_and_learns_no_names() {
     let server = TestServer::start().await;
-    let cookie = cookie_for(&server, "alice").await;
+    let cookie = server.cookie("alice").await;
     let mut answers = Vec::new();
     for username in ["bob", "nobody-by-this-name", ""] {
         let form = [
@@ -226,11 +217,7 @@ async fn a_user_sending_an_announcement_gets_403_and_learns_no_names() {
             ("target", "user"),
             ("username", username),
         ];
-        let res = same_origin(&server, server_fn(&server, SendAnnouncement::PATH, &form))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
+        let res = call(&server, SendAnnouncement::PATH, &form, &cookie).await;
         let status = res.status();
         answers.push((status, res.text().await.unwrap()));
     }
@@ -245,37 +232,27 @@ async fn a_user_sending_an_announcement_gets_403_and_learns_no_names() {
 #[tokio::test]
 async fn server_fns_answer_400_naming_the_field() {
     let server = TestServer::start().await;
-    let cookie = cookie_for(&server, "admin").await;
+    let cookie = server.cookie("admin").await;
     // Refused by the use case.
-    let res = same_origin(
+    let res = call(
         &server,
-        server_fn(
-            &server,
-            SendAnnouncement::PATH,
-            &[("title", "hi"), ("body", "b"), ("target", "user")],
-        ),
+        SendAnnouncement::PATH,
+        &[("title", "hi"), ("body", "b"), ("target", "user")],
+        &cookie,
     )
-    .header("cookie", &cookie)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(matches!(app_error(res).await, AppError::Invalid { field, .. } if field == "username"));
     // Refused while decoding the form, before the function runs.
-    let res = same_origin(&server, server_fn(&server, Archive::PATH, &[("id", "x")]))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = call(&server, Archive::PATH, &[("id", "x")], &cookie).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = same_origin(
+    let res = call(
         &server,
-        server_fn(&server, SendAnnouncement::PATH, &[("body", "no title")]),
+        SendAnnouncement::PATH,
+        &[("body", "no title")],
+        &cookie,
     )
-    .header("cookie", &cookie)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(matches!(app_error(res).await, AppError::Invalid { field, .. } if field == "title"));
 }
@@ -283,19 +260,11 @@ async fn server_fns_answer_400_naming_the_field() {
 #[tokio::test]
 async fn server_fns_answer_429_when_rate_limited() {
     let server = TestServer::start_with(&[("HERALD_PUBLISH_PER_MINUTE", "1")]).await;
-    let cookie = cookie_for(&server, "admin").await;
+    let cookie = server.cookie("admin").await;
     let form = [("title", "hi"), ("body", "b")];
-    let first = same_origin(&server, server_fn(&server, SendAnnouncement::PATH, &form))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let first = call(&server, SendAnnouncement::PATH, &form, &cookie).await;
     assert_eq!(first.status(), StatusCode::OK);
-    let second = same_origin(&server, server_fn(&server, SendAnnouncement::PATH, &form))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let second = call(&server, SendAnnouncement::PATH, &form, &cookie).await;
     assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app_error(second).await, AppError::RateLimited);
 }
@@ -376,15 +345,14 @@ async fn nobody_archives_another_users_notification() {
         .await
         .unwrap();
     assert_eq!(via_json.status(), StatusCode::NOT_FOUND);
-    let bob_cookie = cookie_for(&server, "bob").await;
-    let via_fn = same_origin(
+    let bob_cookie = server.cookie("bob").await;
+    let via_fn = call(
         &server,
-        server_fn(&server, Archive::PATH, &[("id", &id.to_string())]),
+        Archive::PATH,
+        &[("id", &id.to_string())],
+        &bob_cookie,
     )
-    .header("cookie", bob_cookie)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(via_fn.status(), StatusCode::NOT_FOUND);
     assert!(matches!(app_error(via_fn).await, AppError::NotFound(_)));
 
@@ -452,7 +420,7 @@ const ADMIN_SPELLINGS: [&str; 9] = [
 #[tokio::test]
 async fn every_spelling_of_admin_is_guarded_like_admin() {
     let server = TestServer::start().await;
-    let alice = cookie_for(&server, "alice").await;
+    let alice = server.cookie("alice").await;
     for path in ADMIN_SPELLINGS {
         let signed_out = raw_head(
             &server,
