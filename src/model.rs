@@ -228,8 +228,24 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        use leptos::server_fn::error::ServerFnErrorErr;
+        match value {
+            // The request's own arguments did not decode (raised on the
+            // server): a 400 naming the field, as the JSON routes answer.
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
+                let field = field_named_in(&message).unwrap_or("form").to_string();
+                AppError::invalid(&field, message)
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
+}
+
+/// serde names the field it stopped at in backquotes: ``missing field `id` ``.
+fn field_named_in(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('`')?;
+    let (field, _) = rest.split_once('`')?;
+    (!field.is_empty()).then_some(field)
 }
 
 /// Field limits, shared so the form and the server agree.

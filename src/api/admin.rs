@@ -26,8 +26,8 @@ pub async fn send_announcement(
     use crate::{
         model::Role,
         server::{
-            store::{notifications::Recipients, users},
-            usecases::announce::{announce, Draft},
+            store::notifications::Recipients,
+            usecases::announce::{announce, recipient_named, Draft},
         },
     };
     let state = state()?;
@@ -39,16 +39,7 @@ pub async fn send_announcement(
                 .and_then(Role::parse)
                 .ok_or_else(|| AppError::invalid("role", "pick user or admin"))?,
         ),
-        "user" => {
-            let name = username.as_deref().map(str::trim).unwrap_or_default();
-            if name.is_empty() {
-                return Err(AppError::invalid("username", "is required for one user"));
-            }
-            let user = users::find_by_name(&state.pool, name)
-                .await?
-                .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))?;
-            Recipients::User(user.id)
-        }
+        "user" => recipient_named(&state, &session, username.as_deref()).await?,
         _ => return Err(AppError::invalid("target", "must be all, role or user")),
     };
     let draft = Draft {

@@ -17,7 +17,7 @@ pub mod store;
 mod sweeper;
 pub mod usecases;
 
-use axum::{middleware, serve::ListenerExt, Router};
+use axum::{extract::DefaultBodyLimit, middleware, serve::ListenerExt, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -39,9 +39,16 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::guard_pages,
-        ));
+        ))
+        // The server functions live here: the JSON routes' body limit and statuses.
+        .layer(middleware::from_fn(http::server_fn_doors))
+        .layer(DefaultBodyLimit::max(http::BODY_LIMIT));
     http::routes()
         .merge(pages)
+        // Outermost first: odd request targets never reach a route, and
+        // cross-site state changes never reach a handler.
+        .layer(middleware::from_fn(http::refuse_cross_site))
+        .layer(middleware::from_fn(http::refuse_odd_targets))
         // Pages, assets and JSON are compressed; tower-http's default predicate
         // never compresses text/event-stream, which would buffer events.
         .layer(CompressionLayer::new())

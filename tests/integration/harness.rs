@@ -108,6 +108,15 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Signs in and returns the session cookie, `herald_session=…`, as a
+    /// browser would send it back.
+    pub async fn cookie(&self, username: &str) -> String {
+        let res = self.login_response(username, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK, "login as {username}");
+        let set_cookie = res.headers()["set-cookie"].to_str().unwrap();
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
     /// Signs in and returns the bearer token.
     pub async fn token(&self, username: &str) -> String {
         let res = self.login_response(username, PASSWORD).await;

@@ -2,18 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::harness::{TestServer, PASSWORD};
-
-async fn cookie_for(server: &TestServer, user: &str) -> String {
-    let res = server.login_response(user, PASSWORD).await;
-    res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string()
-}
+use crate::harness::TestServer;
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_login() {
@@ -28,7 +17,7 @@ async fn signed_out_visitors_are_sent_to_login() {
 #[tokio::test]
 async fn users_get_a_403_page_at_admin() {
     let server = TestServer::start().await;
-    let cookie = cookie_for(&server, "alice").await;
+    let cookie = server.cookie("alice").await;
     let res = server
         .http
         .get(server.url("/admin"))
@@ -43,7 +32,7 @@ async fn users_get_a_403_page_at_admin() {
 #[tokio::test]
 async fn signed_in_visitors_skip_the_login_page() {
     let server = TestServer::start().await;
-    let cookie = cookie_for(&server, "alice").await;
+    let cookie = server.cookie("alice").await;
     let res = server
         .http
         .get(server.url("/login"))

@@ -4,4 +4,6 @@ pub mod jwt;
 pub mod password;
 mod session;
 
-pub use session::{authenticate, clear_cookie, session_cookie, Admin, Session, SESSION_COOKIE};
+pub use session::{
+    authenticate, carries_bearer, clear_cookie, session_cookie, Admin, Session, SESSION_COOKIE,
+};

@@ -39,6 +39,13 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Sessi
     })
 }
 
+/// True when the request names its session in `Authorization: Bearer`: then
+/// the cookie is never consulted ([`authenticate`] takes the bearer first), so
+/// the request carries no ambient authority a cross-site page could borrow.
+pub fn carries_bearer(headers: &HeaderMap) -> bool {
+    bearer_token(headers).is_some()
+}
+
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

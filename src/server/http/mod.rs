@@ -2,9 +2,12 @@
 //! a server function).
 
 mod api;
+mod csrf;
 pub mod error;
 mod json;
 mod pages;
+mod server_fns;
+mod target;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -14,9 +17,13 @@ use axum::{
 
 use super::{metrics, sse, state::AppState};
 
+pub use csrf::refuse_cross_site;
 pub use pages::guard_pages;
+pub use server_fns::server_fn_doors;
+pub use target::refuse_odd_targets;
 
-/// Request bodies above this get 413.
+/// Request bodies above this get 413, on the JSON routes and the server
+/// functions alike.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn routes() -> Router<AppState> {

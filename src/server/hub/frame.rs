@@ -136,6 +136,10 @@ mod tests {
         for bad in [
             "",
             "evil\nid: 1",
+            // A bare CR ends an SSE line as LF does: it would start a field.
+            "a\rb",
+            "a\r",
+            "a\r\nid: 1",
             "a b",
             "1abc",
             ".x",

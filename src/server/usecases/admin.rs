@@ -11,16 +11,10 @@ use crate::{
     },
 };
 
+use super::require_admin;
+
 const HISTORY: i64 = 50;
 const AUDIT: i64 = 100;
-
-fn require_admin(session: &Session) -> Result<(), AppError> {
-    if session.user.is_admin() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
 
 pub async fn history(
     state: &AppState,

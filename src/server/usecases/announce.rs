@@ -18,6 +18,8 @@ use crate::{
     },
 };
 
+use super::require_admin;
+
 /// How far in the past a `send_at` may be before it is taken for a mistake.
 const SEND_AT_SLACK_MS: i64 = 60_000;
 
@@ -41,9 +43,7 @@ pub async fn announce(
     draft: Draft,
     recipients: Recipients,
 ) -> Result<SentAnnouncement, AppError> {
-    if !sender.user.is_admin() {
-        return Err(AppError::Forbidden);
-    }
+    require_admin(sender)?;
     if !state.limits.publish.allow(&sender.user.id.to_string()) {
         return Err(AppError::RateLimited);
     }
@@ -91,6 +91,24 @@ pub async fn announce(
         "announcement accepted"
     );
     Ok(sent)
+}
+
+/// The one user an admin names in a form: admins only, checked before the
+/// lookup, so a refusal never tells whether the name exists.
+pub async fn recipient_named(
+    state: &AppState,
+    sender: &Session,
+    username: Option<&str>,
+) -> Result<Recipients, AppError> {
+    require_admin(sender)?;
+    let name = username.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Err(AppError::invalid("username", "is required for one user"));
+    }
+    let user = users::find_by_name(&state.pool, name)
+        .await?
+        .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))?;
+    Ok(Recipients::User(user.id))
 }
 
 /// Stores one copy for one user and publishes it: what Herald itself sends
@@ -148,9 +166,7 @@ pub async fn run_schedule(state: &AppState) -> Result<(usize, usize), AppError> 
 
 /// Takes an announcement out of every inbox, live.
 pub async fn retract(state: &AppState, admin: &Session, id: i64) -> Result<(), AppError> {
-    if !admin.user.is_admin() {
-        return Err(AppError::Forbidden);
-    }
+    require_admin(admin)?;
     let removed = {
         let _in_order = state.publish_order.lock().await;
         announcements::remove(&state.pool, id, "retracted")

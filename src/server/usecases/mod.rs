@@ -8,3 +8,15 @@ pub mod announce;
 pub mod auth;
 pub mod export;
 pub mod inbox;
+
+use crate::{model::AppError, server::auth::Session};
+
+/// The one admin check every admin-only use case starts with, before it
+/// looks anything up (a refusal must not tell whether a name exists).
+pub(crate) fn require_admin(session: &Session) -> Result<(), AppError> {
+    if session.user.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
