@@ -3,6 +3,7 @@
 
 mod api;
 pub mod error;
+mod idempotency_key;
 mod json;
 mod pages;
 

@@ -7,4 +7,5 @@ pub mod admin;
 pub mod announce;
 pub mod auth;
 pub mod export;
+pub mod idempotency;
 pub mod inbox;
