@@ -316,6 +316,37 @@ async fn a_failing_audit_row_rolls_the_whole_publish_back() {
 }
 
 #[tokio::test]
+async fn a_failure_after_delivery_does_not_answer_500() {
+    let server = TestServer::start().await;
+    let admin = server.token("admin").await;
+    let alice = server.token("alice").await;
+    let (mut stream, _) = server.open_stream(&alice, "").await;
+    // The funnel's "delivered" mark, written after publishing, cannot be stored.
+    sql(
+        &server,
+        "CREATE TRIGGER funnel_down BEFORE UPDATE OF delivered_at ON notifications
+         BEGIN SELECT RAISE(ABORT, 'funnel unavailable'); END",
+    )
+    .await;
+    let body = json!({ "data": { "title": "delivered" } });
+    let res = post_keyed(&server, "/api/sse/broadcast", &admin, "d-1", &body).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "it was sent: the sender must hear so"
+    );
+    assert_eq!(
+        stream.next_non_ping().await.unwrap().json()["title"],
+        "delivered"
+    );
+    sql(&server, "DROP TRIGGER funnel_down").await;
+    assert_eq!(
+        count(&history_titles(&server, &admin).await, "delivered"),
+        1
+    );
+}
+
+#[tokio::test]
 async fn the_scheduler_delivers_what_it_committed_when_a_later_one_fails() {
     // The background scheduler stays out of the way; the test runs it.
     let server = TestServer::start_with(&[("HERALD_SCHEDULER_MS", "3600000")]).await;
