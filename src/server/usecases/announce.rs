@@ -1,6 +1,11 @@
 //! Admins sending announcements: validate, store one copy per recipient
 //! (now, or when a schedule comes due), then publish one domain event per
 //! copy; retracting and expiring take the copies back out of every inbox.
+//!
+//! Every publish is all or nothing: what it stores (announcement, copies,
+//! audit row, `Idempotency-Key` result) commits in one write transaction,
+//! and only then is it published, under `publish_order` so each user's
+//! stream sees `seq` order. Nothing after the commit can fail the request.
 
 use crate::{
     model::{limits, AppError, SentAnnouncement, Severity},
@@ -112,11 +117,7 @@ pub async fn announce_once(
             return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
         }
     }
-    store::commit(tx).await?;
-    let reached = publish_copies(state, &event, copies);
-    drop(in_order);
-    record_delivered(state, &reached).await;
-
+    commit_then_publish(state, tx, in_order, &event, copies).await?;
     tracing::info!(
         announcement_id = id,
         sender_id,
@@ -140,11 +141,7 @@ pub(crate) async fn notify_user(
     let mut tx = store::begin_write(&state.pool).await?;
     let recipients = Recipients::User(user_id);
     let (_, copies) = announcements::insert(&mut tx, new, &recipients, Timing::default()).await?;
-    store::commit(tx).await?;
-    let reached = publish_copies(state, &EventName::NOTIFICATION, copies);
-    drop(in_order);
-    record_delivered(state, &reached).await;
-    Ok(())
+    commit_then_publish(state, tx, in_order, &EventName::NOTIFICATION, copies).await
 }
 
 /// Sends the scheduled announcements that are due and removes the expired
@@ -187,14 +184,11 @@ async fn send_scheduled(state: &AppState, id: i64) -> Result<bool, AppError> {
     let Some(copies) = announcements::send_scheduled(&mut tx, id).await? else {
         return Ok(false);
     };
-    store::commit(tx).await?;
     let event = copies
         .first()
         .and_then(|c| EventName::parse(&c.event).ok())
         .unwrap_or(EventName::NOTIFICATION);
-    let reached = publish_copies(state, &event, copies);
-    drop(in_order);
-    record_delivered(state, &reached).await;
+    commit_then_publish(state, tx, in_order, &event, copies).await?;
     Ok(true)
 }
 
@@ -234,6 +228,22 @@ async fn remove_everywhere(
     publish_removals(state, removed);
     drop(in_order);
     Ok(Some(inboxes))
+}
+
+/// How every publish ends: commit, publish while still holding the
+/// publishing lock, release it, then record the funnel's marks.
+async fn commit_then_publish(
+    state: &AppState,
+    tx: store::Tx,
+    in_order: tokio::sync::MutexGuard<'_, ()>,
+    event: &EventName,
+    copies: Vec<Delivered>,
+) -> Result<(), AppError> {
+    store::commit(tx).await?;
+    let reached = publish_copies(state, event, copies);
+    drop(in_order);
+    record_delivered(state, &reached).await;
+    Ok(())
 }
 
 /// Publishes one event per stored copy; returns the copies that met an open
