@@ -18,7 +18,10 @@ use leptos::prelude::LeptosOptions;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::harness::{SseReader, TestServer};
+use crate::{
+    announcements::in_ms,
+    harness::{SseReader, TestServer},
+};
 
 /// Bound on every polling loop below.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -99,12 +102,6 @@ async fn until(what: &str, mut reached: impl AsyncFnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-fn rfc3339_in(ms: i64) -> String {
-    let t = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(ms);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap()
 }
 
 // ---- point 6: Idempotency-Key -------------------------------------------
@@ -358,7 +355,7 @@ async fn the_scheduler_delivers_what_it_committed_when_a_later_one_fails() {
             .post_json(
                 "/api/sse/broadcast",
                 &admin,
-                &json!({ "data": { "title": title }, "send_at": rfc3339_in(3_600_000) }),
+                &json!({ "data": { "title": title }, "send_at": in_ms(3_600_000) }),
             )
             .await;
         assert_eq!(res.status(), StatusCode::OK);
@@ -403,7 +400,7 @@ async fn an_expiry_that_cannot_be_audited_leaves_the_announcement_in_place() {
             .post_json(
                 "/api/sse/broadcast",
                 &admin,
-                &json!({ "data": { "title": title }, "expires_at": rfc3339_in(3_600_000) }),
+                &json!({ "data": { "title": title }, "expires_at": in_ms(3_600_000) }),
             )
             .await;
         ids.push(
