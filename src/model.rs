@@ -199,6 +199,9 @@ pub enum AppError {
     NotFound(String),
     #[error("too many attempts, try again later")]
     RateLimited,
+    /// A cap on concurrent work per user (429); the message says which.
+    #[error("{0}")]
+    LimitReached(String),
     /// A well-formed request that cannot be carried out as asked (e.g. an
     /// `Idempotency-Key` reused with a different body).
     #[error("{0}")]

@@ -27,6 +27,8 @@ pub struct Config {
     pub publish_per_minute: u32,
     /// Failed sign-ins allowed per username and per client address per minute.
     pub login_failures_per_minute: u32,
+    /// Export files older than this are deleted by the sweeper.
+    pub export_retention: Duration,
 }
 
 // Hand-written so the secret can never end up in a log line through `{:?}`.
@@ -50,6 +52,7 @@ impl std::fmt::Debug for Config {
             .field("scheduler_tick", &self.scheduler_tick)
             .field("publish_per_minute", &self.publish_per_minute)
             .field("login_failures_per_minute", &self.login_failures_per_minute)
+            .field("export_retention", &self.export_retention)
             .finish()
     }
 }
@@ -114,6 +117,13 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
+        let export_retention_hours: u64 = parse_or(&get, "HERALD_EXPORT_RETENTION_HOURS", 24)?;
+        if !(1..=24 * 365).contains(&export_retention_hours) {
+            return Err(ConfigError {
+                var: "HERALD_EXPORT_RETENTION_HOURS",
+                reason: "must be 1 to 8760 (hours)".into(),
+            });
+        }
         Ok(Config {
             site_addr,
             database_url,
@@ -131,6 +141,7 @@ impl Config {
             ),
             publish_per_minute: parse_or(&get, "HERALD_PUBLISH_PER_MINUTE", 1200)?,
             login_failures_per_minute: parse_or(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
+            export_retention: Duration::from_secs(export_retention_hours * 3600),
         })
     }
 
@@ -226,6 +237,28 @@ mod tests {
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
         );
+    }
+
+    #[test]
+    fn export_retention_is_whole_hours_with_a_day_by_default() {
+        assert_eq!(
+            config(&[]).unwrap().export_retention,
+            Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            config(&[("HERALD_EXPORT_RETENTION_HOURS", "2")])
+                .unwrap()
+                .export_retention,
+            Duration::from_secs(7200)
+        );
+        for bad in ["0", "-1", "a day", "9999"] {
+            assert_eq!(
+                config(&[("HERALD_EXPORT_RETENTION_HOURS", bad)])
+                    .unwrap_err()
+                    .var,
+                "HERALD_EXPORT_RETENTION_HOURS"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod hub;
 mod listener;
 pub mod metrics;
 mod pinger;
+pub mod private_files;
 pub mod ratelimit;
 mod scheduler;
 mod sse;
@@ -58,11 +59,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Background work a running server needs besides answering requests.
 pub fn start_background_tasks(state: &AppState) {
-    sweeper::spawn(
-        state.pool.clone(),
-        state.hub.clone(),
-        state.config.session_sweep,
-    );
+    sweeper::spawn(state.clone());
     scheduler::spawn(state.clone(), state.config.scheduler_tick);
     pinger::spawn(state.hub.clone(), state.config.ping_interval);
 }

@@ -9,8 +9,10 @@ use super::{
     auth::{jwt::JwtKeys, password},
     config::Config,
     hub::Hub,
+    private_files,
     ratelimit::Limits,
     store::{self, users, Pool},
+    usecases::export::{self, RunningExports},
 };
 use crate::model::Role;
 
@@ -25,6 +27,8 @@ pub struct AppState {
     /// notifications in `seq` order (SQLite has a single writer anyway).
     pub publish_order: Arc<tokio::sync::Mutex<()>>,
     pub limits: Arc<Limits>,
+    /// Exports running now, per user (capped).
+    pub exports: Arc<RunningExports>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,11 @@ pub enum StartError {
     },
     #[error("hashing demo passwords: {0}")]
     Hash(String),
+    #[error("exports directory {path}: {source}")]
+    Exports {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 pub const DEMO_PASSWORD: &str = "herald-demo";
@@ -60,12 +69,19 @@ impl AppState {
         if config.demo {
             seed_demo_users(&pool).await?;
         }
+        // Export files written by an older version may be world-readable.
+        let exports = export::exports_dir(&config);
+        private_files::restrict_dir_and_files(&exports).map_err(|source| StartError::Exports {
+            path: exports.display().to_string(),
+            source,
+        })?;
         Ok(AppState {
             leptos_options,
             hub: Hub::new(config.client_queue),
             keys: JwtKeys::new(&secret),
             pool,
             publish_order: Arc::default(),
+            exports: Arc::default(),
             limits: Arc::new(Limits::new(
                 config.login_failures_per_minute,
                 config.publish_per_minute,
@@ -88,14 +104,18 @@ async fn seed_demo_users(pool: &Pool) -> Result<(), StartError> {
 }
 
 /// Without `HERALD_JWT_SECRET`, a random secret is generated once and kept
-/// next to the database (mode 0600), so sessions survive restarts.
+/// next to the database, so sessions survive restarts. The file is 0600,
+/// and made so again at every start if someone loosened it.
 fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartError> {
     let err = |source| StartError::Secret {
         path: path.display().to_string(),
         source,
     };
     match std::fs::read(path) {
-        Ok(bytes) if bytes.len() >= 32 => return Ok(bytes),
+        Ok(bytes) if bytes.len() >= 32 => {
+            private_files::restrict_file(path).map_err(err)?;
+            return Ok(bytes);
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
@@ -108,18 +128,9 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartError> {
         .collect::<String>()
         .into_bytes();
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        private_files::create_dir_all(dir).map_err(err)?;
     }
-    write_private(path, &secret).map_err(err)?;
+    private_files::write(path, &secret).map_err(err)?;
     tracing::info!(path = %path.display(), "generated a JWT signing secret");
     Ok(secret)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(bytes)
 }

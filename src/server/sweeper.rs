@@ -1,22 +1,48 @@
 //! Closes streams whose session has ended behind the server's back: expired,
 //! or revoked by another process (the `herald user …` CLI, another node).
 //! Revocations made inside this process close streams at once; this sweep
-//! bounds the delay for the rest to one period.
+//! bounds the delay for the rest to one period. The same period also clears
+//! what Herald keeps only for a while: `Idempotency-Key` results older than
+//! 24 h and export files older than `HERALD_EXPORT_RETENTION_HOURS`.
 
-use std::time::Duration;
+use super::{
+    events,
+    hub::Hub,
+    state::AppState,
+    store,
+    store::sessions,
+    usecases::{export, idempotency},
+};
 
-use super::{events, hub::Hub, store, store::sessions};
-
-pub fn spawn(pool: store::Pool, hub: Hub, period: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
+        let mut tick = tokio::time::interval(state.config.session_sweep);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await; // the first tick is immediate
         loop {
             tick.tick().await;
-            sweep(&pool, &hub).await;
+            sweep(&state.pool, &state.hub).await;
+            clear_expired(&state).await;
         }
     })
+}
+
+/// Expired idempotency keys and old export files; failures are logged and
+/// retried on the next tick.
+async fn clear_expired(state: &AppState) {
+    match idempotency::prune(&state.pool).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
+        Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
+    }
+    let dir = export::exports_dir(&state.config);
+    let retention = state.config.export_retention;
+    match tokio::task::spawn_blocking(move || export::delete_expired(&dir, retention)).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(files = n, "deleted expired exports"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "export clean-up failed; will retry"),
+        Err(e) => tracing::warn!(error = %e, "export clean-up task failed"),
+    }
 }
 
 pub async fn sweep(pool: &store::Pool, hub: &Hub) -> usize {

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 
 use crate::harness::TestServer;
 
-fn in_ms(ms: i64) -> String {
+/// RFC 3339 for `ms` from now (also used by `hostile_publish`).
+pub(crate) fn in_ms(ms: i64) -> String {
     let t = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(ms);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap()

@@ -9,18 +9,18 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::net::SocketAddr;
 
-use super::json::ApiJson;
+use super::{idempotency_key::KeyHeader, json::ApiJson};
 use crate::{
     model::{AppError, Role, SentAnnouncement, UserView},
     server::{
         auth::{clear_cookie, session_cookie, Admin, Session},
         state::AppState,
         store::notifications::Recipients,
-        usecases::{self, announce::Draft},
+        usecases::{self, announce::Draft, idempotency::Once},
     },
 };
 
@@ -109,8 +109,11 @@ pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Response {
     Json(json!({ "success": true, "data": state.hub.stats() })).into_response()
 }
 
+// The publishing bodies are also serialised: their parsed form is what an
+// `Idempotency-Key` is matched against.
+
 /// `data` of an admin's event: what every inbox shows.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct EventData {
     title: String,
     #[serde(default)]
@@ -119,7 +122,7 @@ pub struct EventData {
     link: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct BroadcastBody {
     event: Option<String>,
     /// Only users with this role; everyone when absent.
@@ -130,13 +133,13 @@ pub struct BroadcastBody {
 }
 
 /// Optional schedule: RFC 3339 times.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct TimingBody {
     send_at: Option<String>,
     expires_at: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 pub struct SendToUserBody {
     user_id: i64,
     event: Option<String>,
@@ -164,8 +167,10 @@ fn sent(result: SentAnnouncement) -> Response {
 pub async fn broadcast(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<BroadcastBody>,
 ) -> Result<Response, AppError> {
+    let once = key.map(|key| Once::new(key, "broadcast", &body));
     let recipients = match body.role.as_deref() {
         None => Recipients::All,
         Some(role) => Recipients::Role(
@@ -173,21 +178,25 @@ pub async fn broadcast(
         ),
     };
     let draft = draft(body.event, body.data, body.timing);
-    let result = usecases::announce::announce(&state, &admin, draft, recipients).await?;
+    let result =
+        usecases::announce::announce_once(&state, &admin, draft, recipients, once.as_ref()).await?;
     Ok(sent(result))
 }
 
 pub async fn send_to_user(
     State(state): State<AppState>,
     Admin(admin): Admin,
+    KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<SendToUserBody>,
 ) -> Result<Response, AppError> {
+    let once = key.map(|key| Once::new(key, "send-to-user", &body));
     let recipients = Recipients::User(body.user_id);
-    let result = usecases::announce::announce(
+    let result = usecases::announce::announce_once(
         &state,
         &admin,
         draft(body.event, body.data, body.timing),
         recipients,
+        once.as_ref(),
     )
     .await?;
     Ok(sent(result))
@@ -196,8 +205,11 @@ pub async fn send_to_user(
 pub async fn start_export(
     State(state): State<AppState>,
     session: Session,
+    KeyHeader(key): KeyHeader,
 ) -> Result<Response, AppError> {
-    let task_id = usecases::export::start(&state, &session).await?;
+    // The request has no body: the route is all there is to match.
+    let once = key.map(|key| Once::new(key, "export", &()));
+    let task_id = usecases::export::start_once(&state, &session, once.as_ref()).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "success": true, "data": { "task_id": task_id } })),

@@ -4,6 +4,7 @@
 mod api;
 mod csrf;
 pub mod error;
+mod idempotency_key;
 mod json;
 mod pages;
 mod server_fns;

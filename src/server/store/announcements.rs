@@ -6,6 +6,7 @@ use super::{
     now_ms, rfc3339, Pool, StoreError,
 };
 use crate::model::{AnnouncementSummary, Severity};
+use sqlx::SqliteConnection;
 
 /// When an announcement goes out and when it leaves inboxes (unix ms).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,22 +23,22 @@ pub struct Removed {
     pub unread: i64,
 }
 
-/// Stores the announcement. Unless it is scheduled for later, one copy per
-/// recipient is made in the same transaction, each with the recipient's
-/// next `seq`; the copies are returned for publishing.
+/// Stores the announcement in the caller's transaction (begun with
+/// [`super::begin_write`]). Unless it is scheduled for later, one copy per
+/// recipient is made too, each with the recipient's next `seq`; the copies
+/// are returned for publishing once the caller has committed.
 pub async fn insert(
-    pool: &Pool,
+    tx: &mut SqliteConnection,
     new: &NewAnnouncement,
     recipients: &Recipients,
     timing: Timing,
 ) -> Result<(i64, Vec<Delivered>), StoreError> {
     let now = now_ms();
     let scheduled = timing.send_at.is_some_and(|at| at > now);
-    let mut tx = pool.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO announcements
-           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id",
+           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(new.sender_id)
     .bind(&new.event)
@@ -50,68 +51,71 @@ pub async fn insert(
     .bind(if scheduled { "scheduled" } else { "sent" })
     .bind(timing.send_at)
     .bind(timing.expires_at)
+    .bind(new.origin())
     .fetch_one(&mut *tx)
     .await?;
     let copies = if scheduled {
         Vec::new()
     } else {
-        copy_to_inboxes(&mut tx, id, new, recipients).await?
+        copy_to_inboxes(tx, id, new, recipients).await?
     };
-    tx.commit().await?;
     Ok((id, copies))
 }
 
-/// Sends every scheduled announcement whose time has come.
-pub async fn send_due(pool: &Pool) -> Result<Vec<(i64, Vec<Delivered>)>, StoreError> {
+/// Scheduled announcements whose time has come, in the order they are due.
+pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     let due: Vec<(i64,)> = sqlx::query_as(
         "SELECT id FROM announcements WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at, id",
     )
     .bind(now_ms())
     .fetch_all(pool)
     .await?;
-    let mut sent = Vec::new();
-    for (id,) in due {
-        let mut tx = pool.begin().await?;
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            sender_id: Option<i64>,
-            event: String,
-            title: String,
-            body: String,
-            severity: String,
-            link: Option<String>,
-            target: String,
-        }
-        // Claim it inside the transaction, so a second scheduler cannot send it twice.
-        let row: Option<Row> = sqlx::query_as(
-            "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled'
-             RETURNING sender_id, event, title, body, severity, link, target",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { continue };
-        let Some(recipients) = Recipients::from_label(&row.target) else {
-            tracing::error!(announcement_id = id, target = %row.target, "unreadable target");
-            continue;
-        };
-        let new = NewAnnouncement {
-            sender_id: row.sender_id,
-            event: row.event,
-            title: row.title,
-            body: row.body,
-            severity: Severity::parse(&row.severity).unwrap_or_default(),
-            link: row.link,
-        };
-        let copies = copy_to_inboxes(&mut tx, id, &new, &recipients).await?;
-        tx.commit().await?;
-        sent.push((id, copies));
+    Ok(due.into_iter().map(|(id,)| id).collect())
+}
+
+/// Sends one due announcement in the caller's transaction: claims it and
+/// copies it into the inboxes. `None` when it is no longer scheduled (or its
+/// stored target is unreadable, which is logged).
+pub async fn send_scheduled(
+    tx: &mut SqliteConnection,
+    id: i64,
+) -> Result<Option<Vec<Delivered>>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        sender_id: Option<i64>,
+        event: String,
+        title: String,
+        body: String,
+        severity: String,
+        link: Option<String>,
+        target: String,
     }
-    Ok(sent)
+    // Claimed inside the transaction, so a second scheduler cannot send it twice.
+    let row: Option<Row> = sqlx::query_as(
+        "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled'
+         RETURNING sender_id, event, title, body, severity, link, target",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(recipients) = Recipients::from_label(&row.target) else {
+        tracing::error!(announcement_id = id, target = %row.target, "unreadable target");
+        return Ok(None);
+    };
+    let new = NewAnnouncement {
+        sender_id: row.sender_id,
+        event: row.event,
+        title: row.title,
+        body: row.body,
+        severity: Severity::parse(&row.severity).unwrap_or_default(),
+        link: row.link,
+    };
+    Ok(Some(copy_to_inboxes(tx, id, &new, &recipients).await?))
 }
 
 async fn copy_to_inboxes(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut SqliteConnection,
     announcement_id: i64,
     new: &NewAnnouncement,
     recipients: &Recipients,
@@ -175,14 +179,14 @@ async fn copy_to_inboxes(
         .collect())
 }
 
-/// Takes every copy of an announcement out of the inboxes (retract, expiry).
-/// `None` when there is no such announcement or it was already removed.
+/// Takes every copy of an announcement out of the inboxes (retract, expiry),
+/// in the caller's transaction. `None` when there is no such announcement or
+/// it was already removed.
 pub async fn remove(
-    pool: &Pool,
+    tx: &mut SqliteConnection,
     id: i64,
     status: &str,
 ) -> Result<Option<Vec<Removed>>, StoreError> {
-    let mut tx = pool.begin().await?;
     let claimed = sqlx::query(
         "UPDATE announcements SET status = ?, removed_at = ? WHERE id = ? AND status IN ('scheduled', 'sent')",
     )
@@ -205,14 +209,13 @@ pub async fn remove(
     }
     let mut removed = Vec::with_capacity(by_user.len());
     for (user_id, ids) in by_user {
-        let unread = unread_in(&mut tx, user_id).await?;
+        let unread = unread_in(&mut *tx, user_id).await?;
         removed.push(Removed {
             user_id,
             ids,
             unread,
         });
     }
-    tx.commit().await?;
     Ok(Some(removed))
 }
 
@@ -227,7 +230,8 @@ pub async fn expired_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
-/// Newest first, with the funnel: recipients, delivered, read.
+/// What admins sent (not Herald's own per-user notices, such as "your export
+/// is ready"), newest first, with the funnel: recipients, delivered, read.
 pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -250,7 +254,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
                 (SELECT COUNT(*) FROM notifications n WHERE n.announcement_id = a.id AND n.delivered_at IS NOT NULL) AS delivered,
                 (SELECT COUNT(*) FROM notifications n WHERE n.announcement_id = a.id AND n.read_at IS NOT NULL) AS read,
                 (SELECT username FROM users u WHERE u.id = a.sender_id) AS sender
-         FROM announcements a ORDER BY a.id DESC LIMIT ?",
+         FROM announcements a WHERE a.origin = 'admin' ORDER BY a.id DESC LIMIT ?",
     )
     .bind(limit)
     .fetch_all(pool)

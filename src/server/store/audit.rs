@@ -4,13 +4,16 @@ use super::{now_ms, rfc3339, Pool, StoreError};
 use crate::model::AuditEntry;
 
 /// Who acted: a signed-in user, or the CLI / Herald itself (`actor_id` None).
+#[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
     pub id: Option<i64>,
     pub name: &'a str,
 }
 
+/// Written inside the transaction of what it records, so the log and the
+/// change commit (or fail) together.
 pub async fn record(
-    pool: &Pool,
+    tx: &mut sqlx::SqliteConnection,
     actor: Actor<'_>,
     action: &str,
     target: &str,
@@ -25,7 +28,7 @@ pub async fn record(
     .bind(target)
     .bind(detail)
     .bind(now_ms())
-    .execute(pool)
+    .execute(tx)
     .await?;
     Ok(())
 }

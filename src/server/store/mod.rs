@@ -3,6 +3,7 @@
 
 pub mod announcements;
 pub mod audit;
+pub mod idempotency;
 pub mod notifications;
 pub mod sessions;
 pub mod users;
@@ -11,9 +12,14 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
-use std::{str::FromStr, time::Duration};
+use std::{path::Path, str::FromStr, time::Duration};
+
+use super::private_files;
 
 pub type Pool = SqlitePool;
+
+/// A write transaction; see [`begin_write`].
+pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -25,7 +31,8 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-/// Opens (creating the file and its directory if needed) and migrates.
+/// Opens (creating the file and its directory if needed) and migrates. The
+/// database and its `-wal`/`-shm` are made 0600 (see `private_files`).
 pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
     let options = SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)
@@ -34,17 +41,53 @@ pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
-    if let Some(parent) = options.get_filename().parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)?;
+    let file = options.get_filename().to_path_buf();
+    let on_disk = !(database_url.contains(":memory:") || database_url.contains("mode=memory"));
+    if on_disk {
+        if let Some(parent) = file.parent() {
+            if !parent.as_os_str().is_empty() {
+                private_files::create_dir_all(parent)?;
+            }
         }
+        // Created here, 0600, before SQLite would create it 0644.
+        private_files::create_if_missing(&file)?;
+        secure_files(&file)?;
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
+    if on_disk {
+        // The -wal and -shm SQLite just made (it copies the database's mode).
+        secure_files(&file)?;
+    }
     Ok(pool)
+}
+
+/// The database file and its WAL companions: 0600 at every start.
+fn secure_files(db: &Path) -> std::io::Result<()> {
+    private_files::restrict_file(db)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = db.as_os_str().to_owned();
+        companion.push(suffix);
+        private_files::restrict_file(Path::new(&companion))?;
+    }
+    Ok(())
+}
+
+/// Starts a transaction that will write. `BEGIN IMMEDIATE` takes SQLite's
+/// write lock up front, waiting for it up to the busy timeout. A DEFERRED
+/// transaction that reads first and writes later fails at once with
+/// `SQLITE_BUSY_SNAPSHOT` when another writer committed in between (no busy
+/// timeout can help: its snapshot is stale), which under broadcasts turned
+/// mark-read into 500s. Every transaction that writes starts here.
+pub async fn begin_write(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
+pub async fn commit(tx: Tx) -> Result<(), StoreError> {
+    Ok(tx.commit().await?)
 }
 
 /// Milliseconds since the Unix epoch: how times are stored.

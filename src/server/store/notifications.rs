@@ -54,13 +54,25 @@ pub(super) type SqliteQuery<'q> =
 /// What an admin composed, already validated.
 #[derive(Debug, Clone)]
 pub struct NewAnnouncement {
-    /// `None` for what Herald itself sends (e.g. "your export is ready").
+    /// `None` for what Herald itself sends (e.g. "your export is ready"):
+    /// see [`NewAnnouncement::origin`].
     pub sender_id: Option<i64>,
     pub event: String,
     pub title: String,
     pub body: String,
     pub severity: Severity,
     pub link: Option<String>,
+}
+
+impl NewAnnouncement {
+    /// `announcements.origin`: the admin's history lists only `admin` ones.
+    pub fn origin(&self) -> &'static str {
+        if self.sender_id.is_some() {
+            "admin"
+        } else {
+            "system"
+        }
+    }
 }
 
 /// One stored copy, with the recipient's unread count right after the insert.
@@ -161,7 +173,7 @@ pub async fn page(
 /// Marks one of the user's notifications read. `None` when the user has no
 /// notification with that id (someone else's is indistinguishable from none).
 pub async fn mark_read(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let exists: Option<(i64,)> =
         sqlx::query_as("SELECT seq FROM notifications WHERE id = ? AND user_id = ?")
             .bind(id)
@@ -186,7 +198,7 @@ pub async fn mark_read(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>
 
 /// Marks everything up to `up_to_seq` read; returns the new unread count.
 pub async fn mark_all_read(pool: &Pool, user_id: i64, up_to_seq: i64) -> Result<i64, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     sqlx::query(
         "UPDATE notifications SET read_at = ? WHERE user_id = ? AND seq <= ? AND read_at IS NULL",
     )
@@ -215,7 +227,7 @@ pub(super) async fn unread_in(
 /// Archives (and marks read) one of the user's notifications; `None` when
 /// the user has no such notification.
 pub async fn archive(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_write(pool).await?;
     let now = now_ms();
     let done = sqlx::query(
         "UPDATE notifications SET archived_at = COALESCE(archived_at, ?), read_at = COALESCE(read_at, ?)

@@ -1,6 +1,11 @@
 //! Admins sending announcements: validate, store one copy per recipient
 //! (now, or when a schedule comes due), then publish one domain event per
 //! copy; retracting and expiring take the copies back out of every inbox.
+//!
+//! Every publish is all or nothing: what it stores (announcement, copies,
+//! audit row, `Idempotency-Key` result) commits in one write transaction,
+//! and only then is it published, under `publish_order` so each user's
+//! stream sees `seq` order. Nothing after the commit can fail the request.
 
 use crate::{
     model::{limits, AppError, SentAnnouncement, Severity},
@@ -10,11 +15,13 @@ use crate::{
         hub::EventName,
         state::AppState,
         store::{
+            self,
             announcements::{self, Removed, Timing},
             audit::{self, Actor},
             notifications::{self, Delivered, NewAnnouncement, Recipients},
             now_ms, users,
         },
+        usecases::idempotency::{self, Once},
     },
 };
 
@@ -43,12 +50,35 @@ pub async fn announce(
     draft: Draft,
     recipients: Recipients,
 ) -> Result<SentAnnouncement, AppError> {
+    announce_once(state, sender, draft, recipients, None).await
+}
+
+/// [`announce`], keyed: with `once`, a retry of the same request within 24 h
+/// gets the first result back, and nothing is sent twice (see `idempotency`).
+///
+/// All or nothing: the announcement, its copies, the audit row and the kept
+/// result commit in one transaction; only then is it published (under the
+/// publishing lock, so streams see `seq` order). After that nothing can turn
+/// it into an error: the funnel's "delivered" marks are best-effort.
+pub async fn announce_once(
+    state: &AppState,
+    sender: &Session,
+    draft: Draft,
+    recipients: Recipients,
+    once: Option<&Once>,
+) -> Result<SentAnnouncement, AppError> {
     require_admin(sender)?;
-    if !state.limits.publish.allow(&sender.user.id.to_string()) {
+    let sender_id = sender.user.id;
+    if let Some(once) = once {
+        if let Some(first) = idempotency::first_result(&state.pool, sender_id, once).await? {
+            return Ok(first);
+        }
+    }
+    if !state.limits.publish.allow(&sender_id.to_string()) {
         return Err(AppError::RateLimited);
     }
     let timing = validate_timing(draft.send_at.as_deref(), draft.expires_at.as_deref())?;
-    let (event, new) = validate(sender.user.id, draft)?;
+    let (event, new) = validate(sender_id, draft)?;
     if let Recipients::User(user_id) = recipients {
         if users::find_by_id(&state.pool, user_id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {user_id}")));
@@ -56,16 +86,13 @@ pub async fn announce(
     }
 
     let in_order = state.publish_order.lock().await;
-    let (id, copies) = announcements::insert(&state.pool, &new, &recipients, timing).await?;
+    let mut tx = store::begin_write(&state.pool).await?;
+    let (id, copies) = announcements::insert(&mut tx, &new, &recipients, timing).await?;
     let sent = SentAnnouncement {
         id,
         recipients: copies.len() as i64,
         scheduled: timing.send_at.is_some_and(|at| at > now_ms()) && copies.is_empty(),
     };
-    let reached = publish_copies(state, &event, copies);
-    drop(in_order);
-    notifications::mark_delivered(&state.pool, &reached).await?;
-
     let action = if sent.scheduled {
         "announcement.scheduled"
     } else {
@@ -78,13 +105,22 @@ pub async fn announce(
         sent.recipients
     );
     let actor = Actor {
-        id: Some(sender.user.id),
+        id: Some(sender_id),
         name: &sender.user.username,
     };
-    audit::record(&state.pool, actor, action, &recipients.label(), &detail).await?;
+    audit::record(&mut tx, actor, action, &recipients.label(), &detail).await?;
+    if let Some(once) = once {
+        if !idempotency::keep(&mut tx, sender_id, once, &sent).await? {
+            // A concurrent request with this key committed first: ours rolls back.
+            drop(tx);
+            drop(in_order);
+            return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
+        }
+    }
+    commit_then_publish(state, tx, in_order, &event, copies).await?;
     tracing::info!(
         announcement_id = id,
-        sender_id = sender.user.id,
+        sender_id,
         target = %recipients.label(),
         recipients = sent.recipients,
         scheduled = sent.scheduled,
@@ -112,91 +148,122 @@ pub async fn recipient_named(
 }
 
 /// Stores one copy for one user and publishes it: what Herald itself sends
-/// (e.g. "your export is ready").
+/// (e.g. "your export is ready"; `sender_id` None keeps it out of the
+/// admin's history).
 pub(crate) async fn notify_user(
     state: &AppState,
     new: &NewAnnouncement,
     user_id: i64,
 ) -> Result<(), AppError> {
     let in_order = state.publish_order.lock().await;
+    let mut tx = store::begin_write(&state.pool).await?;
     let recipients = Recipients::User(user_id);
-    let (_, copies) =
-        announcements::insert(&state.pool, new, &recipients, Timing::default()).await?;
-    let reached = publish_copies(state, &EventName::NOTIFICATION, copies);
-    drop(in_order);
-    Ok(notifications::mark_delivered(&state.pool, &reached).await?)
+    let (_, copies) = announcements::insert(&mut tx, new, &recipients, Timing::default()).await?;
+    commit_then_publish(state, tx, in_order, &EventName::NOTIFICATION, copies).await
 }
 
 /// Sends the scheduled announcements that are due and removes the expired
-/// ones; run by the scheduler. Returns how many of each.
+/// ones; run by the scheduler. Returns how many of each. Each one is
+/// committed and published before the next is touched, so a failure (logged;
+/// it is retried on the next run) cannot hold back or lose the others.
 pub async fn run_schedule(state: &AppState) -> Result<(usize, usize), AppError> {
-    let (sent, reached) = {
-        let _in_order = state.publish_order.lock().await;
-        let due = announcements::send_due(&state.pool).await?;
-        let count = due.len();
-        let mut reached = Vec::new();
-        for (_, copies) in due {
-            let event = copies
-                .first()
-                .and_then(|c| EventName::parse(&c.event).ok())
-                .unwrap_or(EventName::NOTIFICATION);
-            reached.extend(publish_copies(state, &event, copies));
-        }
-        (count, reached)
-    };
-    notifications::mark_delivered(&state.pool, &reached).await?;
-    let expired = announcements::expired_ids(&state.pool).await?;
-    for id in &expired {
-        let removed = {
-            let _in_order = state.publish_order.lock().await;
-            announcements::remove(&state.pool, *id, "expired").await?
-        };
-        if let Some(removed) = removed {
-            publish_removals(state, removed);
-            let actor = Actor {
-                id: None,
-                name: "herald",
-            };
-            let target = format!("#{id}");
-            audit::record(&state.pool, actor, "announcement.expired", &target, "").await?;
+    let mut sent = 0;
+    for id in announcements::due_ids(&state.pool).await? {
+        match send_scheduled(state, id).await {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(announcement_id = id, error = %e, "scheduled send failed; will retry")
+            }
         }
     }
-    Ok((sent, expired.len()))
+    let mut expired = 0;
+    let herald = Actor {
+        id: None,
+        name: "herald",
+    };
+    for id in announcements::expired_ids(&state.pool).await? {
+        match remove_everywhere(state, id, "expired", &herald).await {
+            Ok(Some(_)) => expired += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(announcement_id = id, error = %e, "expiry failed; will retry")
+            }
+        }
+    }
+    Ok((sent, expired))
+}
+
+/// One due announcement: commit its copies, publish them. `false` when
+/// someone else sent it meanwhile.
+async fn send_scheduled(state: &AppState, id: i64) -> Result<bool, AppError> {
+    let in_order = state.publish_order.lock().await;
+    let mut tx = store::begin_write(&state.pool).await?;
+    let Some(copies) = announcements::send_scheduled(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    let event = copies
+        .first()
+        .and_then(|c| EventName::parse(&c.event).ok())
+        .unwrap_or(EventName::NOTIFICATION);
+    commit_then_publish(state, tx, in_order, &event, copies).await?;
+    Ok(true)
 }
 
 /// Takes an announcement out of every inbox, live.
 pub async fn retract(state: &AppState, admin: &Session, id: i64) -> Result<(), AppError> {
     require_admin(admin)?;
-    let removed = {
-        let _in_order = state.publish_order.lock().await;
-        announcements::remove(&state.pool, id, "retracted")
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("announcement {id} in inboxes")))?
-    };
-    let detail = format!("from {} inbox(es)", removed.len());
-    publish_removals(state, removed);
     let actor = Actor {
         id: Some(admin.user.id),
         name: &admin.user.username,
     };
-    let target = format!("#{id}");
-    audit::record(
-        &state.pool,
-        actor,
-        "announcement.retracted",
-        &target,
-        &detail,
-    )
-    .await?;
+    remove_everywhere(state, id, "retracted", &actor)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("announcement {id} in inboxes")))?;
     Ok(())
 }
 
-/// Publishes one event per copy, then records which copies reached an open
-/// stream (the funnel's "delivered").
+/// Retract or expire: the removal and its audit row commit together, then
+/// every inbox hears of it. `None` when it was not in any inbox any more.
+async fn remove_everywhere(
+    state: &AppState,
+    id: i64,
+    status: &str,
+    actor: &Actor<'_>,
+) -> Result<Option<usize>, AppError> {
+    let in_order = state.publish_order.lock().await;
+    let mut tx = store::begin_write(&state.pool).await?;
+    let Some(removed) = announcements::remove(&mut tx, id, status).await? else {
+        return Ok(None);
+    };
+    let inboxes = removed.len();
+    let detail = format!("from {inboxes} inbox(es)");
+    let action = format!("announcement.{status}");
+    audit::record(&mut tx, *actor, &action, &format!("#{id}"), &detail).await?;
+    store::commit(tx).await?;
+    publish_removals(state, removed);
+    drop(in_order);
+    Ok(Some(inboxes))
+}
+
+/// How every publish ends: commit, publish while still holding the
+/// publishing lock, release it, then record the funnel's marks.
+async fn commit_then_publish(
+    state: &AppState,
+    tx: store::Tx,
+    in_order: tokio::sync::MutexGuard<'_, ()>,
+    event: &EventName,
+    copies: Vec<Delivered>,
+) -> Result<(), AppError> {
+    store::commit(tx).await?;
+    let reached = publish_copies(state, event, copies);
+    drop(in_order);
+    record_delivered(state, &reached).await;
+    Ok(())
+}
+
 /// Publishes one event per stored copy; returns the copies that met an open
-/// stream. Callers record those as delivered *after* releasing the
-/// publishing lock: the funnel needs no ordering, and the next publish
-/// should not wait on it.
+/// stream. Callers hold the publishing lock and have committed the copies.
 fn publish_copies(state: &AppState, event: &EventName, copies: Vec<Delivered>) -> Vec<i64> {
     let mut reached = Vec::new();
     for copy in copies {
@@ -215,6 +282,21 @@ fn publish_copies(state: &AppState, event: &EventName, copies: Vec<Delivered>) -
         }
     }
     reached
+}
+
+/// The funnel's "delivered" marks for copies that met an open stream.
+/// Best-effort, after the publishing lock is released (the next publish
+/// need not wait on it): the announcement is committed and published by
+/// now, so a failure here must not become an error for the sender, whose
+/// retry would send it again. It cannot go inside the transaction: which
+/// copies meet a stream is known only after publishing, and publishing
+/// before the commit could show users what then rolls back. A copy left
+/// unmarked is marked when its user next replays the stream or loads the
+/// inbox; until then the funnel undercounts.
+async fn record_delivered(state: &AppState, reached: &[i64]) {
+    if let Err(e) = notifications::mark_delivered(&state.pool, reached).await {
+        tracing::warn!(copies = reached.len(), error = %e, "delivery marks not recorded");
+    }
 }
 
 fn publish_removals(state: &AppState, removed: Vec<Removed>) {
@@ -318,21 +400,25 @@ fn validate(sender_id: i64, draft: Draft) -> Result<(EventName, NewAnnouncement)
     ))
 }
 
-/// Only http(s) URLs and same-site paths: a `javascript:` link in an inbox
-/// would run in every recipient's session.
+/// Only http(s) URLs and same-origin paths: a `javascript:` link in an inbox
+/// would run in every recipient's session. Browsers read `//host`, `/\host`
+/// and `\\host` as "another host, same scheme", so a path must start with
+/// exactly one `/`, and no backslash is allowed anywhere (WHATWG URL parsing
+/// turns it into `/`).
 fn validate_link(link: &str) -> Result<String, AppError> {
-    let ok_scheme = link.starts_with("https://") || link.starts_with("http://");
-    let same_site = link.starts_with('/') && !link.starts_with("//");
     if link.chars().count() > limits::LINK_MAX {
         return Err(AppError::invalid(
             "link",
             format!("must be at most {} characters", limits::LINK_MAX),
         ));
     }
-    if !(ok_scheme || same_site) || link.chars().any(char::is_control) {
+    let absolute = link.starts_with("https://") || link.starts_with("http://");
+    let same_origin = link.starts_with('/') && !link.starts_with("//");
+    let smuggles = link.contains('\\') || link.chars().any(char::is_control);
+    if !(absolute || same_origin) || smuggles {
         return Err(AppError::invalid(
             "link",
-            "must be an http(s) URL or a path starting with /",
+            "must be an http(s) URL or a path starting with a single /",
         ));
     }
     Ok(link.to_string())
@@ -396,6 +482,34 @@ mod tests {
         assert_eq!(bad(|d| d.link = Some("javascript:alert(1)".into())), "link");
         assert_eq!(bad(|d| d.link = Some("//evil.example".into())), "link");
         assert_eq!(bad(|d| d.body = "b".repeat(5_001)), "body");
+    }
+
+    #[test]
+    fn links_cannot_leave_for_another_host_unannounced() {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "\\/evil.example",
+            "/ok\\..\\x",
+            "https:\\\\evil.example",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "evil.example/path",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "",
+        ] {
+            assert!(validate_link(bad).is_err(), "{bad:?} was accepted");
+        }
+        for good in [
+            "/changelog",
+            "/inbox?x=1#top",
+            "https://example.com/a",
+            "http://example.com",
+        ] {
+            assert_eq!(validate_link(good).unwrap(), good);
+        }
     }
 
     #[test]

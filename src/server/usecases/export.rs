@@ -1,33 +1,120 @@
 //! The demo export: a long-running job that streams `progress` events to the
 //! user who started it, then leaves a notification linking to the result (a
 //! CSV of their inbox, readable only by them).
+//!
+//! Limits: at most [`RUNNING_PER_USER`] exports run per user at once (429
+//! beyond); files are 0600 in a 0700 directory and are deleted by the
+//! sweeper once older than `HERALD_EXPORT_RETENTION_HOURS`; the "ready"
+//! notification is Herald's own, so it stays out of the admin's history.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime},
+};
 
-use super::announce::notify_user;
+use super::{
+    announce::notify_user,
+    idempotency::{self, Once},
+};
 use crate::{
     model::{AppError, Severity},
     server::{
         auth::Session,
+        config::Config,
         events::{self, DomainEvent},
         hub::EventName,
+        private_files,
         state::AppState,
-        store::notifications::{self, NewAnnouncement},
+        store::{
+            self,
+            notifications::{self, NewAnnouncement},
+        },
     },
 };
 
 const STEPS: u8 = 10;
 /// Most of an inbox anyone would export; keeps the job bounded.
 const MAX_ROWS: i64 = 10_000;
+/// Exports one user may have running at once: each holds a task, writes a
+/// file and takes a turn on the publishing lock.
+pub const RUNNING_PER_USER: usize = 2;
+
+/// Running exports per user.
+#[derive(Debug, Default)]
+pub struct RunningExports(Mutex<HashMap<i64, usize>>);
+
+/// One running export; its place is given back when dropped.
+pub struct ExportSlot {
+    running: Arc<RunningExports>,
+    user_id: i64,
+}
+
+impl RunningExports {
+    fn claim(self: &Arc<Self>, user_id: i64) -> Option<ExportSlot> {
+        let mut running = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let count = running.entry(user_id).or_default();
+        if *count >= RUNNING_PER_USER {
+            return None;
+        }
+        *count += 1;
+        Some(ExportSlot {
+            running: self.clone(),
+            user_id,
+        })
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        let mut running = self.running.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = running.get_mut(&self.user_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                running.remove(&self.user_id);
+            }
+        }
+    }
+}
 
 /// Starts the export in the background; returns its task id.
 pub async fn start(state: &AppState, session: &Session) -> Result<String, AppError> {
-    let task_id = random_task_id()?;
-    let state = state.clone();
+    start_once(state, session, None).await
+}
+
+/// [`start`], keyed: a retry with the same `Idempotency-Key` gets the first
+/// task id back instead of starting a second export.
+pub async fn start_once(
+    state: &AppState,
+    session: &Session,
+    once: Option<&Once>,
+) -> Result<String, AppError> {
     let user_id = session.user.id;
+    if let Some(once) = once {
+        if let Some(first) = idempotency::first_result(&state.pool, user_id, once).await? {
+            return Ok(first);
+        }
+    }
+    let slot = state.exports.claim(user_id).ok_or_else(|| {
+        AppError::LimitReached(format!(
+            "you already have {RUNNING_PER_USER} exports running; wait for one to finish"
+        ))
+    })?;
+    let task_id = random_task_id()?;
+    if let Some(once) = once {
+        let mut tx = store::begin_write(&state.pool).await?;
+        if !idempotency::keep(&mut tx, user_id, once, &task_id).await? {
+            drop(tx);
+            drop(slot);
+            return idempotency::answer_of_winner(&state.pool, user_id, once).await;
+        }
+        store::commit(tx).await?;
+    }
+    let state = state.clone();
     let id = task_id.clone();
     tokio::spawn(async move {
-        if let Err(err) = run(&state, user_id, &id).await {
+        if let Err(err) = run(&state, user_id, &id, slot).await {
             tracing::error!(task_id = %id, error = %err, "export failed");
             progress(&state, user_id, &id, 100, "failed");
         }
@@ -50,7 +137,41 @@ pub async fn result(
         .map_err(|_| AppError::NotFound("export".into()))
 }
 
-async fn run(state: &AppState, user_id: i64, task_id: &str) -> Result<(), AppError> {
+/// Where export files live (0700).
+pub fn exports_dir(config: &Config) -> PathBuf {
+    config.data_dir().join("exports")
+}
+
+/// Deletes export files last written before `retention` ago; returns how
+/// many. Run by the sweeper.
+pub fn delete_expired(dir: &Path, retention: Duration) -> std::io::Result<usize> {
+    let Some(cutoff) = SystemTime::now().checked_sub(retention) else {
+        return Ok(0);
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut deleted = 0;
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let is_export = entry.path().extension().is_some_and(|ext| ext == "csv");
+        if meta.is_file() && is_export && meta.modified()? < cutoff {
+            std::fs::remove_file(entry.path())?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+async fn run(
+    state: &AppState,
+    user_id: i64,
+    task_id: &str,
+    slot: ExportSlot,
+) -> Result<(), AppError> {
     let step = state.config.export_step;
     let mut tick = tokio::time::interval(step.max(Duration::from_millis(1)));
     for n in 0..STEPS {
@@ -74,10 +195,17 @@ async fn run(state: &AppState, user_id: i64, task_id: &str) -> Result<(), AppErr
         csv.push('\n');
     }
     let path = file_for(state, user_id, task_id);
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io_error)?;
-    }
-    tokio::fs::write(&path, csv).await.map_err(io_error)?;
+    tokio::task::spawn_blocking(move || {
+        if let Some(dir) = path.parent() {
+            private_files::create_dir_all(dir)?;
+        }
+        private_files::write(&path, csv.as_bytes())
+    })
+    .await
+    .map_err(|_| AppError::Internal)?
+    .map_err(io_error)?;
+    // The work is done: the user may start another before hearing so.
+    drop(slot);
     progress(state, user_id, task_id, 100, "done");
 
     let done = NewAnnouncement {
@@ -105,11 +233,7 @@ fn progress(state: &AppState, user_id: i64, task_id: &str, progress: u8, status:
 }
 
 fn file_for(state: &AppState, user_id: i64, task_id: &str) -> PathBuf {
-    state
-        .config
-        .data_dir()
-        .join("exports")
-        .join(format!("{user_id}-{task_id}.csv"))
+    exports_dir(&state.config).join(format!("{user_id}-{task_id}.csv"))
 }
 
 /// Quotes every field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`).
@@ -147,5 +271,16 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert!(is_task_id("0123456789abcdef"));
         assert!(!is_task_id("../../etc/passwd"));
+    }
+
+    #[test]
+    fn each_user_has_a_bounded_number_of_running_exports() {
+        let running = Arc::new(RunningExports::default());
+        let first = running.claim(1).expect("first");
+        let _second = running.claim(1).expect("second");
+        assert!(running.claim(1).is_none(), "a third must wait");
+        assert!(running.claim(2).is_some(), "other users are not affected");
+        drop(first);
+        assert!(running.claim(1).is_some(), "a finished one frees its place");
     }
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod announce;
 pub mod auth;
 pub mod export;
+pub mod idempotency;
 pub mod inbox;
 
 use crate::{model::AppError, server::auth::Session};

@@ -1,0 +1,76 @@
+//! First results of keyed requests (`Idempotency-Key`), one row per
+//! (user, key). A row is written inside the transaction of the work it
+//! answers for, so it exists exactly when that work was committed.
+
+use super::{Pool, StoreError};
+
+/// What was kept for a key.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub request_hash: String,
+    /// The first result, as JSON.
+    pub result: String,
+}
+
+/// The row for this key, unless it was made before `since_ms` (expired rows
+/// match nothing, even before the sweeper deletes them). One primary-key lookup.
+pub async fn find(
+    pool: &Pool,
+    user_id: i64,
+    key: &str,
+    since_ms: i64,
+) -> Result<Option<Kept>, StoreError> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT request_hash, result FROM idempotency_keys
+         WHERE user_id = ? AND key = ? AND created_at >= ?",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(since_ms)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(request_hash, result)| Kept {
+        request_hash,
+        result,
+    }))
+}
+
+/// Keeps the first result for this key inside the caller's transaction.
+/// `false` when a live row for the key already exists (another request with
+/// it committed first): the caller must roll back and answer with that one.
+/// An expired row still in the table is taken over.
+pub async fn keep(
+    tx: &mut sqlx::SqliteConnection,
+    user_id: i64,
+    key: &str,
+    request_hash: &str,
+    result: &str,
+    now_ms: i64,
+    since_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, result, created_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (user_id, key) DO UPDATE SET
+           request_hash = excluded.request_hash, result = excluded.result, created_at = excluded.created_at
+         WHERE idempotency_keys.created_at < ?",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(request_hash)
+    .bind(result)
+    .bind(now_ms)
+    .bind(since_ms)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes rows made before `before_ms`; returns how many.
+pub async fn prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        .bind(before_ms)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
