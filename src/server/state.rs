@@ -6,9 +6,14 @@ use leptos::prelude::LeptosOptions;
 use std::{path::Path, sync::Arc};
 
 use super::{
-    auth::{jwt::JwtKeys, password},
+    auth::{
+        device::DeviceCookies,
+        jwt::JwtKeys,
+        password::{self, Hashers},
+    },
     config::Config,
     hub::Hub,
+    login_throttle::LoginLimits,
     ratelimit::Limits,
     store::{self, users, Pool},
 };
@@ -25,6 +30,10 @@ pub struct AppState {
     /// notifications in `seq` order (SQLite has a single writer anyway).
     pub publish_order: Arc<tokio::sync::Mutex<()>>,
     pub limits: Arc<Limits>,
+    /// The one gate every password hash and check on the server goes through.
+    pub hashers: Arc<Hashers>,
+    /// Signs the cookies that make a browser "known" to an account at sign-in.
+    pub devices: DeviceCookies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,17 +66,24 @@ impl AppState {
             Some(secret) => secret.clone(),
             None => load_or_create_secret(&config.data_dir().join("jwt-secret"))?,
         };
+        let hashers = Arc::new(Hashers::new(config.password_hashers, password::HASH_WAIT));
         if config.demo {
-            seed_demo_users(&pool).await?;
+            seed_demo_users(&pool, &hashers).await?;
         }
         Ok(AppState {
             leptos_options,
             hub: Hub::new(config.client_queue),
             keys: JwtKeys::new(&secret),
+            devices: DeviceCookies::new(&secret),
+            hashers,
             pool,
             publish_order: Arc::default(),
             limits: Arc::new(Limits::new(
-                config.login_failures_per_minute,
+                LoginLimits {
+                    per_pair: config.login_failures_per_minute,
+                    per_address: config.login_failures_per_address_per_minute,
+                    per_account: config.login_failures_per_account_per_minute,
+                },
                 config.publish_per_minute,
             )),
             config: Arc::new(config),
@@ -76,11 +92,13 @@ impl AppState {
 }
 
 /// Demo accounts, created once; existing ones are left alone.
-async fn seed_demo_users(pool: &Pool) -> Result<(), StartError> {
+async fn seed_demo_users(pool: &Pool, hashers: &Hashers) -> Result<(), StartError> {
     for (name, role) in DEMO_USERS {
         if users::find_by_name(pool, name).await?.is_none() {
-            let hash =
-                password::hash(DEMO_PASSWORD).map_err(|e| StartError::Hash(e.to_string()))?;
+            let hash = hashers
+                .hash(DEMO_PASSWORD)
+                .await
+                .map_err(|e| StartError::Hash(e.to_string()))?;
             users::insert_if_absent(pool, name, &hash, role).await?;
         }
     }

@@ -1,7 +1,11 @@
 //! Authentication: passwords, tokens, and who is asking.
 
+pub mod device;
 pub mod jwt;
 pub mod password;
 mod session;
 
-pub use session::{authenticate, clear_cookie, session_cookie, Admin, Session, SESSION_COOKIE};
+pub use session::{
+    authenticate, clear_cookie, cookie_value, session_cookie, Admin, Session,
+    SESSION_COOKIE,
+};
