@@ -22,7 +22,10 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip())
         }),
-        parts.as_ref().map(|p| &p.headers).unwrap_or(&http::HeaderMap::new()),
+        parts
+            .as_ref()
+            .map(|p| &p.headers)
+            .unwrap_or(&http::HeaderMap::new()),
     );
     match usecases::auth::login(&state, &username, &password, &from).await {
         Ok(signed_in) => {

@@ -68,7 +68,7 @@ pub async fn run_user_command(config: &Config, command: UserCommand) -> Result<(
         .await
         .map_err(|e| e.to_string())?;
     // One command, one hash: the gate only keeps the code path shared.
-    let hashers = Hashers::new(1, password::HASH_WAIT);
+    let hashers = Hashers::new(1, password::HASH_WAIT).map_err(|e| e.to_string())?;
     let result = match command {
         UserCommand::Add {
             name,

@@ -144,7 +144,13 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_address() {
-        for bad in ["localhost", "10.0.0.0/33", "1.2.3", "::1/129", "10.0.0.1 10.0.0.2"] {
+        for bad in [
+            "localhost",
+            "10.0.0.0/33",
+            "1.2.3",
+            "::1/129",
+            "10.0.0.1 10.0.0.2",
+        ] {
             let err = bad.parse::<TrustedProxies>().unwrap_err();
             assert!(err.contains("not an IP"), "{bad}: {err}");
         }

@@ -280,7 +280,10 @@ mod tests {
         ] {
             let err = config(&[(var, bad)]).unwrap_err();
             assert_eq!(err.var, var);
-            assert!(err.to_string().starts_with(&format!("invalid {var}:")), "{err}");
+            assert!(
+                err.to_string().starts_with(&format!("invalid {var}:")),
+                "{err}"
+            );
         }
     }
 

@@ -114,7 +114,10 @@ impl LoginThrottle {
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, w| now.duration_since(w.start) < WINDOW);
         }
-        let new_keys = keys.iter().filter(|(k, _)| !windows.contains_key(k)).count();
+        let new_keys = keys
+            .iter()
+            .filter(|(k, _)| !windows.contains_key(k))
+            .count();
         if windows.len() + new_keys > MAX_KEYS {
             tracing::warn!("sign-in throttle table full; refusing new keys");
             return None;
@@ -241,7 +244,10 @@ mod tests {
         }
         assert!(t.reserve(&from("admin", "203.0.113.9")).is_none());
         assert!(t.reserve(&from("admin", "198.51.100.7")).is_some(), "owner");
-        assert!(t.reserve(&from("bob", "203.0.113.9")).is_some(), "colleague");
+        assert!(
+            t.reserve(&from("bob", "203.0.113.9")).is_some(),
+            "colleague"
+        );
     }
 
     #[test]
@@ -273,7 +279,9 @@ mod tests {
         let t = throttle(2, 2, 100);
         t.reserve(&from("admin", "203.0.113.9")).unwrap().failed();
         t.reserve(&from("admin", "203.0.113.9")).unwrap().refund();
-        t.reserve(&from("admin", "203.0.113.9")).unwrap().succeeded();
+        t.reserve(&from("admin", "203.0.113.9"))
+            .unwrap()
+            .succeeded();
         // The pair is clear and the address kept only the one real failure.
         t.reserve(&from("admin", "203.0.113.9")).unwrap().failed();
         assert!(t.reserve(&from("bob", "203.0.113.9")).is_none());

@@ -45,7 +45,7 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
-    #[error("hashing demo passwords: {0}")]
+    #[error("password hashing: {0}")]
     Hash(String),
 }
 
@@ -66,7 +66,9 @@ impl AppState {
             Some(secret) => secret.clone(),
             None => load_or_create_secret(&config.data_dir().join("jwt-secret"))?,
         };
-        let hashers = Arc::new(Hashers::new(config.password_hashers, password::HASH_WAIT));
+        let hashers = Hashers::new(config.password_hashers, password::HASH_WAIT)
+            .map(Arc::new)
+            .map_err(|e| StartError::Hash(format!("starting hashing threads: {e}")))?;
         if config.demo {
             seed_demo_users(&pool, &hashers).await?;
         }
@@ -98,7 +100,7 @@ async fn seed_demo_users(pool: &Pool, hashers: &Hashers) -> Result<(), StartErro
             let hash = hashers
                 .hash(DEMO_PASSWORD)
                 .await
-                .map_err(|e| StartError::Hash(e.to_string()))?;
+                .map_err(|e| StartError::Hash(format!("demo passwords: {e}")))?;
             users::insert_if_absent(pool, name, &hash, role).await?;
         }
     }

@@ -137,7 +137,10 @@ mod tests {
         let device = cookies.from_headers(&request_with(&set)).unwrap();
         assert_eq!(device.username, "ad.min");
         let again = cookies.cookie(Some(&device), "ad.min", false).unwrap();
-        assert_eq!(cookies.from_headers(&request_with(&again)), Some(device.clone()));
+        assert_eq!(
+            cookies.from_headers(&request_with(&again)),
+            Some(device.clone())
+        );
 
         // Another account's name under the same MAC, or another server's key.
         let forged = text.replacen(".ad.min;", ".admin;", 1);

@@ -6,6 +6,5 @@ pub mod password;
 mod session;
 
 pub use session::{
-    authenticate, clear_cookie, cookie_value, session_cookie, Admin, Session,
-    SESSION_COOKIE,
+    authenticate, clear_cookie, cookie_value, session_cookie, Admin, Session, SESSION_COOKIE,
 };

@@ -141,10 +141,11 @@ pub async fn login(
         AppError::Internal
     })?;
     tracing::info!(user_id = user.id, "signed in");
-    let device_cookie =
-        state
-            .devices
-            .cookie(from.device.as_ref(), &user.username, state.config.secure_cookies);
+    let device_cookie = state.devices.cookie(
+        from.device.as_ref(),
+        &user.username,
+        state.config.secure_cookies,
+    );
     Ok(LoggedIn {
         token,
         user: user.view(),
