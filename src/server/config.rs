@@ -164,13 +164,13 @@ impl Config {
                 parse_or(&get, "HERALD_SCHEDULER_MS", 1000)?.max(10),
             ),
             publish_per_minute: parse_or(&get, "HERALD_PUBLISH_PER_MINUTE", 1200)?,
-            login_failures_per_minute: parse_or(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
-            login_failures_per_address_per_minute: parse_or(
+            login_failures_per_minute: at_least_one(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
+            login_failures_per_address_per_minute: at_least_one(
                 &get,
                 "HERALD_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
                 100,
             )?,
-            login_failures_per_account_per_minute: parse_or(
+            login_failures_per_account_per_minute: at_least_one(
                 &get,
                 "HERALD_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE",
                 50,
@@ -210,6 +210,21 @@ where
             var,
             reason: format!("{v:?}: {e}"),
         }),
+    }
+}
+
+/// A sign-in allowance: 0 would refuse every sign-in, so it is an error.
+fn at_least_one(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match parse_or(get, var, default)? {
+        0 => Err(ConfigError {
+            var,
+            reason: "must be at least 1".into(),
+        }),
+        n => Ok(n),
     }
 }
 
@@ -277,6 +292,7 @@ mod tests {
             ("HERALD_PASSWORD_HASHERS", "0"),
             ("HERALD_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE", "-1"),
             ("HERALD_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE", "many"),
+            ("HERALD_LOGIN_FAILURES_PER_MINUTE", "0"),
         ] {
             let err = config(&[(var, bad)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -155,13 +155,14 @@ async fn colleagues_behind_one_nat_are_not_locked_out_by_one_of_them() {
     // Alice signed in from the office before: her browser is known.
     let res = login_from(&server, office, None, "alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let alices_browser = device_cookie(res.headers());
+    let alices_answer = res.headers().clone();
 
     // Someone in the office guesses alice's password until throttled.
     exhaust(&server, office, "alice").await;
 
     let res = login_from(&server, office, None, "bob", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK, "bob, same address");
+    let alices_browser = device_cookie(&alices_answer);
     let res = login_from(&server, office, Some(&alices_browser), "alice", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::OK, "alice, from her own browser");
 }
