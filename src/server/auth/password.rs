@@ -7,11 +7,12 @@
 //! turn travels with the job, so a caller that goes away does not free a
 //! turn while its hash is still running.
 //!
-//! The hashes run on that many threads of their own rather than on tokio's
-//! blocking pool: the allocator keeps a freed 19 MiB block in the arena of
-//! the thread that used it, and the blocking pool spreads jobs over ever new
-//! threads, so ten sequential hashes there left ~190 MiB resident (measured).
-//! On fixed threads, resident memory for hashing stays at hashers × 19 MiB.
+//! Memory: allocating 19 MiB per hash and freeing it left glibc holding the
+//! freed blocks — ten sequential checks grew the process by ~190 MiB, on
+//! tokio's blocking pool or on two threads alike (measured; it levels off
+//! near 200 MiB). So the hashes run on that many threads of our own, each
+//! reusing one argon2 block (`run_argon2`): hashing costs hashers × 19 MiB,
+//! allocated once.
 
 use std::{
     panic::AssertUnwindSafe,
@@ -85,10 +86,8 @@ pub fn verify(password: &str, phc: &str) -> bool {
 /// Memory a stored hash may ask for (256 MiB); more is treated as corrupt.
 const MAX_BLOCKS: usize = 256 * 1024;
 
-/// argon2 in a memory block kept per thread and reused. Allocating 19 MiB
-/// per hash made glibc keep up to ~200 MiB of freed blocks resident, even
-/// on two threads (measured); a reused block costs exactly its size per
-/// hashing thread.
+/// argon2 in a memory block kept per thread and reused (see the module
+/// comment for why): a hashing thread costs exactly its block.
 fn run_argon2(
     algorithm: Algorithm,
     version: Version,
@@ -132,7 +131,7 @@ pub fn decoy_hash() -> &'static str {
 /// never builds a queue of pending 19 MiB jobs.
 pub const HASH_WAIT: Duration = Duration::from_secs(2);
 
-/// Runs argon2 on the blocking pool, a bounded number at a time.
+/// Runs argon2 on threads of its own, a bounded number at a time.
 pub struct Hashers {
     turns: Arc<Semaphore>,
     /// Feeds the hashing threads; they end when it is dropped.
