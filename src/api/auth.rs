@@ -10,23 +10,29 @@ use crate::model::{AppError, UserView};
 #[server]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use super::ssr::{is_plain_form_post, state};
-    use crate::server::{auth::session_cookie, usecases};
+    use crate::server::usecases::{self, auth::SignInFrom};
     use leptos_axum::{redirect, ResponseOptions};
 
     let state = state()?;
-    let client = use_context::<http::request::Parts>().and_then(|p| {
-        p.extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip())
-    });
-    match usecases::auth::login(&state, &username, &password, client).await {
+    let parts = use_context::<http::request::Parts>();
+    let from = SignInFrom::request(
+        &state,
+        parts.as_ref().and_then(|p| {
+            p.extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        }),
+        parts
+            .as_ref()
+            .map(|p| &p.headers)
+            .unwrap_or(&http::HeaderMap::new()),
+    );
+    match usecases::auth::login(&state, &username, &password, &from).await {
         Ok(signed_in) => {
-            let cookie = session_cookie(
-                &signed_in.token,
-                signed_in.max_age.as_secs(),
-                state.config.secure_cookies,
-            );
-            expect_context::<ResponseOptions>().append_header(http::header::SET_COOKIE, cookie);
+            let response = expect_context::<ResponseOptions>();
+            for cookie in signed_in.cookies(state.config.secure_cookies) {
+                response.append_header(http::header::SET_COOKIE, cookie);
+            }
             if is_plain_form_post() {
                 redirect("/");
             }

@@ -4,7 +4,12 @@
 use clap::{Parser, Subcommand};
 use std::io::Read;
 
-use super::{config::Config, store, usecases::accounts};
+use super::{
+    auth::password::{self, Hashers},
+    config::Config,
+    store,
+    usecases::accounts,
+};
 use crate::model::Role;
 
 #[derive(Parser)]
@@ -62,6 +67,8 @@ pub async fn run_user_command(config: &Config, command: UserCommand) -> Result<(
     let pool = store::open(&config.database_url)
         .await
         .map_err(|e| e.to_string())?;
+    // One command, one hash: the gate only keeps the code path shared.
+    let hashers = Hashers::new(1, password::HASH_WAIT).map_err(|e| e.to_string())?;
     let result = match command {
         UserCommand::Add {
             name,
@@ -70,7 +77,7 @@ pub async fn run_user_command(config: &Config, command: UserCommand) -> Result<(
         } => {
             let password = read_password(password_stdin, true)?;
             let role = if admin { Role::Admin } else { Role::User };
-            accounts::add_user(&pool, &name, &password, role)
+            accounts::add_user(&pool, &hashers, &name, &password, role)
                 .await
                 .map(|user| {
                     println!(
@@ -103,7 +110,7 @@ pub async fn run_user_command(config: &Config, command: UserCommand) -> Result<(
             password_stdin,
         } => {
             let password = read_password(password_stdin, true)?;
-            accounts::set_password(&pool, None, &name, &password)
+            accounts::set_password(&pool, &hashers, None, &name, &password)
                 .await
                 .map(|()| println!("password changed for {name}; their sessions were ended"))
         }

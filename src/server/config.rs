@@ -3,6 +3,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use super::client_addr::TrustedProxies;
+
 #[derive(Clone)]
 pub struct Config {
     pub site_addr: SocketAddr,
@@ -25,10 +27,21 @@ pub struct Config {
     pub scheduler_tick: Duration,
     /// Announcements one admin may send per minute (429 beyond).
     pub publish_per_minute: u32,
-    /// Failed sign-ins allowed per username and per client address per minute.
+    /// Failed sign-ins allowed per minute for one account from one client
+    /// address (or one known browser).
     pub login_failures_per_minute: u32,
     /// Export files older than this are deleted by the sweeper.
     pub export_retention: Duration,
+    /// Failed sign-ins allowed per minute from one client address across all
+    /// accounts (password spraying; an office behind one NAT shares it).
+    pub login_failures_per_address_per_minute: u32,
+    /// Failed sign-ins allowed per minute for one account from browsers that
+    /// never signed in to it (distributed guessing; known browsers are exempt).
+    pub login_failures_per_account_per_minute: u32,
+    /// Peers whose `X-Forwarded-For` names the client (`HERALD_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
+    /// Password hashes run at once (`HERALD_PASSWORD_HASHERS`; default: cores).
+    pub password_hashers: usize,
 }
 
 // Hand-written so the secret can never end up in a log line through `{:?}`.
@@ -53,6 +66,16 @@ impl std::fmt::Debug for Config {
             .field("publish_per_minute", &self.publish_per_minute)
             .field("login_failures_per_minute", &self.login_failures_per_minute)
             .field("export_retention", &self.export_retention)
+            .field(
+                "login_failures_per_address_per_minute",
+                &self.login_failures_per_address_per_minute,
+            )
+            .field(
+                "login_failures_per_account_per_minute",
+                &self.login_failures_per_account_per_minute,
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("password_hashers", &self.password_hashers)
             .finish()
     }
 }
@@ -124,6 +147,17 @@ impl Config {
                 reason: "must be 1 to 8760 (hours)".into(),
             });
         }
+        let password_hashers: usize = parse_or(
+            &get,
+            "HERALD_PASSWORD_HASHERS",
+            crate::server::auth::password::Hashers::default_concurrency(),
+        )?;
+        if password_hashers == 0 {
+            return Err(ConfigError {
+                var: "HERALD_PASSWORD_HASHERS",
+                reason: "must be at least 1".into(),
+            });
+        }
         Ok(Config {
             site_addr,
             database_url,
@@ -140,8 +174,20 @@ impl Config {
                 parse_or(&get, "HERALD_SCHEDULER_MS", 1000)?.max(10),
             ),
             publish_per_minute: parse_or(&get, "HERALD_PUBLISH_PER_MINUTE", 1200)?,
-            login_failures_per_minute: parse_or(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
             export_retention: Duration::from_secs(export_retention_hours * 3600),
+            login_failures_per_minute: at_least_one(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
+            login_failures_per_address_per_minute: at_least_one(
+                &get,
+                "HERALD_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
+                100,
+            )?,
+            login_failures_per_account_per_minute: at_least_one(
+                &get,
+                "HERALD_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE",
+                50,
+            )?,
+            trusted_proxies: parse_or(&get, "HERALD_TRUSTED_PROXIES", TrustedProxies::default())?,
+            password_hashers,
         })
     }
 
@@ -175,6 +221,21 @@ where
             var,
             reason: format!("{v:?}: {e}"),
         }),
+    }
+}
+
+/// A sign-in allowance: 0 would refuse every sign-in, so it is an error.
+fn at_least_one(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match parse_or(get, var, default)? {
+        0 => Err(ConfigError {
+            var,
+            reason: "must be at least 1".into(),
+        }),
+        n => Ok(n),
     }
 }
 
@@ -237,6 +298,28 @@ mod tests {
             config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
             "DATABASE_URL"
         );
+        for (var, bad) in [
+            ("HERALD_TRUSTED_PROXIES", "10.0.0.1, nginx"),
+            ("HERALD_PASSWORD_HASHERS", "0"),
+            ("HERALD_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE", "-1"),
+            ("HERALD_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE", "many"),
+            ("HERALD_LOGIN_FAILURES_PER_MINUTE", "0"),
+        ] {
+            let err = config(&[(var, bad)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(
+                err.to_string().starts_with(&format!("invalid {var}:")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none() {
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
+        let c = config(&[("HERALD_TRUSTED_PROXIES", "127.0.0.1, ::1, 10.0.0.0/8")]).unwrap();
+        assert!(c.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(!c.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
     }
 
     #[test]

@@ -145,6 +145,12 @@ fn render(state: &AppState) -> String {
         "Times a stream's queue overflowed and it was sent `resync`.",
         c.lagged_events.load(Ordering::Relaxed),
     );
+    gauge(
+        "herald_password_hashes_total",
+        "counter",
+        "Password hashes and checks run (sign-ins included), each ~19 MiB for a moment.",
+        state.hashers.runs(),
+    );
     c.publish_to_write.render(
         "sse_publish_to_write_seconds",
         "Time from publishing an event to handing it to a stream's connection.",

@@ -2,11 +2,13 @@
 
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod events;
 pub mod http;
 pub mod hub;
 mod listener;
+pub mod login_throttle;
 pub mod metrics;
 mod pinger;
 pub mod private_files;

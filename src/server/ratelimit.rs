@@ -1,11 +1,14 @@
-//! Fixed-window counters per key: failed sign-ins per username and per
-//! client address (brute force), announcements per admin (a runaway script).
+//! Fixed-window counters per key: announcements per admin (a runaway
+//! script). Sign-ins have their own throttle (`login_throttle`), which
+//! reserves attempts before the password check.
 
 use std::{
     collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant},
 };
+
+use super::login_throttle::{LoginLimits, LoginThrottle};
 
 pub struct RateLimiter {
     limit: u32,
@@ -25,24 +28,14 @@ impl RateLimiter {
         }
     }
 
-    /// True while `key` has used up its allowance in the current window.
-    pub fn is_exhausted(&self, key: &str) -> bool {
-        self.is_exhausted_at(key, Instant::now())
+    /// Counts one use and says whether it was within the allowance.
+    pub fn allow(&self, key: &str) -> bool {
+        self.allow_at(key, Instant::now())
     }
 
-    fn is_exhausted_at(&self, key: &str, now: Instant) -> bool {
-        let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows.get(key).is_some_and(|(start, count)| {
-            now.duration_since(*start) < self.window && *count >= self.limit
-        })
-    }
-
-    /// Counts one use of `key`.
-    pub fn record(&self, key: &str) {
-        self.record_at(key, Instant::now());
-    }
-
-    fn record_at(&self, key: &str, now: Instant) {
+    /// Checks and counts under one lock, so concurrent callers cannot all
+    /// pass the check before any of them is counted.
+    fn allow_at(&self, key: &str, now: Instant) -> bool {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= SWEEP_AT {
             windows.retain(|_, (start, _)| now.duration_since(*start) < self.window);
@@ -51,42 +44,25 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
-        entry.1 = entry.1.saturating_add(1);
-    }
-
-    /// Counts one use and says whether it was within the allowance.
-    pub fn allow(&self, key: &str) -> bool {
-        self.allow_at(key, Instant::now())
-    }
-
-    fn allow_at(&self, key: &str, now: Instant) -> bool {
-        if self.is_exhausted_at(key, now) {
+        if entry.1 >= self.limit {
             return false;
         }
-        self.record_at(key, now);
+        entry.1 += 1;
         true
-    }
-
-    pub fn forget(&self, key: &str) {
-        self.windows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
     }
 }
 
 /// The server's limiters, one per door that needs one.
 pub struct Limits {
-    pub login_failures: RateLimiter,
+    pub login: LoginThrottle,
     pub publish: RateLimiter,
 }
 
 impl Limits {
-    pub fn new(login_failures_per_minute: u32, publish_per_minute: u32) -> Limits {
-        let minute = Duration::from_secs(60);
+    pub fn new(login: LoginLimits, publish_per_minute: u32) -> Limits {
         Limits {
-            login_failures: RateLimiter::new(login_failures_per_minute, minute),
-            publish: RateLimiter::new(publish_per_minute, minute),
+            login: LoginThrottle::new(login),
+            publish: RateLimiter::new(publish_per_minute, Duration::from_secs(60)),
         }
     }
 }
@@ -107,8 +83,18 @@ mod tests {
             limiter.allow_at("a", start + Duration::from_secs(60)),
             "a new window"
         );
-        limiter.record("a");
-        limiter.forget("a");
-        assert!(!limiter.is_exhausted("a"));
+    }
+
+    #[test]
+    fn concurrent_callers_get_exactly_the_limit() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(5, Duration::from_secs(60)));
+        let allowed: usize = (0..8)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || (0..50).filter(|_| limiter.allow("k")).count())
+            })
+            .map(|t| t.join().unwrap())
+            .sum();
+        assert_eq!(allowed, 5);
     }
 }

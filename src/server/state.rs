@@ -6,9 +6,14 @@ use leptos::prelude::LeptosOptions;
 use std::{path::Path, sync::Arc};
 
 use super::{
-    auth::{jwt::JwtKeys, password},
+    auth::{
+        device::DeviceCookies,
+        jwt::JwtKeys,
+        password::{self, Hashers},
+    },
     config::Config,
     hub::Hub,
+    login_throttle::LoginLimits,
     private_files,
     ratelimit::Limits,
     store::{self, users, Pool},
@@ -29,6 +34,10 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Exports running now, per user (capped).
     pub exports: Arc<RunningExports>,
+    /// The one gate every password hash and check on the server goes through.
+    pub hashers: Arc<Hashers>,
+    /// Signs the cookies that make a browser "known" to an account at sign-in.
+    pub devices: DeviceCookies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +49,7 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
-    #[error("hashing demo passwords: {0}")]
+    #[error("password hashing: {0}")]
     Hash(String),
     #[error("exports directory {path}: {source}")]
     Exports {
@@ -66,8 +75,11 @@ impl AppState {
             Some(secret) => secret.clone(),
             None => load_or_create_secret(&config.data_dir().join("jwt-secret"))?,
         };
+        let hashers = Hashers::new(config.password_hashers, password::HASH_WAIT)
+            .map(Arc::new)
+            .map_err(|e| StartError::Hash(format!("starting hashing threads: {e}")))?;
         if config.demo {
-            seed_demo_users(&pool).await?;
+            seed_demo_users(&pool, &hashers).await?;
         }
         // Export files written by an older version may be world-readable.
         let exports = export::exports_dir(&config);
@@ -79,11 +91,17 @@ impl AppState {
             leptos_options,
             hub: Hub::new(config.client_queue),
             keys: JwtKeys::new(&secret),
+            devices: DeviceCookies::new(&secret),
+            hashers,
             pool,
             publish_order: Arc::default(),
             exports: Arc::default(),
             limits: Arc::new(Limits::new(
-                config.login_failures_per_minute,
+                LoginLimits {
+                    per_pair: config.login_failures_per_minute,
+                    per_address: config.login_failures_per_address_per_minute,
+                    per_account: config.login_failures_per_account_per_minute,
+                },
                 config.publish_per_minute,
             )),
             config: Arc::new(config),
@@ -92,11 +110,13 @@ impl AppState {
 }
 
 /// Demo accounts, created once; existing ones are left alone.
-async fn seed_demo_users(pool: &Pool) -> Result<(), StartError> {
+async fn seed_demo_users(pool: &Pool, hashers: &Hashers) -> Result<(), StartError> {
     for (name, role) in DEMO_USERS {
         if users::find_by_name(pool, name).await?.is_none() {
-            let hash =
-                password::hash(DEMO_PASSWORD).map_err(|e| StartError::Hash(e.to_string()))?;
+            let hash = hashers
+                .hash(DEMO_PASSWORD)
+                .await
+                .map_err(|e| StartError::Hash(format!("demo passwords: {e}")))?;
             users::insert_if_absent(pool, name, &hash, role).await?;
         }
     }

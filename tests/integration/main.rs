@@ -8,6 +8,7 @@ mod auth;
 mod contract;
 mod delivery;
 mod harness;
+mod hostile_auth;
 mod hostile_doors;
 mod hostile_publish;
 mod pages;

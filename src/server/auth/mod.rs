@@ -1,9 +1,11 @@
 //! Authentication: passwords, tokens, and who is asking.
 
+pub mod device;
 pub mod jwt;
 pub mod password;
 mod session;
 
 pub use session::{
-    authenticate, carries_bearer, clear_cookie, session_cookie, Admin, Session, SESSION_COOKIE,
+    authenticate, carries_bearer, clear_cookie, cookie_value, session_cookie, Admin, Session,
+    SESSION_COOKIE,
 };

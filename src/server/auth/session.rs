@@ -53,6 +53,11 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The first non-empty value of cookie `wanted` in the request.
+pub fn cookie_value<'h>(headers: &'h HeaderMap, wanted: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -60,7 +65,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<&str> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+            (name == wanted && !value.is_empty()).then_some(value)
         })
 }
 

@@ -5,8 +5,8 @@ use axum::{
         rejection::{PathRejection, QueryRejection},
         ConnectInfo, Path, Query, State,
     },
-    http::{header, StatusCode},
-    response::{IntoResponse, Response},
+    http::{header, HeaderMap, StatusCode},
+    response::{AppendHeaders, IntoResponse, Response},
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -17,10 +17,10 @@ use super::{idempotency_key::KeyHeader, json::ApiJson};
 use crate::{
     model::{AppError, Role, SentAnnouncement, UserView},
     server::{
-        auth::{clear_cookie, session_cookie, Admin, Session},
+        auth::{clear_cookie, Admin, Session},
         state::AppState,
         store::notifications::Recipients,
-        usecases::{self, announce::Draft, idempotency::Once},
+        usecases::{self, announce::Draft, auth::SignInFrom, idempotency::Once},
     },
 };
 
@@ -32,18 +32,18 @@ pub struct LoginBody {
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, AppError> {
-    let client = Some(client.ip());
-    let signed_in = usecases::auth::login(&state, &body.username, &body.password, client).await?;
-    let cookie = session_cookie(
-        &signed_in.token,
-        signed_in.max_age.as_secs(),
-        state.config.secure_cookies,
-    );
+    let from = SignInFrom::request(&state, Some(peer.ip()), &headers);
+    let signed_in = usecases::auth::login(&state, &body.username, &body.password, &from).await?;
+    let cookies = signed_in
+        .cookies(state.config.secure_cookies)
+        .into_iter()
+        .map(|cookie| (header::SET_COOKIE, cookie));
     Ok((
-        [(header::SET_COOKIE, cookie)],
+        AppendHeaders(cookies),
         Json(json!({ "token": signed_in.token, "user": signed_in.user })),
     )
         .into_response())

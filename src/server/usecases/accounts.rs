@@ -7,7 +7,7 @@
 use crate::{
     model::{AppError, Role, UserView},
     server::{
-        auth::password,
+        auth::password::Hashers,
         events::{self, DomainEvent},
         hub::Hub,
         store::{sessions, users, Pool},
@@ -20,12 +20,13 @@ pub const USERNAME_MAX: usize = 64;
 
 pub async fn add_user(
     pool: &Pool,
+    hashers: &Hashers,
     username: &str,
     password: &str,
     role: Role,
 ) -> Result<UserView, AppError> {
     validate_username(username)?;
-    let hash = hash_password(password).await?;
+    let hash = hash_password(hashers, password).await?;
     if !users::insert_if_absent(pool, username, &hash, role).await? {
         return Err(AppError::invalid(
             "username",
@@ -56,12 +57,13 @@ pub async fn set_role(
 
 pub async fn set_password(
     pool: &Pool,
+    hashers: &Hashers,
     hub: Option<&Hub>,
     username: &str,
     password: &str,
 ) -> Result<(), AppError> {
     let user = find(pool, username).await?;
-    let hash = hash_password(password).await?;
+    let hash = hash_password(hashers, password).await?;
     users::set_password_hash(pool, username, &hash).await?;
     revoke_access(pool, hub, user.id).await
 }
@@ -103,7 +105,8 @@ fn validate_username(name: &str) -> Result<(), AppError> {
     }
 }
 
-async fn hash_password(password: &str) -> Result<String, AppError> {
+/// Through the server's hash gate (`Hashers`), like every other hash.
+async fn hash_password(hashers: &Hashers, password: &str) -> Result<String, AppError> {
     let length = password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
         return Err(AppError::invalid(
@@ -111,14 +114,7 @@ async fn hash_password(password: &str) -> Result<String, AppError> {
             format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
         ));
     }
-    let password = password.to_string();
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|_| AppError::Internal)?
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            AppError::Internal
-        })
+    hashers.hash(password).await
 }
 
 #[cfg(test)]

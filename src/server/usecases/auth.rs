@@ -1,12 +1,20 @@
 //! Signing in and out.
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    net::{IpAddr, Ipv6Addr},
+    time::Duration,
+};
 
+use http::{HeaderMap, HeaderValue};
+
+use super::accounts::{PASSWORD_MAX, USERNAME_MAX};
 use crate::{
     model::{AppError, UserView},
     server::{
-        auth::{jwt::Claims, password, Session},
+        auth::{device::Device, jwt::Claims, session_cookie, Session},
+        client_addr::client_ip,
         events::{self, DomainEvent},
+        login_throttle::Attempt,
         state::AppState,
         store::{now_ms, sessions, users},
     },
@@ -16,62 +24,105 @@ pub struct LoggedIn {
     pub token: String,
     pub user: UserView,
     pub max_age: Duration,
+    /// Marks this browser as known to the account (see `auth::device`).
+    device_cookie: Option<HeaderValue>,
 }
 
-/// Same answer, and about the same time, for an unknown user and a wrong password.
-/// `client` is the caller's address, when known: failures are limited per
-/// username and per address, so neither guessing one account's password nor
-/// spraying many accounts from one place gets far.
-#[tracing::instrument(skip(state, password))]
+impl LoggedIn {
+    /// The `Set-Cookie` values a successful sign-in answers with: the
+    /// session, and the device cookie.
+    pub fn cookies(&self, secure: bool) -> Vec<HeaderValue> {
+        let session = session_cookie(&self.token, self.max_age.as_secs(), secure);
+        std::iter::once(session)
+            .chain(self.device_cookie.clone())
+            .collect()
+    }
+}
+
+/// Where a sign-in comes from, as the throttle sees it. Both doors (the JSON
+/// route and the server function) build it here from the TCP peer and the
+/// request headers, so they count attempts the same way.
+pub struct SignInFrom {
+    pub address: IpAddr,
+    device: Option<Device>,
+}
+
+impl SignInFrom {
+    pub fn request(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> SignInFrom {
+        SignInFrom {
+            // Without a peer (never on a real socket) every such caller shares
+            // one bucket: safe, if harsh.
+            address: peer
+                .map(|peer| client_ip(peer, headers, &state.config.trusted_proxies))
+                .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+            device: state.devices.from_headers(headers),
+        }
+    }
+}
+
+/// Same answer, and about the same time, for an unknown user and a wrong
+/// password. Before anything is looked up or hashed, the attempt reserves
+/// its slots in the sign-in throttle (`login_throttle` explains the keys):
+/// at most the limit of attempts per key are ever checked, however many
+/// arrive at once, and the rest get 429 straight away.
+#[tracing::instrument(skip(state, password, from), fields(client = %from.address))]
 pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
-    client: Option<IpAddr>,
+    from: &SignInFrom,
 ) -> Result<LoggedIn, AppError> {
     let username = username.trim();
     if username.is_empty() {
         return Err(AppError::invalid("username", "is required"));
     }
+    // No account has a longer name; refusing here keeps throttle keys small.
+    if username.chars().count() > USERNAME_MAX {
+        return Err(AppError::invalid(
+            "username",
+            format!("must be at most {USERNAME_MAX} characters"),
+        ));
+    }
     if password.is_empty() {
         return Err(AppError::invalid("password", "is required"));
     }
-    let limiter = &state.limits.login_failures;
-    let user_key = format!("user:{username}");
-    let client_key = client.map(|ip| format!("ip:{ip}"));
-    if limiter.is_exhausted(&user_key)
-        || client_key
-            .as_deref()
-            .is_some_and(|k| limiter.is_exhausted(k))
-    {
+    // argon2 reads all of it; no account has a longer one.
+    if password.chars().count() > PASSWORD_MAX {
+        return Err(AppError::invalid(
+            "password",
+            format!("must be at most {PASSWORD_MAX} characters"),
+        ));
+    }
+    let attempt = match &from.device {
+        Some(device) if device.username == username => Attempt::Device {
+            account: username,
+            device: &device.id,
+        },
+        _ => Attempt::Untrusted {
+            account: username,
+            address: from.address,
+        },
+    };
+    let Some(slot) = state.limits.login.reserve(&attempt) else {
         tracing::warn!("sign-in rate-limited");
         return Err(AppError::RateLimited);
-    }
-    let user = users::find_by_name(&state.pool, username).await?;
-    let phc = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| password::decoy_hash().to_string());
-    let password = password.to_string();
-    // argon2 is deliberately slow: keep it off the async workers.
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &phc))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password check task failed");
-            AppError::Internal
-        })?;
-    let user = match (user, matches) {
-        (Some(user), true) => user,
-        _ => {
+    };
+    let user = match check_password(state, username, password).await {
+        Ok(Some(user)) => {
+            slot.succeeded();
+            user
+        }
+        Ok(None) => {
+            slot.failed();
             tracing::info!("sign-in refused");
-            limiter.record(&user_key);
-            if let Some(key) = &client_key {
-                limiter.record(key);
-            }
             return Err(AppError::BadCredentials);
         }
+        Err(err) => {
+            // Busy or broken on our side: no verdict, so no failure counted.
+            slot.refund();
+            return Err(err);
+        }
     };
-    limiter.forget(&user_key);
 
     let ttl = state.config.session_ttl;
     let now = now_ms();
@@ -90,11 +141,30 @@ pub async fn login(
         AppError::Internal
     })?;
     tracing::info!(user_id = user.id, "signed in");
+    let device_cookie = state.devices.cookie(
+        from.device.as_ref(),
+        &user.username,
+        state.config.secure_cookies,
+    );
     Ok(LoggedIn {
         token,
         user: user.view(),
         max_age: ttl,
+        device_cookie,
     })
+}
+
+/// The account, when `password` is its password. Unknown accounts are
+/// checked against a decoy hash so they take as long.
+async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<users::UserRecord>, AppError> {
+    let user = users::find_by_name(&state.pool, username).await?;
+    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state.hashers.verify(password, phc).await?;
+    Ok(user.filter(|_| matches))
 }
 
 /// Revokes the session and closes the streams it opened.
