@@ -199,6 +199,9 @@ pub enum AppError {
     NotFound(String),
     #[error("too many attempts, try again later")]
     RateLimited,
+    /// A user already holds the most streams allowed at once (the limit).
+    #[error("too many open streams for this account (at most {0}); close one and retry")]
+    TooManyStreams(usize),
     /// A well-formed request that cannot be carried out as asked (e.g. an
     /// `Idempotency-Key` reused with a different body).
     #[error("{0}")]

@@ -8,6 +8,7 @@ use std::{path::Path, sync::Arc};
 use super::{
     auth::{jwt::JwtKeys, password},
     config::Config,
+    connections::Connections,
     hub::Hub,
     ratelimit::Limits,
     store::{self, users, Pool},
@@ -25,6 +26,8 @@ pub struct AppState {
     /// notifications in `seq` order (SQLite has a single writer anyway).
     pub publish_order: Arc<tokio::sync::Mutex<()>>,
     pub limits: Arc<Limits>,
+    /// Open connections against `HERALD_MAX_CONNECTIONS` (both paths).
+    pub connections: Arc<Connections>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +65,10 @@ impl AppState {
         }
         Ok(AppState {
             leptos_options,
-            hub: Hub::new(config.client_queue),
+            hub: Hub::new(
+                config.client_queue,
+                config.connections.max_streams_per_user,
+            ),
             keys: JwtKeys::new(&secret),
             pool,
             publish_order: Arc::default(),
@@ -70,6 +76,7 @@ impl AppState {
                 config.login_failures_per_minute,
                 config.publish_per_minute,
             )),
+            connections: Connections::new(config.connections.max_connections),
             config: Arc::new(config),
         })
     }

@@ -18,7 +18,7 @@ pub fn status_of(err: &AppError) -> StatusCode {
         AppError::BadCredentials | AppError::Unauthorized => StatusCode::UNAUTHORIZED,
         AppError::Forbidden => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited | AppError::TooManyStreams(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

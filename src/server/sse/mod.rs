@@ -102,11 +102,14 @@ async fn open(
     let user_id = session.user.id;
 
     // Subscribe first: from here on nothing published for this user is missed.
-    let subscription = state.hub.subscribe(ClientInfo {
-        user_id,
-        role: session.user.role,
-        session_id: session.session_id,
-    });
+    let subscription = state
+        .hub
+        .subscribe(ClientInfo {
+            user_id,
+            role: session.user.role,
+            session_id: session.session_id,
+        })
+        .map_err(|cap| AppError::TooManyStreams(cap.limit))?;
 
     let mut pending = VecDeque::new();
     let mut skip_through = resume_after.unwrap_or(0);
