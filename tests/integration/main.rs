@@ -8,6 +8,7 @@ mod auth;
 mod contract;
 mod delivery;
 mod harness;
+mod hostile_conn;
 mod pages;
 mod stream;
 mod wire;
