@@ -161,6 +161,7 @@ async fn a_stream_whose_client_stopped_reading_is_dropped_at_the_write_timeout()
         let alice_id = server.user_id(&alice).await;
         let hub = &server.state.hub;
 
+        let open_before = server.state.connections.open();
         let mut raw = tiny_window(&server).await;
         if path == "routed" {
             raw.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
@@ -192,8 +193,10 @@ async fn a_stream_whose_client_stopped_reading_is_dropped_at_the_write_timeout()
             hub.stats().total_clients == 0
         })
         .await;
+        // And its connection is let go (the kernel still delivers what was
+        // written; the harness's own pooled connections only ever close).
         eventually(&format!("{path}: its connection to be let go"), || {
-            server.state.connections.open() == 0
+            server.state.connections.open() <= open_before
         })
         .await;
         drop(raw);
