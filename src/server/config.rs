@@ -196,8 +196,7 @@ impl ConnectionLimits {
                 reason: "must be at least 1".into(),
             });
         }
-        let max_connections = match get("HERALD_MAX_CONNECTIONS").filter(|v| !v.trim().is_empty())
-        {
+        let max_connections = match get("HERALD_MAX_CONNECTIONS").filter(|v| !v.trim().is_empty()) {
             None => default_max_connections(open_files_limit()),
             Some(_) => parse_or(get, "HERALD_MAX_CONNECTIONS", 0usize)?,
         };
@@ -242,6 +241,7 @@ fn open_files_limit() -> Option<u64> {
         };
         // SAFETY: getrlimit only writes the struct we pass, which outlives the call.
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
             return Some(limit.rlim_cur as u64);
         }
     }
@@ -363,7 +363,11 @@ mod tests {
             ("HERALD_MAX_CONNECTIONS", "many"),
             ("HERALD_DIRECT_STREAMS", "off"),
         ] {
-            assert_eq!(config(&[(var, value)]).unwrap_err().var, var, "{var}={value}");
+            assert_eq!(
+                config(&[(var, value)]).unwrap_err().var,
+                var,
+                "{var}={value}"
+            );
         }
     }
 

@@ -9,7 +9,8 @@
 //!   counted (`HERALD_MAX_CONNECTIONS`, default: open-files limit − 256, at
 //!   most 50 000). Past it a connection gets a canned `503` with
 //!   `Retry-After` and `Connection: close` and is closed within
-//!   [`REFUSAL_LINGER`].
+//!   [`REFUSAL_LINGER`]; at most [`MAX_LINGERING_REFUSALS`] linger at once,
+//!   the rest get the 503 in one non-blocking write and are closed at once.
 //! - **Request heads**: a whole head within `header_timeout` (default 10 s,
 //!   `HERALD_HEADER_TIMEOUT_SECS`) of the accept — a silent socket or a
 //!   half-sent head is closed, unanswered, as hyper closes one. On a
@@ -30,7 +31,14 @@
 
 mod io;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use axum::{extract::ConnectInfo, Router};
 use bytes::Bytes;
@@ -66,6 +74,10 @@ const KEEPALIVE: TcpKeepalive = TcpKeepalive::new()
 /// the client sent meanwhile, so closing does not reset the answer away).
 const REFUSAL_LINGER: Duration = Duration::from_secs(1);
 
+/// Refused connections lingering at once: they hold descriptors too, and
+/// must fit in the headroom the cap leaves below the open-files limit.
+const MAX_LINGERING_REFUSALS: usize = 64;
+
 /// The answer past the connection cap: fixed bytes, nothing to allocate.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 content-type: application/json\r\n\
@@ -86,6 +98,8 @@ pub struct Shared {
     pub routed: TaskTracker,
     /// Streams served on the socket, which shutdown waits for (briefly).
     pub direct_streams: TaskTracker,
+    /// Refused connections still delivering their 503.
+    pub lingering_refusals: AtomicUsize,
 }
 
 /// Accepts connections until `shared.stop` is cancelled.
@@ -103,7 +117,7 @@ pub async fn accept_loop(mut listener: TcpListener, shared: Arc<Shared>) {
             }
             None => {
                 tracing::warn!(client = %peer, "connection cap reached: answered 503");
-                tokio::spawn(refuse(tcp));
+                refuse(tcp, &shared);
             }
         }
     }
@@ -166,8 +180,24 @@ fn set_keepalive(tcp: &TcpStream) {
     }
 }
 
-/// Answers 503 and closes, within [`REFUSAL_LINGER`] whatever the client does.
-async fn refuse(mut tcp: TcpStream) {
+/// Answers 503 and closes, within [`REFUSAL_LINGER`] whatever the client
+/// does; at once when too many refusals linger already.
+fn refuse(tcp: TcpStream, shared: &Arc<Shared>) {
+    let lingering = &shared.lingering_refusals;
+    if lingering.fetch_add(1, Ordering::AcqRel) >= MAX_LINGERING_REFUSALS {
+        lingering.fetch_sub(1, Ordering::AcqRel);
+        // A fresh socket's send buffer always has room for these few bytes.
+        let _ = tcp.try_write(REFUSAL);
+        return;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        linger_with_refusal(tcp).await;
+        shared.lingering_refusals.fetch_sub(1, Ordering::AcqRel);
+    });
+}
+
+async fn linger_with_refusal(mut tcp: TcpStream) {
     let _ = tokio::time::timeout(REFUSAL_LINGER, async {
         tcp.write_all(REFUSAL).await?;
         tcp.shutdown().await?;
@@ -213,7 +243,10 @@ mod tests {
         set_keepalive(&tcp);
         let socket = SockRef::from(&tcp);
         assert!(socket.keepalive().unwrap());
-        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(60));
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(60)
+        );
         assert_eq!(
             socket.tcp_keepalive_interval().unwrap(),
             Duration::from_secs(10)

@@ -107,6 +107,7 @@ pub async fn run(
         stop: tokio_util::sync::CancellationToken::new(),
         routed: tokio_util::task::TaskTracker::new(),
         direct_streams: tokio_util::task::TaskTracker::new(),
+        lingering_refusals: Default::default(),
     });
     let accepting = tokio::spawn(listener::accept_loop(listener, shared.clone()));
     shutdown.await;

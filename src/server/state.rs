@@ -65,10 +65,7 @@ impl AppState {
         }
         Ok(AppState {
             leptos_options,
-            hub: Hub::new(
-                config.client_queue,
-                config.connections.max_streams_per_user,
-            ),
+            hub: Hub::new(config.client_queue, config.connections.max_streams_per_user),
             keys: JwtKeys::new(&secret),
             pool,
             publish_order: Arc::default(),

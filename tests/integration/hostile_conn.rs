@@ -87,7 +87,11 @@ async fn a_kept_alive_router_connection_gets_the_same_deadline_for_its_next_head
 async fn json_body(raw: &mut Raw, head: &str) -> Value {
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_string)
+        })
         .expect("a content-length")
         .trim()
         .parse()
@@ -117,12 +121,18 @@ async fn the_seventeenth_stream_of_one_user_gets_429_while_others_still_connect(
     kept.send(&stream_request(&alice)).await;
     for raw in [&mut fresh, &mut kept] {
         let head = raw.head().await;
-        assert!(head.starts_with("HTTP/1.1 429 Too Many Requests\r\n"), "{head}");
+        assert!(
+            head.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+            "{head}"
+        );
         assert!(head.contains("content-type: application/json"), "{head}");
         let body = json_body(raw, &head).await;
         assert_eq!(body["success"], false);
         assert!(
-            body["error"].as_str().unwrap().contains("too many open streams"),
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("too many open streams"),
             "{body}"
         );
     }
@@ -189,9 +199,10 @@ async fn a_stream_whose_client_stopped_reading_is_dropped_at_the_write_timeout()
             tokio::task::yield_now().await;
         }
 
-        eventually(&format!("{path}: the stalled stream to leave the hub"), || {
-            hub.stats().total_clients == 0
-        })
+        eventually(
+            &format!("{path}: the stalled stream to leave the hub"),
+            || hub.stats().total_clients == 0,
+        )
         .await;
         // And its connection is let go (the kernel still delivers what was
         // written; the harness's own pooled connections only ever close).
@@ -223,10 +234,20 @@ async fn past_the_connection_cap_a_client_gets_503_until_others_close() {
         .send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
         .await;
     let head = refused.head().await;
-    assert!(head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 503 Service Unavailable\r\n"),
+        "{head}"
+    );
     let lower = head.to_ascii_lowercase();
-    for line in ["connection: close", "retry-after: 1", "content-type: application/json"] {
-        assert!(lower.contains(&format!("\r\n{line}\r\n")), "{line} in {head}");
+    for line in [
+        "connection: close",
+        "retry-after: 1",
+        "content-type: application/json",
+    ] {
+        assert!(
+            lower.contains(&format!("\r\n{line}\r\n")),
+            "{line} in {head}"
+        );
     }
     let body = json_body(&mut refused, &head).await;
     assert_eq!(body["success"], false);
@@ -259,7 +280,10 @@ async fn past_the_connection_cap_a_client_gets_503_until_others_close() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("\nhttp_connections_refused_total 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("\nhttp_connections_refused_total 1\n"),
+        "{metrics}"
+    );
     assert!(metrics.contains("\nhttp_connections_max 4\n"), "{metrics}");
 }
 
@@ -277,7 +301,11 @@ async fn both_settings_of_the_direct_path_serve_a_stream() {
         );
         server.broadcast(&admin, "either way").await;
         assert!(raw.event().await.contains("either way"), "{flag}");
-        assert_eq!(direct_streams(&server), direct, "HERALD_DIRECT_STREAMS={flag}");
+        assert_eq!(
+            direct_streams(&server),
+            direct,
+            "HERALD_DIRECT_STREAMS={flag}"
+        );
     }
 }
 
@@ -322,9 +350,7 @@ async fn direct_streams_are_logged_like_router_requests() {
     let client = raw.tcp.local_addr().unwrap();
     assert_eq!(direct_streams(&server), 1);
 
-    let span = format!(
-        "request{{method=GET uri=/sse/stream version=HTTP/1.1 client={client}}}"
-    );
+    let span = format!("request{{method=GET uri=/sse/stream version=HTTP/1.1 client={client}}}");
     let text = logs.text();
     let opened = text
         .lines()
@@ -340,9 +366,9 @@ async fn direct_streams_are_logged_like_router_requests() {
 
     drop(raw);
     eventually("the end of the stream to be logged", || {
-        logs.text()
-            .lines()
-            .any(|l| l.contains(&span) && l.contains("end of stream") && l.contains("stream_duration="))
+        logs.text().lines().any(|l| {
+            l.contains(&span) && l.contains("end of stream") && l.contains("stream_duration=")
+        })
     })
     .await;
 }

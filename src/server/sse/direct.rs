@@ -50,9 +50,7 @@ use tracing::Instrument;
 
 use super::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
 
-use crate::server::{
-    auth::authenticate, listener::Shared, request_span, state::AppState,
-};
+use crate::server::{auth::authenticate, listener::Shared, request_span, state::AppState};
 
 const STREAM_PATH: &str = "/sse/stream";
 const REQUEST_PREFIX: &[u8] = b"GET /sse/stream";
@@ -72,7 +70,11 @@ pub enum FirstRequest {
 
 /// Reads the first request head of a fresh connection and serves it here if
 /// it opens a stream that passes authentication.
-pub async fn serve_first_request(shared: &Shared, tcp: TcpStream, peer: SocketAddr) -> FirstRequest {
+pub async fn serve_first_request(
+    shared: &Shared,
+    tcp: TcpStream,
+    peer: SocketAddr,
+) -> FirstRequest {
     let deadline = Instant::now() + shared.limits.header_timeout;
     let head = tokio::select! {
         head = read_head(&tcp, deadline) => head,
@@ -87,12 +89,7 @@ pub async fn serve_first_request(shared: &Shared, tcp: TcpStream, peer: SocketAd
     let Some(request) = parse_request(&head) else {
         return FirstRequest::ForRouter(tcp, head.into());
     };
-    let span = request_span::request_span(
-        &Method::GET,
-        &request.uri,
-        Version::HTTP_11,
-        Some(peer),
-    );
+    let span = request_span::request_span(&Method::GET, &request.uri, Version::HTTP_11, Some(peer));
     // Boxed so that the authentication and start-up queries, which are large
     // futures, do not size the task every open stream keeps.
     let opened = Box::pin(open_for(&shared.state, request))
@@ -140,13 +137,11 @@ async fn read_head(tcp: &TcpStream, deadline: Instant) -> Head {
         match tcp.try_read_buf(&mut buf) {
             Ok(0) if buf.is_empty() => return Head::Gone,
             Ok(0) => return Head::Other(buf),
-            Ok(_) => {
-                match classify(&buf) {
-                    Verdict::NeedMore => {}
-                    Verdict::Stream => return Head::Stream(buf),
-                    Verdict::Other => return Head::Other(buf),
-                }
-            }
+            Ok(_) => match classify(&buf) {
+                Verdict::NeedMore => {}
+                Verdict::Stream => return Head::Stream(buf),
+                Verdict::Other => return Head::Other(buf),
+            },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) if buf.is_empty() => return Head::Gone,
             Err(_) => return Head::Other(buf),
@@ -246,7 +241,10 @@ async fn write_stream(mut tcp: TcpStream, mut client: ClientStream, write_timeou
     // Each write is one whole event: send it now rather than wait to coalesce.
     let _ = tcp.set_nodelay(true);
     let head = response_head(SystemTime::now());
-    if !matches!(timeout(write_timeout, tcp.write_all(&head)).await, Ok(Ok(()))) {
+    if !matches!(
+        timeout(write_timeout, tcp.write_all(&head)).await,
+        Ok(Ok(()))
+    ) {
         tracing::debug!("client gone before the response head");
         return;
     }

@@ -73,7 +73,9 @@ fn beyond_direct_limits(bytes: &[u8]) -> bool {
     let mut headers = [httparse::EMPTY_HEADER; 256];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
-        Ok(httparse::Status::Complete(len)) => len > MAX_HEAD || request.headers.len() > MAX_HEADERS,
+        Ok(httparse::Status::Complete(len)) => {
+            len > MAX_HEAD || request.headers.len() > MAX_HEADERS
+        }
         _ => false,
     }
 }
