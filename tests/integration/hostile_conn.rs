@@ -331,6 +331,18 @@ impl Captured {
 
 #[tokio::test]
 async fn direct_streams_are_logged_like_router_requests() {
+    let server = TestServer::start().await;
+    let alice = server.token("alice").await;
+    // tracing caches, per call site, whether anyone listens; a call site
+    // first reached on another test's thread while the subscriber below
+    // registers can miss it. Reach them all once before it does.
+    let warm_up = open_direct(&server, &alice).await;
+    drop(warm_up);
+    eventually("the warm-up stream to end", || {
+        server.state.hub.active_connections() == 0
+    })
+    .await;
+
     let logs = Captured::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -343,12 +355,11 @@ async fn direct_streams_are_logged_like_router_requests() {
     // The test's runtime runs every server task on this thread.
     let _logging = tracing::subscriber::set_default(subscriber);
 
-    let server = TestServer::start().await;
     let alice = server.token("alice").await;
     let mut raw = open_direct(&server, &alice).await;
     raw.chunk().await.expect("connected");
     let client = raw.tcp.local_addr().unwrap();
-    assert_eq!(direct_streams(&server), 1);
+    assert_eq!(direct_streams(&server), 2, "the warm-up's and this one");
 
     let span = format!("request{{method=GET uri=/sse/stream version=HTTP/1.1 client={client}}}");
     let text = logs.text();
