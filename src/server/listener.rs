@@ -60,7 +60,7 @@ pub use io::{Prefixed, WriteDeadline};
 use super::{
     config::ConnectionLimits,
     connections::ConnectionPermit,
-    sse::{self, FirstRequest},
+    sse::{self, DirectPath, FirstRequest},
     state::AppState,
 };
 
@@ -131,7 +131,13 @@ async fn serve_connection(
 ) {
     set_keepalive(&tcp);
     let (tcp, read) = if shared.limits.direct_streams {
-        match sse::serve_first_request(&shared, tcp, peer).await {
+        let path = DirectPath {
+            state: &shared.state,
+            limits: &shared.limits,
+            stop: &shared.stop,
+            streams: &shared.direct_streams,
+        };
+        match sse::serve_first_request(path, tcp, peer).await {
             FirstRequest::Done => return,
             FirstRequest::ForRouter(tcp, read) => (tcp, read),
         }

@@ -271,15 +271,7 @@ async fn past_the_connection_cap_a_client_gets_503_until_others_close() {
     drop(next);
     drop(held);
     eventually("the connections to close", || connections.open() == 0).await;
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("\nhttp_connections_refused_total 1\n"),
         "{metrics}"

@@ -50,7 +50,19 @@ use tracing::Instrument;
 
 use super::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
 
-use crate::server::{auth::authenticate, listener::Shared, request_span, state::AppState};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::server::{auth::authenticate, config::ConnectionLimits, request_span, state::AppState};
+
+/// What the direct path needs from the server that runs it.
+pub struct DirectPath<'a> {
+    pub state: &'a AppState,
+    pub limits: &'a ConnectionLimits,
+    /// Cancelled when the server shuts down.
+    pub stop: &'a CancellationToken,
+    /// Counts the streams served here, so that shutdown can wait for them.
+    pub streams: &'a TaskTracker,
+}
 
 const STREAM_PATH: &str = "/sse/stream";
 const REQUEST_PREFIX: &[u8] = b"GET /sse/stream";
@@ -71,15 +83,15 @@ pub enum FirstRequest {
 /// Reads the first request head of a fresh connection and serves it here if
 /// it opens a stream that passes authentication.
 pub async fn serve_first_request(
-    shared: &Shared,
+    path: DirectPath<'_>,
     tcp: TcpStream,
     peer: SocketAddr,
 ) -> FirstRequest {
-    let deadline = Instant::now() + shared.limits.header_timeout;
+    let deadline = Instant::now() + path.limits.header_timeout;
     let head = tokio::select! {
         head = read_head(&tcp, deadline) => head,
         // Shutting down: a connection that has not asked for anything yet is just closed.
-        _ = shared.stop.cancelled() => Head::Gone,
+        _ = path.stop.cancelled() => Head::Gone,
     };
     let head = match head {
         Head::Stream(head) => head,
@@ -92,14 +104,14 @@ pub async fn serve_first_request(
     let span = request_span::request_span(&Method::GET, &request.uri, Version::HTTP_11, Some(peer));
     // Boxed so that the authentication and start-up queries, which are large
     // futures, do not size the task every open stream keeps.
-    let opened = Box::pin(open_for(&shared.state, request))
+    let opened = Box::pin(open_for(path.state, request))
         .instrument(span.clone())
         .await;
     match opened {
         Some(client) => {
             drop(head);
-            let _counted = shared.direct_streams.token();
-            write_stream(tcp, client, shared.limits.write_timeout)
+            let _counted = path.streams.token();
+            write_stream(tcp, client, path.limits.write_timeout)
                 .instrument(span)
                 .await;
             FirstRequest::Done

@@ -21,7 +21,7 @@ use std::{
 
 mod direct;
 
-pub use direct::{serve_first_request, FirstRequest};
+pub use direct::{serve_first_request, DirectPath, FirstRequest};
 
 use axum::{
     body::Body,
