@@ -42,6 +42,24 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Password hashes run at once (`HERALD_PASSWORD_HASHERS`; default: cores).
     pub password_hashers: usize,
+    /// Connection limits (first byte, head, writes, caps): `listener.rs` says how each is used.
+    pub connections: ConnectionLimits,
+}
+
+/// What one client may hold or take: see the top of `src/server/listener.rs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From accepting a connection (or finishing a response on it) to having
+    /// a whole request head: idle, slow and half-sent heads end here.
+    pub header_timeout: Duration,
+    /// How long one write to a client may wait for it to read.
+    pub write_timeout: Duration,
+    /// Open streams one user may hold at once (429 beyond).
+    pub max_streams_per_user: usize,
+    /// Open connections in all, on both paths (503 beyond).
+    pub max_connections: usize,
+    /// Whether a connection's first stream request is served on the socket.
+    pub direct_streams: bool,
 }
 
 // Hand-written so the secret can never end up in a log line through `{:?}`.
@@ -76,6 +94,7 @@ impl std::fmt::Debug for Config {
             )
             .field("trusted_proxies", &self.trusted_proxies)
             .field("password_hashers", &self.password_hashers)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -188,6 +207,7 @@ impl Config {
             )?,
             trusted_proxies: parse_or(&get, "HERALD_TRUSTED_PROXIES", TrustedProxies::default())?,
             password_hashers,
+            connections: ConnectionLimits::from_lookup(&get)?,
         })
     }
 
@@ -239,12 +259,98 @@ fn at_least_one(
     }
 }
 
+impl ConnectionLimits {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let max_streams_per_user: usize = parse_or(get, "HERALD_MAX_STREAMS_PER_USER", 16)?;
+        if max_streams_per_user == 0 {
+            return Err(ConfigError {
+                var: "HERALD_MAX_STREAMS_PER_USER",
+                reason: "must be at least 1".into(),
+            });
+        }
+        let max_connections = match get("HERALD_MAX_CONNECTIONS").filter(|v| !v.trim().is_empty()) {
+            None => default_max_connections(open_files_limit()),
+            Some(_) => parse_or(get, "HERALD_MAX_CONNECTIONS", 0usize)?,
+        };
+        if max_connections == 0 {
+            return Err(ConfigError {
+                var: "HERALD_MAX_CONNECTIONS",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(ConnectionLimits {
+            header_timeout: parse_secs(get, "HERALD_HEADER_TIMEOUT_SECS", 10.0)?,
+            write_timeout: parse_secs(get, "HERALD_WRITE_TIMEOUT_SECS", 30.0)?,
+            max_streams_per_user,
+            max_connections,
+            direct_streams: parse_flag_or(get, "HERALD_DIRECT_STREAMS", true)?,
+        })
+    }
+}
+
+/// File descriptors the process keeps for itself beyond client sockets: the
+/// listener, SQLite's files, the blocking pool's files, logs, exports.
+const FD_HEADROOM: u64 = 256;
+/// Past this, memory (not descriptors) is what runs out first.
+const MAX_CONNECTIONS_CEILING: u64 = 50_000;
+
+/// The connection cap when none is set: the open-files limit minus headroom,
+/// so the cap answers 503 before `accept` starts failing with EMFILE.
+fn default_max_connections(open_files: Option<u64>) -> usize {
+    let limit = open_files.unwrap_or(1024);
+    limit
+        .saturating_sub(FD_HEADROOM)
+        .clamp(1, MAX_CONNECTIONS_CEILING) as usize
+}
+
+/// The soft `RLIMIT_NOFILE`, if the platform tells.
+fn open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct we pass, which outlives the call.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every unix
+            return Some(limit.rlim_cur as u64);
+        }
+    }
+    None
+}
+
+/// A duration in seconds, fractions allowed ("0.5"), greater than zero.
+fn parse_secs(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: f64,
+) -> Result<Duration, ConfigError> {
+    let secs: f64 = parse_or(get, var, default)?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| ConfigError {
+            var,
+            reason: format!("{secs}: expected a number of seconds above 0"),
+        })
+}
+
 fn parse_flag(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
 ) -> Result<bool, ConfigError> {
+    parse_flag_or(get, var, false)
+}
+
+fn parse_flag_or(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match get(var).as_deref().map(str::trim) {
-        None | Some("") | Some("0") | Some("false") => Ok(false),
+        None | Some("") => Ok(default),
+        Some("0") | Some("false") => Ok(false),
         Some("1") | Some("true") => Ok(true),
         Some(other) => Err(ConfigError {
             var,
@@ -342,6 +448,51 @@ mod tests {
                 "HERALD_EXPORT_RETENTION_HOURS"
             );
         }
+    }
+
+    #[test]
+    fn connection_limits_have_safe_defaults_and_name_bad_values() {
+        let c = config(&[]).unwrap().connections;
+        assert_eq!(c.header_timeout, Duration::from_secs(10));
+        assert_eq!(c.write_timeout, Duration::from_secs(30));
+        assert_eq!(c.max_streams_per_user, 16);
+        assert!(c.max_connections >= 1);
+        assert!(c.direct_streams);
+
+        let c = config(&[
+            ("HERALD_HEADER_TIMEOUT_SECS", "0.25"),
+            ("HERALD_MAX_CONNECTIONS", "7"),
+            ("HERALD_DIRECT_STREAMS", "0"),
+        ])
+        .unwrap()
+        .connections;
+        assert_eq!(c.header_timeout, Duration::from_millis(250));
+        assert_eq!(c.max_connections, 7);
+        assert!(!c.direct_streams);
+
+        for (var, value) in [
+            ("HERALD_HEADER_TIMEOUT_SECS", "0"),
+            ("HERALD_HEADER_TIMEOUT_SECS", "-1"),
+            ("HERALD_WRITE_TIMEOUT_SECS", "soon"),
+            ("HERALD_MAX_STREAMS_PER_USER", "0"),
+            ("HERALD_MAX_CONNECTIONS", "0"),
+            ("HERALD_MAX_CONNECTIONS", "many"),
+            ("HERALD_DIRECT_STREAMS", "off"),
+        ] {
+            assert_eq!(
+                config(&[(var, value)]).unwrap_err().var,
+                var,
+                "{var}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_connection_cap_leaves_descriptors_for_the_process() {
+        assert_eq!(default_max_connections(Some(1024)), 768);
+        assert_eq!(default_max_connections(Some(1_048_576)), 50_000);
+        assert_eq!(default_max_connections(Some(100)), 1);
+        assert_eq!(default_max_connections(None), 768);
     }
 
     #[test]

@@ -151,6 +151,25 @@ fn render(state: &AppState) -> String {
         "Password hashes and checks run (sign-ins included), each ~19 MiB for a moment.",
         state.hashers.runs(),
     );
+    let connections = &state.connections;
+    gauge(
+        "http_connections_open",
+        "gauge",
+        "Open client connections, on both paths (HERALD_MAX_CONNECTIONS caps them).",
+        connections.open() as u64,
+    );
+    gauge(
+        "http_connections_max",
+        "gauge",
+        "The connection cap (HERALD_MAX_CONNECTIONS).",
+        connections.max() as u64,
+    );
+    gauge(
+        "http_connections_refused_total",
+        "counter",
+        "Connections answered 503 because the cap was reached.",
+        connections.refused(),
+    );
     c.publish_to_write.render(
         "sse_publish_to_write_seconds",
         "Time from publishing an event to handing it to a stream's connection.",

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod connections;
 pub mod events;
 pub mod http;
 pub mod hub;
@@ -13,6 +14,7 @@ pub mod metrics;
 mod pinger;
 pub mod private_files;
 pub mod ratelimit;
+mod request_span;
 mod scheduler;
 mod sse;
 pub mod state;
@@ -20,7 +22,7 @@ pub mod store;
 mod sweeper;
 pub mod usecases;
 
-use axum::{extract::DefaultBodyLimit, middleware, serve::ListenerExt, Router};
+use axum::{extract::DefaultBodyLimit, middleware, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -55,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         // Pages, assets and JSON are compressed; tower-http's default predicate
         // never compresses text/event-stream, which would buffer events.
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span::for_router))
         .with_state(state)
 }
 
@@ -97,31 +99,35 @@ pub async fn serve(config: Config) -> Result<(), String> {
 
 /// Serves Herald on `listener` until `shutdown` resolves: streams that are a
 /// connection's first request on the lean path (see `sse::direct`), all else
-/// through the router.
+/// through the router, on hyper (see `listener` for the connection limits).
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
-    let app = router(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // axum waits for the connections it serves; direct streams are counted here.
-    let direct_streams = tokio_util::task::TaskTracker::new();
-    // `tap_io` does nothing here but is needed: axum provides the
-    // `ConnectInfo<SocketAddr>` glue for a TcpListener or a tapped listener only.
-    let listener =
-        listener::HeraldListener::new(listener, state, direct_streams.clone())?.tap_io(|_| {});
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Open streams never end by themselves; end them so shutdown can finish.
-            let closed = hub.disconnect_all();
-            tracing::info!(closed_streams = closed, "shutting down");
-        })
-        .await?;
+    let shared = std::sync::Arc::new(listener::Shared {
+        router: router(state.clone()),
+        limits: state.config.connections.clone(),
+        state,
+        stop: tokio_util::sync::CancellationToken::new(),
+        routed: tokio_util::task::TaskTracker::new(),
+        direct_streams: tokio_util::task::TaskTracker::new(),
+        lingering_refusals: Default::default(),
+    });
+    let accepting = tokio::spawn(listener::accept_loop(listener, shared.clone()));
+    shutdown.await;
+    // Open streams never end by themselves; end them so shutdown can finish.
+    let closed = hub.disconnect_all();
+    tracing::info!(closed_streams = closed, "shutting down");
+    shared.stop.cancel();
+    let _ = accepting.await;
+    // As axum::serve did: every router connection finishes its request.
+    shared.routed.close();
+    shared.routed.wait().await;
     // Their hub queues are closed: give them the moment it takes to write the last chunk.
-    direct_streams.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, direct_streams.wait())
+    shared.direct_streams.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, shared.direct_streams.wait())
         .await
         .is_err()
     {

@@ -12,6 +12,7 @@ use super::{
         password::{self, Hashers},
     },
     config::Config,
+    connections::Connections,
     hub::Hub,
     login_throttle::LoginLimits,
     private_files,
@@ -38,6 +39,8 @@ pub struct AppState {
     pub hashers: Arc<Hashers>,
     /// Signs the cookies that make a browser "known" to an account at sign-in.
     pub devices: DeviceCookies,
+    /// Open connections against `HERALD_MAX_CONNECTIONS` (both paths).
+    pub connections: Arc<Connections>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +92,7 @@ impl AppState {
         })?;
         Ok(AppState {
             leptos_options,
-            hub: Hub::new(config.client_queue),
+            hub: Hub::new(config.client_queue, config.connections.max_streams_per_user),
             keys: JwtKeys::new(&secret),
             devices: DeviceCookies::new(&secret),
             hashers,
@@ -104,6 +107,7 @@ impl AppState {
                 },
                 config.publish_per_minute,
             )),
+            connections: Connections::new(config.connections.max_connections),
             config: Arc::new(config),
         })
     }

@@ -183,6 +183,13 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The `/metrics` text (open to loopback callers).
+    pub async fn metrics(&self) -> String {
+        let res = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "/metrics");
+        res.text().await.unwrap()
+    }
+
     pub async fn broadcast(&self, admin_token: &str, title: &str) -> Value {
         let res = self
             .post_json(

@@ -9,6 +9,7 @@ mod contract;
 mod delivery;
 mod harness;
 mod hostile_auth;
+mod hostile_conn;
 mod hostile_doors;
 mod hostile_publish;
 mod pages;

@@ -15,26 +15,36 @@ use crate::harness::{eventually, TestServer};
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// An HTTP/1.1 client that shows what the server wrote.
-struct Raw {
-    tcp: TcpStream,
+pub(crate) struct Raw {
+    pub(crate) tcp: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Raw {
-    async fn connect(server: &TestServer) -> Raw {
+    pub(crate) async fn connect(server: &TestServer) -> Raw {
         let addr = server.base.trim_start_matches("http://");
+        Raw::on(TcpStream::connect(addr).await.unwrap())
+    }
+
+    /// A connection the test set up itself (socket options, say).
+    pub(crate) fn on(tcp: TcpStream) -> Raw {
         Raw {
-            tcp: TcpStream::connect(addr).await.unwrap(),
+            tcp,
             buf: Vec::new(),
         }
     }
 
-    async fn send(&mut self, bytes: &str) {
+    /// Everything read and not yet taken.
+    pub(crate) fn received(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) async fn send(&mut self, bytes: &str) {
         self.tcp.write_all(bytes.as_bytes()).await.unwrap();
     }
 
     /// Reads up to and including `needle`; `None` if the connection ends first.
-    async fn until(&mut self, needle: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) async fn until(&mut self, needle: &[u8]) -> Option<Vec<u8>> {
         tokio::time::timeout(DEADLINE, async {
             loop {
                 if let Some(at) = self.buf.windows(needle.len()).position(|w| w == needle) {
@@ -51,7 +61,7 @@ impl Raw {
         .expect("the server wrote nothing more within the deadline")
     }
 
-    async fn exactly(&mut self, len: usize) -> Vec<u8> {
+    pub(crate) async fn exactly(&mut self, len: usize) -> Vec<u8> {
         tokio::time::timeout(DEADLINE, async {
             while self.buf.len() < len {
                 let mut more = [0u8; 4096];
@@ -65,12 +75,12 @@ impl Raw {
         self.buf.drain(..len).collect()
     }
 
-    async fn head(&mut self) -> String {
+    pub(crate) async fn head(&mut self) -> String {
         String::from_utf8(self.until(b"\r\n\r\n").await.expect("a response head")).unwrap()
     }
 
     /// The next chunk of a chunked body; `None` for the last (empty) one.
-    async fn chunk(&mut self) -> Option<String> {
+    pub(crate) async fn chunk(&mut self) -> Option<String> {
         let size_line = String::from_utf8(self.until(b"\r\n").await.expect("a chunk")).unwrap();
         let size = usize::from_str_radix(size_line.trim_end(), 16).expect("a chunk size");
         let chunk = self.exactly(size + 2).await;
@@ -79,7 +89,7 @@ impl Raw {
     }
 
     /// The next chunk that is not a keep-alive.
-    async fn event(&mut self) -> String {
+    pub(crate) async fn event(&mut self) -> String {
         loop {
             let chunk = self.chunk().await.expect("an event, not the end");
             if !chunk.starts_with("event: ping\n") {
@@ -88,17 +98,17 @@ impl Raw {
         }
     }
 
-    async fn ended(&mut self) -> bool {
+    pub(crate) async fn ended(&mut self) -> bool {
         self.until(b"\0never").await.is_none()
     }
 }
 
-fn stream_request(token: &str) -> String {
+pub(crate) fn stream_request(token: &str) -> String {
     format!("GET /sse/stream HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n")
 }
 
 /// A stream asked for as its connection's first request: the direct path.
-async fn open_direct(server: &TestServer, token: &str) -> Raw {
+pub(crate) async fn open_direct(server: &TestServer, token: &str) -> Raw {
     let mut raw = Raw::connect(server).await;
     raw.send(&stream_request(token)).await;
     assert_stream_head(&raw.head().await);
@@ -107,7 +117,7 @@ async fn open_direct(server: &TestServer, token: &str) -> Raw {
 
 /// A stream asked for after another request on the same kept-alive
 /// connection: the router's path.
-async fn open_routed(server: &TestServer, token: &str) -> Raw {
+pub(crate) async fn open_routed(server: &TestServer, token: &str) -> Raw {
     let mut raw = Raw::connect(server).await;
     raw.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
     let head = raw.head().await;
@@ -118,7 +128,7 @@ async fn open_routed(server: &TestServer, token: &str) -> Raw {
     raw
 }
 
-fn direct_streams(server: &TestServer) -> u64 {
+pub(crate) fn direct_streams(server: &TestServer) -> u64 {
     server
         .state
         .hub
@@ -127,7 +137,7 @@ fn direct_streams(server: &TestServer) -> u64 {
         .load(Ordering::Relaxed)
 }
 
-fn assert_stream_head(head: &str) {
+pub(crate) fn assert_stream_head(head: &str) {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     let head = head.to_ascii_lowercase();
     for line in [

@@ -7,6 +7,10 @@
 //! Each client has a bounded queue. Publishing never waits: a full queue
 //! marks the client as lagged (its stream then sends `resync`) instead of
 //! slowing every other client down.
+//!
+//! Limit: a user holds at most `max_streams_per_user` clients at once; the
+//! count is checked and the client added under one write lock, so
+//! concurrent subscribes cannot overshoot it.
 
 mod frame;
 
@@ -87,7 +91,14 @@ struct Inner {
     registry: RwLock<Registry>,
     next_id: AtomicU64,
     queue_capacity: usize,
+    max_streams_per_user: usize,
     counters: HubCounters,
+}
+
+/// A user already has as many open streams as allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyStreams {
+    pub limit: usize,
 }
 
 #[derive(Clone)]
@@ -103,27 +114,39 @@ pub struct HubStats {
 }
 
 impl Hub {
-    pub fn new(queue_capacity: usize) -> Hub {
+    pub fn new(queue_capacity: usize, max_streams_per_user: usize) -> Hub {
         Hub {
             inner: Arc::new(Inner {
                 registry: RwLock::default(),
                 next_id: AtomicU64::new(1),
                 queue_capacity: queue_capacity.max(1),
+                max_streams_per_user: max_streams_per_user.max(1),
                 counters: HubCounters::default(),
             }),
         }
     }
 
     /// Registers a stream. Events published from now on reach it; dropping the
-    /// returned [`Subscription`] unregisters it.
-    pub fn subscribe(&self, info: ClientInfo) -> Subscription {
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+    /// returned [`Subscription`] unregisters it. Refused when the user
+    /// already holds `max_streams_per_user` streams.
+    pub fn subscribe(&self, info: ClientInfo) -> Result<Subscription, TooManyStreams> {
+        let user_id = info.user_id;
         let (tx, rx) = mpsc::channel(self.inner.queue_capacity);
         let lagged = Arc::new(AtomicBool::new(false));
-        let user_id = info.user_id;
-        {
+        let id = {
+            // Count and insert under the same lock: no check-then-insert race.
             let mut reg = self.write();
-            reg.by_user.entry(user_id).or_default().push(id);
+            let streams = reg.by_user.entry(user_id).or_default();
+            if streams.len() >= self.inner.max_streams_per_user {
+                if streams.is_empty() {
+                    reg.by_user.remove(&user_id);
+                }
+                return Err(TooManyStreams {
+                    limit: self.inner.max_streams_per_user,
+                });
+            }
+            let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+            streams.push(id);
             reg.clients.insert(
                 id,
                 ClientSlot {
@@ -132,18 +155,19 @@ impl Hub {
                     lagged: lagged.clone(),
                 },
             );
-        }
+            id
+        };
         self.inner
             .counters
             .streams_opened
             .fetch_add(1, Ordering::Relaxed);
-        Subscription {
+        Ok(Subscription {
             id,
             user_id,
             rx,
             lagged,
             hub: self.clone(),
-        }
+        })
     }
 
     /// Queues `frame` for every client in `target`; returns how many got it.
@@ -339,6 +363,7 @@ mod tests {
             role,
             session_id: sid.into(),
         })
+        .expect("under the per-user cap")
     }
 
     fn frame(n: i64) -> Frame {
@@ -347,7 +372,7 @@ mod tests {
 
     #[tokio::test]
     async fn targets_reach_exactly_their_clients() {
-        let hub = Hub::new(8);
+        let hub = Hub::new(8, 16);
         let mut alice_tab1 = client(&hub, 1, Role::User, "a1");
         let mut alice_tab2 = client(&hub, 1, Role::User, "a2");
         let mut bob = client(&hub, 2, Role::User, "b");
@@ -373,7 +398,7 @@ mod tests {
 
     #[tokio::test]
     async fn stats_follow_subscribe_and_drop() {
-        let hub = Hub::new(8);
+        let hub = Hub::new(8, 16);
         let a = client(&hub, 1, Role::User, "a");
         let b = client(&hub, 1, Role::User, "b");
         let c = client(&hub, 2, Role::User, "c");
@@ -392,7 +417,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_marks_the_client_lagged_without_blocking_others() {
-        let hub = Hub::new(2);
+        let hub = Hub::new(2, 16);
         let slow = client(&hub, 1, Role::User, "s");
         let mut fast = client(&hub, 2, Role::User, "f");
         for n in 0..5 {
@@ -404,9 +429,45 @@ mod tests {
         assert!(!fast.take_lagged());
     }
 
+    #[test]
+    fn a_user_holds_at_most_the_cap_even_when_subscribing_concurrently() {
+        let hub = Hub::new(8, 3);
+        let tries: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..12)
+                .map(|n| {
+                    let hub = &hub;
+                    scope.spawn(move || {
+                        hub.subscribe(ClientInfo {
+                            user_id: 1,
+                            role: Role::User,
+                            session_id: format!("s{n}"),
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let held: Vec<_> = tries.iter().filter(|t| t.is_ok()).collect();
+        assert_eq!(held.len(), 3);
+        assert_eq!(hub.stats().user_clients.get("1"), Some(&3));
+        assert!(tries
+            .iter()
+            .filter_map(|t| t.as_ref().err())
+            .all(|e| e.limit == 3));
+        // Another user is not affected.
+        let other = hub.subscribe(ClientInfo {
+            user_id: 2,
+            role: Role::User,
+            session_id: "other".into(),
+        });
+        assert!(other.is_ok());
+        drop(tries);
+        assert_eq!(hub.stats().total_clients, 1);
+    }
+
     #[tokio::test]
     async fn disconnecting_a_session_ends_only_its_streams() {
-        let hub = Hub::new(8);
+        let hub = Hub::new(8, 16);
         let mut s1 = client(&hub, 1, Role::User, "one");
         let mut s2 = client(&hub, 1, Role::User, "two");
         assert_eq!(hub.disconnect_session("one"), 1);

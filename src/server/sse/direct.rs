@@ -8,14 +8,31 @@
 //! the hub encoded, with chunked framing around it.
 //!
 //! Only the success path lives here. Anything else — not a stream request,
-//! not HTTP/1.1, a body or an upgrade, a bad token, a failed query — goes to
-//! the router with the bytes already read, so every refusal is answered by
-//! the same code as on any other connection.
+//! not HTTP/1.1, a body or an upgrade, a bad token, a failed query, a user
+//! at their stream cap — goes to the router with the bytes already read, so
+//! every refusal is answered by the same code as on any other connection.
+//!
+//! Limits:
+//! - the head: [`MAX_HEAD`] bytes and [`MAX_HEADERS`] headers (more goes
+//!   to hyper, which has its own limits), complete within the header
+//!   timeout counted from the accept, first byte included; past it the
+//!   connection is closed unanswered, as hyper closes one;
+//! - nothing is allocated before the first byte arrives;
+//! - each chunk (and the response head) must be taken by the client within
+//!   the write timeout, or the stream ends and leaves the hub;
+//! - a stream is taken here only when hyper would read the same bytes as a
+//!   body-less `GET /sse/stream` in origin form over HTTP/1.1 (the property
+//!   test in `direct/tests.rs` holds it to that);
+//! - `HERALD_DIRECT_STREAMS=0` turns this path off (`listener.rs`).
+//!
+//! It must never: answer anything but a stream's success, or hand hyper
+//! bytes other than those the client sent.
 
 use std::{
     future::poll_fn,
     io::{self, IoSlice, Write as _},
-    sync::{atomic::Ordering, Arc},
+    net::SocketAddr,
+    sync::atomic::Ordering,
     task::{Context, Poll},
     time::{Duration, SystemTime},
 };
@@ -23,17 +40,29 @@ use std::{
 use axum::extract::Query;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use http::{header, HeaderMap, HeaderName, HeaderValue, Uri};
+use http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use tokio::{
     io::AsyncWriteExt,
     net::TcpStream,
-    time::{timeout_at, Instant},
+    time::{timeout, timeout_at, Instant},
 };
+use tracing::Instrument;
 
 use super::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
-use tokio_util::task::TaskTracker;
 
-use crate::server::{auth::authenticate, state::AppState};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::server::{auth::authenticate, config::ConnectionLimits, request_span, state::AppState};
+
+/// What the direct path needs from the server that runs it.
+pub struct DirectPath<'a> {
+    pub state: &'a AppState,
+    pub limits: &'a ConnectionLimits,
+    /// Cancelled when the server shuts down.
+    pub stop: &'a CancellationToken,
+    /// Counts the streams served here, so that shutdown can wait for them.
+    pub streams: &'a TaskTracker,
+}
 
 const STREAM_PATH: &str = "/sse/stream";
 const REQUEST_PREFIX: &[u8] = b"GET /sse/stream";
@@ -41,8 +70,6 @@ const REQUEST_PREFIX: &[u8] = b"GET /sse/stream";
 /// token). A longer one goes to hyper, which has its own limits.
 const MAX_HEAD: usize = 8 * 1024;
 const MAX_HEADERS: usize = 32;
-/// How long a client that has begun a request may take to finish its head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What became of a connection's first request.
 pub enum FirstRequest {
@@ -56,22 +83,37 @@ pub enum FirstRequest {
 /// Reads the first request head of a fresh connection and serves it here if
 /// it opens a stream that passes authentication.
 pub async fn serve_first_request(
-    state: Arc<AppState>,
-    direct_streams: &TaskTracker,
+    path: DirectPath<'_>,
     tcp: TcpStream,
+    peer: SocketAddr,
 ) -> FirstRequest {
-    let head = match read_head(&tcp).await {
+    let deadline = Instant::now() + path.limits.header_timeout;
+    let head = tokio::select! {
+        head = read_head(&tcp, deadline) => head,
+        // Shutting down: a connection that has not asked for anything yet is just closed.
+        _ = path.stop.cancelled() => Head::Gone,
+    };
+    let head = match head {
         Head::Stream(head) => head,
         Head::Other(bytes) => return FirstRequest::ForRouter(tcp, bytes.into()),
         Head::Gone => return FirstRequest::Done,
     };
+    let Some(request) = parse_request(&head) else {
+        return FirstRequest::ForRouter(tcp, head.into());
+    };
+    let span = request_span::request_span(&Method::GET, &request.uri, Version::HTTP_11, Some(peer));
     // Boxed so that the authentication and start-up queries, which are large
     // futures, do not size the task every open stream keeps.
-    match Box::pin(open_for(state, &head)).await {
+    let opened = Box::pin(open_for(path.state, request))
+        .instrument(span.clone())
+        .await;
+    match opened {
         Some(client) => {
             drop(head);
-            let _counted = direct_streams.token();
-            write_stream(tcp, client).await;
+            let _counted = path.streams.token();
+            write_stream(tcp, client, path.limits.write_timeout)
+                .instrument(span)
+                .await;
             FirstRequest::Done
         }
         None => FirstRequest::ForRouter(tcp, head.into()),
@@ -83,23 +125,20 @@ enum Head {
     Stream(Vec<u8>),
     /// Anything else, as far as it was read.
     Other(Vec<u8>),
-    /// Closed or failed before a byte arrived.
+    /// Closed, failed, or out of time before a whole head arrived.
     Gone,
 }
 
-async fn read_head(tcp: &TcpStream) -> Head {
+/// Reads until the head is complete, it is clearly not a stream request,
+/// or `deadline` (for the whole head, first byte included) passes.
+async fn read_head(tcp: &TcpStream, deadline: Instant) -> Head {
     // Wait for the first bytes before allocating anything: an idle
     // (pre)connection costs no buffer here.
     let mut buf = Vec::new();
-    let mut deadline = None;
     loop {
-        let ready = match deadline {
-            None => tcp.readable().await,
-            Some(deadline) => match timeout_at(deadline, tcp.readable()).await {
-                Ok(ready) => ready,
-                // Too slow for us: hyper serves it as it would have.
-                Err(_) => return Head::Other(buf),
-            },
+        let Ok(ready) = timeout_at(deadline, tcp.readable()).await else {
+            // Silent, or a head sent too slowly: closed, as hyper would.
+            return Head::Gone;
         };
         if ready.is_err() {
             return Head::Gone;
@@ -110,14 +149,11 @@ async fn read_head(tcp: &TcpStream) -> Head {
         match tcp.try_read_buf(&mut buf) {
             Ok(0) if buf.is_empty() => return Head::Gone,
             Ok(0) => return Head::Other(buf),
-            Ok(_) => {
-                deadline.get_or_insert_with(|| Instant::now() + HEAD_TIMEOUT);
-                match classify(&buf) {
-                    Verdict::NeedMore => {}
-                    Verdict::Stream => return Head::Stream(buf),
-                    Verdict::Other => return Head::Other(buf),
-                }
-            }
+            Ok(_) => match classify(&buf) {
+                Verdict::NeedMore => {}
+                Verdict::Stream => return Head::Stream(buf),
+                Verdict::Other => return Head::Other(buf),
+            },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) if buf.is_empty() => return Head::Gone,
             Err(_) => return Head::Other(buf),
@@ -141,12 +177,15 @@ fn classify(buf: &[u8]) -> Verdict {
     }
     match buf.get(REQUEST_PREFIX.len()) {
         None => return Verdict::NeedMore,
-        Some(b' ' | b'?') => {}
+        // The path ends there: a query, a fragment (hyper drops it), or the version.
+        Some(b' ' | b'?' | b'#') => {}
         Some(_) => return Verdict::Other,
     }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    // The same verdict however the head is cut into reads: past MAX_HEAD it
+    // is hyper's, whether it arrived whole or not.
     match httparse::Request::new(&mut headers).parse(buf) {
-        Ok(httparse::Status::Complete(_)) => Verdict::Stream,
+        Ok(httparse::Status::Complete(len)) if len <= MAX_HEAD => Verdict::Stream,
         Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => Verdict::NeedMore,
         _ => Verdict::Other,
     }
@@ -154,6 +193,7 @@ fn classify(buf: &[u8]) -> Verdict {
 
 /// The parts of a stream request the stream needs.
 struct StreamRequest {
+    uri: Uri,
     headers: HeaderMap,
     query: StreamQuery,
 }
@@ -191,29 +231,54 @@ fn parse_request(head: &[u8]) -> Option<StreamRequest> {
         return None;
     }
     let Query(query) = Query::<StreamQuery>::try_from_uri(&uri).ok()?;
-    Some(StreamRequest { headers, query })
+    Some(StreamRequest {
+        uri,
+        headers,
+        query,
+    })
 }
 
 /// Authenticates and opens the stream; `None` leaves the answer to the router
-/// (which authenticates again and answers 401, 400 or 500 as usual).
-async fn open_for(state: Arc<AppState>, head: &[u8]) -> Option<ClientStream> {
-    let request = parse_request(head)?;
-    let session = authenticate(&state, &request.headers).await.ok()?;
+/// (which authenticates again and answers 401, 400, 429 or 500 as usual).
+async fn open_for(state: &AppState, request: StreamRequest) -> Option<ClientStream> {
+    let session = authenticate(state, &request.headers).await.ok()?;
     let resume_after = resume_point(&request.headers, request.query);
-    open(&state, session, resume_after).await.ok()
+    open(state, session, resume_after).await.ok()
 }
 
-/// Writes the response until the hub ends the stream or the client leaves.
-async fn write_stream(mut tcp: TcpStream, mut client: ClientStream) {
+/// Writes the response until the hub ends the stream, the client leaves, or
+/// a write waits longer than `write_timeout` for the client to read.
+async fn write_stream(mut tcp: TcpStream, mut client: ClientStream, write_timeout: Duration) {
+    let started = Instant::now();
     // Each write is one whole event: send it now rather than wait to coalesce.
     let _ = tcp.set_nodelay(true);
-    if tcp
-        .write_all(&response_head(SystemTime::now()))
-        .await
-        .is_err()
-    {
+    let head = response_head(SystemTime::now());
+    if !matches!(
+        timeout(write_timeout, tcp.write_all(&head)).await,
+        Ok(Ok(()))
+    ) {
+        tracing::debug!("client gone before the response head");
         return;
     }
+    tracing::debug!(
+        latency = %request_span::millis(started.elapsed()),
+        status = 200,
+        "finished processing request"
+    );
+    let ended = stream_frames(&mut tcp, &mut client, write_timeout).await;
+    tracing::debug!(
+        stream_duration = %request_span::millis(started.elapsed()),
+        ended,
+        "end of stream"
+    );
+}
+
+/// Writes frames until the stream ends; says how it ended.
+async fn stream_frames(
+    tcp: &mut TcpStream,
+    client: &mut ClientStream,
+    write_timeout: Duration,
+) -> &'static str {
     client
         .hub
         .counters()
@@ -223,27 +288,30 @@ async fn write_stream(mut tcp: TcpStream, mut client: ClientStream) {
         // One future for the life of the stream, polled without registering
         // and dropping a readiness waiter on every event.
         let next = poll_fn(|cx| {
-            if let Poll::Ready(()) = poll_client_gone(&tcp, cx) {
+            if let Poll::Ready(()) = poll_client_gone(tcp, cx) {
                 return Poll::Ready(None);
             }
             client.poll_next_unpin(cx).map(Some)
         })
         .await;
         match next {
-            Some(Some(Ok(frame))) => {
-                if write_chunk(&mut tcp, &frame).await.is_err() {
-                    return;
-                }
-            }
+            Some(Some(Ok(frame))) => match timeout(write_timeout, write_chunk(tcp, &frame)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return "client gone",
+                Err(_) => return "write timeout",
+            },
             Some(Some(Err(never))) => match never {},
             // The hub ended it (revoked, or shutting down): end the body properly.
             Some(None) => {
-                let _ = tcp.write_all(b"0\r\n\r\n").await;
-                let _ = tcp.shutdown().await;
-                return;
+                let _ = timeout(write_timeout, async {
+                    tcp.write_all(b"0\r\n\r\n").await?;
+                    tcp.shutdown().await
+                })
+                .await;
+                return "ended by the server";
             }
             // The client left.
-            None => return,
+            None => return "client gone",
         }
     }
 }
@@ -301,6 +369,9 @@ async fn write_chunk(tcp: &mut TcpStream, data: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {

@@ -21,7 +21,7 @@ use std::{
 
 mod direct;
 
-pub use direct::{serve_first_request, FirstRequest};
+pub use direct::{serve_first_request, DirectPath, FirstRequest};
 
 use axum::{
     body::Body,
@@ -102,11 +102,19 @@ async fn open(
     let user_id = session.user.id;
 
     // Subscribe first: from here on nothing published for this user is missed.
-    let subscription = state.hub.subscribe(ClientInfo {
-        user_id,
-        role: session.user.role,
-        session_id: session.session_id,
-    });
+    let subscription = state
+        .hub
+        .subscribe(ClientInfo {
+            user_id,
+            role: session.user.role,
+            session_id: session.session_id,
+        })
+        .map_err(|cap| {
+            AppError::LimitReached(format!(
+                "too many open streams for this account (at most {}); close one and retry",
+                cap.limit
+            ))
+        })?;
 
     let mut pending = VecDeque::new();
     let mut skip_through = resume_after.unwrap_or(0);
