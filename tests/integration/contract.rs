@@ -216,15 +216,7 @@ async fn metrics_are_prometheus_text_for_loopback_or_the_token() {
     server.broadcast(&admin, "counted").await;
     stream.next_non_ping().await.unwrap();
 
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     assert!(text.contains("\nsse_active_connections 1\n"), "{text}");
     assert!(text.contains("\nsse_messages_sent_total 1\n"), "{text}");
     assert!(

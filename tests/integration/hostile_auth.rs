@@ -115,15 +115,7 @@ async fn a_sign_in_storm_hashes_at_most_the_limit_and_memory_stays_flat() {
         rss_growth >> 20
     );
     // The count is exported for operators too.
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(&format!(
             "herald_password_hashes_total {}",
