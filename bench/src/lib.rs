@@ -5,5 +5,6 @@
 
 pub mod http;
 pub mod procfs;
+pub mod soak;
 pub mod stats;
 pub mod wire;
