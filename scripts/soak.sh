@@ -136,11 +136,14 @@ soak_rc=${PIPESTATUS[0]}
 set -e
 kill -0 "$SERVER_PID" 2>/dev/null || die "herald died during the soak"
 stop_server
-warnings=$(grep -c -E ' (WARN|ERROR) ' "$WORK/herald.log" || true)
+# Herald's log may be coloured: strip the escapes before counting.
+sed -E 's/\x1b\[[0-9;]*m//g' "$WORK/herald.log" >"$WORK/herald.plain.log"
+warnings=$(grep -c -E '(WARN|ERROR) ' "$WORK/herald.plain.log" || true)
 printf '\n[soak] wall time %d s; herald log: %s warning/error lines' "$(($(date +%s) - started))" "$warnings" | tee -a "$WORK/report.md"
 if ((warnings > 0)); then
     printf '; most frequent:\n' | tee -a "$WORK/report.md"
-    grep -E ' (WARN|ERROR) ' "$WORK/herald.log" | sed -E 's/^[^ ]+ +//; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 8 | tee -a "$WORK/report.md"
+    grep -E '(WARN|ERROR) ' "$WORK/herald.plain.log" | sed -E 's/^[^ ]+ +//; s/[0-9]+/N/g' | cut -c1-200 |
+        sort | uniq -c | sort -rn | head -n 8 | tee -a "$WORK/report.md"
 else
     printf '\n' | tee -a "$WORK/report.md"
 fi

@@ -218,6 +218,22 @@ async fn run(args: Args) -> Result<bool, String> {
             slots.spawn(stream::run_slot(ctx.clone(), u, s, phase, storm, delay));
         }
     }
+    // Publishing starts once every slot has opened: a first open carries no
+    // resume point (like a browser's first EventSource), so what was sent
+    // before it belongs to the inbox, not to the stream.
+    let opening = tokio::time::Instant::now();
+    while !all_opened(&ctx) {
+        if opening.elapsed() > STREAM_OPEN_TIMEOUT * 4 {
+            return Err("not every stream opened within a minute".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "all {} streams open after {:.1} s; load starts",
+        ctx.open_streams.load(Ordering::Relaxed),
+        opening.elapsed().as_secs_f64()
+    );
+    println!();
     let mut actors = JoinSet::new();
     actors::spawn_actors(&ctx, &phase_rx, &mut actors);
 
@@ -362,6 +378,15 @@ async fn drive(
     rss.end_of_load = procfs::rss_kb(pid);
     rss.load_secs = start.elapsed().as_secs_f64();
     Ok(rss)
+}
+
+/// True once every slot has had a stream open.
+fn all_opened(ctx: &Ctx) -> bool {
+    ctx.users.iter().all(|vu| {
+        vu.slots
+            .iter()
+            .all(|s| s.lock().unwrap_or_else(|e| e.into_inner()).opens > 0)
+    })
 }
 
 /// True once every slot holds every seq its user was sent (accepted publishes).
