@@ -27,7 +27,7 @@
 //! a duplicate.
 //!
 //! Exit status: 0 pass; 3 the run completed but failed (lost notifications,
-//! an unexpected 5xx, RSS at the end > 1.1 × RSS after warm-up, or the final
+//! duplicates or reordering on a resumed stream, an unexpected 5xx, RSS at the end > 1.1 × RSS after warm-up, or the final
 //! check could not be made); 1 setup error; 2 bad arguments.
 
 use std::{

@@ -131,11 +131,18 @@ pub fn print(
     );
     let rss_ok = print_memory(plan, rss, rss_after_drain);
     let unexpected_5xx = print_requests(ctx);
-    let (lost, unchecked) = print_notifications(ctx, newest);
+    let n = print_notifications(ctx, newest);
 
     let mut failures = Vec::new();
-    if lost > 0 {
-        failures.push(format!("{lost} notifications lost"));
+    if n.lost > 0 {
+        failures.push(format!("{} notifications lost", n.lost));
+    }
+    // The stream promises no duplicate and no reordering on resume (SPEC, "The stream").
+    if n.duplicates > 0 || n.out_of_order > 0 {
+        failures.push(format!(
+            "{} duplicates and {} out-of-order events on resumed streams",
+            n.duplicates, n.out_of_order
+        ));
     }
     if unexpected_5xx > 0 {
         failures.push(format!("{unexpected_5xx} unexpected 5xx answers"));
@@ -143,12 +150,12 @@ pub fn print(
     if !rss_ok {
         failures.push("RSS grew past the limit after warm-up (or could not be read)".into());
     }
-    if unchecked > 0 {
-        failures.push(format!("{unchecked} users could not be checked"));
+    if n.unchecked > 0 {
+        failures.push(format!("{} users could not be checked", n.unchecked));
     }
     println!();
     if failures.is_empty() {
-        println!("PASS: 0 lost, no unexpected 5xx, RSS flat after warm-up");
+        println!("PASS: 0 lost, no duplicates, no unexpected 5xx, RSS flat after warm-up");
         true
     } else {
         println!("FAIL: {}", failures.join("; "));
@@ -222,8 +229,17 @@ fn print_requests(ctx: &Ctx) -> u64 {
     unexpected_5xx
 }
 
-/// Prints the loss accounting; returns (lost, users that could not be checked).
-fn print_notifications(ctx: &Ctx, newest: &[Option<u64>]) -> (u64, usize) {
+/// The figures of the loss accounting the verdict looks at.
+struct Delivery {
+    lost: u64,
+    duplicates: u64,
+    out_of_order: u64,
+    /// Users whose inbox did not answer the final check.
+    unchecked: usize,
+}
+
+/// Prints the loss accounting.
+fn print_notifications(ctx: &Ctx, newest: &[Option<u64>]) -> Delivery {
     let (mut expected_total, mut streamed, mut recovered) = (0u64, 0u64, 0u64);
     let (mut lost, mut duplicates, mut out_of_order, mut opens) = (0u64, 0u64, 0u64, 0u64);
     let mut samples = Vec::new();
@@ -312,5 +328,10 @@ fn print_notifications(ctx: &Ctx, newest: &[Option<u64>]) -> (u64, usize) {
     if unchecked > 0 {
         println!("  {unchecked} users could not be checked (their inbox did not answer)");
     }
-    (lost, unchecked)
+    Delivery {
+        lost,
+        duplicates,
+        out_of_order,
+        unchecked,
+    }
 }
