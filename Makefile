@@ -1,14 +1,14 @@
 # Herald's two commands:
 #   make run   — install what is missing, build a release, serve the demo on 127.0.0.1:3000
 #   make test  — install what is missing, lint, unit + integration tests, release build, Playwright
-# (and `make bench`, the load benchmark quoted in the README)
+# (and `make bench`, the load benchmark quoted in the README, and `make soak`)
 # Installs are checked first, so a second run skips them.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test bench tools tools-test build fmt-check lint unit e2e
+.PHONY: run test bench soak tools tools-test build fmt-check lint unit e2e
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
@@ -42,3 +42,11 @@ e2e:
 # plain axum SSE baseline, printing a table of figures and ratios (~1 min).
 bench: tools build
 	bash scripts/bench.sh
+
+# Not part of `make test`: 30 minutes of mixed load on loopback (streams
+# churning and resuming, reconnect storms, sign-ins good and bad, broadcasts,
+# mark-read), printing RSS over time, requests by status and lost
+# notifications; fails on a loss, an unexpected 5xx or RSS growth after
+# warm-up. SOAK_SECS=120 make soak for a quick try.
+soak: tools build
+	bash scripts/soak.sh

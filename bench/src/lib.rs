@@ -1,7 +1,10 @@
-//! Shared pieces of the load generator, kept in a library so they can be
-//! unit-tested: the HTTP/1.1 and SSE wire parsing the subscribers do by hand,
-//! percentiles, and the `/proc` readings.
+//! Shared pieces of the load generator and the soak test, kept in a library
+//! so they can be unit-tested: the HTTP/1.1 and SSE wire parsing the clients
+//! do by hand, a keep-alive request connection, percentiles, and the `/proc`
+//! readings.
 
+pub mod http;
 pub mod procfs;
+pub mod soak;
 pub mod stats;
 pub mod wire;
