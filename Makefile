@@ -8,7 +8,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test bench soak tools tools-test build fmt-check lint unit e2e
+.PHONY: run test bench bench-broadcast soak tools tools-test build fmt-check lint unit e2e
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
@@ -39,9 +39,17 @@ e2e:
 	cd end2end && npx playwright test
 
 # Not part of `make test`: a load test of 10,000 streams against Herald and a
-# plain axum SSE baseline, printing a table of figures and ratios (~1 min).
+# plain axum SSE baseline, printing a table of figures and ratios (~1 min),
+# then the broadcast cost by registered users (~10 s, below).
 bench: tools build
 	bash scripts/bench.sh
+	bash scripts/bench-broadcast.sh
+
+# Broadcast cost at 1k / 10k / 100k registered users (request time, database
+# growth, bytes and rows written) against a one-row-transaction floor, ~10 s.
+# SIZES="1000 10000 100000 1000000" make bench-broadcast adds 1M (~350 MB a broadcast).
+bench-broadcast: tools build
+	bash scripts/bench-broadcast.sh
 
 # Not part of `make test`: 30 minutes of mixed load on loopback (streams
 # churning and resuming, reconnect storms, sign-ins good and bad, broadcasts,

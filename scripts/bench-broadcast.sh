@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Broadcast cost by number of registered users: for each size N, a fresh
+# SQLite database with N accounts, Herald's release binary on it, K
+# broadcasts to everyone through POST /api/sse/broadcast; prints a Markdown
+# table of request time, database growth, bytes and rows written per
+# broadcast, against the floor measured in the same invocation: one
+# transaction inserting one row of the same content (what the event log of
+# docs/event-log.md aims at: flat in N). About 10 s for the default sizes.
+#
+#   bash scripts/bench-broadcast.sh                          # 1k, 10k, 100k users, 5 broadcasts each
+#   SIZES="1000 10000 100000 1000000" bash scripts/bench-broadcast.sh
+#
+# Settings (environment):
+#   SIZES         registered users per run        (default "1000 10000 100000"; 1000000 is
+#                 opt-in: today's model writes a row per user per broadcast, ~35 MB of
+#                 database and ~150 MB of writes per broadcast at 100k, ten times that at 1M)
+#   BROADCASTS    broadcasts per size              (default 5)
+#   SIZE_TIMEOUT  seconds allowed for one size's setup, run and floor (default 1200)
+#   HERALD_PORT   port on 127.0.0.1                (default 3204)
+#   HERALD_BIN    Herald binary                    (default ./target/release/herald)
+#   OUT_DIR       if set, the JSON results and the table are copied there
+#
+# The N accounts are inserted with sqlite3 in one statement, all sharing the
+# admin's argon2 hash (N argon2 runs would take hours at 1M); the admin is
+# created with `herald user add --admin --password-stdin`, which also applies
+# Herald's migrations to the empty database (store::open runs them, as
+# serving does). A size whose estimated disk use exceeds the free space is
+# skipped. Exit status: 0 when every size was measured, 3 when some were
+# skipped or timed out, 1 on any other error.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+SIZES="${SIZES:-1000 10000 100000}"
+BROADCASTS="${BROADCASTS:-5}"
+SIZE_TIMEOUT="${SIZE_TIMEOUT:-1200}"
+HERALD_PORT="${HERALD_PORT:-3204}"
+HERALD_BIN="${HERALD_BIN:-./target/release/herald}"
+OUT_DIR="${OUT_DIR:-}"
+
+log() { printf '[bench-broadcast] %s\n' "$*" >&2; }
+die() { printf '[bench-broadcast] error: %s\n' "$*" >&2; exit 1; }
+
+for v in BROADCASTS SIZE_TIMEOUT HERALD_PORT; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
+done
+[[ -n "${SIZES// /}" ]] || die "SIZES is empty"
+for n in $SIZES; do
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "SIZES must be positive integers, got '$n'"
+done
+
+WORK="$(mktemp -d -t herald-bench-broadcast.XXXXXX)"
+SERVER_PID=""
+
+stop_server() {
+    local pid="$SERVER_PID"
+    SERVER_PID=""
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    stop_server
+    if [[ $rc -ne 0 && $rc -ne 3 && -s "$WORK/herald.log" ]]; then
+        printf '\n[bench-broadcast] last lines of herald.log:\n' >&2
+        tail -n 20 "$WORK/herald.log" >&2
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_in_use "$HERALD_PORT" && die "127.0.0.1:$HERALD_PORT is already in use (set HERALD_PORT)"
+
+# a. Tools: the sqlite3 CLI (bulk insert) and Herald's release binary. The
+# API needs no page assets, so a plain cargo build is enough.
+if ! command -v sqlite3 >/dev/null; then
+    log "sqlite3 missing: apt-get install -y sqlite3"
+    apt-get install -y sqlite3 >/dev/null || { apt-get update >/dev/null && apt-get install -y sqlite3 >/dev/null; }
+fi
+if [[ ! -x "$HERALD_BIN" ]]; then
+    log "$HERALD_BIN missing: cargo build --release --features ssr --bin herald"
+    cargo build --release --features ssr --bin herald
+fi
+"$HERALD_BIN" user add --help >/dev/null 2>&1 ||
+    die "$HERALD_BIN has no 'user add' command: rebuild it"
+
+random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
+HERALD_JWT_SECRET="$(random_secret)"
+export HERALD_JWT_SECRET
+export LEPTOS_SITE_ADDR="127.0.0.1:$HERALD_PORT"
+export RUST_LOG="${RUST_LOG:-warn}"
+unset HERALD_DEMO
+# The per-admin publish limit guards against runaway scripts; the benchmark
+# is one on purpose, and measures the broadcast, not the limiter.
+export HERALD_PUBLISH_PER_MINUTE=$((BROADCASTS + 1200))
+ADMIN_PASSWORD="$(random_secret)"
+
+wait_healthy() {
+    for _ in $(seq 300); do
+        curl -sf --max-time 1 "http://$LEPTOS_SITE_ADDR/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# Disk a size needs, generously: ~200 B per account, and per broadcast one
+# notification row per account (~0.5 KB with its index entries) twice over
+# (the WAL holds a copy until checkpointed), plus 1 GB to spare.
+needed_bytes() { echo $(($1 * 200 + $1 * BROADCASTS * 1000 + 1000000000)); }
+
+status=0
+measure_size() { # N: returns non-zero if the size could not be measured
+    local n="$1" dir="$WORK/n$1"
+    mkdir -p "$dir"
+    export DATABASE_URL="sqlite://$dir/herald.db"
+    local deadline=$((SECONDS + SIZE_TIMEOUT))
+    left() { local l=$((deadline - SECONDS)); ((l > 0)) && echo "$l" || echo 1; }
+
+    log "N=$n: admin account (applies the migrations), then $n users with sqlite3"
+    printf '%s' "$ADMIN_PASSWORD" | timeout "$(left)" "$HERALD_BIN" user add bench-admin --admin --password-stdin \
+        >>"$WORK/users.log" 2>&1 || { tail -n 5 "$WORK/users.log" >&2; return 1; }
+    # One statement, one transaction: every account shares the admin's hash.
+    timeout "$(left)" sqlite3 "$dir/herald.db" >/dev/null <<SQL || return 1
+PRAGMA busy_timeout = 5000;
+INSERT INTO users (username, password_hash, role, last_seq, created_at)
+WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < $n)
+SELECT 'user' || k, (SELECT password_hash FROM users WHERE username = 'bench-admin'), 'user', 0,
+       CAST(strftime('%s', 'now') AS INTEGER) * 1000
+FROM i;
+PRAGMA wal_checkpoint(TRUNCATE);
+SQL
+
+    "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
+    SERVER_PID=$!
+    wait_healthy || { log "N=$n: herald did not become healthy"; return 1; }
+    local token
+    token="$(ADMIN_PASSWORD="$ADMIN_PASSWORD" timeout "$(left)" python3 - "http://$LEPTOS_SITE_ADDR" <<'PY'
+import json, os, sys, urllib.request
+req = urllib.request.Request(
+    sys.argv[1] + "/api/auth/login",
+    data=json.dumps({"username": "bench-admin", "password": os.environ["ADMIN_PASSWORD"]}).encode(),
+    headers={"Content-Type": "application/json"},
+)
+with urllib.request.urlopen(req, timeout=30) as resp:
+    print(json.load(resp)["token"])
+PY
+)" || return 1
+    log "N=$n: $BROADCASTS broadcasts"
+    timeout "$(left)" python3 bench/broadcast.py herald "http://$LEPTOS_SITE_ADDR" "$dir/herald.db" \
+        "$SERVER_PID" "$token" "$n" "$BROADCASTS" "$WORK/herald-$n.json" || return 1
+    stop_server
+    log "N=$n: floor, one-row transactions on the same file"
+    timeout "$(left)" python3 bench/broadcast.py floor "$dir/herald.db" "$n" "$BROADCASTS" \
+        "$WORK/floor-$n.json" || return 1
+}
+
+not_measured() { # N why: a row in the table rather than a silent gap
+    python3 -c 'import json, sys; json.dump({"kind": "missing", "n": int(sys.argv[1]), "why": sys.argv[2]}, open(sys.argv[3], "w"))' \
+        "$1" "$2" "$WORK/missing-$1.json"
+}
+
+for n in $SIZES; do
+    free=$(($(df -P -B1 "$WORK" | awk 'NR == 2 { print $4 }')))
+    need=$(needed_bytes "$n")
+    if ((need > free)); then
+        log "N=$n: skipped, needs about $((need / 1000000)) MB, $((free / 1000000)) MB free"
+        not_measured "$n" "skipped: needs about $((need / 1000000)) MB of disk, $((free / 1000000)) MB free"
+        status=3
+        continue
+    fi
+    if ! measure_size "$n"; then
+        log "N=$n: not measured (failed or over SIZE_TIMEOUT=$SIZE_TIMEOUT s)"
+        rm -f "$WORK/herald-$n.json" "$WORK/floor-$n.json"
+        not_measured "$n" "not measured: failed or over SIZE_TIMEOUT=$SIZE_TIMEOUT s (see the log)"
+        status=3
+    fi
+    stop_server
+    rm -rf "$WORK/n$n"
+done
+
+shopt -s nullglob
+results=("$WORK"/herald-*.json "$WORK"/floor-*.json "$WORK"/missing-*.json)
+command_line="SIZES=\"$SIZES\" BROADCASTS=$BROADCASTS bash scripts/bench-broadcast.sh"
+python3 bench/broadcast.py report "$command_line" "${results[@]}" | tee "$WORK/table.md"
+
+if [[ -n "$OUT_DIR" ]]; then
+    mkdir -p "$OUT_DIR"
+    cp "$WORK"/*.json "$WORK/table.md" "$OUT_DIR/"
+    log "results copied to $OUT_DIR"
+fi
+exit "$status"
