@@ -204,13 +204,25 @@ impl TestServer {
 
     /// Opens `/sse/stream` with a bearer token and waits for `connected`.
     pub async fn open_stream(&self, token: &str, query: &str) -> (SseReader, SseEvent) {
-        let res = self
+        self.open_stream_with(token, query, &[]).await
+    }
+
+    /// [`Self::open_stream`] with extra request headers (`Last-Event-ID`,
+    /// as a browser's EventSource sends it when it reconnects).
+    pub async fn open_stream_with(
+        &self,
+        token: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> (SseReader, SseEvent) {
+        let mut request = self
             .streams
             .get(self.url(&format!("/sse/stream{query}")))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+            .bearer_auth(token);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let res = request.send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         let mut reader = SseReader::new(res);
         let connected = reader.next_event().await.expect("connected event");
@@ -246,9 +258,17 @@ const EVENT_DEADLINE: Duration = Duration::from_secs(10);
 
 impl SseReader {
     pub fn new(res: Response) -> SseReader {
+        Self::from_body(res.headers().clone(), res.bytes_stream())
+    }
+
+    /// A reader over a body the test decoded itself (a raw socket's chunks).
+    pub fn from_body(
+        headers: reqwest::header::HeaderMap,
+        body: impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static,
+    ) -> SseReader {
         SseReader {
-            headers: res.headers().clone(),
-            stream: res.bytes_stream().boxed(),
+            headers,
+            stream: body.boxed(),
             buf: String::new(),
         }
     }

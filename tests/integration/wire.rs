@@ -10,7 +10,7 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::harness::{eventually, TestServer};
+use crate::harness::{eventually, SseReader, TestServer};
 
 const DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -98,13 +98,32 @@ impl Raw {
         }
     }
 
+    /// The rest of the stream as an [`SseReader`]: each chunk of the body
+    /// in turn, until the last one or the connection's end.
+    pub(crate) fn into_sse(self) -> SseReader {
+        let chunks = futures_util::stream::unfold(self, |mut raw| async move {
+            let chunk = raw.chunk().await?;
+            Some((Ok(bytes::Bytes::from(chunk)), raw))
+        });
+        SseReader::from_body(Default::default(), chunks)
+    }
+
     pub(crate) async fn ended(&mut self) -> bool {
         self.until(b"\0never").await.is_none()
     }
 }
 
 pub(crate) fn stream_request(token: &str) -> String {
-    format!("GET /sse/stream HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n")
+    stream_request_with("/sse/stream", token, &[])
+}
+
+/// A stream request for `target` (path and query) with extra header lines.
+pub(crate) fn stream_request_with(target: &str, token: &str, headers: &[(&str, &str)]) -> String {
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    format!("GET {target} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n{extra}\r\n")
 }
 
 /// A stream asked for as its connection's first request: the direct path.
@@ -118,12 +137,17 @@ pub(crate) async fn open_direct(server: &TestServer, token: &str) -> Raw {
 /// A stream asked for after another request on the same kept-alive
 /// connection: the router's path.
 pub(crate) async fn open_routed(server: &TestServer, token: &str) -> Raw {
+    open_routed_with(server, &stream_request(token)).await
+}
+
+/// [`open_routed`] for a stream request of the test's own making.
+pub(crate) async fn open_routed_with(server: &TestServer, request: &str) -> Raw {
     let mut raw = Raw::connect(server).await;
     raw.send("GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n").await;
     let head = raw.head().await;
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert_eq!(raw.exactly(2).await, b"ok");
-    raw.send(&stream_request(token)).await;
+    raw.send(request).await;
     assert_stream_head(&raw.head().await);
     raw
 }

@@ -137,6 +137,17 @@ async fn open(
         // Too far behind to replay: have the client refetch, and only stream what is newer.
         skip_through = notifications::last_seq(&state.pool, user_id).await?;
         pending.push_back(resync_frame("too far behind to replay"));
+    } else if replay.is_empty() && skip_through > 0 {
+        // Nothing to replay: is the position one this stream reached? One
+        // it never did (another database's, or made up) would otherwise
+        // skip every live event up to it, unseen.
+        let head = notifications::last_seq(&state.pool, user_id).await?;
+        if skip_through > head {
+            skip_through = head;
+            pending.push_back(resync_frame(
+                "resumed from a position this stream never reached",
+            ));
+        }
     } else {
         let replayed: Vec<i64> = replay.iter().map(|(_, n)| n.id).collect();
         notifications::mark_delivered(&state.pool, &replayed).await?;
