@@ -22,11 +22,14 @@ use crate::server::{
 };
 
 /// A writer that takes at most `per_call` bytes per call, as a socket with a
-/// full send buffer does.
+/// full send buffer does. Past [`TOO_MUCH`] bytes it fails the test, so that
+/// a writer that resends forever fails instead of hanging.
 struct Trickle {
     per_call: usize,
     out: Vec<u8>,
 }
+
+const TOO_MUCH: usize = 1 << 20;
 
 impl AsyncWrite for Trickle {
     fn poll_write(
@@ -44,6 +47,10 @@ impl AsyncWrite for Trickle {
         _: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        assert!(
+            self.out.len() < TOO_MUCH,
+            "written more than the frames hold"
+        );
         let mut n = 0;
         for buf in bufs {
             let take = buf.len().min(self.per_call - n);
