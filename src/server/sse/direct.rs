@@ -258,7 +258,7 @@ async fn open_for(state: &AppState, request: StreamRequest) -> Option<ClientStre
 /// a write waits longer than `write_timeout` for the client to read.
 async fn write_stream(mut tcp: TcpStream, mut client: ClientStream, write_timeout: Duration) {
     let started = Instant::now();
-    // Each write is one whole event: send it now rather than wait to coalesce.
+    // Each write is whole events (a wake's worth): send it now rather than wait to coalesce.
     let _ = tcp.set_nodelay(true);
     let head = response_head(SystemTime::now());
     if !matches!(
