@@ -140,6 +140,12 @@ fn render(state: &AppState) -> String {
         c.streams_direct.load(Ordering::Relaxed),
     );
     gauge(
+        "sse_direct_writes_total",
+        "counter",
+        "Write calls (writev) that carried frames of direct streams; several queued frames share one.",
+        c.direct_writes.load(Ordering::Relaxed),
+    );
+    gauge(
         "sse_lagged_clients_total",
         "counter",
         "Times a stream's queue overflowed and it was sent `resync`.",

@@ -82,6 +82,9 @@ pub struct HubCounters {
     /// Of the streams opened, those served straight on the socket
     /// (`sse::direct`) rather than through the router; counted there.
     pub streams_direct: AtomicU64,
+    /// `writev` calls made by those streams for their frames: with
+    /// `messages_sent`, how many frames a burst puts into one write.
+    pub direct_writes: AtomicU64,
     pub messages_sent: AtomicU64,
     pub lagged_events: AtomicU64,
     pub publish_to_write: crate::server::metrics::LatencyHistogram,

@@ -191,38 +191,79 @@ struct ClientStream {
     skip_through: i64,
 }
 
+impl ClientStream {
+    /// The next frame, in stream order: the start-up queue, then `resync` if
+    /// the hub dropped events for this stream, then live frames not already
+    /// replayed. The one place that order is decided, for both paths.
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(frame) = self.pending.pop_front() {
+            if self.pending.is_empty() {
+                // Give back the start-up queue: an open stream should cost next to nothing.
+                self.pending = VecDeque::new();
+            }
+            return Poll::Ready(Some(frame.bytes()));
+        }
+        if self.subscription.take_lagged() {
+            return Poll::Ready(Some(
+                resync_frame("events were dropped for a slow connection").bytes(),
+            ));
+        }
+        loop {
+            match self.subscription.poll_recv(cx) {
+                Poll::Ready(Some(frame)) => {
+                    if frame.seq().is_some_and(|seq| seq <= self.skip_through) {
+                        continue; // already replayed
+                    }
+                    self.hub.counters().publish_to_write.observe(frame.age());
+                    return Poll::Ready(Some(frame.bytes()));
+                }
+                // The hub dropped us: session revoked or user removed.
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// Appends to `batch`, in order, every frame ready now — at most
+    /// `max_frames`, and no more once `max_bytes` is reached (a frame is never
+    /// split, so the last may go past it) — so that a burst is written at once.
+    /// `Pending` only when nothing was ready; `Ready(None)` when the stream has
+    /// ended with nothing left to take.
+    fn poll_batch(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &mut Vec<Bytes>,
+        max_frames: usize,
+        max_bytes: usize,
+    ) -> Poll<Option<()>> {
+        let mut bytes = 0;
+        while batch.len() < max_frames && bytes < max_bytes {
+            match self.poll_frame(cx) {
+                Poll::Ready(Some(frame)) => {
+                    bytes += frame.len();
+                    batch.push(frame);
+                }
+                // The frames taken go out first; a closed queue stays closed,
+                // so the next poll sees the end again.
+                Poll::Ready(None) if batch.is_empty() => return Poll::Ready(None),
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        if batch.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Some(()))
+        }
+    }
+}
+
 impl Stream for ClientStream {
     type Item = Result<Bytes, Infallible>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if let Some(frame) = this.pending.pop_front() {
-            if this.pending.is_empty() {
-                // Give back the start-up queue: an open stream should cost next to nothing.
-                this.pending = VecDeque::new();
-            }
-            return Poll::Ready(Some(Ok(frame.bytes())));
-        }
-        if this.subscription.take_lagged() {
-            return Poll::Ready(Some(Ok(resync_frame(
-                "events were dropped for a slow connection",
-            )
-            .bytes())));
-        }
-        loop {
-            match this.subscription.poll_recv(cx) {
-                Poll::Ready(Some(frame)) => {
-                    if frame.seq().is_some_and(|seq| seq <= this.skip_through) {
-                        continue; // already replayed
-                    }
-                    this.hub.counters().publish_to_write.observe(frame.age());
-                    return Poll::Ready(Some(Ok(frame.bytes())));
-                }
-                // The hub dropped us: session revoked or user removed.
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => break,
-            }
-        }
-        Poll::Pending
+        self.get_mut().poll_frame(cx).map(|frame| frame.map(Ok))
     }
 }
+
+#[cfg(test)]
+mod tests;
