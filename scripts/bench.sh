@@ -159,6 +159,9 @@ export RUST_LOG=warn
 # The per-admin publish limit guards against runaway scripts; the benchmark
 # is one on purpose, and measures the stream, not the limiter.
 export HERALD_PUBLISH_PER_MINUTE=$((MESSAGES + 1200))
+# The benchmark spreads SUBSCRIBERS streams over USERS accounts (100 each by
+# default), far past the per-account cap a real deployment wants (16).
+export HERALD_MAX_STREAMS_PER_USER=$(( (SUBSCRIBERS + USERS - 1) / USERS + 16 ))
 BENCH_PASSWORD="$(random_secret)"
 
 log "herald: creating $USERS bench users"

@@ -25,7 +25,7 @@
 //!   within the write timeout, or the stream ends and leaves the hub;
 //! - a stream is taken here only when hyper would read the same bytes as a
 //!   body-less `GET /sse/stream` in origin form over HTTP/1.1 (the property
-//!   test in `direct/tests.rs` holds it to that);
+//!   test in `direct/proptests.rs` holds it to that);
 //! - `HERALD_DIRECT_STREAMS=0` turns this path off (`listener.rs`).
 //!
 //! It must never: answer anything but a stream's success, or hand hyper
