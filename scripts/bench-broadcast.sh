@@ -41,6 +41,8 @@ OUT_DIR="${OUT_DIR:-}"
 
 log() { printf '[bench-broadcast] %s\n' "$*" >&2; }
 die() { printf '[bench-broadcast] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh # (the script has cd-ed to the repository root)
 
 for v in BROADCASTS SIZE_TIMEOUT HERALD_PORT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
@@ -52,19 +54,6 @@ done
 
 WORK="$(mktemp -d -t herald-bench-broadcast.XXXXXX)"
 SERVER_PID=""
-
-stop_server() {
-    local pid="$SERVER_PID"
-    SERVER_PID=""
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -79,7 +68,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_in_use "$HERALD_PORT" && die "127.0.0.1:$HERALD_PORT is already in use (set HERALD_PORT)"
 
 # a. Tools: the sqlite3 CLI (bulk insert) and Herald's release binary. The
@@ -95,7 +83,6 @@ fi
 "$HERALD_BIN" user add --help >/dev/null 2>&1 ||
     die "$HERALD_BIN has no 'user add' command: rebuild it"
 
-random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
 HERALD_JWT_SECRET="$(random_secret)"
 export HERALD_JWT_SECRET
 export LEPTOS_SITE_ADDR="127.0.0.1:$HERALD_PORT"
@@ -105,15 +92,6 @@ unset HERALD_DEMO
 # is one on purpose, and measures the broadcast, not the limiter.
 export HERALD_PUBLISH_PER_MINUTE=$((BROADCASTS + 1200))
 ADMIN_PASSWORD="$(random_secret)"
-
-wait_healthy() {
-    for _ in $(seq 300); do
-        curl -sf --max-time 1 "http://$LEPTOS_SITE_ADDR/healthz" >/dev/null 2>&1 && return 0
-        kill -0 "$SERVER_PID" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 
 # Disk a size needs, generously: ~200 B per account, and per broadcast one
 # notification row per account (~0.5 KB with its index entries) twice over
@@ -144,7 +122,7 @@ SQL
 
     "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
     SERVER_PID=$!
-    wait_healthy || { log "N=$n: herald did not become healthy"; return 1; }
+    wait_healthy "http://$LEPTOS_SITE_ADDR/healthz" || { log "N=$n: herald did not become healthy"; return 1; }
     local token
     token="$(ADMIN_PASSWORD="$ADMIN_PASSWORD" timeout "$(left)" python3 - "http://$LEPTOS_SITE_ADDR" <<'PY'
 import json, os, sys, urllib.request

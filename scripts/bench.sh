@@ -49,6 +49,8 @@ LOADGEN_TIMEOUT=$(awk -v m="$MESSAGES" -v r="$RATE" 'BEGIN { printf "%d", 240 + 
 
 log() { printf '\n[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh # (the script has cd-ed to the repository root)
 
 for v in SUBSCRIBERS MESSAGES USERS PING_SECS SOURCE_IPS CONNECT_CONCURRENCY BASELINE_PORT HERALD_PORT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
@@ -63,20 +65,6 @@ if awk -v l="${LOAD_AT_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'
         "$LOAD_AT_START" "$(nproc)" >&2
 fi
 SERVER_PID=""
-
-stop_server() {
-    local pid="$SERVER_PID"
-    SERVER_PID=""
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    # Give it 10 s to exit cleanly, then insist.
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -93,20 +81,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_healthy() {
-    local url="$1" name="$2"
-    for _ in $(seq 300); do
-        if curl -sf --max-time 1 "$url" >/dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || die "$name exited during start-up"
-        sleep 0.1
-    done
-    die "$name did not answer $url within 30 s"
-}
 
 # Both servers and the load generator may keep ~SUBSCRIBERS sockets open.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -133,7 +107,7 @@ fi
 log "baseline: starting on 127.0.0.1:$BASELINE_PORT"
 "$BASELINE_BIN" --addr "127.0.0.1:$BASELINE_PORT" >"$WORK/baseline.log" 2>&1 &
 SERVER_PID=$!
-wait_healthy "http://127.0.0.1:$BASELINE_PORT/healthz" baseline
+wait_healthy "http://127.0.0.1:$BASELINE_PORT/healthz" || die "baseline did not become healthy (exited, or no answer within 30 s)"
 
 BASELINE_CMD=("$LOADGEN_BIN" --target baseline --base-url "http://127.0.0.1:$BASELINE_PORT"
     --subscribers "$SUBSCRIBERS" --messages "$MESSAGES" --rate "$RATE" --source-ips "$SOURCE_IPS"
@@ -147,7 +121,6 @@ stop_server
 # d. Herald run, on a fresh database.
 DATA="$WORK/data"
 mkdir -p "$DATA"
-random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
 export DATABASE_URL="sqlite://$DATA/herald.db"
 export HERALD_DEMO=1
 HERALD_JWT_SECRET="$(random_secret)"
@@ -175,7 +148,7 @@ done
 start_herald() {
     "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
     SERVER_PID=$!
-    wait_healthy "http://$LEPTOS_SITE_ADDR/healthz" herald
+    wait_healthy "http://$LEPTOS_SITE_ADDR/healthz" || die "herald did not become healthy (exited, or no answer within 30 s)"
 }
 
 # Sign in on a first server process, then measure a second, fresh one: each

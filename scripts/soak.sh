@@ -35,6 +35,8 @@ SOAK_BIN=bench/target/release/soak
 
 log() { printf '[soak] %s\n' "$*" >&2; }
 die() { printf '[soak] error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=lib/server.sh
+source scripts/lib/server.sh # (the script has cd-ed to the repository root)
 
 for v in SOAK_SECS SOAK_USERS PING_SECS HERALD_PORT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
@@ -43,19 +45,6 @@ done
 
 WORK="$(mktemp -d -t herald-soak.XXXXXX)"
 SERVER_PID=""
-
-stop_server() {
-    local pid="$SERVER_PID"
-    SERVER_PID=""
-    [[ -n "$pid" ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -74,7 +63,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_in_use "$HERALD_PORT" && die "127.0.0.1:$HERALD_PORT is already in use (set HERALD_PORT)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -91,7 +79,6 @@ fi
 # b. A fresh database with the soak's accounts.
 DATA="$WORK/data"
 mkdir -p "$DATA"
-random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
 export DATABASE_URL="sqlite://$DATA/herald.db"
 HERALD_JWT_SECRET="$(random_secret)"
 export HERALD_JWT_SECRET
@@ -118,13 +105,8 @@ done
 # c. Serve, then load.
 "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 300); do
-    curl -sf --max-time 1 "http://$LEPTOS_SITE_ADDR/healthz" >/dev/null 2>&1 && break
-    kill -0 "$SERVER_PID" 2>/dev/null || die "herald exited during start-up"
-    sleep 0.1
-done
-curl -sf --max-time 1 "http://$LEPTOS_SITE_ADDR/healthz" >/dev/null 2>&1 ||
-    die "herald did not answer /healthz within 30 s"
+wait_healthy "http://$LEPTOS_SITE_ADDR/healthz" ||
+    die "herald did not become healthy (exited, or no answer /healthz within 30 s)"
 log "herald pid $SERVER_PID on $LEPTOS_SITE_ADDR; load for $SOAK_SECS s (load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs)"
 
 started=$(date +%s)

@@ -1,0 +1,32 @@
+# Shared by the benchmark and soak scripts (sourced, not run): starting and
+# stopping one server process on loopback. Callers set SERVER_PID.
+
+# True when something already listens on 127.0.0.1:$1.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(36))'; }
+
+# Waits up to 30 s for $1 to answer 2xx; fails at once if SERVER_PID exits.
+wait_healthy() {
+    local url="$1"
+    for _ in $(seq 300); do
+        curl -sf --max-time 1 "$url" >/dev/null 2>&1 && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# Stops SERVER_PID: SIGTERM, 10 s to exit cleanly, then SIGKILL.
+stop_server() {
+    local pid="$SERVER_PID"
+    SERVER_PID=""
+    [[ -n "$pid" ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
