@@ -332,9 +332,23 @@ async fn a_failure_after_delivery_does_not_answer_500() {
         StatusCode::OK,
         "it was sent: the sender must hear so"
     );
+    let shown = stream.next_non_ping().await.unwrap();
+    assert_eq!(shown.json()["title"], "delivered");
+    // Showing it again — an inbox page, a resumed stream's replay — marks it
+    // too, and must not fail either while the marks cannot be stored.
+    let page = server
+        .http
+        .get(server.url("/api/notifications"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "the inbox page");
+    let (mut resumed, _) = server.open_stream(&alice, "?last_event_id=0").await;
     assert_eq!(
-        stream.next_non_ping().await.unwrap().json()["title"],
-        "delivered"
+        resumed.next_non_ping().await.unwrap().json()["title"],
+        "delivered",
+        "the replay"
     );
     sql(&server, "DROP TRIGGER funnel_down").await;
     assert_eq!(

@@ -150,7 +150,7 @@ async fn open(
         }
     } else {
         let replayed: Vec<i64> = replay.iter().map(|(_, n)| n.id).collect();
-        notifications::mark_delivered(&state.pool, &replayed).await?;
+        notifications::record_delivered(&state.pool, &replayed).await;
         for (event, notification) in replay {
             skip_through = skip_through.max(notification.seq);
             let name = EventName::parse(&event).unwrap_or(EventName::NOTIFICATION);

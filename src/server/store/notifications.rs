@@ -247,8 +247,23 @@ pub async fn archive(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, 
     Ok(Some(unread))
 }
 
-/// Records that these copies reached their user (for the admin's funnel).
-pub async fn mark_delivered(pool: &Pool, ids: &[i64]) -> Result<(), StoreError> {
+/// Records that these copies reached their user (for the admin's funnel),
+/// best-effort: by the time a copy is known to have reached someone it has
+/// been shown (published, replayed, or on an inbox page), so a failure here
+/// (a busy database) must not turn that into an error — a retried publish
+/// would send it twice, a failed stream open or page would hide it. A copy
+/// left unmarked is marked the next time it is shown; until then the funnel
+/// undercounts, and the warning says so.
+pub async fn record_delivered(pool: &Pool, ids: &[i64]) {
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(e) = mark_delivered(pool, ids).await {
+        tracing::warn!(copies = ids.len(), error = %e, "delivery marks not recorded");
+    }
+}
+
+async fn mark_delivered(pool: &Pool, ids: &[i64]) -> Result<(), StoreError> {
     for chunk in ids.chunks(500) {
         let placeholders = vec!["?"; chunk.len()].join(", ");
         let sql = format!(

@@ -284,19 +284,13 @@ fn publish_copies(state: &AppState, event: &EventName, copies: Vec<Delivered>) -
     reached
 }
 
-/// The funnel's "delivered" marks for copies that met an open stream.
-/// Best-effort, after the publishing lock is released (the next publish
-/// need not wait on it): the announcement is committed and published by
-/// now, so a failure here must not become an error for the sender, whose
-/// retry would send it again. It cannot go inside the transaction: which
-/// copies meet a stream is known only after publishing, and publishing
-/// before the commit could show users what then rolls back. A copy left
-/// unmarked is marked when its user next replays the stream or loads the
-/// inbox; until then the funnel undercounts.
+/// The funnel's "delivered" marks for copies that met an open stream, after
+/// the publishing lock is released (the next publish need not wait on it).
+/// They cannot go inside the transaction: which copies meet a stream is known
+/// only after publishing, and publishing before the commit could show users
+/// what then rolls back. Best-effort (see `record_delivered`).
 async fn record_delivered(state: &AppState, reached: &[i64]) {
-    if let Err(e) = notifications::mark_delivered(&state.pool, reached).await {
-        tracing::warn!(copies = reached.len(), error = %e, "delivery marks not recorded");
-    }
+    notifications::record_delivered(&state.pool, reached).await;
 }
 
 fn publish_removals(state: &AppState, removed: Vec<Removed>) {

@@ -48,7 +48,7 @@ pub async fn page(
     }
     let items = notifications::page(&state.pool, session.user.id, before, limit).await?;
     let shown: Vec<i64> = items.iter().map(|n| n.id).collect();
-    notifications::mark_delivered(&state.pool, &shown).await?;
+    notifications::record_delivered(&state.pool, &shown).await;
     let unread = notifications::unread_count(&state.pool, session.user.id).await?;
     Ok((items, unread))
 }
