@@ -331,9 +331,9 @@ impl SseReader {
 
 /// Waits for a state the server reaches on its own (noticing a closed
 /// socket, say), checking it every few milliseconds up to a deadline.
-pub async fn eventually(what: &str, mut reached: impl FnMut() -> bool) {
+pub async fn eventually(what: &str, mut reached: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
-    while !reached() {
+    while !reached().await {
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting for {what}"

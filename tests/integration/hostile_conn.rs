@@ -45,7 +45,7 @@ async fn a_silent_connection_is_closed_at_the_header_deadline() {
         let server = server_with_header_timeout(direct).await;
         let mut raw = Raw::connect(&server).await;
         assert_closed_unanswered(&mut raw, path).await;
-        eventually("its connection to be let go", || {
+        eventually("its connection to be let go", async || {
             server.state.connections.open() == 0
         })
         .await;
@@ -142,7 +142,7 @@ async fn the_seventeenth_stream_of_one_user_gets_429_while_others_still_connect(
     // Others are not affected, and alice gets her place back when one closes.
     let _bob = open_direct(&server, &bob).await;
     streams.pop();
-    eventually("alice's closed stream to leave the hub", || {
+    eventually("alice's closed stream to leave the hub", async || {
         server.state.hub.stats().user_clients.get(&alice_id) == Some(&15)
     })
     .await;
@@ -201,14 +201,15 @@ async fn a_stream_whose_client_stopped_reading_is_dropped_at_the_write_timeout()
 
         eventually(
             &format!("{path}: the stalled stream to leave the hub"),
-            || hub.stats().total_clients == 0,
+            async || hub.stats().total_clients == 0,
         )
         .await;
         // And its connection is let go (the kernel still delivers what was
         // written; the harness's own pooled connections only ever close).
-        eventually(&format!("{path}: its connection to be let go"), || {
-            server.state.connections.open() <= open_before
-        })
+        eventually(
+            &format!("{path}: its connection to be let go"),
+            async || server.state.connections.open() <= open_before,
+        )
         .await;
         drop(raw);
     }
@@ -224,7 +225,7 @@ async fn past_the_connection_cap_a_client_gets_503_until_others_close() {
     for _ in 0..CAP {
         held.push(Raw::connect(&server).await);
     }
-    eventually("the server to hold the first connections", || {
+    eventually("the server to hold the first connections", async || {
         connections.open() == CAP
     })
     .await;
@@ -256,7 +257,7 @@ async fn past_the_connection_cap_a_client_gets_503_until_others_close() {
 
     // Served again once one of them leaves.
     drop(held.pop());
-    eventually("the closed connection to free its place", || {
+    eventually("the closed connection to free its place", async || {
         connections.open() < CAP
     })
     .await;
@@ -270,7 +271,7 @@ async fn past_the_connection_cap_a_client_gets_503_until_others_close() {
     // The numbers an operator sees (the scrape needs a place of its own).
     drop(next);
     drop(held);
-    eventually("the connections to close", || connections.open() == 0).await;
+    eventually("the connections to close", async || connections.open() == 0).await;
     let metrics = server.metrics().await;
     assert!(
         metrics.contains("\nhttp_connections_refused_total 1\n"),
@@ -330,7 +331,7 @@ async fn direct_streams_are_logged_like_router_requests() {
     // registers can miss it. Reach them all once before it does.
     let warm_up = open_direct(&server, &alice).await;
     drop(warm_up);
-    eventually("the warm-up stream to end", || {
+    eventually("the warm-up stream to end", async || {
         server.state.hub.active_connections() == 0
     })
     .await;
@@ -368,7 +369,7 @@ async fn direct_streams_are_logged_like_router_requests() {
     );
 
     drop(raw);
-    eventually("the end of the stream to be logged", || {
+    eventually("the end of the stream to be logged", async || {
         logs.text().lines().any(|l| {
             l.contains(&span) && l.contains("end of stream") && l.contains("stream_duration=")
         })

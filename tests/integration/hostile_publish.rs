@@ -20,11 +20,8 @@ use serde_json::{json, Value};
 
 use crate::{
     announcements::in_ms,
-    harness::{SseReader, TestServer},
+    harness::{eventually, SseReader, TestServer},
 };
-
-/// Bound on every polling loop below.
-const DEADLINE: Duration = Duration::from_secs(10);
 
 async fn post_keyed(
     server: &TestServer,
@@ -91,17 +88,6 @@ async fn sql(server: &TestServer, statement: &str) {
         .execute(&server.state.pool)
         .await
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
-}
-
-async fn until(what: &str, mut reached: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while !reached().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 // ---- point 6: Idempotency-Key -------------------------------------------
@@ -272,7 +258,7 @@ async fn the_sweeper_prunes_expired_keys() {
             .unwrap();
         rows.into_iter().map(|(k,)| k).collect::<Vec<_>>()
     };
-    until("the stale key to be pruned", async || {
+    eventually("the stale key to be pruned", async || {
         keys().await == ["fresh"]
     })
     .await;
@@ -634,7 +620,7 @@ async fn old_export_files_are_deleted_and_recent_ones_kept() {
         .set_modified(two_days_ago)
         .unwrap();
 
-    until("the old export to be deleted", async || !old.exists()).await;
+    eventually("the old export to be deleted", async || !old.exists()).await;
     let link = |task: &str| format!("/api/exports/{task}");
     assert_eq!(
         server.get(&link(&tasks[0]), &alice).await.status(),

@@ -278,12 +278,12 @@ async fn a_client_that_leaves_is_unregistered_on_either_path() {
     assert_eq!(direct_streams(&server), 1);
 
     drop(direct);
-    eventually("the direct stream to be unregistered", || {
+    eventually("the direct stream to be unregistered", async || {
         hub.active_connections() == 1
     })
     .await;
     drop(routed);
-    eventually("the routed stream to be unregistered", || {
+    eventually("the routed stream to be unregistered", async || {
         hub.active_connections() == 0
     })
     .await;
