@@ -70,25 +70,10 @@ pub fn spawn_actors(ctx: &Arc<Ctx>, phase: &watch::Receiver<Phase>, set: &mut Jo
                 "severity": SEVERITIES[(n % 3) as usize],
             }})
             .to_string();
-            let path = "/api/sse/broadcast";
-            match c
-                .request(
-                    &mut conn,
-                    Kind::Broadcast,
-                    "POST",
-                    path,
-                    Some(&c.admin_token),
-                    Some(&body),
-                )
+            if c.publish(&mut conn, Kind::Broadcast, "/api/sse/broadcast", &body)
                 .await
             {
-                Some(r) if r.status == 200 => {
-                    c.broadcasts_ok.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(_) => {}
-                None => {
-                    c.publishes_unknown.fetch_add(1, Ordering::Relaxed);
-                }
+                c.broadcasts_ok.fetch_add(1, Ordering::Relaxed);
             }
         }
     });
@@ -108,25 +93,10 @@ pub fn spawn_actors(ctx: &Arc<Ctx>, phase: &watch::Receiver<Phase>, set: &mut Jo
                 "title": format!("soak direct {n}"), "body": "for you", "link": "/"
             }})
             .to_string();
-            let path = "/api/sse/send-to-user";
-            match c
-                .request(
-                    &mut conn,
-                    Kind::SendToUser,
-                    "POST",
-                    path,
-                    Some(&c.admin_token),
-                    Some(&body),
-                )
+            if c.publish(&mut conn, Kind::SendToUser, "/api/sse/send-to-user", &body)
                 .await
             {
-                Some(r) if r.status == 200 => {
-                    vu.sends_ok.fetch_add(1, Ordering::Relaxed);
-                }
-                Some(_) => {}
-                None => {
-                    c.publishes_unknown.fetch_add(1, Ordering::Relaxed);
-                }
+                vu.sends_ok.fetch_add(1, Ordering::Relaxed);
             }
         }
     });

@@ -113,6 +113,31 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// An admin publish (broadcast or send-to-user): true when accepted (200).
+    /// A publish that got no answer may or may not have been stored, so it
+    /// is counted apart: the loss check cannot owe it to anyone.
+    pub async fn publish(&self, conn: &mut HttpConn, kind: Kind, path: &str, body: &str) -> bool {
+        match self
+            .request(
+                conn,
+                kind,
+                "POST",
+                path,
+                Some(&self.admin_token),
+                Some(body),
+            )
+            .await
+        {
+            Some(reply) => reply.status == 200,
+            None => {
+                self.publishes_unknown.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct SignedIn {
     pub token: String,
