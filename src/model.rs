@@ -90,15 +90,49 @@ pub struct NotificationView {
 pub struct InboxPage {
     pub items: Vec<NotificationView>,
     pub unread: i64,
-    /// The highest seq this user has, so the stream can resume right after it.
+    /// The log position this page was read at, so the stream can resume
+    /// right after it.
     pub last_seq: i64,
+    /// The last offset of each channel the user is in, at that position:
+    /// where the browser's gap check starts.
+    #[serde(default)]
+    pub channels: Vec<ChannelHead>,
 }
 
-/// `data:` of the `notification` event.
+/// A channel (`all`, `role:admin`, `user:42`) and an offset in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelHead {
+    pub ch: String,
+    pub off: i64,
+}
+
+/// `data:` of the `notification` event. `seq` is the log position (also
+/// the SSE `id:`); `ch` and `off` say where it sits in its channel, whose
+/// offsets are consecutive: a jump means something was missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationEvent {
     #[serde(flatten)]
     pub notification: NotificationView,
+    #[serde(default)]
+    pub ch: String,
+    #[serde(default)]
+    pub off: i64,
+    pub unread: i64,
+}
+
+/// `data:` of the `notification.removed` event: the positions that left
+/// the inbox (retracted or expired), where the removal sits in its channel,
+/// and the user's new unread count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedEvent {
+    pub ids: Vec<i64>,
+    /// The removal's own log position (its SSE `id:`).
+    #[serde(default)]
+    pub seq: i64,
+    #[serde(default)]
+    pub ch: String,
+    #[serde(default)]
+    pub off: i64,
     pub unread: i64,
 }
 

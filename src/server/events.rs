@@ -3,10 +3,18 @@
 //! wire (its SSE name, id and data) and whose streams it goes to; use cases
 //! never touch SSE and the hub never knows which use case spoke.
 
+use serde::Serialize;
 use serde_json::json;
 
-use super::hub::{EventName, Frame, Hub, Target};
-use crate::model::{NotificationEvent, NotificationView};
+use super::{
+    hub::{EventName, Frame, FrameTemplate, Hub, Target},
+    store::{
+        announcements::Removal,
+        log::Entry,
+        notifications::{Published, Recipients},
+    },
+};
+use crate::model::NotificationView;
 
 /// Which notifications a `notification.read` event covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,24 +27,15 @@ pub enum ReadScope {
 
 #[derive(Debug, Clone)]
 pub enum DomainEvent {
-    /// A notification was stored for `user_id`.
-    NotificationCreated {
-        user_id: i64,
-        /// Already validated when the announcement was accepted.
-        event: EventName,
-        notification: NotificationView,
-        unread: i64,
-    },
-    /// Some of a user's notifications were marked read.
+    /// A notification entry was appended to the log (committed).
+    Notified(Published),
+    /// A removal entry was appended (retraction or expiry, committed).
+    Removed(Removal),
+    /// Some of a user's notifications were marked read; `unread` is exact
+    /// at that write.
     NotificationsRead {
         user_id: i64,
         scope: ReadScope,
-        unread: i64,
-    },
-    /// Notifications left a user's inbox (retracted or expired).
-    NotificationsRemoved {
-        user_id: i64,
-        ids: Vec<i64>,
         unread: i64,
     },
     /// Progress of a user's long-running task.
@@ -53,24 +52,86 @@ pub enum DomainEvent {
     UserAccessRevoked { user_id: i64 },
 }
 
+/// Whose live streams a channel's entries go to.
+fn target(channel: &str) -> Option<Target> {
+    Some(match Recipients::from_label(channel)? {
+        Recipients::All => Target::All,
+        Recipients::Role(role) => Target::Role(role),
+        Recipients::User(id) => Target::User(id),
+    })
+}
+
+/// The data of a `notification` event before its `unread`.
+#[derive(Serialize)]
+struct NotificationData<'a> {
+    #[serde(flatten)]
+    notification: &'a NotificationView,
+    ch: &'a str,
+    off: i64,
+}
+
+/// The data of a `notification.removed` event before its `unread`.
+#[derive(Serialize)]
+struct RemovedData<'a> {
+    ids: [i64; 1],
+    seq: i64,
+    ch: &'a str,
+    off: i64,
+}
+
+/// A notification as a frame, minus the recipient's count.
+pub fn notification_frame(published: &Published) -> FrameTemplate {
+    let name = EventName::parse(&published.event).unwrap_or(EventName::NOTIFICATION);
+    FrameTemplate::new(
+        &name,
+        Some(published.entry.position),
+        &NotificationData {
+            notification: &published.notification,
+            ch: &published.entry.channel,
+            off: published.entry.offset,
+        },
+    )
+}
+
+/// A removal as a frame, minus the recipient's count.
+pub fn removal_frame(entry: &Entry, removes: i64) -> FrameTemplate {
+    FrameTemplate::new(
+        &EventName::NOTIFICATION_REMOVED,
+        Some(entry.position),
+        &RemovedData {
+            ids: [removes],
+            seq: entry.position,
+            ch: &entry.channel,
+            off: entry.offset,
+        },
+    )
+}
+
 impl DomainEvent {
     /// Applies the event to the hub; returns the stream deliveries queued.
     fn apply(self, hub: &Hub) -> usize {
         match self {
-            DomainEvent::NotificationCreated {
-                user_id,
-                event,
-                notification,
-                unread,
-            } => {
-                let seq = notification.seq;
-                let data = NotificationEvent {
-                    notification,
-                    unread,
+            DomainEvent::Notified(published) => {
+                let Some(to) = target(&published.entry.channel) else {
+                    return 0;
                 };
-                hub.publish(
-                    &Target::User(user_id),
-                    &Frame::new(&event, Some(seq), &data),
+                let template = notification_frame(&published);
+                hub.apply_notification(&to, published.entry.position, |unread| {
+                    template.with_unread(unread)
+                })
+            }
+            DomainEvent::Removed(removal) => {
+                let Some(to) = target(&removal.entry.channel) else {
+                    return 0;
+                };
+                let template = removal_frame(&removal.entry, removal.removes);
+                hub.apply_removal(
+                    &to,
+                    &removal.entry.channel,
+                    removal.entry.position,
+                    removal.removes,
+                    &removal.readers,
+                    |unread| template.with_unread(unread),
                 )
             }
             DomainEvent::NotificationsRead {
@@ -78,6 +139,10 @@ impl DomainEvent {
                 scope,
                 unread,
             } => {
+                let read_all = match &scope {
+                    ReadScope::UpToSeq(seq) => Some(*seq),
+                    _ => None,
+                };
                 let data = match scope {
                     ReadScope::Ids(ids) => json!({ "ids": ids, "unread": unread }),
                     ReadScope::UpToSeq(seq) => json!({ "up_to_seq": seq, "unread": unread }),
@@ -85,23 +150,13 @@ impl DomainEvent {
                         json!({ "ids": ids, "archived": true, "unread": unread })
                     }
                 };
-                hub.publish(
-                    &Target::User(user_id),
+                hub.apply_read(
+                    user_id,
+                    unread,
+                    read_all,
                     &Frame::new(&EventName::NOTIFICATION_READ, None, &data),
                 )
             }
-            DomainEvent::NotificationsRemoved {
-                user_id,
-                ids,
-                unread,
-            } => hub.publish(
-                &Target::User(user_id),
-                &Frame::new(
-                    &EventName::NOTIFICATION_REMOVED,
-                    None,
-                    &json!({ "ids": ids, "unread": unread }),
-                ),
-            ),
             DomainEvent::Progress {
                 user_id,
                 task_id,

@@ -6,6 +6,7 @@ pub mod client_addr;
 pub mod config;
 pub mod connections;
 pub mod events;
+mod funnel_flush;
 pub mod http;
 pub mod hub;
 mod listener;
@@ -66,6 +67,7 @@ pub fn start_background_tasks(state: &AppState) {
     sweeper::spawn(state.clone());
     scheduler::spawn(state.clone(), state.config.scheduler_tick);
     pinger::spawn(state.hub.clone(), state.config.ping_interval);
+    funnel_flush::spawn(state.clone());
 }
 
 /// Leptos options for this process: cargo-leptos' build settings, with the

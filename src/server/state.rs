@@ -29,8 +29,9 @@ pub struct AppState {
     pub pool: Pool,
     pub hub: Hub,
     pub keys: JwtKeys,
-    /// Serialises "commit, then publish" so every user's stream sees its
-    /// notifications in `seq` order (SQLite has a single writer anyway).
+    /// Serialises "commit, then apply to the hub", so the hub applies log
+    /// entries (and reads, which set counters) in commit order; streams
+    /// seed their counters under it too. SQLite has a single writer anyway.
     pub publish_order: Arc<tokio::sync::Mutex<()>>,
     pub limits: Arc<Limits>,
     /// Exports running now, per user (capped).
@@ -90,9 +91,15 @@ impl AppState {
             path: exports.display().to_string(),
             source,
         })?;
+        let hub = Hub::new(config.client_queue, config.connections.max_streams_per_user);
+        // The hub follows the log from its head: a counter is seeded from the
+        // store at the first stream of each user.
+        hub.start_at(
+            store::log::head(&mut *pool.acquire().await.map_err(store::StoreError::from)?).await?,
+        );
         Ok(AppState {
             leptos_options,
-            hub: Hub::new(config.client_queue, config.connections.max_streams_per_user),
+            hub,
             keys: JwtKeys::new(&secret),
             devices: DeviceCookies::new(&secret),
             hashers,

@@ -48,8 +48,19 @@ async fn nobody_can_read_or_mark_another_users_notification() {
     let alice = server.token("alice").await;
     let bob = server.token("bob").await;
     let admin = server.token("admin").await;
+    // A broadcast is one entry everyone may mark; a personal one is alice's alone.
     server.broadcast(&admin, "for all").await;
+    let alice_id = server.user_id(&alice).await;
+    let res = server
+        .post_json(
+            "/api/sse/send-to-user",
+            &admin,
+            &json!({ "user_id": alice_id, "data": { "title": "for alice" } }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
     let alices = server.get_json("/api/notifications", &alice).await;
+    assert_eq!(alices["items"][0]["title"], "for alice");
     let alice_item = alices["items"][0]["id"].as_i64().unwrap();
 
     let res = server
@@ -62,10 +73,17 @@ async fn nobody_can_read_or_mark_another_users_notification() {
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         server.get_json("/api/notifications", &alice).await["unread"],
-        1
+        2
     );
     let bobs = server.get_json("/api/notifications", &bob).await;
-    assert_ne!(bobs["items"][0]["id"].as_i64().unwrap(), alice_item);
+    let bob_ids: Vec<i64> = bobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_i64().unwrap())
+        .collect();
+    assert!(!bob_ids.contains(&alice_item), "{bobs}");
+    assert_eq!(bobs["unread"], 1);
 
     let res = server
         .post_json("/api/notifications/abc/read", &alice, &json!({}))

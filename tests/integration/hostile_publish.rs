@@ -307,7 +307,7 @@ async fn a_failure_after_delivery_does_not_answer_500() {
     // The funnel's "delivered" mark, written after publishing, cannot be stored.
     sql(
         &server,
-        "CREATE TRIGGER funnel_down BEFORE UPDATE OF delivered_at ON notifications
+        "CREATE TRIGGER funnel_down BEFORE UPDATE OF delivered_up_to ON user_cursors
          BEGIN SELECT RAISE(ABORT, 'funnel unavailable'); END",
     )
     .await;
@@ -368,7 +368,8 @@ async fn the_scheduler_delivers_what_it_committed_when_a_later_one_fails() {
     .await;
     sql(
         &server,
-        "CREATE TRIGGER poisoned BEFORE INSERT ON notifications WHEN NEW.title = 'poison'
+        "CREATE TRIGGER poisoned BEFORE INSERT ON events
+         WHEN (SELECT title FROM announcements WHERE id = NEW.announcement_id) = 'poison'
          BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
     )
     .await;

@@ -72,6 +72,9 @@ struct Seen {
     id: i64,
     title: String,
     unread: i64,
+    /// The entry's channel and its offset there (consecutive per channel).
+    ch: String,
+    off: i64,
 }
 
 fn seen(event: &SseEvent) -> Seen {
@@ -86,6 +89,8 @@ fn seen(event: &SseEvent) -> Seen {
             .expect("an integer id"),
         title: data["title"].as_str().expect("title").to_string(),
         unread: data["unread"].as_i64().expect("unread"),
+        ch: data["ch"].as_str().expect("ch").to_string(),
+        off: data["off"].as_i64().expect("off"),
     }
 }
 
@@ -117,10 +122,29 @@ fn assert_increasing(what: &str, events: &[Seen]) {
 /// No gap after `after` (the last id seen before these, 0 for none). Today
 /// an id is the user's `seq`, so ids are consecutive; the event log's
 /// positions are not, and this becomes "`off` consecutive per `ch`".
-fn assert_gapless(what: &str, after: i64, events: &[Seen]) {
-    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
-    let expected: Vec<i64> = (after + 1..=after + events.len() as i64).collect();
-    assert_eq!(ids, expected, "{what}: ids consecutive after {after}");
+/// Positions are global (other channels' entries fall between a user's),
+/// so gaps are seen per channel: each channel's offsets go up by one.
+/// `before`: what the client saw earlier (its channels continue from
+/// there; one it never saw is adopted at its first offset, as the browser
+/// does); `None`: a stream from the start of a fresh log (offsets from 1).
+fn assert_gapless(what: &str, before: Option<&[Seen]>, events: &[Seen]) {
+    let mut last: BTreeMap<&str, i64> = BTreeMap::new();
+    for e in before.unwrap_or_default() {
+        last.insert(&e.ch, e.off);
+    }
+    for e in events {
+        let expected = match last.get(e.ch.as_str()) {
+            Some(off) => off + 1,
+            None if before.is_none() => 1,
+            None => e.off,
+        };
+        assert_eq!(
+            e.off, expected,
+            "{what}: channel {} jumps to offset {} (position {})",
+            e.ch, e.off, e.id
+        );
+        last.insert(&e.ch, e.off);
+    }
 }
 
 /// Nothing is read meanwhile, so each event's count is one more than the
@@ -297,7 +321,7 @@ async fn concurrent_publishers_reach_every_stream_in_commit_order_exactly_once()
     for (what, name, unread, expected, reading) in readers {
         let events = reading.await.unwrap();
         assert_increasing(&what, &events);
-        assert_gapless(&what, 0, &events);
+        assert_gapless(&what, None, &events);
         assert_counts_climb(&what, unread, &events);
         assert_exactly_once(&what, &events, &expected);
         assert_each_publisher_in_order(&what, &events);
@@ -371,7 +395,7 @@ async fn resume_on(path: Path) {
         let titles: Vec<&str> = replayed.iter().map(|e| e.title.as_str()).collect();
         assert_eq!(titles, missed, "{what}: the missed ones, in order");
         assert_increasing(&what, &replayed);
-        assert_gapless(&what, last.id, &replayed);
+        assert_gapless(&what, Some(std::slice::from_ref(&last)), &replayed);
         assert!(
             replayed.iter().all(|e| e.unread == unread_of(&connected)),
             "{what}: a replay carries the count at connection"
@@ -532,7 +556,7 @@ async fn resuming_while_publishers_keep_going_loses_and_repeats_nothing() {
         let what = format!("alice's client {client} over {reconnects} reconnects");
         assert!(reconnects > 10, "{what}: the test resumed often");
         assert_increasing(&what, &events);
-        assert_gapless(&what, 0, &events);
+        assert_gapless(&what, None, &events);
         assert_exactly_once(&what, &events, &expected);
         assert_each_publisher_in_order(&what, &events);
     }

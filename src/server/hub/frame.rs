@@ -117,6 +117,56 @@ impl Frame {
     }
 }
 
+/// A frame whose data ends with its recipient's unread count, the one part
+/// of a notification that differs between users: the event is encoded once
+/// per entry, and [`FrameTemplate::with_unread`] only appends the number.
+/// The bytes are those `Frame::new` would make with `"unread"` last.
+#[derive(Debug, Clone)]
+pub struct FrameTemplate {
+    /// Everything up to and including `"unread":`.
+    head: Bytes,
+    seq: Option<i64>,
+}
+
+impl FrameTemplate {
+    /// `data` must serialize to a JSON object.
+    pub fn new(name: &EventName, seq: Option<i64>, data: &impl Serialize) -> FrameTemplate {
+        let json = serde_json::to_vec(data).unwrap_or_else(|_| b"{}".to_vec());
+        let open = json.strip_suffix(b"}").unwrap_or(b"{");
+        let mut buf = BytesMut::with_capacity(json.len() + name.as_str().len() + 48);
+        buf.put_slice(b"event: ");
+        buf.put_slice(name.as_str().as_bytes());
+        buf.put_u8(b'\n');
+        if let Some(seq) = seq {
+            buf.put_slice(format!("id: {seq}\n").as_bytes());
+        }
+        buf.put_slice(b"data: ");
+        buf.put_slice(open);
+        if open.len() > 1 {
+            buf.put_u8(b',');
+        }
+        buf.put_slice(b"\"unread\":");
+        FrameTemplate {
+            head: buf.freeze(),
+            seq,
+        }
+    }
+
+    pub fn with_unread(&self, unread: i64) -> Frame {
+        let number = unread.to_string();
+        let number = number.as_bytes();
+        let mut buf = BytesMut::with_capacity(self.head.len() + number.len() + 3);
+        buf.put_slice(&self.head);
+        buf.put_slice(number);
+        buf.put_slice(b"}\n\n");
+        Frame(Arc::new(FrameInner {
+            bytes: buf.freeze(),
+            seq: self.seq,
+            created: std::time::Instant::now(),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +216,23 @@ mod tests {
         assert!(lines[2].starts_with("data: {"));
         assert!(!text.contains('\r'));
         assert_eq!(&lines[3..], ["", ""]);
+    }
+
+    #[test]
+    fn a_template_makes_the_bytes_a_whole_encoding_would() {
+        let data = json!({"title": "hi\n", "ch": "all", "off": 3});
+        let template = FrameTemplate::new(&EventName::NOTIFICATION, Some(9), &data);
+        for unread in [0, 7, 12_345] {
+            let mut whole = data.clone();
+            whole["unread"] = json!(unread);
+            let expected = Frame::new(&EventName::NOTIFICATION, Some(9), &whole);
+            assert_eq!(template.with_unread(unread).bytes(), expected.bytes());
+        }
+        let empty = FrameTemplate::new(&EventName::NOTIFICATION_READ, None, &json!({}));
+        assert_eq!(
+            empty.with_unread(2).bytes(),
+            &b"event: notification.read\ndata: {\"unread\":2}\n\n"[..]
+        );
     }
 
     #[test]

@@ -1,8 +1,27 @@
-//! The hub: in-memory fan-out of encoded events to open streams.
+//! The hub: in-memory fan-out of encoded events to open streams, and the
+//! unread counters of the users who have them.
 //!
-//! It knows clients (one per open stream), which user and session each
-//! belongs to, and targets (a client, a user's every tab, a role, everyone).
-//! It does not know use cases: callers hand it a [`Target`] and a [`Frame`].
+//! It knows clients (one per open stream), which user, role and session
+//! each belongs to, and targets (a user's every tab, a role, everyone). It
+//! does not know use cases: callers hand it a [`Target`] and frames.
+//!
+//! **Counters.** Each live user has an unread count kept here, so that a
+//! broadcast to 10,000 online users costs 10,000 increments in memory
+//! instead of 10,000 `COUNT`s. A counter starts from an exact count read
+//! from the log (`notifications::counter_seed`) and then follows the log
+//! in the order it is applied here: `+1` per notification in one of the
+//! user's channels, `-1` per removal of one they had not read, and the
+//! absolute value carried by their own reads. Nothing is stored: after a
+//! restart the first stream of a user seeds it again. A counter lingers
+//! [`LINGER`] after the user's last stream closes (still following the
+//! log), so a reconnect storm does not pay a `COUNT` per user.
+//!
+//! **Order.** Callers apply entries in log order, each after its commit,
+//! under the publishing lock (`AppState::publish_order`); `applied` is the
+//! last position applied. A stream attaching here learns the unread count
+//! and `applied` in one step, under the registry lock: what it replays
+//! from the store is `(resume point, applied]`, what it receives live is
+//! everything after. No gap, no duplicate.
 //!
 //! Each client has a bounded queue. Publishing never waits: a full queue
 //! marks the client as lagged (its stream then sends `resync`) instead of
@@ -14,7 +33,7 @@
 
 mod frame;
 
-pub use frame::{BadEventName, EventName, Frame};
+pub use frame::{BadEventName, EventName, Frame, FrameTemplate};
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -22,18 +41,22 @@ use std::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, RwLock,
     },
+    time::{Duration, Instant},
 };
 use tokio::sync::mpsc;
 
+use super::store::{log::Span, notifications::CounterSeed};
 use crate::model::Role;
 
 pub type ClientId = u64;
 pub type UserId = i64;
 
+/// How long a user's counter outlives their last stream.
+pub const LINGER: Duration = Duration::from_secs(60);
+
 /// Who an event goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    Client(ClientId),
     User(UserId),
     Role(Role),
     All,
@@ -53,10 +76,36 @@ struct ClientSlot {
     lagged: Arc<AtomicBool>,
 }
 
+/// A user with open streams (or whose last one closed less than [`LINGER`] ago).
+struct LiveUser {
+    clients: Vec<ClientId>,
+    role: Role,
+    unread: i64,
+    read_all_up_to: i64,
+    spans: Vec<Span>,
+    /// The highest position queued to one of their clients, and the one the
+    /// funnel last took (see [`Hub::take_delivered`]).
+    delivered: i64,
+    flushed: i64,
+    linger_until: Option<Instant>,
+}
+
+impl LiveUser {
+    fn in_target(&self, user_id: UserId, target: &Target) -> bool {
+        match target {
+            Target::All => true,
+            Target::Role(role) => self.role == *role,
+            Target::User(id) => *id == user_id,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Registry {
     clients: HashMap<ClientId, ClientSlot>,
-    by_user: HashMap<UserId, Vec<ClientId>>,
+    users: HashMap<UserId, LiveUser>,
+    /// The last log position applied.
+    applied: i64,
 }
 
 impl Registry {
@@ -64,13 +113,40 @@ impl Registry {
         let Some(slot) = self.clients.remove(&id) else {
             return false;
         };
-        if let Some(ids) = self.by_user.get_mut(&slot.info.user_id) {
-            ids.retain(|c| *c != id);
-            if ids.is_empty() {
-                self.by_user.remove(&slot.info.user_id);
+        if let Some(user) = self.users.get_mut(&slot.info.user_id) {
+            user.clients.retain(|c| *c != id);
+            if user.clients.is_empty() {
+                user.linger_until = Some(Instant::now() + LINGER);
             }
         }
         true
+    }
+
+    /// Queues `frame` for every client of `user`; returns how many got it.
+    fn offer(
+        clients: &HashMap<ClientId, ClientSlot>,
+        ids: &[ClientId],
+        frame: &Frame,
+        counters: &HubCounters,
+        closed: &mut Vec<ClientId>,
+    ) -> usize {
+        let mut delivered = 0;
+        for id in ids {
+            let Some(slot) = clients.get(id) else {
+                continue;
+            };
+            match slot.tx.try_send(frame.clone()) {
+                Ok(()) => delivered += 1,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    // Never a silent drop: the stream will tell its client to resync.
+                    if !slot.lagged.swap(true, Ordering::AcqRel) {
+                        counters.lagged_events.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => closed.push(*id),
+            }
+        }
+        delivered
     }
 }
 
@@ -87,6 +163,10 @@ pub struct HubCounters {
     pub direct_writes: AtomicU64,
     pub messages_sent: AtomicU64,
     pub lagged_events: AtomicU64,
+    /// Counters seeded from the store (a user's first stream) and reused
+    /// (another tab, or a reconnect while the counter lingered).
+    pub counters_seeded: AtomicU64,
+    pub counters_reused: AtomicU64,
     pub publish_to_write: crate::server::metrics::LatencyHistogram,
 }
 
@@ -98,10 +178,23 @@ struct Inner {
     counters: HubCounters,
 }
 
-/// A user already has as many open streams as allowed.
+/// Why a stream could not attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooManyStreams {
-    pub limit: usize,
+pub enum AttachError {
+    /// The user already has as many open streams as allowed.
+    TooManyStreams { limit: usize },
+    /// No live counter for this user (or one for another role): seed one.
+    NeedsSeed,
+}
+
+/// A stream attached to the hub: its queue, the user's unread count and
+/// the log position it holds, from which live frames follow.
+pub struct Attached {
+    pub subscription: Subscription,
+    pub unread: i64,
+    pub applied: i64,
+    /// The user's spans, for the stream's replay.
+    pub spans: Vec<Span>,
 }
 
 #[derive(Clone)]
@@ -129,51 +222,280 @@ impl Hub {
         }
     }
 
-    /// Registers a stream. Events published from now on reach it; dropping the
-    /// returned [`Subscription`] unregisters it. Refused when the user
-    /// already holds `max_streams_per_user` streams.
-    pub fn subscribe(&self, info: ClientInfo) -> Result<Subscription, TooManyStreams> {
+    /// At start-up: the log's head, which everything applied later follows.
+    pub fn start_at(&self, position: i64) {
+        self.write().applied = position;
+    }
+
+    /// The last log position applied.
+    pub fn applied(&self) -> i64 {
+        self.read().applied
+    }
+
+    /// Registers a stream. With a live counter for the user (same role) it
+    /// is used; otherwise `seed` starts one, or the caller is told to read
+    /// one ([`AttachError::NeedsSeed`]). Refused when the user already
+    /// holds `max_streams_per_user` streams. Dropping the subscription
+    /// unregisters it.
+    pub fn attach(
+        &self,
+        info: ClientInfo,
+        seed: Option<CounterSeed>,
+    ) -> Result<Attached, AttachError> {
         let user_id = info.user_id;
         let (tx, rx) = mpsc::channel(self.inner.queue_capacity);
         let lagged = Arc::new(AtomicBool::new(false));
-        let id = {
-            // Count and insert under the same lock: no check-then-insert race.
-            let mut reg = self.write();
-            let streams = reg.by_user.entry(user_id).or_default();
-            if streams.len() >= self.inner.max_streams_per_user {
-                if streams.is_empty() {
-                    reg.by_user.remove(&user_id);
-                }
-                return Err(TooManyStreams {
-                    limit: self.inner.max_streams_per_user,
-                });
+        let mut reg = self.write();
+        let applied = reg.applied;
+        let reusable = reg
+            .users
+            .get(&user_id)
+            .is_some_and(|user| user.role == info.role);
+        if !reusable {
+            let Some(seed) = seed else {
+                return Err(AttachError::NeedsSeed);
+            };
+            if seed.head != applied {
+                // Cannot happen while seeds are read under the publishing
+                // lock; if it does, the count may be off by what lies between.
+                tracing::warn!(
+                    seed = seed.head,
+                    applied,
+                    "counter seeded off the applied position"
+                );
             }
-            let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-            streams.push(id);
-            reg.clients.insert(
-                id,
-                ClientSlot {
-                    info,
-                    tx,
-                    lagged: lagged.clone(),
+            let clients = reg
+                .users
+                .remove(&user_id)
+                .map(|old| old.clients)
+                .unwrap_or_default();
+            reg.users.insert(
+                user_id,
+                LiveUser {
+                    clients,
+                    role: info.role,
+                    unread: seed.unread,
+                    read_all_up_to: seed.read_all_up_to,
+                    spans: seed.spans,
+                    delivered: 0,
+                    flushed: 0,
+                    // Until a client is added below (a refused one leaves
+                    // the counter to linger out like any other).
+                    linger_until: Some(Instant::now() + LINGER),
                 },
             );
-            id
-        };
+            self.inner
+                .counters
+                .counters_seeded
+                .fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.inner
+                .counters
+                .counters_reused
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let Registry { users, clients, .. } = &mut *reg;
+        let user = users.get_mut(&user_id).expect("inserted above");
+        // Count and insert under the same lock: no check-then-insert race.
+        if user.clients.len() >= self.inner.max_streams_per_user {
+            return Err(AttachError::TooManyStreams {
+                limit: self.inner.max_streams_per_user,
+            });
+        }
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        user.clients.push(id);
+        user.linger_until = None;
+        let unread = user.unread;
+        let spans = user.spans.clone();
+        clients.insert(
+            id,
+            ClientSlot {
+                info,
+                tx,
+                lagged: lagged.clone(),
+            },
+        );
+        drop(reg);
         self.inner
             .counters
             .streams_opened
             .fetch_add(1, Ordering::Relaxed);
-        Ok(Subscription {
-            id,
-            user_id,
-            rx,
-            lagged,
-            hub: self.clone(),
+        Ok(Attached {
+            subscription: Subscription {
+                id,
+                user_id,
+                rx,
+                lagged,
+                hub: self.clone(),
+            },
+            unread,
+            applied,
+            spans,
         })
     }
 
-    /// Queues `frame` for every client in `target`; returns how many got it.
+    /// A notification entry at `position`: every live user in `target`
+    /// counts one more unread, and each of their clients gets
+    /// `frame_for(unread)` (built once per distinct count). Returns the
+    /// clients reached.
+    pub fn apply_notification(
+        &self,
+        target: &Target,
+        position: i64,
+        frame_for: impl Fn(i64) -> Frame,
+    ) -> usize {
+        self.apply_entry(target, position, frame_for, |user| {
+            user.unread += 1;
+        })
+    }
+
+    /// A removal entry at `position`, taking out the notification at
+    /// `removes` in `channel`: each live user in `target` who could see it
+    /// and had not read it counts one less unread. `readers` are the users
+    /// who had read it one by one. Every client in `target` gets the frame
+    /// (its offset keeps the channel gapless), whether or not it had the
+    /// notification.
+    pub fn apply_removal(
+        &self,
+        target: &Target,
+        channel: &str,
+        position: i64,
+        removes: i64,
+        readers: &[UserId],
+        frame_for: impl Fn(i64) -> Frame,
+    ) -> usize {
+        let readers: std::collections::HashSet<UserId> = readers.iter().copied().collect();
+        self.apply_entry_with_id(target, position, frame_for, |user_id, user| {
+            // A live user's spans are those of its seed, whose open spans
+            // cover everything applied since (a role change forgets the
+            // counter: `disconnect_user`).
+            let had_it = user.spans.iter().any(|s| s.covers(channel, removes));
+            if had_it && removes > user.read_all_up_to && !readers.contains(&user_id) {
+                user.unread = (user.unread - 1).max(0);
+            }
+        })
+    }
+
+    fn apply_entry(
+        &self,
+        target: &Target,
+        position: i64,
+        frame_for: impl Fn(i64) -> Frame,
+        mut change: impl FnMut(&mut LiveUser),
+    ) -> usize {
+        self.apply_entry_with_id(target, position, frame_for, |_, user| change(user))
+    }
+
+    fn apply_entry_with_id(
+        &self,
+        target: &Target,
+        position: i64,
+        frame_for: impl Fn(i64) -> Frame,
+        mut change: impl FnMut(UserId, &mut LiveUser),
+    ) -> usize {
+        let mut reached = 0;
+        let mut closed = Vec::new();
+        let mut frames: HashMap<i64, Frame> = HashMap::new();
+        let mut reg = self.write();
+        reg.applied = reg.applied.max(position);
+        let Registry { users, clients, .. } = &mut *reg;
+        let mut visit = |user_id: UserId, user: &mut LiveUser| {
+            change(user_id, user);
+            if user.clients.is_empty() {
+                return;
+            }
+            let frame = frames
+                .entry(user.unread)
+                .or_insert_with(|| frame_for(user.unread));
+            let n = Registry::offer(
+                clients,
+                &user.clients,
+                frame,
+                &self.inner.counters,
+                &mut closed,
+            );
+            if n > 0 {
+                user.delivered = user.delivered.max(position);
+            }
+            reached += n;
+        };
+        match target {
+            Target::User(id) => {
+                if let Some(user) = users.get_mut(id) {
+                    visit(*id, user);
+                }
+            }
+            _ => {
+                for (id, user) in users.iter_mut() {
+                    if user.in_target(*id, target) {
+                        visit(*id, user);
+                    }
+                }
+            }
+        }
+        for id in closed {
+            reg.remove(id);
+        }
+        drop(reg);
+        self.inner
+            .counters
+            .messages_sent
+            .fetch_add(reached as u64, Ordering::Relaxed);
+        reached
+    }
+
+    /// The user read something: their counter takes the exact value their
+    /// write transaction computed (`read_all_up_to` when they read all),
+    /// and every tab of theirs gets `frame`.
+    pub fn apply_read(
+        &self,
+        user_id: UserId,
+        unread: i64,
+        read_all_up_to: Option<i64>,
+        frame: &Frame,
+    ) -> usize {
+        let mut closed = Vec::new();
+        let mut reg = self.write();
+        let Registry { users, clients, .. } = &mut *reg;
+        let Some(user) = users.get_mut(&user_id) else {
+            return 0;
+        };
+        user.unread = unread;
+        if let Some(up_to) = read_all_up_to {
+            user.read_all_up_to = user.read_all_up_to.max(up_to);
+        }
+        let reached = Registry::offer(
+            clients,
+            &user.clients,
+            frame,
+            &self.inner.counters,
+            &mut closed,
+        );
+        for id in closed {
+            reg.remove(id);
+        }
+        drop(reg);
+        self.inner
+            .counters
+            .messages_sent
+            .fetch_add(reached as u64, Ordering::Relaxed);
+        reached
+    }
+
+    /// Registers a stream with a counter from zero when the user has none
+    /// (unit tests of the fan-out, which have no store).
+    #[cfg(test)]
+    pub fn subscribe(&self, info: ClientInfo) -> Result<Subscription, AttachError> {
+        let seed = CounterSeed {
+            unread: 0,
+            read_all_up_to: 0,
+            spans: Vec::new(),
+            head: self.applied(),
+        };
+        self.attach(info, Some(seed)).map(|a| a.subscription)
+    }
+
+    /// Queues `frame` for every client in `target` (no counter moves: progress).
     pub fn publish(&self, target: &Target, frame: &Frame) -> usize {
         let delivered = self.offer(target, frame);
         self.inner
@@ -193,42 +515,15 @@ impl Hub {
         let mut closed = Vec::new();
         {
             let reg = self.read();
-            let mut offer = |id: ClientId, slot: &ClientSlot| match slot.tx.try_send(frame.clone())
-            {
-                Ok(()) => delivered += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    // Never a silent drop: the stream will tell its client to resync.
-                    if !slot.lagged.swap(true, Ordering::AcqRel) {
-                        self.inner
-                            .counters
-                            .lagged_events
-                            .fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => closed.push(id),
-            };
-            match target {
-                Target::Client(id) => {
-                    if let Some(slot) = reg.clients.get(id) {
-                        offer(*id, slot);
-                    }
-                }
-                Target::User(user_id) => {
-                    for id in reg.by_user.get(user_id).into_iter().flatten() {
-                        if let Some(slot) = reg.clients.get(id) {
-                            offer(*id, slot);
-                        }
-                    }
-                }
-                Target::Role(role) => {
-                    for (id, slot) in reg.clients.iter().filter(|(_, s)| s.info.role == *role) {
-                        offer(*id, slot);
-                    }
-                }
-                Target::All => {
-                    for (id, slot) in reg.clients.iter() {
-                        offer(*id, slot);
-                    }
+            for (id, user) in reg.users.iter() {
+                if user.in_target(*id, target) {
+                    delivered += Registry::offer(
+                        &reg.clients,
+                        &user.clients,
+                        frame,
+                        &self.inner.counters,
+                        &mut closed,
+                    );
                 }
             }
         }
@@ -241,14 +536,41 @@ impl Hub {
         delivered
     }
 
+    /// A stream replayed up to `position` for this user (the funnel's delivered).
+    pub fn note_delivered(&self, user_id: UserId, position: i64) {
+        if let Some(user) = self.write().users.get_mut(&user_id) {
+            user.delivered = user.delivered.max(position);
+        }
+    }
+
+    /// For the funnel: each user brought further since the last call, with
+    /// the position they reached. Also forgets counters that lingered past
+    /// [`LINGER`] (after taking what they had).
+    pub fn take_delivered(&self) -> Vec<(UserId, i64)> {
+        let now = Instant::now();
+        let mut reg = self.write();
+        let mut out = Vec::new();
+        reg.users.retain(|id, user| {
+            if user.delivered > user.flushed {
+                user.flushed = user.delivered;
+                out.push((*id, user.delivered));
+            }
+            user.linger_until.is_none_or(|until| until > now)
+        });
+        out
+    }
+
     /// Ends every stream opened with this session (logout, revocation).
     pub fn disconnect_session(&self, session_id: &str) -> usize {
         self.disconnect_where(|info| info.session_id == session_id)
     }
 
-    /// Ends every stream of a user (deleted, or their role changed).
+    /// Ends every stream of a user (deleted, or their role or password
+    /// changed) and forgets their counter: their channels may have changed.
     pub fn disconnect_user(&self, user_id: UserId) -> usize {
-        self.disconnect_where(|info| info.user_id == user_id)
+        let n = self.disconnect_where(|info| info.user_id == user_id);
+        self.write().users.remove(&user_id);
+        n
     }
 
     /// Ends every stream (server shutdown).
@@ -284,15 +606,21 @@ impl Hub {
         HubStats {
             total_clients: reg.clients.len(),
             user_clients: reg
-                .by_user
+                .users
                 .iter()
-                .map(|(user, ids)| (user.to_string(), ids.len()))
+                .filter(|(_, user)| !user.clients.is_empty())
+                .map(|(user, u)| (user.to_string(), u.clients.len()))
                 .collect(),
         }
     }
 
     pub fn active_connections(&self) -> usize {
         self.read().clients.len()
+    }
+
+    /// Users with a counter in memory (online or lingering).
+    pub fn live_users(&self) -> usize {
+        self.read().users.len()
     }
 
     pub fn counters(&self) -> &HubCounters {
@@ -383,7 +711,7 @@ mod tests {
 
         assert_eq!(hub.publish(&Target::User(1), &frame(1)), 2);
         assert_eq!(hub.publish(&Target::Role(Role::Admin), &frame(2)), 1);
-        assert_eq!(hub.publish(&Target::Client(bob.id), &frame(3)), 1);
+        assert_eq!(hub.publish(&Target::User(2), &frame(3)), 1);
         assert_eq!(hub.publish(&Target::All, &frame(4)), 4);
 
         let seqs = |s: &mut Subscription| {
@@ -456,7 +784,7 @@ mod tests {
         assert!(tries
             .iter()
             .filter_map(|t| t.as_ref().err())
-            .all(|e| e.limit == 3));
+            .all(|e| *e == AttachError::TooManyStreams { limit: 3 }));
         // Another user is not affected.
         let other = hub.subscribe(ClientInfo {
             user_id: 2,

@@ -1,11 +1,14 @@
 //! `GET /sse/stream`: turns a client's hub queue into `text/event-stream`.
 //!
 //! Order of a stream: `connected` (with `retry:`), then — when resuming with
-//! `Last-Event-ID` — every stored notification after that id, then live
-//! events, with `ping` keep-alives in between (published to every stream by
-//! one server-wide ticker, so an open stream owns no timer). The client is registered with
-//! the hub *before* the replay is read, and live copies of anything already
-//! replayed are skipped by `seq`: no gap, no duplicate.
+//! `Last-Event-ID` — every log entry in the user's channels after that
+//! position, then live events, with `ping` keep-alives in between
+//! (published to every stream by one server-wide ticker, so an open stream
+//! owns no timer). The client attaches to the hub first, which tells it the
+//! last position applied there (`applied`): the replay reads
+//! `(resume point, applied]` from the store, and the hub queues everything
+//! after. No gap, no duplicate (live frames at or below the replay are
+//! skipped by position all the same).
 //!
 //! Two paths serve a stream and share everything but the wire: [`direct`]
 //! writes it straight to the socket when it is a connection's first request
@@ -36,11 +39,16 @@ use serde_json::json;
 
 use super::{
     auth::Session,
-    hub::{ClientInfo, EventName, Frame, Hub, Subscription},
+    events::{notification_frame, removal_frame},
+    hub::{AttachError, Attached, ClientInfo, EventName, Frame, Hub, Subscription},
     state::AppState,
-    store::{notifications, now_ms, rfc3339},
+    store::{
+        self, log,
+        notifications::{self, Replayed},
+        now_ms, rfc3339,
+    },
 };
-use crate::model::{AppError, ConnectedEvent, NotificationEvent};
+use crate::model::{AppError, ConnectedEvent};
 
 /// How long the browser waits before reconnecting (the `retry:` field).
 const RETRY: Duration = Duration::from_secs(3);
@@ -92,37 +100,22 @@ fn resume_point(headers: &HeaderMap, query: StreamQuery) -> Option<i64> {
         .filter(|seq| *seq >= 0)
 }
 
-/// Registers the stream with the hub and queues what it starts with:
-/// `connected`, then the replay (or `resync` when too far behind).
+/// Attaches the stream to the hub and queues what it starts with:
+/// `connected`, then the replay (or `resync` when it cannot be complete).
 async fn open(
     state: &AppState,
     session: Session,
     resume_after: Option<i64>,
 ) -> Result<ClientStream, AppError> {
     let user_id = session.user.id;
-
-    // Subscribe first: from here on nothing published for this user is missed.
-    let subscription = state
-        .hub
-        .subscribe(ClientInfo {
-            user_id,
-            role: session.user.role,
-            session_id: session.session_id,
-        })
-        .map_err(|cap| {
-            AppError::LimitReached(format!(
-                "too many open streams for this account (at most {}); close one and retry",
-                cap.limit
-            ))
-        })?;
+    let Attached {
+        subscription,
+        unread,
+        applied,
+        spans,
+    } = attach(state, session).await?;
 
     let mut pending = VecDeque::new();
-    let mut skip_through = resume_after.unwrap_or(0);
-    let mut replay = Vec::new();
-    if let Some(after) = resume_after {
-        replay = notifications::after_seq(&state.pool, user_id, after, REPLAY_LIMIT + 1).await?;
-    }
-    let unread = notifications::unread_count(&state.pool, user_id).await?;
     pending.push_back(Frame::with_retry(
         &EventName::CONNECTED,
         &ConnectedEvent {
@@ -133,36 +126,39 @@ async fn open(
         },
         RETRY,
     ));
-    if replay.len() as i64 > REPLAY_LIMIT {
-        // Too far behind to replay: have the client refetch, and only stream what is newer.
-        skip_through = notifications::last_seq(&state.pool, user_id).await?;
-        pending.push_back(resync_frame("too far behind to replay"));
-    } else if replay.is_empty() && skip_through > 0 {
-        // Nothing to replay: is the position one this stream reached? One
-        // it never did (another database's, or made up) would otherwise
-        // skip every live event up to it, unseen.
-        let head = notifications::last_seq(&state.pool, user_id).await?;
-        if skip_through > head {
-            skip_through = head;
+    let skip_through = applied;
+    if let Some(after) = resume_after {
+        let mut conn = state
+            .pool
+            .acquire()
+            .await
+            .map_err(store::StoreError::from)?;
+        let floor = log::resume_floor(&mut conn).await?;
+        if after > applied || (0 < after && after < floor) {
+            // A position this log never handed out (another database's, a
+            // restored one's, made up) or a seq of the version before the
+            // event log: nothing can be replayed from it.
             pending.push_back(resync_frame(
                 "resumed from a position this stream never reached",
             ));
-        }
-    } else {
-        let replayed: Vec<i64> = replay.iter().map(|(_, n)| n.id).collect();
-        notifications::record_delivered(&state.pool, &replayed).await;
-        for (event, notification) in replay {
-            skip_through = skip_through.max(notification.seq);
-            let name = EventName::parse(&event).unwrap_or(EventName::NOTIFICATION);
-            let seq = notification.seq;
-            pending.push_back(Frame::new(
-                &name,
-                Some(seq),
-                &NotificationEvent {
-                    notification,
-                    unread,
-                },
-            ));
+        } else {
+            let replay =
+                notifications::replay(&mut conn, user_id, &spans, after, applied, REPLAY_LIMIT + 1)
+                    .await?;
+            if replay.len() as i64 > REPLAY_LIMIT {
+                // Too far behind to replay: have the client refetch, and only stream what is newer.
+                pending.push_back(resync_frame("too far behind to replay"));
+            } else {
+                // Replayed frames carry the count now (at `applied`).
+                for entry in replay {
+                    let template = match &entry {
+                        Replayed::Notification(published) => notification_frame(published),
+                        Replayed::Removal { entry, removes } => removal_frame(entry, *removes),
+                    };
+                    pending.push_back(template.with_unread(unread));
+                }
+                state.hub.note_delivered(user_id, applied);
+            }
         }
     }
 
@@ -171,6 +167,35 @@ async fn open(
         subscription,
         hub: state.hub.clone(),
         skip_through,
+    })
+}
+
+/// Attaches with the user's live counter, or — the user's first stream on
+/// this instance — seeds one from the store under the publishing lock, so
+/// that nothing is applied between the count and the attach.
+async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError> {
+    let info = ClientInfo {
+        user_id: session.user.id,
+        role: session.user.role,
+        session_id: session.session_id,
+    };
+    let too_many = |limit| {
+        AppError::LimitReached(format!(
+            "too many open streams for this account (at most {limit}); close one and retry"
+        ))
+    };
+    match state.hub.attach(info.clone(), None) {
+        Ok(attached) => return Ok(attached),
+        Err(AttachError::TooManyStreams { limit }) => return Err(too_many(limit)),
+        Err(AttachError::NeedsSeed) => {}
+    }
+    let in_order = state.publish_order.lock().await;
+    let seed = notifications::counter_seed(&state.pool, info.user_id).await?;
+    let attached = state.hub.attach(info, Some(seed));
+    drop(in_order);
+    attached.map_err(|e| match e {
+        AttachError::TooManyStreams { limit } => too_many(limit),
+        AttachError::NeedsSeed => AppError::Internal,
     })
 }
 

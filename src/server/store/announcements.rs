@@ -1,11 +1,13 @@
-//! Announcements over their life: scheduled, sent (copied into every
-//! recipient's inbox), then possibly retracted or expired (copies removed).
+//! Announcements over their life: scheduled, sent (appended once to the
+//! event log of their channel), then possibly retracted or expired (a
+//! removal appended after it).
 
 use super::{
-    notifications::{unread_in, Delivered, NewAnnouncement, NotificationRow, Recipients, COLUMNS},
+    log::{self, Entry, Kind},
+    notifications::{NewAnnouncement, Published, Recipients},
     now_ms, rfc3339, Pool, StoreError,
 };
-use crate::model::{AnnouncementSummary, Severity};
+use crate::model::{AnnouncementSummary, NotificationView, Severity};
 use sqlx::SqliteConnection;
 
 /// When an announcement goes out and when it leaves inboxes (unix ms).
@@ -15,24 +17,25 @@ pub struct Timing {
     pub expires_at: Option<i64>,
 }
 
-/// Copies taken out of one user's inbox, with their new unread count.
+/// A removal appended to the log: which notification it takes out, and the
+/// users who had read that one by one (their unread counts do not move).
 #[derive(Debug, Clone)]
-pub struct Removed {
-    pub user_id: i64,
-    pub ids: Vec<i64>,
-    pub unread: i64,
+pub struct Removal {
+    pub entry: Entry,
+    pub removes: i64,
+    pub readers: Vec<i64>,
 }
 
 /// Stores the announcement in the caller's transaction (begun with
-/// [`super::begin_write`]). Unless it is scheduled for later, one copy per
-/// recipient is made too, each with the recipient's next `seq`; the copies
-/// are returned for publishing once the caller has committed.
+/// [`super::begin_write`]) and, unless it is scheduled for later, appends
+/// it to its channel: one row whatever the number of recipients. What was
+/// appended is returned for publishing once the caller has committed.
 pub async fn insert(
     tx: &mut SqliteConnection,
     new: &NewAnnouncement,
     recipients: &Recipients,
     timing: Timing,
-) -> Result<(i64, Vec<Delivered>), StoreError> {
+) -> Result<(i64, Option<Published>), StoreError> {
     let now = now_ms();
     let scheduled = timing.send_at.is_some_and(|at| at > now);
     let (id,): (i64,) = sqlx::query_as(
@@ -54,12 +57,12 @@ pub async fn insert(
     .bind(new.origin())
     .fetch_one(&mut *tx)
     .await?;
-    let copies = if scheduled {
-        Vec::new()
+    let published = if scheduled {
+        None
     } else {
-        copy_to_inboxes(tx, id, new, recipients).await?
+        Some(publish(tx, id, new, recipients).await?)
     };
-    Ok((id, copies))
+    Ok((id, published))
 }
 
 /// Scheduled announcements whose time has come, in the order they are due.
@@ -74,12 +77,12 @@ pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
 }
 
 /// Sends one due announcement in the caller's transaction: claims it and
-/// copies it into the inboxes. `None` when it is no longer scheduled (or its
-/// stored target is unreadable, which is logged).
+/// appends it. `None` when it is no longer scheduled (or its stored target
+/// is unreadable, which is logged).
 pub async fn send_scheduled(
     tx: &mut SqliteConnection,
     id: i64,
-) -> Result<Option<Vec<Delivered>>, StoreError> {
+) -> Result<Option<Published>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         sender_id: Option<i64>,
@@ -111,112 +114,102 @@ pub async fn send_scheduled(
         severity: Severity::parse(&row.severity).unwrap_or_default(),
         link: row.link,
     };
-    Ok(Some(copy_to_inboxes(tx, id, &new, &recipients).await?))
+    Ok(Some(publish(tx, id, &new, &recipients).await?))
 }
 
-async fn copy_to_inboxes(
+/// Appends the announcement to its channel; its recipients are the
+/// channel's members at that position (who will see it on read).
+async fn publish(
     tx: &mut SqliteConnection,
     announcement_id: i64,
     new: &NewAnnouncement,
     recipients: &Recipients,
-) -> Result<Vec<Delivered>, StoreError> {
+) -> Result<Published, StoreError> {
     let now = now_ms();
-    let filter = recipients.sql_filter();
-    // Bump every recipient's sequence, then copy the new value into their row.
-    let bump = format!("UPDATE users SET last_seq = last_seq + 1 WHERE {filter}");
-    recipients
-        .bind(sqlx::query(&bump))
-        .execute(&mut *tx)
-        .await?;
-    let copy = format!(
-        "INSERT INTO notifications (user_id, seq, announcement_id, event, title, body, severity, link, created_at)
-         SELECT id, last_seq, ?, ?, ?, ?, ?, ?, ? FROM users WHERE {filter}"
-    );
-    let insert = sqlx::query(&copy)
-        .bind(announcement_id)
-        .bind(&new.event)
-        .bind(&new.title)
-        .bind(&new.body)
-        .bind(new.severity.as_str())
-        .bind(&new.link)
-        .bind(now);
-    let inserted = recipients
-        .bind(insert)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected() as i64;
+    let channel = recipients.channel();
+    let (entry, members) = log::append(
+        &mut *tx,
+        Kind::Notification,
+        &channel,
+        announcement_id,
+        None,
+        now,
+    )
+    .await?;
     sqlx::query("UPDATE announcements SET recipients = ?, sent_at = ? WHERE id = ?")
-        .bind(inserted)
+        .bind(members)
         .bind(now)
         .bind(announcement_id)
         .execute(&mut *tx)
         .await?;
-
-    #[derive(sqlx::FromRow)]
-    struct Copy {
-        user_id: i64,
-        #[sqlx(flatten)]
-        row: NotificationRow,
-        unread: i64,
-    }
-    let copies: Vec<Copy> = sqlx::query_as(&format!(
-        "SELECT user_id, {COLUMNS},
-                (SELECT COUNT(*) FROM notifications u WHERE u.user_id = n.user_id AND u.read_at IS NULL) AS unread
-         FROM notifications n WHERE announcement_id = ? ORDER BY user_id"
-    ))
-    .bind(announcement_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(copies
-        .into_iter()
-        .map(|c| Delivered {
-            announcement_id,
-            user_id: c.user_id,
-            event: new.event.clone(),
-            notification: c.row.view(),
-            unread: c.unread,
-        })
-        .collect())
+    Ok(Published {
+        announcement_id,
+        event: new.event.clone(),
+        notification: NotificationView {
+            id: entry.position,
+            seq: entry.position,
+            title: new.title.clone(),
+            body: new.body.clone(),
+            severity: new.severity,
+            link: new.link.clone(),
+            created_at: rfc3339(now),
+            read: false,
+        },
+        entry,
+        recipients: members,
+    })
 }
 
-/// Takes every copy of an announcement out of the inboxes (retract, expiry),
-/// in the caller's transaction. `None` when there is no such announcement or
-/// it was already removed.
+/// Takes an announcement out of every inbox (retract, expiry), in the
+/// caller's transaction: a removal entry, and the notification's tombstone.
+/// `None` when there is no such announcement or it was already removed;
+/// `Some(None)` when it was scheduled and never reached anyone.
 pub async fn remove(
     tx: &mut SqliteConnection,
     id: i64,
     status: &str,
-) -> Result<Option<Vec<Removed>>, StoreError> {
-    let claimed = sqlx::query(
-        "UPDATE announcements SET status = ?, removed_at = ? WHERE id = ? AND status IN ('scheduled', 'sent')",
+) -> Result<Option<Option<Removal>>, StoreError> {
+    let now = now_ms();
+    let claimed: Option<(String,)> = sqlx::query_as(
+        "UPDATE announcements SET status = ?, removed_at = ? WHERE id = ? AND status IN ('scheduled', 'sent')
+         RETURNING target",
     )
     .bind(status)
-    .bind(now_ms())
+    .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if claimed.rows_affected() == 0 {
+    let Some((channel,)) = claimed else {
         return Ok(None);
-    }
-    let copies: Vec<(i64, i64)> =
-        sqlx::query_as("DELETE FROM notifications WHERE announcement_id = ? RETURNING user_id, id")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-    let mut by_user: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
-    for (user_id, copy_id) in copies {
-        by_user.entry(user_id).or_default().push(copy_id);
-    }
-    let mut removed = Vec::with_capacity(by_user.len());
-    for (user_id, ids) in by_user {
-        let unread = unread_in(&mut *tx, user_id).await?;
-        removed.push(Removed {
-            user_id,
-            ids,
-            unread,
-        });
-    }
-    Ok(Some(removed))
+    };
+    let sent: Option<(i64,)> = sqlx::query_as(
+        "SELECT position FROM events WHERE announcement_id = ? AND kind = 'notification' AND removed_pos IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((removes,)) = sent else {
+        return Ok(Some(None));
+    };
+    let (entry, _) = log::append(&mut *tx, Kind::Removal, &channel, id, Some(removes), now).await?;
+    sqlx::query("UPDATE events SET removed_pos = ? WHERE position = ?")
+        .bind(entry.position)
+        .bind(removes)
+        .execute(&mut *tx)
+        .await?;
+    // Exact: a removed entry can no longer be read (mark-read checks the
+    // tombstone in its own write transaction), so these read it before.
+    let readers: Vec<(i64,)> = sqlx::query_as(
+        "SELECT user_id FROM inbox_state WHERE position = ? AND (read_at IS NOT NULL OR archived_at IS NOT NULL)",
+    )
+    .bind(removes)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(Some(Some(Removal {
+        entry,
+        removes,
+        readers: readers.into_iter().map(|(u,)| u).collect(),
+    })))
 }
 
 /// Announcements whose `expires_at` has passed and that are still in inboxes.
@@ -250,9 +243,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
     }
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT a.id, a.title, a.severity, a.target, a.status, a.created_at, a.send_at, a.expires_at,
-                a.recipients,
-                (SELECT COUNT(*) FROM notifications n WHERE n.announcement_id = a.id AND n.delivered_at IS NOT NULL) AS delivered,
-                (SELECT COUNT(*) FROM notifications n WHERE n.announcement_id = a.id AND n.read_at IS NOT NULL) AS read,
+                a.recipients, a.delivered_count AS delivered, a.read_count AS read,
                 (SELECT username FROM users u WHERE u.id = a.sender_id) AS sender
          FROM announcements a WHERE a.origin = 'admin' ORDER BY a.id DESC LIMIT ?",
     )

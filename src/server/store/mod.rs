@@ -3,7 +3,9 @@
 
 pub mod announcements;
 pub mod audit;
+pub mod funnel;
 pub mod idempotency;
+pub mod log;
 pub mod notifications;
 pub mod sessions;
 pub mod users;

@@ -1,6 +1,17 @@
-//! Per-recipient notifications and the announcements they come from.
+//! A user's inbox, read from the event log through their channels: pages,
+//! unread counts, replays, and what they read or archive. Every query is
+//! scoped to one user id.
+//!
+//! Visible to user `u`: notification entries in `u`'s spans, not removed.
+//! Read: at or under `u`'s read-all watermark, or with an `inbox_state` row
+//! saying so. The inbox: visible minus archived. Unread: visible, not read.
 
-use super::{now_ms, rfc3339, Pool, StoreError};
+use sqlx::SqliteConnection;
+
+use super::{
+    log::{self, Entry, Span},
+    now_ms, rfc3339, Pool, StoreError,
+};
 use crate::model::{NotificationView, Role, Severity};
 
 /// Whom an announcement is stored for.
@@ -21,6 +32,11 @@ impl Recipients {
         }
     }
 
+    /// The log channel its entries go to (the same text as the label).
+    pub fn channel(&self) -> String {
+        self.label()
+    }
+
     pub fn from_label(label: &str) -> Option<Recipients> {
         match label.split_once(':') {
             None if label == "all" => Some(Recipients::All),
@@ -29,27 +45,7 @@ impl Recipients {
             _ => None,
         }
     }
-
-    /// A `WHERE` clause over `users`, with at most one `?` (see [`Self::bind`]).
-    pub(super) fn sql_filter(&self) -> &'static str {
-        match self {
-            Recipients::All => "1 = 1",
-            Recipients::Role(_) => "role = ?",
-            Recipients::User(_) => "id = ?",
-        }
-    }
-
-    pub(super) fn bind<'q>(&self, q: SqliteQuery<'q>) -> SqliteQuery<'q> {
-        match self {
-            Recipients::All => q,
-            Recipients::Role(role) => q.bind(role.as_str()),
-            Recipients::User(id) => q.bind(*id),
-        }
-    }
 }
-
-pub(super) type SqliteQuery<'q> =
-    sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// What an admin composed, already validated.
 #[derive(Debug, Clone)]
@@ -75,205 +71,385 @@ impl NewAnnouncement {
     }
 }
 
-/// One stored copy, with the recipient's unread count right after the insert.
+/// A notification entry as it goes out: to streams (with its event name)
+/// and on pages.
 #[derive(Debug, Clone)]
-pub struct Delivered {
+pub struct Published {
     pub announcement_id: i64,
-    pub user_id: i64,
     pub event: String,
+    pub entry: Entry,
     pub notification: NotificationView,
-    pub unread: i64,
+    /// Users in the channel when it was appended (the funnel's recipients).
+    pub recipients: i64,
 }
 
+/// What a resuming stream replays, oldest first.
+#[derive(Debug, Clone)]
+pub enum Replayed {
+    Notification(Published),
+    Removal { entry: Entry, removes: i64 },
+}
+
+impl Replayed {
+    pub fn position(&self) -> i64 {
+        match self {
+            Replayed::Notification(p) => p.entry.position,
+            Replayed::Removal { entry, .. } => entry.position,
+        }
+    }
+}
+
+/// The columns [`ItemRow`] reads: an entry joined with its announcement.
+const ITEM_COLUMNS: &str =
+    "e.position, e.kind, e.channel, e.channel_offset, e.removes, e.announcement_id,
+    a.event, a.title, a.body, a.severity, a.link, e.created_at";
+
 #[derive(sqlx::FromRow)]
-pub(super) struct NotificationRow {
-    id: i64,
-    seq: i64,
+struct ItemRow {
+    position: i64,
+    kind: String,
+    channel: String,
+    channel_offset: i64,
+    removes: Option<i64>,
+    announcement_id: i64,
+    event: String,
     title: String,
     body: String,
     severity: String,
     link: Option<String>,
     created_at: i64,
-    read_at: Option<i64>,
+    /// Computed per user: see [`read_expr`].
+    read: bool,
 }
 
-impl NotificationRow {
-    pub(super) fn view(self) -> NotificationView {
-        NotificationView {
-            id: self.id,
-            seq: self.seq,
-            title: self.title,
-            body: self.body,
-            severity: Severity::parse(&self.severity).unwrap_or_default(),
-            link: self.link,
-            created_at: rfc3339(self.created_at),
-            read: self.read_at.is_some(),
+impl ItemRow {
+    fn entry(&self) -> Entry {
+        Entry {
+            position: self.position,
+            channel: self.channel.clone(),
+            offset: self.channel_offset,
+        }
+    }
+
+    fn replayed(self) -> Replayed {
+        if self.kind == "removal" {
+            return Replayed::Removal {
+                entry: self.entry(),
+                removes: self.removes.unwrap_or_default(),
+            };
+        }
+        Replayed::Notification(self.published())
+    }
+
+    fn published(self) -> Published {
+        Published {
+            announcement_id: self.announcement_id,
+            entry: self.entry(),
+            notification: NotificationView {
+                id: self.position,
+                seq: self.position,
+                title: self.title,
+                body: self.body,
+                severity: Severity::parse(&self.severity).unwrap_or_default(),
+                link: self.link,
+                created_at: rfc3339(self.created_at),
+                read: self.read,
+            },
+            event: self.event,
+            recipients: 0,
         }
     }
 }
 
-pub(super) const COLUMNS: &str = "id, seq, title, body, severity, link, created_at, read_at";
+/// SQL for "user ?1 has read entry e": under the watermark ?2, or read or
+/// archived one by one.
+fn read_expr() -> &'static str {
+    "(e.position <= ?2 OR EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
+        AND st.position = e.position AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL)))"
+}
+
+/// `(read_all_up_to, delivered_up_to)` of a user.
+async fn cursors(conn: &mut SqliteConnection, user_id: i64) -> Result<(i64, i64), StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT read_all_up_to, delivered_up_to FROM user_cursors WHERE user_id = ?",
+    )
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.unwrap_or((0, 0)))
+}
+
+/// The user's unread count, exact at the connection's snapshot: visible
+/// notification entries above the read-all watermark, not read one by one.
+/// O(entries after the watermark in the user's channels).
+pub async fn unread_in(conn: &mut SqliteConnection, user_id: i64) -> Result<i64, StoreError> {
+    let (read_all, _) = cursors(&mut *conn, user_id).await?;
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM subscriptions s
+         JOIN events e ON e.channel = s.channel
+              AND e.position > MAX(s.from_pos, ?2) AND e.position <= COALESCE(s.to_pos, 9223372036854775807)
+         WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL
+           AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
+                           AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL))",
+    )
+    .bind(user_id)
+    .bind(read_all)
+    .fetch_one(conn)
+    .await?;
+    Ok(n)
+}
 
 pub async fn unread_count(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
     let mut conn = pool.acquire().await?;
     unread_in(&mut conn, user_id).await
 }
 
-pub async fn last_seq(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT last_seq FROM users WHERE id = ?")
-        .bind(user_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|r| r.0).unwrap_or(0))
+/// One inbox page and everything that must agree with it, read in one
+/// snapshot: the items, the unread count, the log head (where the stream
+/// resumes) and the heads of the user's channels (the browser's gap check).
+#[derive(Debug, Clone)]
+pub struct InboxSnapshot {
+    pub items: Vec<NotificationView>,
+    pub unread: i64,
+    pub head: i64,
+    pub channels: Vec<(String, i64)>,
 }
 
-/// Oldest first: what a resuming stream replays, with the event name each was sent as.
-pub async fn after_seq(
-    pool: &Pool,
-    user_id: i64,
-    seq: i64,
-    limit: i64,
-) -> Result<Vec<(String, NotificationView)>, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        event: String,
-        #[sqlx(flatten)]
-        row: NotificationRow,
-    }
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT event, {COLUMNS} FROM notifications WHERE user_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?"
-    ))
-    .bind(user_id)
-    .bind(seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(|r| (r.event, r.row.view())).collect())
-}
-
-/// Newest first, strictly older than `before` (a seq) when given.
-pub async fn page(
+/// Newest first, strictly older than `before` (a position) when given.
+pub async fn inbox(
     pool: &Pool,
     user_id: i64,
     before: Option<i64>,
     limit: i64,
-) -> Result<Vec<NotificationView>, StoreError> {
-    let rows: Vec<NotificationRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM notifications
-         WHERE user_id = ? AND seq < ? AND archived_at IS NULL ORDER BY seq DESC LIMIT ?"
-    ))
-    .bind(user_id)
-    .bind(before.unwrap_or(i64::MAX))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(NotificationRow::view).collect())
-}
-
-/// Marks one of the user's notifications read. `None` when the user has no
-/// notification with that id (someone else's is indistinguishable from none).
-pub async fn mark_read(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
-    let exists: Option<(i64,)> =
-        sqlx::query_as("SELECT seq FROM notifications WHERE id = ? AND user_id = ?")
-            .bind(id)
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
-        return Ok(None);
+) -> Result<InboxSnapshot, StoreError> {
+    // A read transaction: one WAL snapshot for every query below.
+    let mut tx = pool.begin().await?;
+    let head = log::head(&mut tx).await?;
+    let (read_all, _) = cursors(&mut tx, user_id).await?;
+    let mut items = Vec::new();
+    for span in log::spans(&mut tx, user_id).await? {
+        let Some((lo, hi)) = span.window(0, head.min(before.unwrap_or(i64::MAX) - 1)) else {
+            continue;
+        };
+        // One index range per span, newest first, at most a page each; the
+        // merge below keeps the newest `limit` of them.
+        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+            "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
+             WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
+               AND e.kind = 'notification' AND e.removed_pos IS NULL
+               AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
+                               AND st.position = e.position AND st.archived_at IS NOT NULL)
+             ORDER BY e.position DESC LIMIT ?6",
+            read_expr()
+        ))
+        .bind(user_id)
+        .bind(read_all)
+        .bind(&span.channel)
+        .bind(lo)
+        .bind(hi)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        items.extend(rows.into_iter().map(|r| r.published().notification));
     }
-    sqlx::query(
-        "UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+    items.sort_by_key(|n| std::cmp::Reverse(n.seq));
+    items.truncate(limit.max(0) as usize);
     let unread = unread_in(&mut tx, user_id).await?;
+    let channels = log::channel_heads(&mut tx, user_id).await?;
     tx.commit().await?;
-    Ok(Some(unread))
+    Ok(InboxSnapshot {
+        items,
+        unread,
+        head,
+        channels,
+    })
 }
 
-/// Marks everything up to `up_to_seq` read; returns the new unread count.
-pub async fn mark_all_read(pool: &Pool, user_id: i64, up_to_seq: i64) -> Result<i64, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
-    sqlx::query(
-        "UPDATE notifications SET read_at = ? WHERE user_id = ? AND seq <= ? AND read_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(user_id)
-    .bind(up_to_seq)
-    .execute(&mut *tx)
-    .await?;
-    let unread = unread_in(&mut tx, user_id).await?;
-    tx.commit().await?;
-    Ok(unread)
-}
-
-pub(super) async fn unread_in(
-    tx: &mut sqlx::SqliteConnection,
+/// Everything in the user's channels after `after`, up to `up_to`, oldest
+/// first: notifications (with their read state now) and removals. At most
+/// `limit`; the caller asks for one more than it will replay to learn
+/// whether it is complete.
+pub async fn replay(
+    conn: &mut SqliteConnection,
     user_id: i64,
-) -> Result<i64, StoreError> {
-    let (n,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read_at IS NULL")
-            .bind(user_id)
-            .fetch_one(tx)
-            .await?;
-    Ok(n)
+    spans: &[Span],
+    after: i64,
+    up_to: i64,
+    limit: i64,
+) -> Result<Vec<Replayed>, StoreError> {
+    let (read_all, _) = cursors(&mut *conn, user_id).await?;
+    let mut out = Vec::new();
+    for span in spans {
+        let Some((lo, hi)) = span.window(after, up_to) else {
+            continue;
+        };
+        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+            "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
+             WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
+             ORDER BY e.position LIMIT ?6",
+            read_expr()
+        ))
+        .bind(user_id)
+        .bind(read_all)
+        .bind(&span.channel)
+        .bind(lo)
+        .bind(hi)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.extend(rows.into_iter().map(ItemRow::replayed));
+    }
+    out.sort_by_key(Replayed::position);
+    out.truncate(limit.max(0) as usize);
+    Ok(out)
 }
 
-/// Archives (and marks read) one of the user's notifications; `None` when
-/// the user has no such notification.
-pub async fn archive(pool: &Pool, user_id: i64, id: i64) -> Result<Option<i64>, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
-    let now = now_ms();
-    let done = sqlx::query(
-        "UPDATE notifications SET archived_at = COALESCE(archived_at, ?), read_at = COALESCE(read_at, ?)
-         WHERE id = ? AND user_id = ?",
+/// What a live counter starts from: the unread count, the read-all
+/// watermark and the spans, exact at `head`. The caller holds the
+/// publishing lock, so nothing is appended between this and its attach.
+#[derive(Debug, Clone)]
+pub struct CounterSeed {
+    pub unread: i64,
+    pub read_all_up_to: i64,
+    pub spans: Vec<Span>,
+    pub head: i64,
+}
+
+pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, StoreError> {
+    let mut tx = pool.begin().await?;
+    let head = log::head(&mut tx).await?;
+    let (read_all_up_to, _) = cursors(&mut tx, user_id).await?;
+    let spans = log::spans(&mut tx, user_id).await?;
+    let unread = unread_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(CounterSeed {
+        unread,
+        read_all_up_to,
+        spans,
+        head,
+    })
+}
+
+/// The announcement behind a notification the user can see, if any (a
+/// position outside their channels, removed, or not a notification: none;
+/// someone else's is indistinguishable from none).
+async fn visible(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+    position: i64,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT e.announcement_id FROM events e
+         JOIN subscriptions s ON s.user_id = ? AND s.channel = e.channel
+              AND e.position > s.from_pos AND (s.to_pos IS NULL OR e.position <= s.to_pos)
+         WHERE e.position = ? AND e.kind = 'notification' AND e.removed_pos IS NULL",
     )
-    .bind(now)
-    .bind(now)
-    .bind(id)
     .bind(user_id)
-    .execute(&mut *tx)
+    .bind(position)
+    .fetch_optional(tx)
     .await?;
-    if done.rows_affected() == 0 {
+    Ok(row.map(|r| r.0))
+}
+
+/// Whether the user had read the entry (watermark or a state row).
+async fn was_read(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+    position: i64,
+    read_all: i64,
+) -> Result<bool, StoreError> {
+    if position <= read_all {
+        return Ok(true);
+    }
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM inbox_state WHERE user_id = ? AND position = ?
+         AND (read_at IS NOT NULL OR archived_at IS NOT NULL)",
+    )
+    .bind(user_id)
+    .bind(position)
+    .fetch_optional(tx)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Marks one notification read (`archive`: and takes it out of the inbox);
+/// returns the new unread count, or `None` when the user cannot see it.
+/// The funnel's read count moves in the same transaction.
+pub async fn mark_read(
+    pool: &Pool,
+    user_id: i64,
+    position: i64,
+    archive: bool,
+) -> Result<Option<i64>, StoreError> {
+    let mut tx = super::begin_write(pool).await?;
+    let Some(announcement_id) = visible(&mut tx, user_id, position).await? else {
         return Ok(None);
+    };
+    let (read_all, _) = cursors(&mut tx, user_id).await?;
+    let already = was_read(&mut tx, user_id, position, read_all).await?;
+    let now = now_ms();
+    if archive || !already {
+        sqlx::query(
+            "INSERT INTO inbox_state (user_id, position, read_at, archived_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (user_id, position) DO UPDATE SET
+                read_at = COALESCE(read_at, excluded.read_at),
+                archived_at = COALESCE(archived_at, excluded.archived_at)",
+        )
+        .bind(user_id)
+        .bind(position)
+        .bind(now)
+        .bind(archive.then_some(now))
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !already {
+        sqlx::query("UPDATE announcements SET read_count = read_count + 1 WHERE id = ?")
+            .bind(announcement_id)
+            .execute(&mut *tx)
+            .await?;
     }
     let unread = unread_in(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(Some(unread))
 }
 
-/// Records that these copies reached their user (for the admin's funnel),
-/// best-effort: by the time a copy is known to have reached someone it has
-/// been shown (published, replayed, or on an inbox page), so a failure here
-/// (a busy database) must not turn that into an error — a retried publish
-/// would send it twice, a failed stream open or page would hide it. A copy
-/// left unmarked is marked the next time it is shown; until then the funnel
-/// undercounts, and the warning says so.
-pub async fn record_delivered(pool: &Pool, ids: &[i64]) {
-    if ids.is_empty() {
-        return;
-    }
-    if let Err(e) = mark_delivered(pool, ids).await {
-        tracing::warn!(copies = ids.len(), error = %e, "delivery marks not recorded");
-    }
-}
-
-async fn mark_delivered(pool: &Pool, ids: &[i64]) -> Result<(), StoreError> {
-    for chunk in ids.chunks(500) {
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "UPDATE notifications SET delivered_at = ? WHERE delivered_at IS NULL AND id IN ({placeholders})"
-        );
-        let mut query = sqlx::query(&sql).bind(now_ms());
-        for id in chunk {
-            query = query.bind(id);
-        }
-        query.execute(pool).await?;
-    }
-    Ok(())
+/// Marks everything the user can see so far read: the watermark moves to
+/// the head, and each announcement newly read counts once in its funnel.
+/// Returns the head (the `up_to_seq` of the event) and the new unread count.
+pub async fn mark_all_read(pool: &Pool, user_id: i64) -> Result<(i64, i64), StoreError> {
+    let mut tx = super::begin_write(pool).await?;
+    let head = log::head(&mut tx).await?;
+    let (read_all, _) = cursors(&mut tx, user_id).await?;
+    sqlx::query(
+        "UPDATE announcements SET read_count = read_count + 1 WHERE id IN (
+            SELECT e.announcement_id FROM subscriptions s
+            JOIN events e ON e.channel = s.channel
+                 AND e.position > MAX(s.from_pos, ?2) AND e.position <= MIN(COALESCE(s.to_pos, ?3), ?3)
+            WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL
+              AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
+                              AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL)))",
+    )
+    .bind(user_id)
+    .bind(read_all)
+    .bind(head)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE user_cursors SET read_all_up_to = MAX(read_all_up_to, ?) WHERE user_id = ?",
+    )
+    .bind(head)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    // Rows that only said "read" are now said by the watermark.
+    sqlx::query(
+        "DELETE FROM inbox_state WHERE user_id = ? AND position <= ? AND archived_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(head)
+    .execute(&mut *tx)
+    .await?;
+    let unread = unread_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok((head, unread))
 }

@@ -1,6 +1,6 @@
 //! Accounts.
 
-use super::{now_ms, Pool, StoreError};
+use super::{log, now_ms, Pool, StoreError};
 use crate::model::{Role, UserView};
 
 /// A user row including the password hash; stays inside the server.
@@ -49,24 +49,32 @@ pub async fn find_by_id(pool: &Pool, id: i64) -> Result<Option<UserRecord>, Stor
     .await?)
 }
 
-/// Creates the user unless the name is taken; returns whether it was created.
+/// Creates the user unless the name is taken; returns whether it was
+/// created. They join their channels at the log's head: what was sent
+/// before is not theirs.
 pub async fn insert_if_absent(
     pool: &Pool,
     username: &str,
     password_hash: &str,
     role: Role,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let mut tx = super::begin_write(pool).await?;
+    let created: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (username) DO NOTHING",
+         ON CONFLICT (username) DO NOTHING RETURNING id",
     )
     .bind(username)
     .bind(password_hash)
     .bind(role.as_str())
     .bind(now_ms())
-    .execute(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let Some((id,)) = created else {
+        return Ok(false);
+    };
+    log::join(&mut tx, id, role).await?;
+    super::commit(tx).await?;
+    Ok(true)
 }
 
 pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
@@ -77,14 +85,27 @@ pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
     .await?)
 }
 
-/// Returns whether a user with that name existed.
+/// Returns whether a user with that name existed. Their role channel
+/// changes at the log's head: role announcements already sent stay as
+/// they were received.
 pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET role = ? WHERE username = ?")
+    let mut tx = super::begin_write(pool).await?;
+    let old: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, role FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((id, old)) = old else {
+        return Ok(false);
+    };
+    sqlx::query("UPDATE users SET role = ? WHERE id = ?")
         .bind(role.as_str())
-        .bind(username)
-        .execute(pool)
+        .bind(id)
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    log::change_role(&mut tx, id, role_from_row(&old), role).await?;
+    super::commit(tx).await?;
+    Ok(true)
 }
 
 /// Returns whether a user with that name existed.
@@ -101,11 +122,23 @@ pub async fn set_password_hash(
     Ok(done.rows_affected() == 1)
 }
 
-/// Deletes the user; their sessions and notifications go with them (ON DELETE CASCADE).
+/// Deletes the user; their sessions, channels and inbox state go with them
+/// (ON DELETE CASCADE), and the channels' member counts drop.
 pub async fn delete(pool: &Pool, username: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM users WHERE username = ?")
-        .bind(username)
-        .execute(pool)
+    let mut tx = super::begin_write(pool).await?;
+    let user: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, role FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((id, role)) = user else {
+        return Ok(false);
+    };
+    log::leave_all(&mut tx, id, role_from_row(&role)).await?;
+    sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
         .await?;
-    Ok(done.rows_affected() == 1)
+    super::commit(tx).await?;
+    Ok(true)
 }

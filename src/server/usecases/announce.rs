@@ -1,11 +1,12 @@
-//! Admins sending announcements: validate, store one copy per recipient
-//! (now, or when a schedule comes due), then publish one domain event per
-//! copy; retracting and expiring take the copies back out of every inbox.
+//! Admins sending announcements: validate, store the announcement and append
+//! it once to the event log of its channel (now, or when a schedule comes
+//! due), then publish it; retracting and expiring append a removal.
 //!
-//! Every publish is all or nothing: what it stores (announcement, copies,
-//! audit row, `Idempotency-Key` result) commits in one write transaction,
-//! and only then is it published, under `publish_order` so each user's
-//! stream sees `seq` order. Nothing after the commit can fail the request.
+//! Every publish is all or nothing: what it stores (announcement, log
+//! entry, audit row, `Idempotency-Key` result) commits in one write
+//! transaction, and only then is it applied to the hub, still under
+//! `publish_order`, so the hub applies entries in log order. Nothing after
+//! the commit can fail the request.
 
 use crate::{
     model::{limits, AppError, SentAnnouncement, Severity},
@@ -16,9 +17,10 @@ use crate::{
         state::AppState,
         store::{
             self,
-            announcements::{self, Removed, Timing},
+            announcements::Removal,
+            announcements::{self, Timing},
             audit::{self, Actor},
-            notifications::{self, Delivered, NewAnnouncement, Recipients},
+            notifications::{NewAnnouncement, Published, Recipients},
             now_ms, users,
         },
         usecases::idempotency::{self, Once},
@@ -56,7 +58,7 @@ pub async fn announce(
 /// [`announce`], keyed: with `once`, a retry of the same request within 24 h
 /// gets the first result back, and nothing is sent twice (see `idempotency`).
 ///
-/// All or nothing: the announcement, its copies, the audit row and the kept
+/// All or nothing: the announcement, its log entry, the audit row and the kept
 /// result commit in one transaction; only then is it published (under the
 /// publishing lock, so streams see `seq` order). After that nothing can turn
 /// it into an error: the funnel's "delivered" marks are best-effort.
@@ -78,7 +80,7 @@ pub async fn announce_once(
         return Err(AppError::RateLimited);
     }
     let timing = validate_timing(draft.send_at.as_deref(), draft.expires_at.as_deref())?;
-    let (event, new) = validate(sender_id, draft)?;
+    let (_, new) = validate(sender_id, draft)?;
     if let Recipients::User(user_id) = recipients {
         if users::find_by_id(&state.pool, user_id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {user_id}")));
@@ -87,11 +89,11 @@ pub async fn announce_once(
 
     let in_order = state.publish_order.lock().await;
     let mut tx = store::begin_write(&state.pool).await?;
-    let (id, copies) = announcements::insert(&mut tx, &new, &recipients, timing).await?;
+    let (id, published) = announcements::insert(&mut tx, &new, &recipients, timing).await?;
     let sent = SentAnnouncement {
         id,
-        recipients: copies.len() as i64,
-        scheduled: timing.send_at.is_some_and(|at| at > now_ms()) && copies.is_empty(),
+        recipients: published.as_ref().map_or(0, |p| p.recipients),
+        scheduled: published.is_none(),
     };
     let action = if sent.scheduled {
         "announcement.scheduled"
@@ -117,7 +119,7 @@ pub async fn announce_once(
             return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
         }
     }
-    commit_then_publish(state, tx, in_order, &event, copies).await?;
+    commit_then_publish(state, tx, in_order, published).await?;
     tracing::info!(
         announcement_id = id,
         sender_id,
@@ -147,7 +149,7 @@ pub async fn recipient_named(
     Ok(Recipients::User(user.id))
 }
 
-/// Stores one copy for one user and publishes it: what Herald itself sends
+/// Stores a notification for one user and publishes it: what Herald itself sends
 /// (e.g. "your export is ready"; `sender_id` None keeps it out of the
 /// admin's history).
 pub(crate) async fn notify_user(
@@ -158,8 +160,9 @@ pub(crate) async fn notify_user(
     let in_order = state.publish_order.lock().await;
     let mut tx = store::begin_write(&state.pool).await?;
     let recipients = Recipients::User(user_id);
-    let (_, copies) = announcements::insert(&mut tx, new, &recipients, Timing::default()).await?;
-    commit_then_publish(state, tx, in_order, &EventName::NOTIFICATION, copies).await
+    let (_, published) =
+        announcements::insert(&mut tx, new, &recipients, Timing::default()).await?;
+    commit_then_publish(state, tx, in_order, published).await
 }
 
 /// Sends the scheduled announcements that are due and removes the expired
@@ -194,19 +197,15 @@ pub async fn run_schedule(state: &AppState) -> Result<(usize, usize), AppError> 
     Ok((sent, expired))
 }
 
-/// One due announcement: commit its copies, publish them. `false` when
-/// someone else sent it meanwhile.
+/// One due announcement: append it, commit, publish. `false` when someone
+/// else sent it meanwhile.
 async fn send_scheduled(state: &AppState, id: i64) -> Result<bool, AppError> {
     let in_order = state.publish_order.lock().await;
     let mut tx = store::begin_write(&state.pool).await?;
-    let Some(copies) = announcements::send_scheduled(&mut tx, id).await? else {
+    let Some(published) = announcements::send_scheduled(&mut tx, id).await? else {
         return Ok(false);
     };
-    let event = copies
-        .first()
-        .and_then(|c| EventName::parse(&c.event).ok())
-        .unwrap_or(EventName::NOTIFICATION);
-    commit_then_publish(state, tx, in_order, &event, copies).await?;
+    commit_then_publish(state, tx, in_order, Some(published)).await?;
     Ok(true)
 }
 
@@ -230,80 +229,46 @@ async fn remove_everywhere(
     id: i64,
     status: &str,
     actor: &Actor<'_>,
-) -> Result<Option<usize>, AppError> {
+) -> Result<Option<()>, AppError> {
     let in_order = state.publish_order.lock().await;
     let mut tx = store::begin_write(&state.pool).await?;
-    let Some(removed) = announcements::remove(&mut tx, id, status).await? else {
+    let Some(removal) = announcements::remove(&mut tx, id, status).await? else {
         return Ok(None);
     };
-    let inboxes = removed.len();
-    let detail = format!("from {inboxes} inbox(es)");
+    let detail = match &removal {
+        Some(r) => format!("from channel {} (entry {})", r.entry.channel, r.removes),
+        None => "before it was sent".to_string(),
+    };
     let action = format!("announcement.{status}");
     audit::record(&mut tx, *actor, &action, &format!("#{id}"), &detail).await?;
     store::commit(tx).await?;
-    publish_removals(state, removed);
+    if let Some(removal) = removal {
+        publish_removal(state, removal);
+    }
     drop(in_order);
-    Ok(Some(inboxes))
+    Ok(Some(()))
 }
 
-/// How every publish ends: commit, publish while still holding the
-/// publishing lock, release it, then record the funnel's marks.
+/// How every publish ends: commit, then apply to the hub while still
+/// holding the publishing lock (so the hub applies entries in log order),
+/// then release it. The funnel's "delivered" follows from the hub's
+/// watermarks (`live_upkeep`), not from here.
 async fn commit_then_publish(
     state: &AppState,
     tx: store::Tx,
     in_order: tokio::sync::MutexGuard<'_, ()>,
-    event: &EventName,
-    copies: Vec<Delivered>,
+    published: Option<Published>,
 ) -> Result<(), AppError> {
     store::commit(tx).await?;
-    let reached = publish_copies(state, event, copies);
+    if let Some(published) = published {
+        events::publish(&state.hub, [DomainEvent::Notified(published)]);
+    }
     drop(in_order);
-    record_delivered(state, &reached).await;
     Ok(())
 }
 
-/// Publishes one event per stored copy; returns the copies that met an open
-/// stream. Callers hold the publishing lock and have committed the copies.
-fn publish_copies(state: &AppState, event: &EventName, copies: Vec<Delivered>) -> Vec<i64> {
-    let mut reached = Vec::new();
-    for copy in copies {
-        let id = copy.notification.id;
-        let streams = events::publish(
-            &state.hub,
-            [DomainEvent::NotificationCreated {
-                user_id: copy.user_id,
-                event: event.clone(),
-                notification: copy.notification,
-                unread: copy.unread,
-            }],
-        );
-        if streams > 0 {
-            reached.push(id);
-        }
-    }
-    reached
-}
-
-/// The funnel's "delivered" marks for copies that met an open stream, after
-/// the publishing lock is released (the next publish need not wait on it).
-/// They cannot go inside the transaction: which copies meet a stream is known
-/// only after publishing, and publishing before the commit could show users
-/// what then rolls back. Best-effort (see `record_delivered`).
-async fn record_delivered(state: &AppState, reached: &[i64]) {
-    notifications::record_delivered(&state.pool, reached).await;
-}
-
-fn publish_removals(state: &AppState, removed: Vec<Removed>) {
-    events::publish(
-        &state.hub,
-        removed
-            .into_iter()
-            .map(|r| DomainEvent::NotificationsRemoved {
-                user_id: r.user_id,
-                ids: r.ids,
-                unread: r.unread,
-            }),
-    );
+fn publish_removal(state: &AppState, removal: Removal) {
+    events::publish(&state.hub, [DomainEvent::Removed(removal)]);
 }
 
 fn validate_timing(send_at: Option<&str>, expires_at: Option<&str>) -> Result<Timing, AppError> {

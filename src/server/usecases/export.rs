@@ -178,7 +178,9 @@ async fn run(
         tick.tick().await;
         progress(state, user_id, task_id, n * (100 / STEPS), "running");
     }
-    let rows = notifications::page(&state.pool, user_id, None, MAX_ROWS).await?;
+    let rows = notifications::inbox(&state.pool, user_id, None, MAX_ROWS)
+        .await?
+        .items;
     let mut csv = String::from("id,seq,created_at,severity,read,title,body\n");
     for n in &rows {
         let fields = [

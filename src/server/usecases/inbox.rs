@@ -2,12 +2,15 @@
 //! caller's user id: nobody can read or change another user's notification.
 
 use crate::{
-    model::{AppError, InboxPage, NotificationView},
+    model::{AppError, ChannelHead, InboxPage, NotificationView},
     server::{
         auth::Session,
         events::{self, DomainEvent, ReadScope},
         state::AppState,
-        store::notifications,
+        store::{
+            funnel,
+            notifications::{self, InboxSnapshot},
+        },
     },
 };
 
@@ -15,30 +18,46 @@ pub const FIRST_PAGE: i64 = 20;
 pub const MAX_PAGE: i64 = 100;
 
 /// What an inbox page renders: a page of items (the newest, or those
-/// older than `before`), the unread count, and the seq the stream resumes after.
+/// older than `before`), the unread count, the log position the stream
+/// resumes after, and the heads of the user's channels — one snapshot.
 pub async fn inbox_page(
     state: &AppState,
     session: &Session,
     before: Option<i64>,
 ) -> Result<InboxPage, AppError> {
-    // last_seq first: anything stored after it is replayed by the stream.
-    let last_seq = notifications::last_seq(&state.pool, session.user.id).await?;
-    let (items, unread) = page(state, session, before, Some(FIRST_PAGE)).await?;
+    let snapshot = snapshot(state, session, before, Some(FIRST_PAGE)).await?;
     Ok(InboxPage {
-        items,
-        unread,
-        last_seq,
+        items: snapshot.items,
+        unread: snapshot.unread,
+        last_seq: snapshot.head,
+        channels: snapshot
+            .channels
+            .into_iter()
+            .map(|(ch, off)| ChannelHead { ch, off })
+            .collect(),
     })
 }
 
-/// A page of notifications, newest first, with seq below `before` when given.
-/// Whatever a user is shown counts as delivered in the admin's funnel.
+/// A page of notifications, newest first, with positions below `before`
+/// when given, and the unread count.
 pub async fn page(
     state: &AppState,
     session: &Session,
     before: Option<i64>,
     limit: Option<i64>,
 ) -> Result<(Vec<NotificationView>, i64), AppError> {
+    let snapshot = snapshot(state, session, before, limit).await?;
+    Ok((snapshot.items, snapshot.unread))
+}
+
+/// Whatever a user is shown counts as delivered in the admin's funnel, up
+/// to the position the page was read at.
+async fn snapshot(
+    state: &AppState,
+    session: &Session,
+    before: Option<i64>,
+    limit: Option<i64>,
+) -> Result<InboxSnapshot, AppError> {
     let limit = limit.unwrap_or(FIRST_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::invalid(
@@ -46,40 +65,57 @@ pub async fn page(
             format!("must be 1 to {MAX_PAGE}"),
         ));
     }
-    let items = notifications::page(&state.pool, session.user.id, before, limit).await?;
-    let shown: Vec<i64> = items.iter().map(|n| n.id).collect();
-    notifications::record_delivered(&state.pool, &shown).await;
-    let unread = notifications::unread_count(&state.pool, session.user.id).await?;
-    Ok((items, unread))
+    let user_id = session.user.id;
+    let snapshot = notifications::inbox(&state.pool, user_id, before, limit).await?;
+    if before.is_none() {
+        funnel::record_delivered(&state.pool, &[(user_id, snapshot.head)]).await;
+    }
+    Ok(snapshot)
 }
 
 /// Returns the new unread count; every tab of the user hears about it.
 pub async fn mark_read(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
-    let user_id = session.user.id;
-    let unread = notifications::mark_read(&state.pool, user_id, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
-    publish_read(state, user_id, ReadScope::Ids(vec![id]), unread);
-    Ok(unread)
+    read_one(state, session, id, false).await
 }
 
 /// Takes a notification out of the user's inbox; returns the new unread count.
 pub async fn archive(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
+    read_one(state, session, id, true).await
+}
+
+/// Reads are ordered with publishes (under the publishing lock): the count
+/// the write computed is exact at its place in the log, and the hub must
+/// apply it there, or a broadcast applied in between would be lost from
+/// the live counter.
+async fn read_one(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    archive: bool,
+) -> Result<i64, AppError> {
     let user_id = session.user.id;
-    let unread = notifications::archive(&state.pool, user_id, id)
+    let in_order = state.publish_order.lock().await;
+    let unread = notifications::mark_read(&state.pool, user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
-    publish_read(state, user_id, ReadScope::Archived(vec![id]), unread);
+    let scope = if archive {
+        ReadScope::Archived(vec![id])
+    } else {
+        ReadScope::Ids(vec![id])
+    };
+    publish_read(state, user_id, scope, unread);
+    drop(in_order);
     Ok(unread)
 }
 
-/// Marks everything the user has so far read; returns the new unread count (0
-/// unless something arrived meanwhile).
+/// Marks everything the user has so far read; returns the new unread count
+/// (0: nothing can be appended inside the write).
 pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
     let user_id = session.user.id;
-    let up_to_seq = notifications::last_seq(&state.pool, user_id).await?;
-    let unread = notifications::mark_all_read(&state.pool, user_id, up_to_seq).await?;
+    let in_order = state.publish_order.lock().await;
+    let (up_to_seq, unread) = notifications::mark_all_read(&state.pool, user_id).await?;
     publish_read(state, user_id, ReadScope::UpToSeq(up_to_seq), unread);
+    drop(in_order);
     Ok(unread)
 }
 

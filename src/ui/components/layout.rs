@@ -56,7 +56,7 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
         };
         if !started.get_value() {
             started.set_value(true);
-            connect(live, me.id, page.last_seq);
+            connect(live, me.id, page.last_seq, page.channels.clone());
         }
     });
     // The server said this client missed events: refetch, drop local state.

@@ -100,12 +100,18 @@ impl Default for LiveInbox {
 }
 
 /// Starts live updates (browser only), resuming after `last_seq` so nothing
-/// stored between the server render and the connection is missed.
-pub fn connect(live: LiveInbox, user_id: i64, last_seq: i64) {
+/// stored between the server render and the connection is missed; the
+/// channels' heads at the render start the check for gaps.
+pub fn connect(
+    live: LiveInbox,
+    user_id: i64,
+    last_seq: i64,
+    channels: Vec<crate::model::ChannelHead>,
+) {
     #[cfg(feature = "hydrate")]
-    stream::start(live, user_id, last_seq);
+    stream::start(live, user_id, last_seq, channels);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (live, user_id, last_seq);
+    let _ = (live, user_id, last_seq, channels);
 }
 
 /// Asks for permission to show system notifications (needs a user gesture).

@@ -5,14 +5,17 @@
 //! resuming with `?last_event_id=` so missed notifications are replayed
 //! once. The browser's `offline`/`online` events pause and resume it.
 
-use std::{cell::RefCell, rc::Rc};
+use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
 use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
 use super::{relay, Connection, LiveInbox, Toast};
-use crate::model::{ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, Severity};
+use crate::model::{
+    ChannelHead, ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent,
+    Severity,
+};
 
 const BACKOFF_BASE_MS: f64 = 1_000.0;
 const BACKOFF_MAX_MS: f64 = 30_000.0;
@@ -21,8 +24,11 @@ const CLOCK_TICK_MS: i32 = 30_000;
 
 pub(super) struct Link {
     source: Option<EventSource>,
-    /// Highest seq received: where a reconnect resumes.
+    /// Highest log position received: where a reconnect resumes.
     last_seq: i64,
+    /// Last offset seen per channel: offsets are consecutive per channel,
+    /// so a jump means this tab missed something.
+    offsets: HashMap<String, i64>,
     attempt: u32,
     retry_timer: Option<i32>,
 }
@@ -31,10 +37,11 @@ pub(super) type Shared = Rc<RefCell<Link>>;
 
 /// Starts this tab's live updates: it follows the tab that holds the
 /// user's stream, and takes the stream over when it is the only one left.
-pub fn start(live: LiveInbox, user_id: i64, last_seq: i64) {
+pub fn start(live: LiveInbox, user_id: i64, last_seq: i64, channels: Vec<ChannelHead>) {
     let link: Shared = Rc::new(RefCell::new(Link {
         source: None,
         last_seq,
+        offsets: channels.into_iter().map(|c| (c.ch, c.off)).collect(),
         attempt: 0,
         retry_timer: None,
     }));
@@ -119,15 +126,10 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
         }
         "notification" => {
             if let Some(n) = parse::<NotificationEvent>(data) {
-                let mut state = link.borrow_mut();
-                if n.notification.seq <= state.last_seq {
+                let followed = link.borrow_mut().follow(n.notification.seq, &n.ch, n.off);
+                let Some(gap) = followed else {
                     return; // rendered or seen already: never shown twice
-                }
-                // Seqs are consecutive per user: a jump means this tab missed
-                // something (e.g. it joined between render and relay): refetch.
-                let gap = n.notification.seq > state.last_seq + 1;
-                state.last_seq = n.notification.seq;
-                drop(state);
+                };
                 if gap {
                     live.resyncs.update(|r| *r += 1);
                 }
@@ -146,8 +148,20 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
             }
         }
         "notification.removed" => {
-            if let Some(mut removed) = parse::<ReadEvent>(data) {
-                removed.archived = true; // gone from the inbox, like an archived one
+            if let Some(event) = parse::<RemovedEvent>(data) {
+                let followed = link.borrow_mut().follow(event.seq, &event.ch, event.off);
+                let Some(gap) = followed else {
+                    return;
+                };
+                if gap {
+                    live.resyncs.update(|r| *r += 1);
+                }
+                let removed = ReadEvent {
+                    ids: event.ids,
+                    up_to_seq: None,
+                    archived: true, // gone from the inbox, like an archived one
+                    unread: event.unread,
+                };
                 live.unread.set(Some(removed.unread));
                 live.overlay.update(|o| o.apply_read(&removed));
                 live.critical
@@ -168,6 +182,26 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
             }
         }
         _ => {}
+    }
+}
+
+impl Link {
+    /// Takes in a stored event at `position`, offset `off` of channel `ch`:
+    /// `None` when it was seen already, else whether it reveals a gap. A
+    /// jump in the channel's offsets means this tab missed something (e.g.
+    /// it joined between render and relay), and it refetches. A channel it
+    /// has not seen yet is adopted.
+    fn follow(&mut self, position: i64, ch: &str, off: i64) -> Option<bool> {
+        if position <= self.last_seq {
+            return None;
+        }
+        self.last_seq = position;
+        if ch.is_empty() {
+            return Some(false);
+        }
+        let gap = self.offsets.get(ch).is_some_and(|last| off != last + 1);
+        self.offsets.insert(ch.to_string(), off);
+        Some(gap)
     }
 }
 

@@ -1,0 +1,24 @@
+//! The funnel's "delivered", in batches: every [`PERIOD`] the users whose
+//! streams were brought further since the last run (live or by a replay)
+//! have their watermark advanced in one transaction (`store::funnel`).
+//! Publishing writes nothing per user; this costs one transaction per
+//! period, O(users advanced), with one range query per distinct window.
+//! The same pass forgets unread counters that lingered out (`hub::LINGER`).
+
+use std::time::Duration;
+
+use super::{state::AppState, store::funnel};
+
+pub const PERIOD: Duration = Duration::from_secs(1);
+
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let advances = state.hub.take_delivered();
+            funnel::record_delivered(&state.pool, &advances).await;
+        }
+    })
+}

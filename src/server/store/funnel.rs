@@ -1,0 +1,118 @@
+//! The admin's funnel, "delivered": one of the user's clients was brought up
+//! to a position (a stream wrote it, live or replayed; an inbox page showed
+//! the log at that head). Kept as a watermark per user, advanced in batches,
+//! never written per user at publish time.
+//!
+//! Each advance from the *stored* watermark `old` to `new` adds 1 to every
+//! announcement the user can see in `(old, new]`, so a position is counted
+//! once per user however often it is delivered. Users advancing over the
+//! same window in the same channel are counted together: after a broadcast
+//! to 10,000 online users the flush runs one range query, not 10,000.
+//! Removed entries are not counted: retraction and expiry freeze the funnel.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Pool, StoreError};
+
+/// Users in one statement's `IN (…)`: well under SQLite's parameter limit.
+const CHUNK: usize = 500;
+
+/// Advances each user's watermark to the given position (a lower one is a
+/// no-op), counting what they newly received. Best-effort at every caller:
+/// by then the user has it, so a failure is logged (the funnel undercounts
+/// until the next advance covers the window again) and never turns into an
+/// error for the stream or page that delivered it.
+pub async fn record_delivered(pool: &Pool, advances: &[(i64, i64)]) {
+    if advances.is_empty() {
+        return;
+    }
+    if let Err(e) = advance(pool, advances).await {
+        tracing::warn!(users = advances.len(), error = %e, "delivery marks not recorded");
+    }
+}
+
+async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError> {
+    let wanted: HashMap<i64, i64> = advances.iter().copied().collect();
+    let mut tx = super::begin_write(pool).await?;
+    // (channel, after, up_to) → users advancing over exactly that window.
+    let mut windows: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
+    let mut moved: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let ids: Vec<i64> = wanted.keys().copied().collect();
+    for chunk in ids.chunks(CHUNK) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT c.user_id, c.delivered_up_to, s.channel, s.from_pos, s.to_pos
+             FROM user_cursors c JOIN subscriptions s ON s.user_id = c.user_id
+             WHERE c.user_id IN ({placeholders}) ORDER BY c.user_id"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, String, i64, Option<i64>)>(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        for (user_id, old, channel, from, to) in query.fetch_all(&mut *tx).await? {
+            let new = wanted[&user_id];
+            if new <= old {
+                continue;
+            }
+            let span = super::log::Span { channel, from, to };
+            if let Some((lo, hi)) = span.window(old, new) {
+                *windows.entry((span.channel, lo, hi)).or_default() += 1;
+            }
+            let users = moved.entry(new).or_default();
+            if users.last() != Some(&user_id) {
+                users.push(user_id);
+            }
+        }
+    }
+    // A channel with nothing after a window's start needs no range query
+    // (most users' own channels).
+    let mut last_position: HashMap<String, i64> = HashMap::new();
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    for ((channel, lo, hi), users) in windows {
+        if !last_position.contains_key(&channel) {
+            let (last,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE((SELECT last_position FROM channels WHERE name = ?), 0)",
+            )
+            .bind(&channel)
+            .fetch_one(&mut *tx)
+            .await?;
+            last_position.insert(channel.clone(), last);
+        }
+        if last_position[&channel] <= lo {
+            continue;
+        }
+        let announcements: Vec<(i64,)> = sqlx::query_as(
+            "SELECT announcement_id FROM events WHERE channel = ? AND position > ? AND position <= ?
+             AND kind = 'notification' AND removed_pos IS NULL",
+        )
+        .bind(&channel)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id,) in announcements {
+            *counts.entry(id).or_default() += users;
+        }
+    }
+    for (id, n) in counts {
+        sqlx::query("UPDATE announcements SET delivered_count = delivered_count + ? WHERE id = ?")
+            .bind(n)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (new, users) in moved {
+        for chunk in users.chunks(CHUNK) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "UPDATE user_cursors SET delivered_up_to = ? WHERE delivered_up_to < ? AND user_id IN ({placeholders})"
+            );
+            let mut query = sqlx::query(&sql).bind(new).bind(new);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+    }
+    super::commit(tx).await
+}

@@ -1,0 +1,278 @@
+//! The event log (docs/event-log.md): entries appended in commit order, and
+//! the channels each user sees.
+//!
+//! A broadcast is one entry in the channel `all`, whatever the number of
+//! users; who sees it is decided on read, through the user's
+//! `subscriptions` (spans of positions per channel).
+
+use sqlx::SqliteConnection;
+
+use super::StoreError;
+use crate::model::Role;
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An announcement reached its channel.
+    Notification,
+    /// It left it again (retracted or expired).
+    Removal,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Notification => "notification",
+            Kind::Removal => "removal",
+        }
+    }
+}
+
+/// Where an entry sits: its global position (the SSE `id:`) and its offset
+/// in its channel (consecutive per channel: what lets a client see a gap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub position: i64,
+    pub channel: String,
+    pub offset: i64,
+}
+
+/// A user's view of one channel: entries with `from < position <= to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub channel: String,
+    pub from: i64,
+    /// `None`: still a member.
+    pub to: Option<i64>,
+}
+
+impl Span {
+    pub fn covers(&self, channel: &str, position: i64) -> bool {
+        self.channel == channel && position > self.from && self.to.is_none_or(|to| position <= to)
+    }
+
+    /// The part of `(after, up_to]` this span sees, if any.
+    pub fn window(&self, after: i64, up_to: i64) -> Option<(i64, i64)> {
+        let lo = self.from.max(after);
+        let hi = self.to.map_or(up_to, |to| to.min(up_to));
+        (lo < hi).then_some((lo, hi))
+    }
+}
+
+pub fn role_channel(role: Role) -> String {
+    format!("role:{}", role.as_str())
+}
+
+pub fn user_channel(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+pub const ALL: &str = "all";
+
+/// The last position handed out (0 for an empty log). Inside a write
+/// transaction this is the head no other writer can move.
+pub async fn head(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    // AUTOINCREMENT's counter rather than MAX(position): the conversion of
+    // an old database sets it above every old seq (the resume floor).
+    let (head,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(head)
+}
+
+/// Positions below it are tokens of the per-user seqs of an older version
+/// (a tab that was open across the upgrade): they get `resync`.
+pub async fn resume_floor(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT value FROM log_meta WHERE key = 'resume_floor'")
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map_or(0, |r| r.0))
+}
+
+/// Appends one entry in the caller's write transaction; returns where it
+/// sits and how many users the channel has now.
+pub async fn append(
+    tx: &mut SqliteConnection,
+    kind: Kind,
+    channel: &str,
+    announcement_id: i64,
+    removes: Option<i64>,
+    now: i64,
+) -> Result<(Entry, i64), StoreError> {
+    sqlx::query("INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+        .bind(channel)
+        .execute(&mut *tx)
+        .await?;
+    let (offset, members): (i64, i64) = sqlx::query_as(
+        "UPDATE channels SET head_offset = head_offset + 1 WHERE name = ? RETURNING head_offset, members",
+    )
+    .bind(channel)
+    .fetch_one(&mut *tx)
+    .await?;
+    let (position,): (i64,) = sqlx::query_as(
+        "INSERT INTO events (kind, channel, channel_offset, announcement_id, removes, created_at)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING position",
+    )
+    .bind(kind.as_str())
+    .bind(channel)
+    .bind(offset)
+    .bind(announcement_id)
+    .bind(removes)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE channels SET last_position = ? WHERE name = ?")
+        .bind(position)
+        .bind(channel)
+        .execute(&mut *tx)
+        .await?;
+    Ok((
+        Entry {
+            position,
+            channel: channel.to_string(),
+            offset,
+        },
+        members,
+    ))
+}
+
+/// The channels a user sees, and since when.
+pub async fn spans(conn: &mut SqliteConnection, user_id: i64) -> Result<Vec<Span>, StoreError> {
+    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT channel, from_pos, to_pos FROM subscriptions WHERE user_id = ? ORDER BY channel, from_pos",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(channel, from, to)| Span { channel, from, to })
+        .collect())
+}
+
+/// The heads of the channels a user is in now, for the browser's gap check.
+pub async fn channel_heads(
+    conn: &mut SqliteConnection,
+    user_id: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT c.name, c.head_offset FROM channels c
+         WHERE c.name IN (SELECT channel FROM subscriptions WHERE user_id = ? AND to_pos IS NULL)
+         ORDER BY c.name",
+    )
+    .bind(user_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A new user joins `all`, their role's channel (from the head: what was
+/// sent before is not theirs) and their own channel (from the start).
+pub async fn join(tx: &mut SqliteConnection, user_id: i64, role: Role) -> Result<(), StoreError> {
+    let head = head(&mut *tx).await?;
+    for (channel, from) in [
+        (ALL.to_string(), head),
+        (role_channel(role), head),
+        (user_channel(user_id), 0),
+    ] {
+        open_span(&mut *tx, user_id, &channel, from).await?;
+    }
+    // Delivered "up to the head": nothing before they joined is theirs.
+    sqlx::query("INSERT INTO user_cursors (user_id, delivered_up_to) VALUES (?, ?)")
+        .bind(user_id)
+        .bind(head)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A role change: the old role's span ends at the head, the new one starts there.
+pub async fn change_role(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+    from: Role,
+    to: Role,
+) -> Result<(), StoreError> {
+    if from == to {
+        return Ok(());
+    }
+    let head = head(&mut *tx).await?;
+    close_span(&mut *tx, user_id, &role_channel(from), head).await?;
+    open_span(&mut *tx, user_id, &role_channel(to), head).await
+}
+
+/// A user about to be deleted leaves their channels' member counts (their
+/// spans go with the row).
+pub async fn leave_all(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+    role: Role,
+) -> Result<(), StoreError> {
+    for channel in [ALL.to_string(), role_channel(role), user_channel(user_id)] {
+        add_members(&mut *tx, &channel, -1).await?;
+    }
+    Ok(())
+}
+
+async fn open_span(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+    channel: &str,
+    from: i64,
+) -> Result<(), StoreError> {
+    // Leaving and rejoining with no entry in between reopens the same span.
+    sqlx::query(
+        "INSERT INTO subscriptions (user_id, channel, from_pos) VALUES (?, ?, ?)
+         ON CONFLICT (user_id, channel, from_pos) DO UPDATE SET to_pos = NULL",
+    )
+    .bind(user_id)
+    .bind(channel)
+    .bind(from)
+    .execute(&mut *tx)
+    .await?;
+    add_members(tx, channel, 1).await
+}
+
+async fn close_span(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+    channel: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE subscriptions SET to_pos = ? WHERE user_id = ? AND channel = ? AND to_pos IS NULL",
+    )
+    .bind(at)
+    .bind(user_id)
+    .bind(channel)
+    .execute(&mut *tx)
+    .await?;
+    // A span that saw nothing is no span.
+    sqlx::query(
+        "DELETE FROM subscriptions WHERE user_id = ? AND channel = ? AND to_pos = from_pos",
+    )
+    .bind(user_id)
+    .bind(channel)
+    .execute(&mut *tx)
+    .await?;
+    add_members(tx, channel, -1).await
+}
+
+async fn add_members(
+    tx: &mut SqliteConnection,
+    channel: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+        .bind(channel)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE channels SET members = MAX(members + ?, 0) WHERE name = ?")
+        .bind(delta)
+        .bind(channel)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
