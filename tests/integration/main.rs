@@ -7,6 +7,7 @@ mod announcements;
 mod auth;
 mod contract;
 mod delivery;
+mod event_log;
 mod harness;
 mod hostile_auth;
 mod hostile_conn;
