@@ -28,6 +28,15 @@ BODY = (
 LINK = "/status"
 
 
+def seq_bumps(reader):
+    """Sum of users.last_seq: what the per-user model bumped per recipient.
+    The event log dropped the column; then nothing is bumped."""
+    columns = [row[1] for row in reader.execute("PRAGMA table_info(users)")]
+    if "last_seq" not in columns:
+        return 0
+    return reader.execute("SELECT COALESCE(SUM(last_seq), 0) FROM users").fetchone()[0]
+
+
 def logical_bytes(conn):
     # page_count × page_size as SQLite sees it: the database's size including
     # pages committed to the WAL but not yet checkpointed, so no checkpoint
@@ -86,7 +95,7 @@ def herald(base, db, pid, token, n, k, out):
     for i in range(k):
         size0, wal0, io0 = logical_bytes(reader), file_size(db + "-wal"), wchar(pid)
         counts0 = row_counts(reader)
-        (seq0,) = reader.execute("SELECT COALESCE(SUM(last_seq), 0) FROM users").fetchone()
+        seq0 = seq_bumps(reader)
         req = urllib.request.Request(
             base + "/api/sse/broadcast",
             data=payload,
@@ -100,7 +109,7 @@ def herald(base, db, pid, token, n, k, out):
             raise RuntimeError(f"broadcast {i + 1} failed: {answer}")
         size1, wal1, io1 = logical_bytes(reader), file_size(db + "-wal"), wchar(pid)
         counts1 = row_counts(reader)
-        (seq1,) = reader.execute("SELECT COALESCE(SUM(last_seq), 0) FROM users").fetchone()
+        seq1 = seq_bumps(reader)
         inserted, updated = rows_written(counts0, counts1, seq1 - seq0)
         runs.append(
             {
@@ -187,7 +196,7 @@ def report(command_line, paths):
             r = json.load(f)
         results.setdefault(r["n"], {})[r["kind"]] = r["why"] if r["kind"] == "missing" else r["runs"]
     load = open("/proc/loadavg").read().split()[:3]
-    print("## Broadcast cost by registered users (today's model: one row per user per broadcast)\n")
+    print("## Broadcast cost by registered users (event log: one entry per broadcast)\n")
     print(f"`{command_line}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} CPUs, load {' '.join(load)}, SQLite (floor) {sqlite3.sqlite_version}\n")
     print("| registered users | broadcast request p50 / max (ms) | DB growth per broadcast | "
@@ -224,7 +233,7 @@ def report(command_line, paths):
           "(committed WAL content included, no checkpoint forced), mean per broadcast; bytes written "
           "are the server's write(2) bytes (/proc/PID/io wchar: WAL frames, checkpoints, logs, the "
           "response); rows inserted are COUNT(*) deltas over every table, rows updated the users "
-          "whose last_seq moved. Floor: one BEGIN IMMEDIATE / INSERT one row of the same title, "
+          "whose last_seq moved (the per-user model before the event log; none now). Floor: one BEGIN IMMEDIATE / INSERT one row of the same title, "
           "body and link / COMMIT in-process on the same database file (100 of them: growth is their mean), WAL, synchronous=NORMAL "
           "(Herald's settings): what an event-log broadcast must at least cost. Target of "
           "docs/event-log.md: flat in N — at 1M users under 50 ms and under 64 KB per broadcast.")

@@ -4,17 +4,16 @@
 # broadcasts to everyone through POST /api/sse/broadcast; prints a Markdown
 # table of request time, database growth, bytes and rows written per
 # broadcast, against the floor measured in the same invocation: one
-# transaction inserting one row of the same content (what the event log of
-# docs/event-log.md aims at: flat in N). About 10 s for the default sizes.
+# transaction inserting one row of the same content. With the event log
+# (docs/event-log.md) a broadcast is one log entry: flat in N. About a
+# minute, most of it seeding the million accounts.
 #
-#   bash scripts/bench-broadcast.sh                          # 1k, 10k, 100k users, 5 broadcasts each
-#   SIZES="1000 10000 100000 1000000" bash scripts/bench-broadcast.sh
+#   bash scripts/bench-broadcast.sh                          # 1k … 1M users, 20 broadcasts each
+#   SIZES="1000 10000" bash scripts/bench-broadcast.sh
 #
 # Settings (environment):
-#   SIZES         registered users per run        (default "1000 10000 100000"; 1000000 is
-#                 opt-in: today's model writes a row per user per broadcast, ~35 MB of
-#                 database and ~150 MB of writes per broadcast at 100k, ten times that at 1M)
-#   BROADCASTS    broadcasts per size              (default 5)
+#   SIZES         registered users per run        (default "1000 10000 100000 1000000")
+#   BROADCASTS    broadcasts per size              (default 20)
 #   SIZE_TIMEOUT  seconds allowed for one size's setup, run and floor (default 1200)
 #   HERALD_PORT   port on 127.0.0.1                (default 3204)
 #   HERALD_BIN    Herald binary                    (default ./target/release/herald)
@@ -32,8 +31,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-SIZES="${SIZES:-1000 10000 100000}"
-BROADCASTS="${BROADCASTS:-5}"
+SIZES="${SIZES:-1000 10000 100000 1000000}"
+BROADCASTS="${BROADCASTS:-20}"
 SIZE_TIMEOUT="${SIZE_TIMEOUT:-1200}"
 HERALD_PORT="${HERALD_PORT:-3204}"
 HERALD_BIN="${HERALD_BIN:-./target/release/herald}"
@@ -96,7 +95,9 @@ ADMIN_PASSWORD="$(random_secret)"
 # Disk a size needs, generously: ~200 B per account, and per broadcast one
 # notification row per account (~0.5 KB with its index entries) twice over
 # (the WAL holds a copy until checkpointed), plus 1 GB to spare.
-needed_bytes() { echo $(($1 * 200 + $1 * BROADCASTS * 1000 + 1000000000)); }
+# Accounts (~200 B) and their three channel spans (~150 B) each, the broadcasts (a few KB
+# each whatever N), and headroom for the WAL and the floor run.
+needed_bytes() { echo $(($1 * 350 + BROADCASTS * 100000 + 1000000000)); }
 
 status=0
 measure_size() { # N: returns non-zero if the size could not be measured
@@ -112,11 +113,23 @@ measure_size() { # N: returns non-zero if the size could not be measured
     # One statement, one transaction: every account shares the admin's hash.
     timeout "$(left)" sqlite3 "$dir/herald.db" >/dev/null <<SQL || return 1
 PRAGMA busy_timeout = 5000;
-INSERT INTO users (username, password_hash, role, last_seq, created_at)
+BEGIN;
+INSERT INTO users (username, password_hash, role, created_at)
 WITH RECURSIVE i(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM i WHERE k < $n)
-SELECT 'user' || k, (SELECT password_hash FROM users WHERE username = 'bench-admin'), 'user', 0,
+SELECT 'user' || k, (SELECT password_hash FROM users WHERE username = 'bench-admin'), 'user',
        CAST(strftime('%s', 'now') AS INTEGER) * 1000
 FROM i;
+-- What Herald's store does when it adds a user (store::log::join): the
+-- channels all, role:user and their own, from the log's head (empty here).
+INSERT INTO subscriptions (user_id, channel, from_pos)
+SELECT id, 'all', 0 FROM users WHERE username GLOB 'user[0-9]*'
+UNION ALL SELECT id, 'role:user', 0 FROM users WHERE username GLOB 'user[0-9]*'
+UNION ALL SELECT id, 'user:' || id, 0 FROM users WHERE username GLOB 'user[0-9]*';
+INSERT INTO user_cursors (user_id) SELECT id FROM users WHERE username GLOB 'user[0-9]*';
+INSERT INTO channels (name) VALUES ('all'), ('role:user') ON CONFLICT (name) DO NOTHING;
+UPDATE channels SET members = members + $n WHERE name IN ('all', 'role:user');
+INSERT INTO channels (name, members) SELECT 'user:' || id, 1 FROM users WHERE username GLOB 'user[0-9]*';
+COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
 
