@@ -157,11 +157,12 @@ api ada DELETE "/api/announcements/$X1" >/dev/null
 wait_status "$X1" retracted
 
 log "an announcement that expires, and a scheduled one that fires after dave joins"
-E1=$(broadcast "Flash sale ends soon" info "{\"expires_at\":\"$(rfc3339_in 3)\"}")
+E1=$(broadcast "Flash sale ends soon" info "{\"expires_at\":\"$(rfc3339_in 4)\"}")
 act carol read "Flash sale ends soon"
-S1=$(broadcast "Weekly digest" info "{\"send_at\":\"$(rfc3339_in 2)\"}")
-[ "$(status_of "$S1")" = scheduled ]
+S1=$(broadcast "Weekly digest" info "{\"send_at\":\"$(rfc3339_in 3)\"}")
 add_user dave
+# dave must exist before it fires (its audience is taken at send time).
+[ "$(status_of "$S1")" = scheduled ] || { echo "the scheduled send fired before dave was added" >&2; exit 1; }
 wait_status "$S1" sent
 wait_status "$E1" expired
 login dave
