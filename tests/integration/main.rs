@@ -13,6 +13,7 @@ mod hostile_auth;
 mod hostile_conn;
 mod hostile_doors;
 mod hostile_publish;
+mod migration;
 mod ordering;
 mod pages;
 mod stream;

@@ -59,12 +59,53 @@ pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
         .max_connections(8)
         .connect_with(options)
         .await?;
+    if on_disk {
+        backup_before_conversion(&pool, &file).await?;
+    }
     sqlx::migrate!("./migrations").run(&pool).await?;
     if on_disk {
         // The -wal and -shm SQLite just made (it copies the database's mode).
         secure_files(&file)?;
     }
     Ok(pool)
+}
+
+/// The event-log conversion (`migrations/*_event_log_convert.sql`) drops the
+/// per-recipient copies, so while it is pending (`notifications` still
+/// exists) the database is first copied, whole and consistent, next to
+/// itself as `<db>.pre-event-log` (0600). An existing non-empty copy is kept:
+/// it is the one made before the first attempt.
+async fn backup_before_conversion(pool: &Pool, db: &Path) -> Result<(), StoreError> {
+    let pending: Option<(String,)> = sqlx::query_as(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notifications'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if pending.is_none() {
+        return Ok(());
+    }
+    let (copies,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM notifications")
+        .fetch_one(pool)
+        .await?;
+    let mut backup = db.as_os_str().to_owned();
+    backup.push(".pre-event-log");
+    let backup = std::path::PathBuf::from(backup);
+    if std::fs::metadata(&backup).map_or(true, |m| m.len() == 0) {
+        // Created empty and 0600 first: VACUUM INTO fills an empty file and
+        // would otherwise create it with the default mode.
+        private_files::create_if_missing(&backup)?;
+        private_files::restrict_file(&backup)?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(backup.to_string_lossy().into_owned())
+            .execute(pool)
+            .await?;
+        private_files::restrict_file(&backup)?;
+    }
+    tracing::info!(
+        "converting {copies} notifications into the event log (backup at {})",
+        backup.display()
+    );
+    Ok(())
 }
 
 /// The database file and its WAL companions: 0600 at every start.
