@@ -14,6 +14,7 @@ pub mod login_throttle;
 pub mod metrics;
 mod pinger;
 pub mod private_files;
+pub mod publisher;
 pub mod ratelimit;
 mod request_span;
 mod scheduler;

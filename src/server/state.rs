@@ -16,6 +16,7 @@ use super::{
     hub::Hub,
     login_throttle::LoginLimits,
     private_files,
+    publisher::Publisher,
     ratelimit::Limits,
     store::{self, users, Pool},
     usecases::export::{self, RunningExports},
@@ -29,10 +30,8 @@ pub struct AppState {
     pub pool: Pool,
     pub hub: Hub,
     pub keys: JwtKeys,
-    /// Serialises "commit, then apply to the hub", so the hub applies log
-    /// entries (and reads, which set counters) in commit order; streams
-    /// seed their counters under it too. SQLite has a single writer anyway.
-    pub publish_order: Arc<tokio::sync::Mutex<()>>,
+    /// The one publishing path: write, commit, apply to the hub, in order.
+    pub publisher: Arc<Publisher>,
     pub limits: Arc<Limits>,
     /// Exports running now, per user (capped).
     pub exports: Arc<RunningExports>,
@@ -99,12 +98,12 @@ impl AppState {
         );
         Ok(AppState {
             leptos_options,
+            publisher: Arc::new(Publisher::new(pool.clone(), hub.clone())),
             hub,
             keys: JwtKeys::new(&secret),
             devices: DeviceCookies::new(&secret),
             hashers,
             pool,
-            publish_order: Arc::default(),
             exports: Arc::default(),
             limits: Arc::new(Limits::new(
                 LoginLimits {

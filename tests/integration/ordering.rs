@@ -232,7 +232,7 @@ async fn roomy_server() -> TestServer {
 // ---- ordering under concurrent publishers ---------------------------------
 
 /// Sized to catch a missing publishing lock every time: without
-/// `publish_order`, 8 × 25 failed 14 runs of 15 and 8 × 60 failed 30 of 30,
+/// the `Publisher`'s ordering lock, 8 × 25 failed 14 runs of 15 and 8 × 60 failed 30 of 30,
 /// in about 1.5 s a run (debug build, 2 cores).
 const PUBLISHERS: usize = 8;
 const PER_PUBLISHER: usize = 60;

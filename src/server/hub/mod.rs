@@ -17,7 +17,7 @@
 //! log), so a reconnect storm does not pay a `COUNT` per user.
 //!
 //! **Order.** Callers apply entries in log order, each after its commit,
-//! under the publishing lock (`AppState::publish_order`); `applied` is the
+//! by the `Publisher`, right after each commit; `applied` is the
 //! last position applied. A stream attaching here learns the unread count
 //! and `applied` in one step, under the registry lock: what it replays
 //! from the store is `(resume point, applied]`, what it receives live is

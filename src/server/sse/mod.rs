@@ -171,8 +171,8 @@ async fn open(
 }
 
 /// Attaches with the user's live counter, or — the user's first stream on
-/// this instance — seeds one from the store under the publishing lock, so
-/// that nothing is applied between the count and the attach.
+/// this instance — seeds one from the store while the `Publisher` is quiet,
+/// so that nothing is applied between the count and the attach.
 async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError> {
     let info = ClientInfo {
         user_id: session.user.id,
@@ -189,10 +189,13 @@ async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError
         Err(AttachError::TooManyStreams { limit }) => return Err(too_many(limit)),
         Err(AttachError::NeedsSeed) => {}
     }
-    let in_order = state.publish_order.lock().await;
-    let seed = notifications::counter_seed(&state.pool, info.user_id).await?;
-    let attached = state.hub.attach(info, Some(seed));
-    drop(in_order);
+    let attached = state
+        .publisher
+        .while_quiet(async {
+            let seed = notifications::counter_seed(&state.pool, info.user_id).await?;
+            Ok::<_, AppError>(state.hub.attach(info, Some(seed)))
+        })
+        .await?;
     attached.map_err(|e| match e {
         AttachError::TooManyStreams { limit } => too_many(limit),
         AttachError::NeedsSeed => AppError::Internal,

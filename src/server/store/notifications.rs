@@ -375,18 +375,18 @@ async fn was_read(
 /// Marks one notification read (`archive`: and takes it out of the inbox);
 /// returns the new unread count, or `None` when the user cannot see it.
 /// The funnel's read count moves in the same transaction.
+/// In the caller's write transaction.
 pub async fn mark_read(
-    pool: &Pool,
+    tx: &mut SqliteConnection,
     user_id: i64,
     position: i64,
     archive: bool,
 ) -> Result<Option<i64>, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
-    let Some(announcement_id) = visible(&mut tx, user_id, position).await? else {
+    let Some(announcement_id) = visible(&mut *tx, user_id, position).await? else {
         return Ok(None);
     };
-    let (read_all, _) = cursors(&mut tx, user_id).await?;
-    let already = was_read(&mut tx, user_id, position, read_all).await?;
+    let (read_all, _) = cursors(&mut *tx, user_id).await?;
+    let already = was_read(&mut *tx, user_id, position, read_all).await?;
     let now = now_ms();
     if archive || !already {
         sqlx::query(
@@ -408,18 +408,19 @@ pub async fn mark_read(
             .execute(&mut *tx)
             .await?;
     }
-    let unread = unread_in(&mut tx, user_id).await?;
-    tx.commit().await?;
-    Ok(Some(unread))
+    Ok(Some(unread_in(tx, user_id).await?))
 }
 
 /// Marks everything the user can see so far read: the watermark moves to
 /// the head, and each announcement newly read counts once in its funnel.
 /// Returns the head (the `up_to_seq` of the event) and the new unread count.
-pub async fn mark_all_read(pool: &Pool, user_id: i64) -> Result<(i64, i64), StoreError> {
-    let mut tx = super::begin_write(pool).await?;
-    let head = log::head(&mut tx).await?;
-    let (read_all, _) = cursors(&mut tx, user_id).await?;
+/// In the caller's write transaction.
+pub async fn mark_all_read(
+    tx: &mut SqliteConnection,
+    user_id: i64,
+) -> Result<(i64, i64), StoreError> {
+    let head = log::head(&mut *tx).await?;
+    let (read_all, _) = cursors(&mut *tx, user_id).await?;
     sqlx::query(
         "UPDATE announcements SET read_count = read_count + 1 WHERE id IN (
             SELECT e.announcement_id FROM subscriptions s
@@ -449,7 +450,6 @@ pub async fn mark_all_read(pool: &Pool, user_id: i64) -> Result<(i64, i64), Stor
     .bind(head)
     .execute(&mut *tx)
     .await?;
-    let unread = unread_in(&mut tx, user_id).await?;
-    tx.commit().await?;
+    let unread = unread_in(tx, user_id).await?;
     Ok((head, unread))
 }

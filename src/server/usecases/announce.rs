@@ -4,23 +4,20 @@
 //!
 //! Every publish is all or nothing: what it stores (announcement, log
 //! entry, audit row, `Idempotency-Key` result) commits in one write
-//! transaction, and only then is it applied to the hub, still under
-//! `publish_order`, so the hub applies entries in log order. Nothing after
-//! the commit can fail the request.
+//! transaction of the `Publisher`, which applies it to the hub right after
+//! the commit, in log order. Nothing after the commit can fail the request.
 
 use crate::{
     model::{limits, AppError, SentAnnouncement, Severity},
     server::{
         auth::Session,
-        events::{self, DomainEvent},
+        events::DomainEvent,
         hub::EventName,
         state::AppState,
         store::{
-            self,
-            announcements::Removal,
             announcements::{self, Timing},
             audit::{self, Actor},
-            notifications::{NewAnnouncement, Published, Recipients},
+            notifications::{NewAnnouncement, Recipients},
             now_ms, users,
         },
         usecases::idempotency::{self, Once},
@@ -59,9 +56,8 @@ pub async fn announce(
 /// gets the first result back, and nothing is sent twice (see `idempotency`).
 ///
 /// All or nothing: the announcement, its log entry, the audit row and the kept
-/// result commit in one transaction; only then is it published (under the
-/// publishing lock, so streams see `seq` order). After that nothing can turn
-/// it into an error: the funnel's "delivered" marks are best-effort.
+/// result commit in one transaction; only then is it published (by the
+/// `Publisher`, in log order). After that nothing can turn it into an error.
 pub async fn announce_once(
     state: &AppState,
     sender: &Session,
@@ -87,9 +83,8 @@ pub async fn announce_once(
         }
     }
 
-    let in_order = state.publish_order.lock().await;
-    let mut tx = store::begin_write(&state.pool).await?;
-    let (id, published) = announcements::insert(&mut tx, &new, &recipients, timing).await?;
+    let mut turn = state.publisher.begin().await?;
+    let (id, published) = announcements::insert(&mut turn.tx, &new, &recipients, timing).await?;
     let sent = SentAnnouncement {
         id,
         recipients: published.as_ref().map_or(0, |p| p.recipients),
@@ -110,16 +105,15 @@ pub async fn announce_once(
         id: Some(sender_id),
         name: &sender.user.username,
     };
-    audit::record(&mut tx, actor, action, &recipients.label(), &detail).await?;
+    audit::record(&mut turn.tx, actor, action, &recipients.label(), &detail).await?;
     if let Some(once) = once {
-        if !idempotency::keep(&mut tx, sender_id, once, &sent).await? {
+        if !idempotency::keep(&mut turn.tx, sender_id, once, &sent).await? {
             // A concurrent request with this key committed first: ours rolls back.
-            drop(tx);
-            drop(in_order);
+            drop(turn);
             return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
         }
     }
-    commit_then_publish(state, tx, in_order, published).await?;
+    turn.commit(published.map(DomainEvent::Notified)).await?;
     tracing::info!(
         announcement_id = id,
         sender_id,
@@ -157,12 +151,12 @@ pub(crate) async fn notify_user(
     new: &NewAnnouncement,
     user_id: i64,
 ) -> Result<(), AppError> {
-    let in_order = state.publish_order.lock().await;
-    let mut tx = store::begin_write(&state.pool).await?;
+    let mut turn = state.publisher.begin().await?;
     let recipients = Recipients::User(user_id);
     let (_, published) =
-        announcements::insert(&mut tx, new, &recipients, Timing::default()).await?;
-    commit_then_publish(state, tx, in_order, published).await
+        announcements::insert(&mut turn.tx, new, &recipients, Timing::default()).await?;
+    turn.commit(published.map(DomainEvent::Notified)).await?;
+    Ok(())
 }
 
 /// Sends the scheduled announcements that are due and removes the expired
@@ -200,12 +194,11 @@ pub async fn run_schedule(state: &AppState) -> Result<(usize, usize), AppError> 
 /// One due announcement: append it, commit, publish. `false` when someone
 /// else sent it meanwhile.
 async fn send_scheduled(state: &AppState, id: i64) -> Result<bool, AppError> {
-    let in_order = state.publish_order.lock().await;
-    let mut tx = store::begin_write(&state.pool).await?;
-    let Some(published) = announcements::send_scheduled(&mut tx, id).await? else {
+    let mut turn = state.publisher.begin().await?;
+    let Some(published) = announcements::send_scheduled(&mut turn.tx, id).await? else {
         return Ok(false);
     };
-    commit_then_publish(state, tx, in_order, Some(published)).await?;
+    turn.commit([DomainEvent::Notified(published)]).await?;
     Ok(true)
 }
 
@@ -230,9 +223,8 @@ async fn remove_everywhere(
     status: &str,
     actor: &Actor<'_>,
 ) -> Result<Option<()>, AppError> {
-    let in_order = state.publish_order.lock().await;
-    let mut tx = store::begin_write(&state.pool).await?;
-    let Some(removal) = announcements::remove(&mut tx, id, status).await? else {
+    let mut turn = state.publisher.begin().await?;
+    let Some(removal) = announcements::remove(&mut turn.tx, id, status).await? else {
         return Ok(None);
     };
     let detail = match &removal {
@@ -240,35 +232,9 @@ async fn remove_everywhere(
         None => "before it was sent".to_string(),
     };
     let action = format!("announcement.{status}");
-    audit::record(&mut tx, *actor, &action, &format!("#{id}"), &detail).await?;
-    store::commit(tx).await?;
-    if let Some(removal) = removal {
-        publish_removal(state, removal);
-    }
-    drop(in_order);
+    audit::record(&mut turn.tx, *actor, &action, &format!("#{id}"), &detail).await?;
+    turn.commit(removal.map(DomainEvent::Removed)).await?;
     Ok(Some(()))
-}
-
-/// How every publish ends: commit, then apply to the hub while still
-/// holding the publishing lock (so the hub applies entries in log order),
-/// then release it. The funnel's "delivered" follows from the hub's
-/// watermarks (`live_upkeep`), not from here.
-async fn commit_then_publish(
-    state: &AppState,
-    tx: store::Tx,
-    in_order: tokio::sync::MutexGuard<'_, ()>,
-    published: Option<Published>,
-) -> Result<(), AppError> {
-    store::commit(tx).await?;
-    if let Some(published) = published {
-        events::publish(&state.hub, [DomainEvent::Notified(published)]);
-    }
-    drop(in_order);
-    Ok(())
-}
-
-fn publish_removal(state: &AppState, removal: Removal) {
-    events::publish(&state.hub, [DomainEvent::Removed(removal)]);
 }
 
 fn validate_timing(send_at: Option<&str>, expires_at: Option<&str>) -> Result<Timing, AppError> {

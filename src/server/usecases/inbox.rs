@@ -5,7 +5,7 @@ use crate::{
     model::{AppError, ChannelHead, InboxPage, NotificationView},
     server::{
         auth::Session,
-        events::{self, DomainEvent, ReadScope},
+        events::{DomainEvent, ReadScope},
         state::AppState,
         store::{
             funnel,
@@ -83,10 +83,10 @@ pub async fn archive(state: &AppState, session: &Session, id: i64) -> Result<i64
     read_one(state, session, id, true).await
 }
 
-/// Reads are ordered with publishes (under the publishing lock): the count
-/// the write computed is exact at its place in the log, and the hub must
-/// apply it there, or a broadcast applied in between would be lost from
-/// the live counter.
+/// Reads go through the `Publisher` like publishes: the count the write
+/// computes is exact at its place in the log, and the hub must apply it
+/// there, or a broadcast applied in between would be lost from the live
+/// counter.
 async fn read_one(
     state: &AppState,
     session: &Session,
@@ -94,8 +94,8 @@ async fn read_one(
     archive: bool,
 ) -> Result<i64, AppError> {
     let user_id = session.user.id;
-    let in_order = state.publish_order.lock().await;
-    let unread = notifications::mark_read(&state.pool, user_id, id, archive)
+    let mut turn = state.publisher.begin().await?;
+    let unread = notifications::mark_read(&mut turn.tx, user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
     let scope = if archive {
@@ -103,8 +103,7 @@ async fn read_one(
     } else {
         ReadScope::Ids(vec![id])
     };
-    publish_read(state, user_id, scope, unread);
-    drop(in_order);
+    turn.commit([read_event(user_id, scope, unread)]).await?;
     Ok(unread)
 }
 
@@ -112,21 +111,18 @@ async fn read_one(
 /// (0: nothing can be appended inside the write).
 pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
     let user_id = session.user.id;
-    let in_order = state.publish_order.lock().await;
-    let (up_to_seq, unread) = notifications::mark_all_read(&state.pool, user_id).await?;
-    publish_read(state, user_id, ReadScope::UpToSeq(up_to_seq), unread);
-    drop(in_order);
+    let mut turn = state.publisher.begin().await?;
+    let (up_to_seq, unread) = notifications::mark_all_read(&mut turn.tx, user_id).await?;
+    turn.commit([read_event(user_id, ReadScope::UpToSeq(up_to_seq), unread)])
+        .await?;
     Ok(unread)
 }
 
 /// Every tab of the user hears what was read and the new count.
-fn publish_read(state: &AppState, user_id: i64, scope: ReadScope, unread: i64) {
-    events::publish(
-        &state.hub,
-        [DomainEvent::NotificationsRead {
-            user_id,
-            scope,
-            unread,
-        }],
-    );
+fn read_event(user_id: i64, scope: ReadScope, unread: i64) -> DomainEvent {
+    DomainEvent::NotificationsRead {
+        user_id,
+        scope,
+        unread,
+    }
 }
