@@ -20,8 +20,11 @@ use tokio::sync::{Mutex, MutexGuard};
 use super::{
     events::{self, DomainEvent},
     hub::Hub,
-    store::{self, Pool, StoreError, Tx},
+    store::{self, dialect::execute, Backend, Pool, StoreError, Tx},
 };
+
+/// The advisory lock key of the publishing turn on PostgreSQL ("herald" in ASCII).
+const PUBLISHING_LOCK: i64 = 0x6865_7261_6c64;
 
 pub struct Publisher {
     pool: Pool,
@@ -46,10 +49,18 @@ impl Publisher {
         }
     }
 
-    /// Waits for the turn, then begins the write transaction.
+    /// Waits for the turn, then begins the write transaction. On
+    /// PostgreSQL the turn is cluster-wide: a transaction-level advisory
+    /// lock, held until commit, so that log positions (allocated inside the
+    /// turn) follow commit order across instances. PostgreSQL makes a
+    /// commit visible before it releases the transaction's locks, so the
+    /// next turn's position is allocated only once the last is visible.
     pub async fn begin(&self) -> Result<Turn<'_>, StoreError> {
         let order = self.order.lock().await;
-        let tx = store::begin_write(&self.pool).await?;
+        let mut tx = store::begin_write(&self.pool).await?;
+        if tx.backend() == Backend::Postgres {
+            execute!(tx, "SELECT pg_advisory_xact_lock(?)", PUBLISHING_LOCK)?;
+        }
         Ok(Turn {
             tx,
             hub: &self.hub,

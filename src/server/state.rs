@@ -93,9 +93,9 @@ impl AppState {
         let hub = Hub::new(config.client_queue, config.connections.max_streams_per_user);
         // The hub follows the log from its head: a counter is seeded from the
         // store at the first stream of each user.
-        hub.start_at(
-            store::log::head(&mut *pool.acquire().await.map_err(store::StoreError::from)?).await?,
-        );
+        let mut snapshot = store::begin_read(&pool).await?;
+        hub.start_at(store::log::head(&mut snapshot).await?);
+        snapshot.commit().await?;
         Ok(AppState {
             leptos_options,
             publisher: Arc::new(Publisher::new(pool.clone(), hub.clone())),

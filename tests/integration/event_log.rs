@@ -222,7 +222,7 @@ async fn a_broadcast_writes_no_row_per_user() {
         let pool = server.state.pool.clone();
         async move {
             let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&pool)
+                .fetch_one(pool.as_sqlite().expect("SQLite"))
                 .await
                 .unwrap();
             n

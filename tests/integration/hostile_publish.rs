@@ -85,7 +85,7 @@ async fn titles_before_marker(
 
 async fn sql(server: &TestServer, statement: &str) {
     sqlx::query(statement)
-        .execute(&server.state.pool)
+        .execute(server.state.pool.as_sqlite().expect("SQLite"))
         .await
         .unwrap_or_else(|e| panic!("{statement}: {e}"));
 }
@@ -253,7 +253,7 @@ async fn the_sweeper_prunes_expired_keys() {
     .await;
     let keys = || async {
         let rows: Vec<(String,)> = sqlx::query_as("SELECT key FROM idempotency_keys ORDER BY key")
-            .fetch_all(&server.state.pool)
+            .fetch_all(server.state.pool.as_sqlite().expect("SQLite"))
             .await
             .unwrap();
         rows.into_iter().map(|(k,)| k).collect::<Vec<_>>()

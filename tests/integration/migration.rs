@@ -194,12 +194,12 @@ async fn open_backs_up_the_copies_then_converts() {
 
     let (tables,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM sqlite_master WHERE name = 'notifications'")
-            .fetch_one(&pool)
+            .fetch_one(pool.as_sqlite().unwrap())
             .await
             .unwrap();
     assert_eq!(tables, 0, "copies dropped");
     let (floor,): (i64,) = sqlx::query_as("SELECT value FROM log_meta WHERE key = 'resume_floor'")
-        .fetch_one(&pool)
+        .fetch_one(pool.as_sqlite().unwrap())
         .await
         .unwrap();
     let old_seqs = expected()["users"]
@@ -211,7 +211,7 @@ async fn open_backs_up_the_copies_then_converts() {
         .unwrap();
     assert!(floor > old_seqs, "resume floor {floor} above old seqs");
     let (entries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM events")
-        .fetch_one(&pool)
+        .fetch_one(pool.as_sqlite().unwrap())
         .await
         .unwrap();
     assert!(entries > 0);
@@ -234,12 +234,12 @@ async fn a_fresh_database_converts_to_an_empty_log() {
     let pool = herald::server::store::open(&url).await.expect("open");
     assert!(!dir.path().join("herald.db.pre-event-log").exists());
     let (floor,): (i64,) = sqlx::query_as("SELECT value FROM log_meta WHERE key = 'resume_floor'")
-        .fetch_one(&pool)
+        .fetch_one(pool.as_sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(floor, 1);
     let channels: Vec<(String,)> = sqlx::query_as("SELECT name FROM channels ORDER BY name")
-        .fetch_all(&pool)
+        .fetch_all(pool.as_sqlite().unwrap())
         .await
         .unwrap();
     assert_eq!(

@@ -128,12 +128,8 @@ async fn open(
     ));
     let skip_through = applied;
     if let Some(after) = resume_after {
-        let mut conn = state
-            .pool
-            .acquire()
-            .await
-            .map_err(store::StoreError::from)?;
-        let floor = log::resume_floor(&mut conn).await?;
+        let mut snapshot = store::begin_read(&state.pool).await?;
+        let floor = log::resume_floor(&mut snapshot).await?;
         if after > applied || (0 < after && after < floor) {
             // A position this log never handed out (another database's, a
             // restored one's, made up) or a seq of the version before the
@@ -142,9 +138,15 @@ async fn open(
                 "resumed from a position this stream never reached",
             ));
         } else {
-            let replay =
-                notifications::replay(&mut conn, user_id, &spans, after, applied, REPLAY_LIMIT + 1)
-                    .await?;
+            let replay = notifications::replay(
+                &mut snapshot,
+                user_id,
+                &spans,
+                after,
+                applied,
+                REPLAY_LIMIT + 1,
+            )
+            .await?;
             if replay.len() as i64 > REPLAY_LIMIT {
                 // Too far behind to replay: have the client refetch, and only stream what is newer.
                 pending.push_back(resync_frame("too far behind to replay"));

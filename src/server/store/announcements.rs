@@ -3,12 +3,12 @@
 //! removal appended after it).
 
 use super::{
+    dialect::{execute, fetch},
     log::{self, Entry, Kind},
     notifications::{NewAnnouncement, Published, Recipients},
-    now_ms, rfc3339, Pool, StoreError,
+    now_ms, rfc3339, Pool, StoreError, Tx,
 };
 use crate::model::{AnnouncementSummary, NotificationView, Severity};
-use sqlx::SqliteConnection;
 
 /// When an announcement goes out and when it leaves inboxes (unix ms).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -31,32 +31,33 @@ pub struct Removal {
 /// it to its channel: one row whatever the number of recipients. What was
 /// appended is returned for publishing once the caller has committed.
 pub async fn insert(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     new: &NewAnnouncement,
     recipients: &Recipients,
     timing: Timing,
 ) -> Result<(i64, Option<Published>), StoreError> {
     let now = now_ms();
     let scheduled = timing.send_at.is_some_and(|at| at > now);
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = fetch!(
+        tx,
+        fetch_one,
+        (i64,),
         "INSERT INTO announcements
            (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin)
          VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(new.sender_id)
-    .bind(&new.event)
-    .bind(&new.title)
-    .bind(&new.body)
-    .bind(new.severity.as_str())
-    .bind(&new.link)
-    .bind(recipients.label())
-    .bind(now)
-    .bind(if scheduled { "scheduled" } else { "sent" })
-    .bind(timing.send_at)
-    .bind(timing.expires_at)
-    .bind(new.origin())
-    .fetch_one(&mut *tx)
-    .await?;
+        new.sender_id,
+        &new.event,
+        &new.title,
+        &new.body,
+        new.severity.as_str(),
+        &new.link,
+        recipients.label(),
+        now,
+        if scheduled { "scheduled" } else { "sent" },
+        timing.send_at,
+        timing.expires_at,
+        new.origin()
+    )?;
     let published = if scheduled {
         None
     } else {
@@ -67,22 +68,21 @@ pub async fn insert(
 
 /// Scheduled announcements whose time has come, in the order they are due.
 pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
-    let due: Vec<(i64,)> = sqlx::query_as(
+    let mut conn = pool.acquire().await?;
+    let due: Vec<(i64,)> = fetch!(
+        conn,
+        fetch_all,
+        (i64,),
         "SELECT id FROM announcements WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at, id",
-    )
-    .bind(now_ms())
-    .fetch_all(pool)
-    .await?;
+        now_ms()
+    )?;
     Ok(due.into_iter().map(|(id,)| id).collect())
 }
 
 /// Sends one due announcement in the caller's transaction: claims it and
 /// appends it. `None` when it is no longer scheduled (or its stored target
 /// is unreadable, which is logged).
-pub async fn send_scheduled(
-    tx: &mut SqliteConnection,
-    id: i64,
-) -> Result<Option<Published>, StoreError> {
+pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         sender_id: Option<i64>,
@@ -94,13 +94,14 @@ pub async fn send_scheduled(
         target: String,
     }
     // Claimed inside the transaction, so a second scheduler cannot send it twice.
-    let row: Option<Row> = sqlx::query_as(
+    let row: Option<Row> = fetch!(
+        tx,
+        fetch_optional,
+        Row,
         "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled'
          RETURNING sender_id, event, title, body, severity, link, target",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+        id
+    )?;
     let Some(row) = row else { return Ok(None) };
     let Some(recipients) = Recipients::from_label(&row.target) else {
         tracing::error!(announcement_id = id, target = %row.target, "unreadable target");
@@ -120,28 +121,22 @@ pub async fn send_scheduled(
 /// Appends the announcement to its channel; its recipients are the
 /// channel's members at that position (who will see it on read).
 async fn publish(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     announcement_id: i64,
     new: &NewAnnouncement,
     recipients: &Recipients,
 ) -> Result<Published, StoreError> {
     let now = now_ms();
     let channel = recipients.channel();
-    let (entry, members) = log::append(
-        &mut *tx,
-        Kind::Notification,
-        &channel,
-        announcement_id,
-        None,
+    let (entry, members) =
+        log::append(tx, Kind::Notification, &channel, announcement_id, None, now).await?;
+    execute!(
+        tx,
+        "UPDATE announcements SET recipients = ?, sent_at = ? WHERE id = ?",
+        members,
         now,
-    )
-    .await?;
-    sqlx::query("UPDATE announcements SET recipients = ?, sent_at = ? WHERE id = ?")
-        .bind(members)
-        .bind(now)
-        .bind(announcement_id)
-        .execute(&mut *tx)
-        .await?;
+        announcement_id
+    )?;
     Ok(Published {
         announcement_id,
         event: new.event.clone(),
@@ -165,46 +160,50 @@ async fn publish(
 /// `None` when there is no such announcement or it was already removed;
 /// `Some(None)` when it was scheduled and never reached anyone.
 pub async fn remove(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     id: i64,
     status: &str,
 ) -> Result<Option<Option<Removal>>, StoreError> {
     let now = now_ms();
-    let claimed: Option<(String,)> = sqlx::query_as(
+    let claimed: Option<(String,)> = fetch!(
+        tx,
+        fetch_optional,
+        (String,),
         "UPDATE announcements SET status = ?, removed_at = ? WHERE id = ? AND status IN ('scheduled', 'sent')
          RETURNING target",
-    )
-    .bind(status)
-    .bind(now)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+        status,
+        now,
+        id
+    )?;
     let Some((channel,)) = claimed else {
         return Ok(None);
     };
-    let sent: Option<(i64,)> = sqlx::query_as(
+    let sent: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
         "SELECT position FROM events WHERE announcement_id = ? AND kind = 'notification' AND removed_pos IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+        id
+    )?;
     let Some((removes,)) = sent else {
         return Ok(Some(None));
     };
-    let (entry, _) = log::append(&mut *tx, Kind::Removal, &channel, id, Some(removes), now).await?;
-    sqlx::query("UPDATE events SET removed_pos = ? WHERE position = ?")
-        .bind(entry.position)
-        .bind(removes)
-        .execute(&mut *tx)
-        .await?;
+    let (entry, _) = log::append(tx, Kind::Removal, &channel, id, Some(removes), now).await?;
+    execute!(
+        tx,
+        "UPDATE events SET removed_pos = ? WHERE position = ?",
+        entry.position,
+        removes
+    )?;
     // Exact: a removed entry can no longer be read (mark-read checks the
     // tombstone in its own write transaction), so these read it before.
-    let readers: Vec<(i64,)> = sqlx::query_as(
+    let readers: Vec<(i64,)> = fetch!(
+        tx,
+        fetch_all,
+        (i64,),
         "SELECT user_id FROM inbox_state WHERE position = ? AND (read_at IS NOT NULL OR archived_at IS NOT NULL)",
-    )
-    .bind(removes)
-    .fetch_all(&mut *tx)
-    .await?;
+        removes
+    )?;
     Ok(Some(Some(Removal {
         entry,
         removes,
@@ -214,12 +213,14 @@ pub async fn remove(
 
 /// Announcements whose `expires_at` has passed and that are still in inboxes.
 pub async fn expired_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<(i64,)> = fetch!(
+        conn,
+        fetch_all,
+        (i64,),
         "SELECT id FROM announcements WHERE status = 'sent' AND expires_at IS NOT NULL AND expires_at <= ?",
-    )
-    .bind(now_ms())
-    .fetch_all(pool)
-    .await?;
+        now_ms()
+    )?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
@@ -241,15 +242,17 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
         read: i64,
         sender: Option<String>,
     }
-    let rows: Vec<Row> = sqlx::query_as(
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<Row> = fetch!(
+        conn,
+        fetch_all,
+        Row,
         "SELECT a.id, a.title, a.severity, a.target, a.status, a.created_at, a.send_at, a.expires_at,
                 a.recipients, a.delivered_count AS delivered, a.read_count AS read,
                 (SELECT username FROM users u WHERE u.id = a.sender_id) AS sender
          FROM announcements a WHERE a.origin = 'admin' ORDER BY a.id DESC LIMIT ?",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+        limit
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| AnnouncementSummary {

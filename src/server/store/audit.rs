@@ -1,6 +1,9 @@
 //! The audit log: who did what to whom, and when.
 
-use super::{now_ms, rfc3339, Pool, StoreError};
+use super::{
+    dialect::{execute, fetch},
+    now_ms, rfc3339, Pool, StoreError, Tx,
+};
 use crate::model::AuditEntry;
 
 /// Who acted: a signed-in user, or the CLI / Herald itself (`actor_id` None).
@@ -13,33 +16,34 @@ pub struct Actor<'a> {
 /// Written inside the transaction of what it records, so the log and the
 /// change commit (or fail) together.
 pub async fn record(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     actor: Actor<'_>,
     action: &str,
     target: &str,
     detail: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO audit_log (actor_id, actor, action, target, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(actor.id)
-    .bind(actor.name)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(now_ms())
-    .execute(tx)
-    .await?;
+        actor.id,
+        actor.name,
+        action,
+        target,
+        detail,
+        now_ms()
+    )?;
     Ok(())
 }
 
 pub async fn newest(pool: &Pool, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-    let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<(i64, String, String, String, String, i64)> = fetch!(
+        conn,
+        fetch_all,
+        (i64, String, String, String, String, i64),
         "SELECT id, actor, action, target, detail, created_at FROM audit_log ORDER BY id DESC LIMIT ?",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+        limit
+    )?;
     Ok(rows
         .into_iter()
         .map(|(id, actor, action, target, detail, at)| AuditEntry {

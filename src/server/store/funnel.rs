@@ -12,10 +12,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Pool, StoreError};
-
-/// Users in one statement's `IN (…)`: well under SQLite's parameter limit.
-const CHUNK: usize = 500;
+use super::{
+    dialect::{execute, fetch, json_list},
+    Pool, StoreError,
+};
 
 /// Advances each user's watermark to the given position (a lower one is a
 /// no-op), counting what they newly received. Best-effort at every caller:
@@ -38,30 +38,27 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
     let mut windows: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
     let mut moved: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let ids: Vec<i64> = wanted.keys().copied().collect();
-    for chunk in ids.chunks(CHUNK) {
-        let placeholders = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "SELECT c.user_id, c.delivered_up_to, s.channel, s.from_pos, s.to_pos
-             FROM user_cursors c JOIN subscriptions s ON s.user_id = c.user_id
-             WHERE c.user_id IN ({placeholders}) ORDER BY c.user_id"
-        );
-        let mut query = sqlx::query_as::<_, (i64, i64, String, i64, Option<i64>)>(&sql);
-        for id in chunk {
-            query = query.bind(id);
+    let rows: Vec<(i64, i64, String, i64, Option<i64>)> = fetch!(
+        tx,
+        fetch_all,
+        (i64, i64, String, i64, Option<i64>),
+        "SELECT c.user_id, c.delivered_up_to, s.channel, s.from_pos, s.to_pos
+         FROM user_cursors c JOIN subscriptions s ON s.user_id = c.user_id
+         WHERE c.user_id IN {int_list} ORDER BY c.user_id",
+        json_list(&ids)
+    )?;
+    for (user_id, old, channel, from, to) in rows {
+        let new = wanted[&user_id];
+        if new <= old {
+            continue;
         }
-        for (user_id, old, channel, from, to) in query.fetch_all(&mut *tx).await? {
-            let new = wanted[&user_id];
-            if new <= old {
-                continue;
-            }
-            let span = super::log::Span { channel, from, to };
-            if let Some((lo, hi)) = span.window(old, new) {
-                *windows.entry((span.channel, lo, hi)).or_default() += 1;
-            }
-            let users = moved.entry(new).or_default();
-            if users.last() != Some(&user_id) {
-                users.push(user_id);
-            }
+        let span = super::log::Span { channel, from, to };
+        if let Some((lo, hi)) = span.window(old, new) {
+            *windows.entry((span.channel, lo, hi)).or_default() += 1;
+        }
+        let users = moved.entry(new).or_default();
+        if users.last() != Some(&user_id) {
+            users.push(user_id);
         }
     }
     // A channel with nothing after a window's start needs no range query
@@ -70,49 +67,48 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
     let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
     for ((channel, lo, hi), users) in windows {
         if !last_position.contains_key(&channel) {
-            let (last,): (i64,) = sqlx::query_as(
+            let (last,): (i64,) = fetch!(
+                tx,
+                fetch_one,
+                (i64,),
                 "SELECT COALESCE((SELECT last_position FROM channels WHERE name = ?), 0)",
-            )
-            .bind(&channel)
-            .fetch_one(&mut *tx)
-            .await?;
+                &channel
+            )?;
             last_position.insert(channel.clone(), last);
         }
         if last_position[&channel] <= lo {
             continue;
         }
-        let announcements: Vec<(i64,)> = sqlx::query_as(
+        let announcements: Vec<(i64,)> = fetch!(
+            tx,
+            fetch_all,
+            (i64,),
             "SELECT announcement_id FROM events WHERE channel = ? AND position > ? AND position <= ?
              AND kind = 'notification' AND removed_pos IS NULL",
-        )
-        .bind(&channel)
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(&mut *tx)
-        .await?;
+            &channel,
+            lo,
+            hi
+        )?;
         for (id,) in announcements {
             *counts.entry(id).or_default() += users;
         }
     }
     for (id, n) in counts {
-        sqlx::query("UPDATE announcements SET delivered_count = delivered_count + ? WHERE id = ?")
-            .bind(n)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        execute!(
+            tx,
+            "UPDATE announcements SET delivered_count = delivered_count + ? WHERE id = ?",
+            n,
+            id
+        )?;
     }
     for (new, users) in moved {
-        for chunk in users.chunks(CHUNK) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
-            let sql = format!(
-                "UPDATE user_cursors SET delivered_up_to = ? WHERE delivered_up_to < ? AND user_id IN ({placeholders})"
-            );
-            let mut query = sqlx::query(&sql).bind(new).bind(new);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.execute(&mut *tx).await?;
-        }
+        execute!(
+            tx,
+            "UPDATE user_cursors SET delivered_up_to = ? WHERE delivered_up_to < ? AND user_id IN {int_list}",
+            new,
+            new,
+            json_list(&users)
+        )?;
     }
     super::commit(tx).await
 }

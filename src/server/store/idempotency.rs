@@ -2,7 +2,10 @@
 //! (user, key). A row is written inside the transaction of the work it
 //! answers for, so it exists exactly when that work was committed.
 
-use super::{Pool, StoreError};
+use super::{
+    dialect::{execute, fetch},
+    Pool, StoreError, Tx,
+};
 
 /// What was kept for a key.
 #[derive(Debug, Clone)]
@@ -20,15 +23,17 @@ pub async fn find(
     key: &str,
     since_ms: i64,
 ) -> Result<Option<Kept>, StoreError> {
-    let row: Option<(String, String)> = sqlx::query_as(
+    let mut conn = pool.acquire().await?;
+    let row: Option<(String, String)> = fetch!(
+        conn,
+        fetch_optional,
+        (String, String),
         "SELECT request_hash, result FROM idempotency_keys
          WHERE user_id = ? AND key = ? AND created_at >= ?",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(since_ms)
-    .fetch_optional(pool)
-    .await?;
+        user_id,
+        key,
+        since_ms
+    )?;
     Ok(row.map(|(request_hash, result)| Kept {
         request_hash,
         result,
@@ -40,7 +45,7 @@ pub async fn find(
 /// it committed first): the caller must roll back and answer with that one.
 /// An expired row still in the table is taken over.
 pub async fn keep(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
     key: &str,
     request_hash: &str,
@@ -48,29 +53,29 @@ pub async fn keep(
     now_ms: i64,
     since_ms: i64,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = execute!(
+        tx,
         "INSERT INTO idempotency_keys (user_id, key, request_hash, result, created_at)
          VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (user_id, key) DO UPDATE SET
            request_hash = excluded.request_hash, result = excluded.result, created_at = excluded.created_at
          WHERE idempotency_keys.created_at < ?",
-    )
-    .bind(user_id)
-    .bind(key)
-    .bind(request_hash)
-    .bind(result)
-    .bind(now_ms)
-    .bind(since_ms)
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+        user_id,
+        key,
+        request_hash,
+        result,
+        now_ms,
+        since_ms
+    )?;
+    Ok(done == 1)
 }
 
 /// Deletes rows made before `before_ms`; returns how many.
 pub async fn prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
-        .bind(before_ms)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected())
+    let mut conn = pool.acquire().await?;
+    Ok(execute!(
+        conn,
+        "DELETE FROM idempotency_keys WHERE created_at < ?",
+        before_ms
+    )?)
 }

@@ -5,9 +5,10 @@
 //! users; who sees it is decided on read, through the user's
 //! `subscriptions` (spans of positions per channel).
 
-use sqlx::SqliteConnection;
-
-use super::StoreError;
+use super::{
+    dialect::{execute, fetch},
+    Backend, StoreError, Tx,
+};
 use crate::model::Role;
 
 /// What an entry is.
@@ -69,66 +70,86 @@ pub fn user_channel(user_id: i64) -> String {
 
 pub const ALL: &str = "all";
 
-/// The last position handed out (0 for an empty log). Inside a write
-/// transaction this is the head no other writer can move.
-pub async fn head(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
-    // AUTOINCREMENT's counter rather than MAX(position): the conversion of
-    // an old database sets it above every old seq (the resume floor).
-    let (head,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
-    )
-    .fetch_one(conn)
-    .await?;
+/// The last position in the log as this transaction sees it (0 for an
+/// empty log; below the resume floor, the floor's predecessor, so that new
+/// positions exceed every old per-user seq). In a write transaction holding
+/// the publishing lock no other writer can move it.
+pub async fn head(tx: &mut Tx) -> Result<i64, StoreError> {
+    let (head,): (i64,) = fetch!(
+        tx,
+        fetch_one,
+        (i64,),
+        "SELECT GREATEST(COALESCE((SELECT MAX(position) FROM events), 0),
+                         COALESCE((SELECT value FROM log_meta WHERE key = 'resume_floor'), 1) - 1)"
+    )?;
     Ok(head)
 }
 
 /// Positions below it are tokens of the per-user seqs of an older version
 /// (a tab that was open across the upgrade): they get `resync`.
-pub async fn resume_floor(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT value FROM log_meta WHERE key = 'resume_floor'")
-            .fetch_optional(conn)
-            .await?;
+pub async fn resume_floor(tx: &mut Tx) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
+        "SELECT value FROM log_meta WHERE key = 'resume_floor'"
+    )?;
     Ok(row.map_or(0, |r| r.0))
 }
 
 /// Appends one entry in the caller's write transaction; returns where it
 /// sits and how many users the channel has now.
 pub async fn append(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     kind: Kind,
     channel: &str,
     announcement_id: i64,
     removes: Option<i64>,
     now: i64,
 ) -> Result<(Entry, i64), StoreError> {
-    sqlx::query("INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
-        .bind(channel)
-        .execute(&mut *tx)
-        .await?;
-    let (offset, members): (i64, i64) = sqlx::query_as(
+    execute!(
+        tx,
+        "INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+        channel
+    )?;
+    let (offset, members): (i64, i64) = fetch!(
+        tx,
+        fetch_one,
+        (i64, i64),
         "UPDATE channels SET head_offset = head_offset + 1 WHERE name = ? RETURNING head_offset, members",
-    )
-    .bind(channel)
-    .fetch_one(&mut *tx)
-    .await?;
-    let (position,): (i64,) = sqlx::query_as(
-        "INSERT INTO events (kind, channel, channel_offset, announcement_id, removes, created_at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING position",
-    )
-    .bind(kind.as_str())
-    .bind(channel)
-    .bind(offset)
-    .bind(announcement_id)
-    .bind(removes)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE channels SET last_position = ? WHERE name = ?")
-        .bind(position)
-        .bind(channel)
-        .execute(&mut *tx)
-        .await?;
+        channel
+    )?;
+    // SQLite: AUTOINCREMENT under the write lock every writer takes first.
+    // PostgreSQL: the sequence is called only under the publishing lock
+    // (`Publisher`), held to commit, so positions follow commit order.
+    let insert = match tx.backend() {
+        Backend::Sqlite => {
+            "INSERT INTO events (kind, channel, channel_offset, announcement_id, removes, created_at)
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING position"
+        }
+        Backend::Postgres => {
+            "INSERT INTO events (position, kind, channel, channel_offset, announcement_id, removes, created_at)
+             VALUES (nextval('events_position'), ?, ?, ?, ?, ?, ?) RETURNING position"
+        }
+    };
+    let (position,): (i64,) = fetch!(
+        tx,
+        fetch_one,
+        (i64,),
+        insert,
+        kind.as_str(),
+        channel,
+        offset,
+        announcement_id,
+        removes,
+        now
+    )?;
+    execute!(
+        tx,
+        "UPDATE channels SET last_position = ? WHERE name = ?",
+        position,
+        channel
+    )?;
     Ok((
         Entry {
             position,
@@ -140,13 +161,14 @@ pub async fn append(
 }
 
 /// The channels a user sees, and since when.
-pub async fn spans(conn: &mut SqliteConnection, user_id: i64) -> Result<Vec<Span>, StoreError> {
-    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+pub async fn spans(tx: &mut Tx, user_id: i64) -> Result<Vec<Span>, StoreError> {
+    let rows: Vec<(String, i64, Option<i64>)> = fetch!(
+        tx,
+        fetch_all,
+        (String, i64, Option<i64>),
         "SELECT channel, from_pos, to_pos FROM subscriptions WHERE user_id = ? ORDER BY channel, from_pos",
-    )
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?;
+        user_id
+    )?;
     Ok(rows
         .into_iter()
         .map(|(channel, from, to)| Span { channel, from, to })
@@ -154,43 +176,42 @@ pub async fn spans(conn: &mut SqliteConnection, user_id: i64) -> Result<Vec<Span
 }
 
 /// The heads of the channels a user is in now, for the browser's gap check.
-pub async fn channel_heads(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as(
+pub async fn channel_heads(tx: &mut Tx, user_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(fetch!(
+        tx,
+        fetch_all,
+        (String, i64),
         "SELECT c.name, c.head_offset FROM channels c
          WHERE c.name IN (SELECT channel FROM subscriptions WHERE user_id = ? AND to_pos IS NULL)
          ORDER BY c.name",
-    )
-    .bind(user_id)
-    .fetch_all(conn)
-    .await?)
+        user_id
+    )?)
 }
 
 /// A new user joins `all`, their role's channel (from the head: what was
 /// sent before is not theirs) and their own channel (from the start).
-pub async fn join(tx: &mut SqliteConnection, user_id: i64, role: Role) -> Result<(), StoreError> {
-    let head = head(&mut *tx).await?;
+pub async fn join(tx: &mut Tx, user_id: i64, role: Role) -> Result<(), StoreError> {
+    let head = head(tx).await?;
     for (channel, from) in [
         (ALL.to_string(), head),
         (role_channel(role), head),
         (user_channel(user_id), 0),
     ] {
-        open_span(&mut *tx, user_id, &channel, from).await?;
+        open_span(tx, user_id, &channel, from).await?;
     }
     // Delivered "up to the head": nothing before they joined is theirs.
-    sqlx::query("INSERT INTO user_cursors (user_id, delivered_up_to) VALUES (?, ?)")
-        .bind(user_id)
-        .bind(head)
-        .execute(&mut *tx)
-        .await?;
+    execute!(
+        tx,
+        "INSERT INTO user_cursors (user_id, delivered_up_to) VALUES (?, ?)",
+        user_id,
+        head
+    )?;
     Ok(())
 }
 
 /// A role change: the old role's span ends at the head, the new one starts there.
 pub async fn change_role(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
     from: Role,
     to: Role,
@@ -198,81 +219,62 @@ pub async fn change_role(
     if from == to {
         return Ok(());
     }
-    let head = head(&mut *tx).await?;
-    close_span(&mut *tx, user_id, &role_channel(from), head).await?;
-    open_span(&mut *tx, user_id, &role_channel(to), head).await
+    let head = head(tx).await?;
+    close_span(tx, user_id, &role_channel(from), head).await?;
+    open_span(tx, user_id, &role_channel(to), head).await
 }
 
 /// A user about to be deleted leaves their channels' member counts (their
 /// spans go with the row).
-pub async fn leave_all(
-    tx: &mut SqliteConnection,
-    user_id: i64,
-    role: Role,
-) -> Result<(), StoreError> {
+pub async fn leave_all(tx: &mut Tx, user_id: i64, role: Role) -> Result<(), StoreError> {
     for channel in [ALL.to_string(), role_channel(role), user_channel(user_id)] {
-        add_members(&mut *tx, &channel, -1).await?;
+        add_members(tx, &channel, -1).await?;
     }
     Ok(())
 }
 
-async fn open_span(
-    tx: &mut SqliteConnection,
-    user_id: i64,
-    channel: &str,
-    from: i64,
-) -> Result<(), StoreError> {
+async fn open_span(tx: &mut Tx, user_id: i64, channel: &str, from: i64) -> Result<(), StoreError> {
     // Leaving and rejoining with no entry in between reopens the same span.
-    sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO subscriptions (user_id, channel, from_pos) VALUES (?, ?, ?)
          ON CONFLICT (user_id, channel, from_pos) DO UPDATE SET to_pos = NULL",
-    )
-    .bind(user_id)
-    .bind(channel)
-    .bind(from)
-    .execute(&mut *tx)
-    .await?;
+        user_id,
+        channel,
+        from
+    )?;
     add_members(tx, channel, 1).await
 }
 
-async fn close_span(
-    tx: &mut SqliteConnection,
-    user_id: i64,
-    channel: &str,
-    at: i64,
-) -> Result<(), StoreError> {
-    sqlx::query(
+async fn close_span(tx: &mut Tx, user_id: i64, channel: &str, at: i64) -> Result<(), StoreError> {
+    execute!(
+        tx,
         "UPDATE subscriptions SET to_pos = ? WHERE user_id = ? AND channel = ? AND to_pos IS NULL",
-    )
-    .bind(at)
-    .bind(user_id)
-    .bind(channel)
-    .execute(&mut *tx)
-    .await?;
+        at,
+        user_id,
+        channel
+    )?;
     // A span that saw nothing is no span.
-    sqlx::query(
+    execute!(
+        tx,
         "DELETE FROM subscriptions WHERE user_id = ? AND channel = ? AND to_pos = from_pos",
-    )
-    .bind(user_id)
-    .bind(channel)
-    .execute(&mut *tx)
-    .await?;
+        user_id,
+        channel
+    )?;
     add_members(tx, channel, -1).await
 }
 
-async fn add_members(
-    tx: &mut SqliteConnection,
-    channel: &str,
-    delta: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
-        .bind(channel)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE channels SET members = MAX(members + ?, 0) WHERE name = ?")
-        .bind(delta)
-        .bind(channel)
-        .execute(&mut *tx)
-        .await?;
+async fn add_members(tx: &mut Tx, channel: &str, delta: i64) -> Result<(), StoreError> {
+    execute!(
+        tx,
+        "INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+        channel
+    )?;
+    execute!(
+        tx,
+        "UPDATE channels SET members = GREATEST(members + ?, 0) WHERE name = ?",
+        delta,
+        channel
+    )?;
     Ok(())
 }

@@ -1,8 +1,11 @@
-//! Persistence through sqlx. SQLite is the embedded default; every query here
-//! is plain SQL that PostgreSQL also accepts, to keep that door open.
+//! Persistence through sqlx, on SQLite (the embedded default) or PostgreSQL,
+//! chosen by `DATABASE_URL`. The SQL is shared; `dialect` adjusts its
+//! spelling, and the few places where the backends differ in meaning match
+//! on [`Backend`].
 
 pub mod announcements;
 pub mod audit;
+pub mod dialect;
 pub mod funnel;
 pub mod idempotency;
 pub mod log;
@@ -10,18 +13,100 @@ pub mod notifications;
 pub mod sessions;
 pub mod users;
 
+use sqlx::postgres::PgPool;
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     SqlitePool,
 };
 use std::{path::Path, str::FromStr, time::Duration};
 
+pub use dialect::{Backend, Conn};
+
 use super::private_files;
 
-pub type Pool = SqlitePool;
+/// A pool of either backend.
+#[derive(Clone)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
-/// A write transaction; see [`begin_write`].
-pub type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+/// A transaction of either backend; see [`begin_write`] and [`begin_read`].
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Tx {
+    /// Its connection, for one query (see `dialect::fetch!`).
+    pub fn re(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(tx) => Conn::Sqlite(&mut *tx),
+            Tx::Postgres(tx) => Conn::Postgres(&mut *tx),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A pooled connection of either backend.
+pub enum PoolConn {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl PoolConn {
+    pub fn re(&mut self) -> Conn<'_> {
+        match self {
+            PoolConn::Sqlite(c) => Conn::Sqlite(&mut *c),
+            PoolConn::Postgres(c) => Conn::Postgres(&mut *c),
+        }
+    }
+}
+
+impl Pool {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn acquire(&self) -> Result<PoolConn, StoreError> {
+        Ok(match self {
+            Pool::Sqlite(p) => PoolConn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => PoolConn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// The SQLite pool, for what only SQLite has (tests, the conversion).
+    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Pool::Sqlite(p) => Some(p),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,9 +118,32 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-/// Opens (creating the file and its directory if needed) and migrates. The
-/// database and its `-wal`/`-shm` are made 0600 (see `private_files`).
+/// Opens the database `DATABASE_URL` names and migrates it: PostgreSQL for
+/// `postgres://` or `postgresql://`, SQLite otherwise.
 pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        open_postgres(database_url).await
+    } else {
+        open_sqlite(database_url).await.map(Pool::Sqlite)
+    }
+}
+
+/// Several instances may start together on an empty database: sqlx's
+/// migrator takes an advisory lock on PostgreSQL, so one applies them and
+/// the others find them applied.
+async fn open_postgres(database_url: &str) -> Result<Pool, StoreError> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(database_url)
+        .await?;
+    sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+    Ok(Pool::Postgres(pool))
+}
+
+/// Creates the file and its directory if needed. The database and its
+/// `-wal`/`-shm` are made 0600 (see `private_files`).
+async fn open_sqlite(database_url: &str) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(database_url)?
         .create_if_missing(true)
         // WAL lets readers (inbox pages, stream replays) run while a broadcast writes.
@@ -62,7 +170,7 @@ pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
     if on_disk {
         backup_before_conversion(&pool, &file).await?;
     }
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
     if on_disk {
         // The -wal and -shm SQLite just made (it copies the database's mode).
         secure_files(&file)?;
@@ -75,7 +183,7 @@ pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
 /// exists) the database is first copied, whole and consistent, next to
 /// itself as `<db>.pre-event-log` (0600). An existing non-empty copy is kept:
 /// it is the one made before the first attempt.
-async fn backup_before_conversion(pool: &Pool, db: &Path) -> Result<(), StoreError> {
+async fn backup_before_conversion(pool: &SqlitePool, db: &Path) -> Result<(), StoreError> {
     let pending: Option<(String,)> = sqlx::query_as(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notifications'",
     )
@@ -125,12 +233,32 @@ fn secure_files(db: &Path) -> std::io::Result<()> {
 /// `SQLITE_BUSY_SNAPSHOT` when another writer committed in between (no busy
 /// timeout can help: its snapshot is stale), which under broadcasts turned
 /// mark-read into 500s. Every transaction that writes starts here.
+///
+/// On PostgreSQL writers run concurrently under read committed; what must
+/// be serial (appending to the log) takes the publishing lock itself.
 pub async fn begin_write(pool: &Pool) -> Result<Tx, StoreError> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    Ok(match pool {
+        Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+        Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+    })
+}
+
+/// A read-only transaction: every query in it sees one snapshot (an inbox
+/// page, its count and the head it resumes after must agree). SQLite's
+/// deferred transaction takes its WAL snapshot at the first read;
+/// PostgreSQL needs repeatable read for one snapshot across statements.
+pub async fn begin_read(pool: &Pool) -> Result<Tx, StoreError> {
+    Ok(match pool {
+        Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+        Pool::Postgres(p) => Tx::Postgres(
+            p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?,
+        ),
+    })
 }
 
 pub async fn commit(tx: Tx) -> Result<(), StoreError> {
-    Ok(tx.commit().await?)
+    tx.commit().await
 }
 
 /// Milliseconds since the Unix epoch: how times are stored.

@@ -6,11 +6,10 @@
 //! Read: at or under `u`'s read-all watermark, or with an `inbox_state` row
 //! saying so. The inbox: visible minus archived. Unread: visible, not read.
 
-use sqlx::SqliteConnection;
-
 use super::{
+    dialect::{execute, fetch},
     log::{self, Entry, Span},
-    now_ms, rfc3339, Pool, StoreError,
+    now_ms, rfc3339, Pool, StoreError, Tx,
 };
 use crate::model::{NotificationView, Role, Severity};
 
@@ -169,39 +168,43 @@ fn read_expr() -> &'static str {
 }
 
 /// `(read_all_up_to, delivered_up_to)` of a user.
-async fn cursors(conn: &mut SqliteConnection, user_id: i64) -> Result<(i64, i64), StoreError> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
+async fn cursors(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
+    let row: Option<(i64, i64)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64, i64),
         "SELECT read_all_up_to, delivered_up_to FROM user_cursors WHERE user_id = ?",
-    )
-    .bind(user_id)
-    .fetch_optional(conn)
-    .await?;
+        user_id
+    )?;
     Ok(row.unwrap_or((0, 0)))
 }
 
-/// The user's unread count, exact at the connection's snapshot: visible
+/// The user's unread count, exact at the transaction's snapshot: visible
 /// notification entries above the read-all watermark, not read one by one.
 /// O(entries after the watermark in the user's channels).
-pub async fn unread_in(conn: &mut SqliteConnection, user_id: i64) -> Result<i64, StoreError> {
-    let (read_all, _) = cursors(&mut *conn, user_id).await?;
-    let (n,): (i64,) = sqlx::query_as(
+pub async fn unread_in(tx: &mut Tx, user_id: i64) -> Result<i64, StoreError> {
+    let (read_all, _) = cursors(tx, user_id).await?;
+    let (n,): (i64,) = fetch!(
+        tx,
+        fetch_one,
+        (i64,),
         "SELECT COUNT(*) FROM subscriptions s
          JOIN events e ON e.channel = s.channel
-              AND e.position > MAX(s.from_pos, ?2) AND e.position <= COALESCE(s.to_pos, 9223372036854775807)
+              AND e.position > GREATEST(s.from_pos, ?2) AND e.position <= COALESCE(s.to_pos, 9223372036854775807)
          WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL
            AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
                            AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL))",
-    )
-    .bind(user_id)
-    .bind(read_all)
-    .fetch_one(conn)
-    .await?;
+        user_id,
+        read_all
+    )?;
     Ok(n)
 }
 
 pub async fn unread_count(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
-    let mut conn = pool.acquire().await?;
-    unread_in(&mut conn, user_id).await
+    let mut tx = super::begin_read(pool).await?;
+    let n = unread_in(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// One inbox page and everything that must agree with it, read in one
@@ -222,8 +225,7 @@ pub async fn inbox(
     before: Option<i64>,
     limit: i64,
 ) -> Result<InboxSnapshot, StoreError> {
-    // A read transaction: one WAL snapshot for every query below.
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_read(pool).await?;
     let head = log::head(&mut tx).await?;
     let (read_all, _) = cursors(&mut tx, user_id).await?;
     let mut items = Vec::new();
@@ -233,7 +235,7 @@ pub async fn inbox(
         };
         // One index range per span, newest first, at most a page each; the
         // merge below keeps the newest `limit` of them.
-        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
              WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
                AND e.kind = 'notification' AND e.removed_pos IS NULL
@@ -241,15 +243,19 @@ pub async fn inbox(
                                AND st.position = e.position AND st.archived_at IS NOT NULL)
              ORDER BY e.position DESC LIMIT ?6",
             read_expr()
-        ))
-        .bind(user_id)
-        .bind(read_all)
-        .bind(&span.channel)
-        .bind(lo)
-        .bind(hi)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        );
+        let rows: Vec<ItemRow> = fetch!(
+            tx,
+            fetch_all,
+            ItemRow,
+            &sql,
+            user_id,
+            read_all,
+            &span.channel,
+            lo,
+            hi,
+            limit
+        )?;
         items.extend(rows.into_iter().map(|r| r.published().notification));
     }
     items.sort_by_key(|n| std::cmp::Reverse(n.seq));
@@ -270,33 +276,37 @@ pub async fn inbox(
 /// `limit`; the caller asks for one more than it will replay to learn
 /// whether it is complete.
 pub async fn replay(
-    conn: &mut SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
     spans: &[Span],
     after: i64,
     up_to: i64,
     limit: i64,
 ) -> Result<Vec<Replayed>, StoreError> {
-    let (read_all, _) = cursors(&mut *conn, user_id).await?;
+    let (read_all, _) = cursors(tx, user_id).await?;
     let mut out = Vec::new();
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
+         WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
+         ORDER BY e.position LIMIT ?6",
+        read_expr()
+    );
     for span in spans {
         let Some((lo, hi)) = span.window(after, up_to) else {
             continue;
         };
-        let rows: Vec<ItemRow> = sqlx::query_as(&format!(
-            "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
-             WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
-             ORDER BY e.position LIMIT ?6",
-            read_expr()
-        ))
-        .bind(user_id)
-        .bind(read_all)
-        .bind(&span.channel)
-        .bind(lo)
-        .bind(hi)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+        let rows: Vec<ItemRow> = fetch!(
+            tx,
+            fetch_all,
+            ItemRow,
+            &sql,
+            user_id,
+            read_all,
+            &span.channel,
+            lo,
+            hi,
+            limit
+        )?;
         out.extend(rows.into_iter().map(ItemRow::replayed));
     }
     out.sort_by_key(Replayed::position);
@@ -316,7 +326,7 @@ pub struct CounterSeed {
 }
 
 pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = super::begin_read(pool).await?;
     let head = log::head(&mut tx).await?;
     let (read_all_up_to, _) = cursors(&mut tx, user_id).await?;
     let spans = log::spans(&mut tx, user_id).await?;
@@ -333,27 +343,24 @@ pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, Stor
 /// The announcement behind a notification the user can see, if any (a
 /// position outside their channels, removed, or not a notification: none;
 /// someone else's is indistinguishable from none).
-async fn visible(
-    tx: &mut SqliteConnection,
-    user_id: i64,
-    position: i64,
-) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
+async fn visible(tx: &mut Tx, user_id: i64, position: i64) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
         "SELECT e.announcement_id FROM events e
          JOIN subscriptions s ON s.user_id = ? AND s.channel = e.channel
               AND e.position > s.from_pos AND (s.to_pos IS NULL OR e.position <= s.to_pos)
          WHERE e.position = ? AND e.kind = 'notification' AND e.removed_pos IS NULL",
-    )
-    .bind(user_id)
-    .bind(position)
-    .fetch_optional(tx)
-    .await?;
+        user_id,
+        position
+    )?;
     Ok(row.map(|r| r.0))
 }
 
 /// Whether the user had read the entry (watermark or a state row).
 async fn was_read(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
     position: i64,
     read_all: i64,
@@ -361,95 +368,89 @@ async fn was_read(
     if position <= read_all {
         return Ok(true);
     }
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT 1 FROM inbox_state WHERE user_id = ? AND position = ?
+    let row: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
+        "SELECT user_id FROM inbox_state WHERE user_id = ? AND position = ?
          AND (read_at IS NOT NULL OR archived_at IS NOT NULL)",
-    )
-    .bind(user_id)
-    .bind(position)
-    .fetch_optional(tx)
-    .await?;
+        user_id,
+        position
+    )?;
     Ok(row.is_some())
 }
 
 /// Marks one notification read (`archive`: and takes it out of the inbox);
 /// returns the new unread count, or `None` when the user cannot see it.
-/// The funnel's read count moves in the same transaction.
-/// In the caller's write transaction.
+/// The funnel's read count moves in the same transaction (the caller's).
 pub async fn mark_read(
-    tx: &mut SqliteConnection,
+    tx: &mut Tx,
     user_id: i64,
     position: i64,
     archive: bool,
 ) -> Result<Option<i64>, StoreError> {
-    let Some(announcement_id) = visible(&mut *tx, user_id, position).await? else {
+    let Some(announcement_id) = visible(tx, user_id, position).await? else {
         return Ok(None);
     };
-    let (read_all, _) = cursors(&mut *tx, user_id).await?;
-    let already = was_read(&mut *tx, user_id, position, read_all).await?;
+    let (read_all, _) = cursors(tx, user_id).await?;
+    let already = was_read(tx, user_id, position, read_all).await?;
     let now = now_ms();
     if archive || !already {
-        sqlx::query(
+        execute!(
+            tx,
             "INSERT INTO inbox_state (user_id, position, read_at, archived_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (user_id, position) DO UPDATE SET
-                read_at = COALESCE(read_at, excluded.read_at),
-                archived_at = COALESCE(archived_at, excluded.archived_at)",
-        )
-        .bind(user_id)
-        .bind(position)
-        .bind(now)
-        .bind(archive.then_some(now))
-        .execute(&mut *tx)
-        .await?;
+                read_at = COALESCE(inbox_state.read_at, excluded.read_at),
+                archived_at = COALESCE(inbox_state.archived_at, excluded.archived_at)",
+            user_id,
+            position,
+            now,
+            archive.then_some(now)
+        )?;
     }
     if !already {
-        sqlx::query("UPDATE announcements SET read_count = read_count + 1 WHERE id = ?")
-            .bind(announcement_id)
-            .execute(&mut *tx)
-            .await?;
+        execute!(
+            tx,
+            "UPDATE announcements SET read_count = read_count + 1 WHERE id = ?",
+            announcement_id
+        )?;
     }
     Ok(Some(unread_in(tx, user_id).await?))
 }
 
 /// Marks everything the user can see so far read: the watermark moves to
 /// the head, and each announcement newly read counts once in its funnel.
-/// Returns the head (the `up_to_seq` of the event) and the new unread count.
-/// In the caller's write transaction.
-pub async fn mark_all_read(
-    tx: &mut SqliteConnection,
-    user_id: i64,
-) -> Result<(i64, i64), StoreError> {
-    let head = log::head(&mut *tx).await?;
-    let (read_all, _) = cursors(&mut *tx, user_id).await?;
-    sqlx::query(
+/// Returns the head (the `up_to_seq` of the event) and the new unread
+/// count. In the caller's write transaction.
+pub async fn mark_all_read(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
+    let head = log::head(tx).await?;
+    let (read_all, _) = cursors(tx, user_id).await?;
+    execute!(
+        tx,
         "UPDATE announcements SET read_count = read_count + 1 WHERE id IN (
             SELECT e.announcement_id FROM subscriptions s
             JOIN events e ON e.channel = s.channel
-                 AND e.position > MAX(s.from_pos, ?2) AND e.position <= MIN(COALESCE(s.to_pos, ?3), ?3)
+                 AND e.position > GREATEST(s.from_pos, ?2) AND e.position <= LEAST(COALESCE(s.to_pos, ?3), ?3)
             WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL
               AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
                               AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL)))",
-    )
-    .bind(user_id)
-    .bind(read_all)
-    .bind(head)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE user_cursors SET read_all_up_to = MAX(read_all_up_to, ?) WHERE user_id = ?",
-    )
-    .bind(head)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?;
+        user_id,
+        read_all,
+        head
+    )?;
+    execute!(
+        tx,
+        "UPDATE user_cursors SET read_all_up_to = GREATEST(read_all_up_to, ?) WHERE user_id = ?",
+        head,
+        user_id
+    )?;
     // Rows that only said "read" are now said by the watermark.
-    sqlx::query(
+    execute!(
+        tx,
         "DELETE FROM inbox_state WHERE user_id = ? AND position <= ? AND archived_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(head)
-    .execute(&mut *tx)
-    .await?;
+        user_id,
+        head
+    )?;
     let unread = unread_in(tx, user_id).await?;
     Ok((head, unread))
 }

@@ -1,6 +1,9 @@
 //! Accounts.
 
-use super::{log, now_ms, Pool, StoreError};
+use super::{
+    dialect::{execute, fetch},
+    log, now_ms, Pool, StoreError,
+};
 use crate::model::{Role, UserView};
 
 /// A user row including the password hash; stays inside the server.
@@ -32,21 +35,25 @@ pub(super) fn role_from_row(raw: &str) -> Role {
 }
 
 pub async fn find_by_name(pool: &Pool, username: &str) -> Result<Option<UserRecord>, StoreError> {
-    Ok(sqlx::query_as::<_, UserRecord>(
+    let mut conn = pool.acquire().await?;
+    Ok(fetch!(
+        conn,
+        fetch_optional,
+        UserRecord,
         "SELECT id, username, password_hash, role FROM users WHERE username = ?",
-    )
-    .bind(username)
-    .fetch_optional(pool)
-    .await?)
+        username
+    )?)
 }
 
 pub async fn find_by_id(pool: &Pool, id: i64) -> Result<Option<UserRecord>, StoreError> {
-    Ok(sqlx::query_as::<_, UserRecord>(
+    let mut conn = pool.acquire().await?;
+    Ok(fetch!(
+        conn,
+        fetch_optional,
+        UserRecord,
         "SELECT id, username, password_hash, role FROM users WHERE id = ?",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?)
+        id
+    )?)
 }
 
 /// Creates the user unless the name is taken; returns whether it was
@@ -59,16 +66,17 @@ pub async fn insert_if_absent(
     role: Role,
 ) -> Result<bool, StoreError> {
     let mut tx = super::begin_write(pool).await?;
-    let created: Option<(i64,)> = sqlx::query_as(
+    let created: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (username) DO NOTHING RETURNING id",
-    )
-    .bind(username)
-    .bind(password_hash)
-    .bind(role.as_str())
-    .bind(now_ms())
-    .fetch_optional(&mut *tx)
-    .await?;
+        username,
+        password_hash,
+        role.as_str(),
+        now_ms()
+    )?;
     let Some((id,)) = created else {
         return Ok(false);
     };
@@ -78,11 +86,13 @@ pub async fn insert_if_absent(
 }
 
 pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
-    Ok(sqlx::query_as::<_, UserRecord>(
-        "SELECT id, username, password_hash, role FROM users ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await?)
+    let mut conn = pool.acquire().await?;
+    Ok(fetch!(
+        conn,
+        fetch_all,
+        UserRecord,
+        "SELECT id, username, password_hash, role FROM users ORDER BY id"
+    )?)
 }
 
 /// Returns whether a user with that name existed. Their role channel
@@ -90,19 +100,22 @@ pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
 /// they were received.
 pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, StoreError> {
     let mut tx = super::begin_write(pool).await?;
-    let old: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, role FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let old: Option<(i64, String)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64, String),
+        "SELECT id, role FROM users WHERE username = ?",
+        username
+    )?;
     let Some((id, old)) = old else {
         return Ok(false);
     };
-    sqlx::query("UPDATE users SET role = ? WHERE id = ?")
-        .bind(role.as_str())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    execute!(
+        tx,
+        "UPDATE users SET role = ? WHERE id = ?",
+        role.as_str(),
+        id
+    )?;
     log::change_role(&mut tx, id, role_from_row(&old), role).await?;
     super::commit(tx).await?;
     Ok(true)
@@ -114,31 +127,32 @@ pub async fn set_password_hash(
     username: &str,
     hash: &str,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
-        .bind(hash)
-        .bind(username)
-        .execute(pool)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let mut conn = pool.acquire().await?;
+    let done = execute!(
+        conn,
+        "UPDATE users SET password_hash = ? WHERE username = ?",
+        hash,
+        username
+    )?;
+    Ok(done == 1)
 }
 
 /// Deletes the user; their sessions, channels and inbox state go with them
 /// (ON DELETE CASCADE), and the channels' member counts drop.
 pub async fn delete(pool: &Pool, username: &str) -> Result<bool, StoreError> {
     let mut tx = super::begin_write(pool).await?;
-    let user: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, role FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let user: Option<(i64, String)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64, String),
+        "SELECT id, role FROM users WHERE username = ?",
+        username
+    )?;
     let Some((id, role)) = user else {
         return Ok(false);
     };
     log::leave_all(&mut tx, id, role_from_row(&role)).await?;
-    sqlx::query("DELETE FROM users WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    execute!(tx, "DELETE FROM users WHERE id = ?", id)?;
     super::commit(tx).await?;
     Ok(true)
 }

@@ -98,7 +98,7 @@ pub(crate) async fn first_result<T: DeserializeOwned>(
 /// transaction. `false`: another request with the key committed first, and
 /// the caller must drop its transaction and answer with [`first_result`].
 pub(crate) async fn keep<T: Serialize>(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut crate::server::store::Tx,
     user_id: i64,
     once: &Once,
     result: &T,
