@@ -62,7 +62,7 @@ pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
     if on_disk {
         backup_before_conversion(&pool, &file).await?;
     }
-    sqlx::migrate!("./migrations").run(&pool).await?;
+    sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
     if on_disk {
         // The -wal and -shm SQLite just made (it copies the database's mode).
         secure_files(&file)?;
@@ -70,7 +70,7 @@ pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
     Ok(pool)
 }
 
-/// The event-log conversion (`migrations/*_event_log_convert.sql`) drops the
+/// The event-log conversion (`migrations/sqlite/*_event_log_convert.sql`) drops the
 /// per-recipient copies, so while it is pending (`notifications` still
 /// exists) the database is first copied, whole and consistent, next to
 /// itself as `<db>.pre-event-log` (0600). An existing non-empty copy is kept:
