@@ -15,8 +15,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 FIXTURE=tests/fixtures/pre_event_log.sql
 EXPECTED=tests/fixtures/pre_event_log.expected.json
-SCHEMA=migrations/20261121170000_event_log.sql
-CONVERT=migrations/20261121170001_event_log_convert.sql
+SCHEMA=migrations/sqlite/20261121170000_event_log.sql
+CONVERT=migrations/sqlite/20261121170001_event_log_convert.sql
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -102,7 +102,7 @@ fi
 
 echo "--- an empty database (every earlier migration, no rows)"
 EMPTY="$WORK/empty.db"
-for m in migrations/*.sql; do
+for m in migrations/sqlite/*.sql; do
     case "$m" in "$SCHEMA" | "$CONVERT") ;; *) sqlite3 -bail "$EMPTY" <"$m" ;; esac
 done
 migrate "$EMPTY"

@@ -3,7 +3,8 @@
 # the wasm target, cargo-leptos, the wasm-bindgen CLI (matching the crate pin)
 # and wasm-opt from npm's binaryen (Debian's 108 breaks hydration, see TOOLCHAIN.md).
 # Every step checks first, so a second run only prints "ok" lines.
-# With --test it also installs what the test suite needs: Chromium and Playwright.
+# With --test it also installs what the test suite needs: Chromium, Playwright
+# and PostgreSQL (the tests run their own throwaway server with its binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,5 +58,23 @@ if [ "${1:-}" = "--test" ]; then
   else
     say "installing playwright (npm ci in end2end/)"
     (cd end2end && npm ci --no-audit --no-fund)
+  fi
+  # tests/integration/pg.rs runs initdb and pg_ctl from Debian's versioned
+  # directory (they are not on PATH), as the `postgres` user the package
+  # creates. The packaged cluster (port 5432) is left alone: the tests start
+  # their own on a free port and remove it at exit.
+  pg_version() {
+    for bin in /usr/lib/postgresql/*/bin; do
+      if [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ]; then basename "$(dirname "$bin")"; fi
+    done | sort -n | tail -n 1
+  }
+  if [ -n "$(pg_version)" ] && id postgres >/dev/null 2>&1; then
+    say "ok postgresql $(pg_version)"
+  else
+    say "installing postgresql from apt"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+    say "ok postgresql $(pg_version)"
   fi
 fi

@@ -178,7 +178,7 @@ async fn open_sqlite(database_url: &str) -> Result<SqlitePool, StoreError> {
     Ok(pool)
 }
 
-/// The event-log conversion (`migrations/*_event_log_convert.sql`) drops the
+/// The event-log conversion (`migrations/sqlite/*_event_log_convert.sql`) drops the
 /// per-recipient copies, so while it is pending (`notifications` still
 /// exists) the database is first copied, whole and consistent, next to
 /// itself as `<db>.pre-event-log` (0600). An existing non-empty copy is kept:
