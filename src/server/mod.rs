@@ -6,6 +6,7 @@ pub mod client_addr;
 pub mod config;
 pub mod connections;
 pub mod events;
+pub mod follower;
 mod funnel_flush;
 pub mod http;
 pub mod hub;
@@ -69,6 +70,9 @@ pub fn start_background_tasks(state: &AppState) {
     scheduler::spawn(state.clone(), state.config.scheduler_tick);
     pinger::spawn(state.hub.clone(), state.config.ping_interval);
     funnel_flush::spawn(state.clone());
+    if let Some(follower) = state.publisher.follower() {
+        follower.clone().spawn(state.config.database_url.clone());
+    }
 }
 
 /// Leptos options for this process: cargo-leptos' build settings, with the

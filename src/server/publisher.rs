@@ -13,15 +13,17 @@
 //! puts the same API over PostgreSQL: the writer appends under an advisory
 //! lock, and every instance's follower applies the log in position order.
 
-use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{
-    events::{self, DomainEvent},
-    hub::Hub,
-    store::{self, dialect::execute, Backend, Pool, StoreError, Tx},
+    events::{self, DomainEvent, ReadScope},
+    follower::Follower,
+    hub::{AttachError, Attached, ClientInfo, Hub},
+    store::{self, control, dialect::execute, notifications, Backend, Pool, StoreError, Tx},
 };
+use crate::model::ReadEvent;
 
 /// The advisory lock key of the publishing turn on PostgreSQL ("herald" in ASCII).
 const PUBLISHING_LOCK: i64 = 0x6865_7261_6c64;
@@ -30,23 +32,32 @@ pub struct Publisher {
     pool: Pool,
     hub: Hub,
     order: Mutex<()>,
+    /// On PostgreSQL: this instance's follower, which applies the log —
+    /// its own commits included — to the hub. On SQLite the Publisher
+    /// applies its commits itself.
+    follower: Option<Arc<Follower>>,
 }
 
 /// A turn to publish: the ordering lock and a write transaction. Dropped
 /// without [`Turn::commit`], it rolls back and lets the next turn go.
 pub struct Turn<'p> {
     pub tx: Tx,
-    hub: &'p Hub,
+    publisher: &'p Publisher,
     _order: MutexGuard<'p, ()>,
 }
 
 impl Publisher {
-    pub fn new(pool: Pool, hub: Hub) -> Publisher {
+    pub fn new(pool: Pool, hub: Hub, follower: Option<Arc<Follower>>) -> Publisher {
         Publisher {
             pool,
             hub,
             order: Mutex::new(()),
+            follower,
         }
+    }
+
+    pub fn follower(&self) -> Option<&Arc<Follower>> {
+        self.follower.as_ref()
     }
 
     /// Waits for the turn, then begins the write transaction. On
@@ -63,30 +74,93 @@ impl Publisher {
         }
         Ok(Turn {
             tx,
-            hub: &self.hub,
+            publisher: self,
             _order: order,
         })
     }
 
-    /// Runs `read` while nothing is published: what it reads from the
-    /// store is exactly what the hub has applied (a stream seeding its
-    /// user's counter).
-    pub async fn while_quiet<T>(&self, read: impl Future<Output = T>) -> T {
-        let _order = self.order.lock().await;
-        read.await
+    /// Attaches a stream with a counter seeded from the store, while
+    /// nothing is applied to the hub: the count is exact at the position
+    /// the hub holds. SQLite: under the ordering lock (every apply happens
+    /// under it). PostgreSQL: the follower is held, brought exactly to the
+    /// seed's snapshot, and attached there.
+    pub async fn attach_seeded(
+        &self,
+        info: ClientInfo,
+    ) -> Result<Result<Attached, AttachError>, StoreError> {
+        match &self.follower {
+            None => {
+                let _order = self.order.lock().await;
+                let seed = notifications::counter_seed(&self.pool, info.user_id).await?;
+                Ok(self.hub.attach(info, Some(seed)))
+            }
+            Some(follower) => {
+                let mut cursor = follower.hold().await;
+                let seed = notifications::counter_seed(&self.pool, info.user_id).await?;
+                follower.apply_through(&mut cursor, seed.head).await?;
+                Ok(self.hub.attach(info, Some(seed)))
+            }
+        }
     }
 }
 
 impl Turn<'_> {
     /// Commits, then applies `events` to the hub, then ends the turn.
     /// Nothing after the commit can fail.
+    ///
+    /// On PostgreSQL what every instance must hear goes into the log in
+    /// this transaction (notifications and removals are there already;
+    /// reads become control entries), the doorbell rings at commit, and
+    /// this instance's follower applies it at once; the rest (progress,
+    /// revocations) is this instance's to apply.
     pub async fn commit(
         self,
         events: impl IntoIterator<Item = DomainEvent>,
     ) -> Result<(), StoreError> {
-        let Turn { tx, hub, _order } = self;
+        let Turn {
+            mut tx,
+            publisher,
+            _order,
+        } = self;
+        let Some(follower) = &publisher.follower else {
+            store::commit(tx).await?;
+            events::publish(&publisher.hub, events);
+            return Ok(());
+        };
+        let mut local = Vec::new();
+        for event in events {
+            match event {
+                DomainEvent::Notified(_) | DomainEvent::Removed(_) => {}
+                DomainEvent::NotificationsRead {
+                    user_id,
+                    scope,
+                    unread,
+                } => control::append_read(&mut tx, user_id, &read_event(scope, unread)).await?,
+                other => local.push(other),
+            }
+        }
+        execute!(tx, "SELECT pg_notify(?, '')", super::follower::CHANNEL)?;
         store::commit(tx).await?;
-        events::publish(hub, events);
+        events::publish(&publisher.hub, local);
+        // Committed: nothing may fail the request now. The task retries.
+        if let Err(e) = follower.catch_up().await {
+            tracing::warn!(error = %e, "applying our own commit failed; the follower retries");
+            follower.ring();
+        }
         Ok(())
+    }
+}
+
+fn read_event(scope: ReadScope, unread: i64) -> ReadEvent {
+    let (ids, up_to_seq, archived) = match scope {
+        ReadScope::Ids(ids) => (ids, None, false),
+        ReadScope::UpToSeq(seq) => (Vec::new(), Some(seq), false),
+        ReadScope::Archived(ids) => (ids, None, true),
+    };
+    ReadEvent {
+        ids,
+        up_to_seq,
+        archived,
+        unread,
     }
 }

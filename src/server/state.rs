@@ -13,6 +13,7 @@ use super::{
     },
     config::Config,
     connections::Connections,
+    follower::{self, Follower},
     hub::Hub,
     login_throttle::LoginLimits,
     private_files,
@@ -93,12 +94,13 @@ impl AppState {
         let hub = Hub::new(config.client_queue, config.connections.max_streams_per_user);
         // The hub follows the log from its head: a counter is seeded from the
         // store at the first stream of each user.
-        let mut snapshot = store::begin_read(&pool).await?;
-        hub.start_at(store::log::head(&mut snapshot).await?);
-        snapshot.commit().await?;
+        let head = follower::head(&pool).await?;
+        hub.start_at(head);
+        let follower = (pool.backend() == store::Backend::Postgres)
+            .then(|| Arc::new(Follower::new(pool.clone(), hub.clone(), head)));
         Ok(AppState {
             leptos_options,
-            publisher: Arc::new(Publisher::new(pool.clone(), hub.clone())),
+            publisher: Arc::new(Publisher::new(pool.clone(), hub.clone(), follower)),
             hub,
             keys: JwtKeys::new(&secret),
             devices: DeviceCookies::new(&secret),

@@ -227,6 +227,13 @@ impl Hub {
         self.write().applied = position;
     }
 
+    /// A follower applied everything up to `position` (control entries
+    /// included, which move no frame of their own position).
+    pub fn advance_to(&self, position: i64) {
+        let mut reg = self.write();
+        reg.applied = reg.applied.max(position);
+    }
+
     /// The last log position applied.
     pub fn applied(&self) -> i64 {
         self.read().applied

@@ -191,13 +191,7 @@ async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError
         Err(AttachError::TooManyStreams { limit }) => return Err(too_many(limit)),
         Err(AttachError::NeedsSeed) => {}
     }
-    let attached = state
-        .publisher
-        .while_quiet(async {
-            let seed = notifications::counter_seed(&state.pool, info.user_id).await?;
-            Ok::<_, AppError>(state.hub.attach(info, Some(seed)))
-        })
-        .await?;
+    let attached = state.publisher.attach_seeded(info).await?;
     attached.map_err(|e| match e {
         AttachError::TooManyStreams { limit } => too_many(limit),
         AttachError::NeedsSeed => AppError::Internal,

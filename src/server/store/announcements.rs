@@ -197,17 +197,11 @@ pub async fn remove(
     )?;
     // Exact: a removed entry can no longer be read (mark-read checks the
     // tombstone in its own write transaction), so these read it before.
-    let readers: Vec<(i64,)> = fetch!(
-        tx,
-        fetch_all,
-        (i64,),
-        "SELECT user_id FROM inbox_state WHERE position = ? AND (read_at IS NOT NULL OR archived_at IS NOT NULL)",
-        removes
-    )?;
+    let readers = super::notifications::readers_of(tx, removes).await?;
     Ok(Some(Some(Removal {
         entry,
         removes,
-        readers: readers.into_iter().map(|(u,)| u).collect(),
+        readers,
     })))
 }
 

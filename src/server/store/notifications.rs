@@ -314,6 +314,35 @@ pub async fn replay(
     Ok(out)
 }
 
+/// Every entry after `after`, up to `up_to`, oldest first, at most `limit`:
+/// what a follower applies to its hub (issue 10: one per instance).
+pub async fn entries_after(
+    tx: &mut Tx,
+    after: i64,
+    up_to: i64,
+    limit: i64,
+) -> Result<Vec<Replayed>, StoreError> {
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS}, FALSE AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
+         WHERE e.position > ? AND e.position <= ? ORDER BY e.position LIMIT ?"
+    );
+    let rows: Vec<ItemRow> = fetch!(tx, fetch_all, ItemRow, &sql, after, up_to, limit)?;
+    Ok(rows.into_iter().map(ItemRow::replayed).collect())
+}
+
+/// The users who had read the notification at `position` one by one (a
+/// removal's `readers`).
+pub async fn readers_of(tx: &mut Tx, position: i64) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = fetch!(
+        tx,
+        fetch_all,
+        (i64,),
+        "SELECT user_id FROM inbox_state WHERE position = ? AND (read_at IS NOT NULL OR archived_at IS NOT NULL)",
+        position
+    )?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
+}
+
 /// What a live counter starts from: the unread count, the read-all
 /// watermark and the spans, exact at `head`. The caller holds the
 /// publishing lock, so nothing is appended between this and its attach.

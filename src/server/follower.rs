@@ -1,0 +1,193 @@
+//! The follower (PostgreSQL): each instance applies the shared log to its
+//! own hub, in position order, exactly once — its own writes included.
+//!
+//! It keeps a cursor (the last position applied) and reads `position >
+//! cursor` from both the event log and the control entries, merged by
+//! position, whenever it is woken: by this instance's commits (at once), by
+//! a `NOTIFY herald_log` from another instance's (the doorbell), or by a
+//! one-second poll. A lost listener connection or a missed doorbell loses
+//! nothing: the next read starts from the cursor. Positions are allocated
+//! under the publishing advisory lock, held until the commit is visible,
+//! so a snapshot that shows position P shows every smaller one: reading
+//! `> cursor` never skips a row.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::{Mutex, MutexGuard, Notify};
+
+use super::{
+    events::{self, DomainEvent, ReadScope},
+    hub::Hub,
+    store::{
+        self, announcements::Removal, control, log, notifications, notifications::Replayed, Pool,
+        StoreError,
+    },
+};
+
+/// Rows read per round trip.
+const BATCH: i64 = 1_000;
+/// The fallback poll, for a doorbell that never rang.
+const POLL: Duration = Duration::from_secs(1);
+/// The doorbell's channel.
+pub const CHANNEL: &str = "herald_log";
+
+pub struct Follower {
+    pool: Pool,
+    hub: Hub,
+    cursor: Mutex<i64>,
+    wake: Notify,
+}
+
+impl Follower {
+    /// Starts at `head`: what is already in the log was applied by no one
+    /// here and is not this instance's to deliver (streams replay it).
+    pub fn new(pool: Pool, hub: Hub, head: i64) -> Follower {
+        Follower {
+            pool,
+            hub,
+            cursor: Mutex::new(head),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Holds the follower still (nothing is applied while the guard lives).
+    pub async fn hold(&self) -> MutexGuard<'_, i64> {
+        self.cursor.lock().await
+    }
+
+    /// Applies everything visible now.
+    pub async fn catch_up(&self) -> Result<usize, StoreError> {
+        let mut cursor = self.cursor.lock().await;
+        self.apply_through(&mut cursor, i64::MAX).await
+    }
+
+    /// Applies every entry after the cursor up to `up_to`, in position
+    /// order, and moves the cursor; the caller holds it (see [`hold`]).
+    pub async fn apply_through(&self, cursor: &mut i64, up_to: i64) -> Result<usize, StoreError> {
+        let mut applied = 0;
+        loop {
+            let mut tx = store::begin_read(&self.pool).await?;
+            let entries = notifications::entries_after(&mut tx, *cursor, up_to, BATCH).await?;
+            let reads = control::reads_after(&mut tx, *cursor, up_to, BATCH).await?;
+            // A full batch from one source ends the round at its last row:
+            // the other source may hold rows beyond it not read yet.
+            let full_entries = entries.len() as i64 == BATCH;
+            let full_reads = reads.len() as i64 == BATCH;
+            let mut cut = up_to;
+            if full_entries {
+                cut = cut.min(entries.last().map_or(up_to, Replayed::position));
+            }
+            if full_reads {
+                cut = cut.min(reads.last().map_or(up_to, |r| r.0));
+            }
+            let mut rows: Vec<(i64, DomainEvent)> = Vec::new();
+            for entry in entries {
+                let position = entry.position();
+                if position > cut {
+                    break;
+                }
+                let event = match entry {
+                    Replayed::Notification(published) => DomainEvent::Notified(published),
+                    Replayed::Removal { entry, removes } => DomainEvent::Removed(Removal {
+                        entry,
+                        removes,
+                        readers: notifications::readers_of(&mut tx, removes).await?,
+                    }),
+                };
+                rows.push((position, event));
+            }
+            for (position, user_id, read) in reads {
+                if position > cut {
+                    break;
+                }
+                let scope = match (read.up_to_seq, read.archived) {
+                    (Some(up_to_seq), _) => ReadScope::UpToSeq(up_to_seq),
+                    (None, true) => ReadScope::Archived(read.ids),
+                    (None, false) => ReadScope::Ids(read.ids),
+                };
+                rows.push((
+                    position,
+                    DomainEvent::NotificationsRead {
+                        user_id,
+                        scope,
+                        unread: read.unread,
+                    },
+                ));
+            }
+            tx.commit().await?;
+            rows.sort_by_key(|(position, _)| *position);
+            let done = !(full_entries || full_reads);
+            for (position, event) in rows {
+                events::publish(&self.hub, [event]);
+                self.hub.advance_to(position);
+                *cursor = position;
+                applied += 1;
+            }
+            if done {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Wakes the task at once (a commit on this instance).
+    pub fn ring(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The follower's task: listen for the doorbell on a connection of its
+    /// own, poll as a fallback, apply on each.
+    pub fn spawn(self: Arc<Self>, database_url: String) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut listener = None;
+            loop {
+                if listener.is_none() {
+                    listener = listen(&database_url).await;
+                }
+                let rang = async {
+                    match listener.as_mut() {
+                        Some(l) => l.recv().await.map(|_| ()),
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    heard = rang => if let Err(e) = heard {
+                        // The connection dropped: listen again; the next
+                        // read from the cursor loses nothing.
+                        tracing::warn!(error = %e, "log listener lost; reconnecting");
+                        listener = None;
+                    },
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                }
+                if let Err(e) = self.catch_up().await {
+                    tracing::warn!(error = %e, "following the log failed; will retry");
+                }
+            }
+        })
+    }
+}
+
+async fn listen(database_url: &str) -> Option<sqlx::postgres::PgListener> {
+    let mut listener = match sqlx::postgres::PgListener::connect(database_url).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for the log; polling");
+            return None;
+        }
+    };
+    match listener.listen(CHANNEL).await {
+        Ok(()) => Some(listener),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for the log; polling");
+            None
+        }
+    }
+}
+
+/// The log's head in a fresh snapshot (where a follower starts).
+pub async fn head(pool: &Pool) -> Result<i64, StoreError> {
+    let mut tx = store::begin_read(pool).await?;
+    let head = log::head(&mut tx).await?;
+    tx.commit().await?;
+    Ok(head)
+}

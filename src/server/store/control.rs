@@ -1,0 +1,59 @@
+//! Control entries (PostgreSQL, issue 10): a user's read, appended in the
+//! publishing turn like a notification, so that every instance's follower
+//! sets that user's counter to the exact count at that position, in order.
+
+use super::{
+    dialect::{execute, fetch},
+    now_ms, Pool, StoreError, Tx,
+};
+use crate::model::ReadEvent;
+
+/// Appends in the caller's publishing turn (the advisory lock is held).
+pub async fn append_read(tx: &mut Tx, user_id: i64, read: &ReadEvent) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(read).unwrap_or_else(|_| "{}".into());
+    execute!(
+        tx,
+        "INSERT INTO control_entries (position, kind, user_id, payload, created_at)
+         VALUES (nextval('events_position'), 'read', ?, ?, ?)",
+        user_id,
+        payload,
+        now_ms()
+    )?;
+    Ok(())
+}
+
+/// Reads after `after`, up to `up_to`, oldest first, at most `limit`.
+pub async fn reads_after(
+    tx: &mut Tx,
+    after: i64,
+    up_to: i64,
+    limit: i64,
+) -> Result<Vec<(i64, i64, ReadEvent)>, StoreError> {
+    let rows: Vec<(i64, i64, String)> = fetch!(
+        tx,
+        fetch_all,
+        (i64, i64, String),
+        "SELECT position, user_id, payload FROM control_entries
+         WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
+        after,
+        up_to,
+        limit
+    )?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(position, user_id, payload)| {
+            let read = serde_json::from_str(&payload).ok()?;
+            Some((position, user_id, read))
+        })
+        .collect())
+}
+
+/// Deletes control entries made before `before_ms`; returns how many.
+pub async fn prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
+    let mut conn = pool.acquire().await?;
+    Ok(execute!(
+        conn,
+        "DELETE FROM control_entries WHERE created_at < ?",
+        before_ms
+    )?)
+}
