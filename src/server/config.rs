@@ -162,7 +162,10 @@ impl Config {
                 reason: "must be at least 1".into(),
             });
         }
-        let sweep_secs: u64 = parse_or(&get, "HERALD_SESSION_SWEEP_SECS", 30)?;
+        // With several instances, a session revoked on one is closed on the
+        // others by this sweep: every second, so within a second.
+        let sweep_default = if postgres { 1 } else { 30 };
+        let sweep_secs: u64 = parse_or(&get, "HERALD_SESSION_SWEEP_SECS", sweep_default)?;
         if sweep_secs == 0 {
             return Err(ConfigError {
                 var: "HERALD_SESSION_SWEEP_SECS",

@@ -35,6 +35,16 @@ async fn clear_expired(state: &AppState) {
         Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
         Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
     }
+    if state.pool.backend() == store::Backend::Postgres {
+        // Control entries only matter to followers, which read them within
+        // seconds; an hour is a wide margin.
+        let before = store::now_ms() - 3_600_000;
+        match store::control::prune(&state.pool, before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "pruned old control entries"),
+            Err(e) => tracing::warn!(error = %e, "control entry pruning failed; will retry"),
+        }
+    }
     let dir = export::exports_dir(&state.config);
     let retention = state.config.export_retention;
     match tokio::task::spawn_blocking(move || export::delete_expired(&dir, retention)).await {

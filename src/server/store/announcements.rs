@@ -66,15 +66,15 @@ pub async fn insert(
     Ok((id, published))
 }
 
-/// Scheduled announcements whose time has come, in the order they are due.
+/// Scheduled announcements whose time has come by the database's clock
+/// (one clock for every instance), in the order they are due.
 pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
     let mut conn = pool.acquire().await?;
     let due: Vec<(i64,)> = fetch!(
         conn,
         fetch_all,
         (i64,),
-        "SELECT id FROM announcements WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at, id",
-        now_ms()
+        "SELECT id FROM announcements WHERE status = 'scheduled' AND send_at <= {now_ms} ORDER BY send_at, id"
     )?;
     Ok(due.into_iter().map(|(id,)| id).collect())
 }
@@ -98,7 +98,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         tx,
         fetch_optional,
         Row,
-        "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled'
+        "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled' AND send_at <= {now_ms}
          RETURNING sender_id, event, title, body, severity, link, target",
         id
     )?;
@@ -212,8 +212,7 @@ pub async fn expired_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
         conn,
         fetch_all,
         (i64,),
-        "SELECT id FROM announcements WHERE status = 'sent' AND expires_at IS NOT NULL AND expires_at <= ?",
-        now_ms()
+        "SELECT id FROM announcements WHERE status = 'sent' AND expires_at IS NOT NULL AND expires_at <= {now_ms}"
     )?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }

@@ -3,8 +3,11 @@
 //!
 //! Written as: `?` or `?N` placeholders (SQLite's), `GREATEST(a, b)` and
 //! `LEAST(a, b)` (PostgreSQL's; SQLite's scalar `MAX`/`MIN` are the same),
-//! and `{int_list}` / `{text_list}` for "one of these values", bound as a
-//! single JSON array (no per-value placeholders, no parameter limit).
+//! `{int_list}` / `{text_list}` for "one of these values", bound as a
+//! single JSON array (no per-value placeholders, no parameter limit), and
+//! `{now_ms}` for the database's clock in Unix milliseconds (what due
+//! times are compared with, so that an instance with a skewed clock fires
+//! nothing early).
 //! Where the backends differ in meaning rather than spelling (allocating a
 //! log position, taking the publishing lock) the store matches on
 //! [`Backend`] itself.
@@ -48,12 +51,16 @@ impl Conn<'_> {
 
 /// The SQL for SQLite.
 pub fn sqlite(sql: &str) -> Cow<'_, str> {
-    if !sql.contains("GREATEST(") && !sql.contains("LEAST(") && !sql.contains("_list}") {
+    if !sql.contains("GREATEST(") && !sql.contains("LEAST(") && !sql.contains('{') {
         return Cow::Borrowed(sql);
     }
     Cow::Owned(
         sql.replace("GREATEST(", "MAX(")
             .replace("LEAST(", "MIN(")
+            .replace(
+                "{now_ms}",
+                "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+            )
             .replace("{int_list}", "(SELECT value FROM json_each(?))")
             .replace("{text_list}", "(SELECT value FROM json_each(?))"),
     )
@@ -62,6 +69,10 @@ pub fn sqlite(sql: &str) -> Cow<'_, str> {
 /// The SQL for PostgreSQL: `$N` placeholders, JSON arrays unpacked.
 pub fn postgres(sql: &str) -> String {
     let sql = sql
+        .replace(
+            "{now_ms}",
+            "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint",
+        )
         .replace(
             "{int_list}",
             "(SELECT value::bigint FROM jsonb_array_elements_text(?::jsonb) AS t(value))",
