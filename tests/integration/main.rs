@@ -16,5 +16,6 @@ mod hostile_publish;
 mod migration;
 mod ordering;
 mod pages;
+mod pg;
 mod stream;
 mod wire;
