@@ -2,7 +2,7 @@
 //! schema (`migrations/postgres/`).
 //!
 //! [`PgCluster::shared`] starts one cluster per test process, on first use:
-//! `initdb` into `$TMPDIR/herald-pg-<pid>-<n>` (as the `postgres` user when
+//! `initdb` into `$TMPDIR/herald-test-pg-<pid>-<n>` (as the `postgres` user when
 //! the tests run as root: PostgreSQL refuses to run as root), trust
 //! authentication, a free loopback port, no fsync. [`PgCluster::database`]
 //! hands each test a fresh database on it. A test that stops or restarts the
@@ -172,7 +172,7 @@ impl PgCluster {
         };
         sweep_stale(&bin, owner);
         let dir = std::env::temp_dir().join(format!(
-            "herald-pg-{}-{}",
+            "herald-test-pg-{}-{}",
             std::process::id(),
             NEXT_CLUSTER.fetch_add(1, Ordering::Relaxed)
         ));
@@ -371,13 +371,21 @@ fn sweep_stale(bin: &Path, owner: Option<(u32, u32)>) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("herald-pg-")) else {
+        // Only names this file makes, `herald-test-pg-<pid>-<n>`.
+        let Some((pid, n)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("herald-test-pg-"))
+            .and_then(|rest| rest.split_once('-'))
+        else {
             continue;
         };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+        let Ok(pid) = pid.parse::<u32>() else {
             continue;
         };
-        if Path::new(&format!("/proc/{pid}")).exists() {
+        if n.parse::<u64>().is_err()
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+            || Path::new(&format!("/proc/{pid}")).exists()
+        {
             continue;
         }
         let dir = entry.path();
