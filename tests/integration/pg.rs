@@ -489,7 +489,9 @@ async fn postgres_migrations_apply_to_a_fresh_database_and_again() {
 /// Three instances started together on an empty database (issue 10 item 8):
 /// sqlx's PostgreSQL migrator takes a session advisory lock (per database
 /// name) before it even creates `_sqlx_migrations`, so one applies and the
-/// others, once they hold the lock, find nothing to do.
+/// others, once they hold the lock, find nothing to do. With the lock off
+/// (`set_locking(false)`) this fails every time: two `CREATE TABLE IF NOT
+/// EXISTS _sqlx_migrations` race ("duplicate key … pg_type_typname_nsp_index").
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn three_concurrent_migrators_on_one_empty_database() {
     let Some(url) = fresh_database().await else {
