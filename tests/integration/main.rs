@@ -1,4 +1,5 @@
-//! Integration tests: a real server on 127.0.0.1:0, real HTTP, real SQLite.
+//! Integration tests: a real server on 127.0.0.1:0, real HTTP, real SQLite;
+//! `pg` starts a throwaway PostgreSQL for the PostgreSQL side.
 #![cfg(feature = "ssr")]
 
 mod accounts;
@@ -16,5 +17,6 @@ mod hostile_publish;
 mod migration;
 mod ordering;
 mod pages;
+mod pg;
 mod stream;
 mod wire;
