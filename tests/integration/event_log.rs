@@ -6,13 +6,49 @@
 
 use herald::{
     model::Role,
-    server::{auth::password::Hashers, usecases::accounts},
+    server::{auth::password::Hashers, store::Pool, usecases::accounts},
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 use crate::harness::{SseReader, TestServer};
+
+/// Each promise is checked on both backends.
+#[derive(Clone, Copy)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+async fn server(on: Db) -> Option<TestServer> {
+    match on {
+        Db::Sqlite => Some(TestServer::start().await),
+        Db::Postgres => TestServer::start_postgres(&[]).await,
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::Db::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Db::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_user_created_after_a_broadcast_does_not_receive_it,
+    a_role_change_takes_effect_at_its_position,
+    live_counts_match_the_store_through_reads_removals_and_restarts,
+    a_broadcast_writes_no_row_per_user,
+);
 
 async fn titles(server: &TestServer, token: &str) -> Vec<String> {
     let inbox = server.get_json("/api/notifications", token).await;
@@ -69,9 +105,10 @@ async fn next_count(stream: &mut SseReader, event: &str) -> i64 {
     e.json()["unread"].as_i64().unwrap()
 }
 
-#[tokio::test]
-async fn a_user_created_after_a_broadcast_does_not_receive_it() {
-    let server = TestServer::start().await;
+async fn a_user_created_after_a_broadcast_does_not_receive_it(on: Db) {
+    let Some(server) = server(on).await else {
+        return;
+    };
     let admin = server.token("admin").await;
     let alice = server.token("alice").await;
     server.broadcast(&admin, "before carol").await;
@@ -92,9 +129,10 @@ async fn a_user_created_after_a_broadcast_does_not_receive_it() {
     assert_eq!(history["data"][1]["recipients"], 3);
 }
 
-#[tokio::test]
-async fn a_role_change_takes_effect_at_its_position() {
-    let server = TestServer::start().await;
+async fn a_role_change_takes_effect_at_its_position(on: Db) {
+    let Some(server) = server(on).await else {
+        return;
+    };
     let admin = server.token("admin").await;
     send_to_role(&server, &admin, "admin", "admins 1").await;
     accounts::set_role(
@@ -141,9 +179,10 @@ async fn a_role_change_takes_effect_at_its_position() {
 /// Each step checks the live count a stream carries against the count the
 /// store computes for a fresh page: the in-memory counter and the formula
 /// must never drift apart.
-#[tokio::test]
-async fn live_counts_match_the_store_through_reads_removals_and_restarts() {
-    let server = TestServer::start().await;
+async fn live_counts_match_the_store_through_reads_removals_and_restarts(on: Db) {
+    let Some(server) = server(on).await else {
+        return;
+    };
     let admin = server.token("admin").await;
     let alice = server.token("alice").await;
     let (mut stream, connected) = server.open_stream(&alice, "").await;
@@ -211,9 +250,10 @@ async fn live_counts_match_the_store_through_reads_removals_and_restarts() {
     assert_eq!(unread(&restarted, &alice).await, 2);
 }
 
-#[tokio::test]
-async fn a_broadcast_writes_no_row_per_user() {
-    let server = TestServer::start().await;
+async fn a_broadcast_writes_no_row_per_user(on: Db) {
+    let Some(server) = server(on).await else {
+        return;
+    };
     let admin = server.token("admin").await;
     for n in 0..50 {
         add_user_fast(&server, n).await;
@@ -221,10 +261,12 @@ async fn a_broadcast_writes_no_row_per_user() {
     let rows = |table: &'static str| {
         let pool = server.state.pool.clone();
         async move {
-            let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(pool.as_sqlite().expect("SQLite"))
-                .await
-                .unwrap();
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let (n,): (i64,) = match &pool {
+                Pool::Sqlite(p) => sqlx::query_as(&sql).fetch_one(p).await,
+                Pool::Postgres(p) => sqlx::query_as(&sql).fetch_one(p).await,
+            }
+            .unwrap();
             n
         }
     };

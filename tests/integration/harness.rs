@@ -47,7 +47,16 @@ impl TestServer {
         Self::start_on(&self.state.config.database_url, extra).await
     }
 
-    async fn start_on(db: &str, extra: &[(&str, &str)]) -> TestServer {
+    /// A server on a fresh database of the shared throwaway PostgreSQL
+    /// (`pg.rs`); `None` when PostgreSQL is missing outside CI.
+    pub async fn start_postgres(extra: &[(&str, &str)]) -> Option<TestServer> {
+        let url = crate::pg::fresh_database().await?;
+        Some(Self::start_on(&url, extra).await)
+    }
+
+    /// A server on the database `db` names (several servers on one
+    /// PostgreSQL database are instances of one cluster).
+    pub async fn start_on(db: &str, extra: &[(&str, &str)]) -> TestServer {
         let db = db.to_string();
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), db),
