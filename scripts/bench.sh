@@ -195,10 +195,14 @@ BENCH_PASSWORD="$(random_secret)"
 log "herald: creating $USERS bench users"
 "$HERALD_BIN" user add --help >/dev/null 2>&1 ||
     die "$HERALD_BIN has no 'user add' command: rebuild it (cargo leptos build --release)"
-# Each `user add` is a process and an argon2 hash (~30 ms): four at a time.
-seq "$USERS" | BENCH_PASSWORD="$BENCH_PASSWORD" HERALD_BIN="$HERALD_BIN" xargs -P 4 -I{} \
-    sh -c 'printf "%s" "$BENCH_PASSWORD" | "$HERALD_BIN" user add "bench{}" --password-stdin' >>"$WORK/users.log" 2>&1 ||
+add_user() { printf '%s' "$BENCH_PASSWORD" | "$HERALD_BIN" user add "bench$1" --password-stdin; }
+export -f add_user
+export BENCH_PASSWORD HERALD_BIN
+# The first one alone (it applies the migrations to the empty database), then
+# four at a time: each `user add` is a process and an argon2 hash (~30 ms).
+{ add_user 1 && seq 2 "$USERS" | xargs -r -P 4 -I{} bash -c 'add_user "$1"' _ {}; } >>"$WORK/users.log" 2>&1 ||
     die "herald user add failed (see users.log above)"
+[[ $(grep -c '^added ' "$WORK/users.log") -eq $USERS ]] || die "not every bench user was added (see users.log above)"
 
 start_herald() {
     "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
