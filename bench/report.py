@@ -149,7 +149,7 @@ TABLES = {
             ("Load generator CPU, same span", "loadgen_cpu_reopen_s", " s", 2, True),
             ("Other CPU on the machine, same span", "other_cpu_reopen_s", " s", 2, False),
             ("Publish rate held", "achieved_rate", " msg/s", 2, True),
-            ("Last subscriber p99 (per message, whole run)", "last_subscriber_p99_ms", " ms", 2, True),
+            ("Last subscriber p99 (per message, whole run, replays included)", "last_subscriber_p99_ms", " ms", 2, True),
             ("Time to establish all (first opening)", "connect_time_s", " s", 2, True),
         ]
         + COMMON_TAIL,
@@ -214,10 +214,24 @@ def ramp_table(h, b):
     by = lambda steps: {s["rate"]: s for s in steps}  # noqa: E731
     hm, bm = by(hs), by(bs)
 
+    limit = h.get("ramp_p99_ms") or b.get("ramp_p99_ms") or 0
+
     def verdict(s):
         if s is None:
             return "not run"
-        return "sustained" if s["sustained"] else f"**broke** ({s['undelivered']:,} undelivered)"
+        if s["sustained"]:
+            return "sustained"
+        why = []
+        if s.get("send_rate") is None or s["send_rate"] < 0.95 * s["rate"]:
+            why.append(f"sends at {fmt(s.get('send_rate'), '/s', 1)}")
+        if s["undelivered"]:
+            why.append(f"{s['undelivered']:,} undelivered")
+        if s["publish_errors"]:
+            why.append(f"{s['publish_errors']} publish errors")
+        p99 = s.get("last_subscriber_p99_ms")
+        if p99 is None or p99 > limit:
+            why.append(f"p99 over {limit:g} ms")
+        return f"**broke** ({', '.join(why)})"
 
     for rate in rates:
         x, y = hm.get(rate), bm.get(rate)
