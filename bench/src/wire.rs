@@ -368,12 +368,20 @@ mod tests {
         let flat = r#"{"id":3,"seq":3,"title":"bench 7","body":"","unread":2}"#;
         assert_eq!(
             bench_frame(flat),
-            Some(BenchFrame { index: Some(7), ch: None, off: None })
+            Some(BenchFrame {
+                index: Some(7),
+                ch: None,
+                off: None
+            })
         );
         let nested = r#"{"notification":{"id":40,"seq":40,"title":"bench 12"},"ch":"all","off":17,"unread":3}"#;
         assert_eq!(
             bench_frame(nested),
-            Some(BenchFrame { index: Some(12), ch: Some("all".into()), off: Some(17) })
+            Some(BenchFrame {
+                index: Some(12),
+                ch: Some("all".into()),
+                off: Some(17)
+            })
         );
         let inside = r#"{"notification":{"title":"bench 1","ch":"all","off":2},"unread":1}"#;
         assert_eq!(bench_frame(inside).unwrap().off, Some(2));

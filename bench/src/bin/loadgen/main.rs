@@ -423,7 +423,8 @@ fn fmt_num(v: Option<f64>, digits: usize) -> String {
 
 /// Streams still open.
 fn live(shared: &Shared) -> u64 {
-    let open = shared.established.load(Ordering::Relaxed) + shared.reconnected.load(Ordering::Relaxed);
+    let open =
+        shared.established.load(Ordering::Relaxed) + shared.reconnected.load(Ordering::Relaxed);
     let gone = shared.dropped.load(Ordering::Relaxed) + shared.closed.load(Ordering::Relaxed);
     open.saturating_sub(gone) as u64
 }
@@ -440,7 +441,9 @@ async fn drain(shared: &Shared, range: Range<usize>, timeout: Duration) -> f64 {
                 a != 0 && a != shared::FAILED
             })
             .count() as u64;
-        if shared.delivered_in(range.clone()) >= live(shared) * accepted || start.elapsed() >= timeout {
+        if shared.delivered_in(range.clone()) >= live(shared) * accepted
+            || start.elapsed() >= timeout
+        {
             return start.elapsed().as_secs_f64();
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -537,8 +540,8 @@ async fn run(args: Args) -> Result<bool, String> {
         connect_timeout: args.connect_timeout,
     });
     let gate = Arc::new(Semaphore::new(args.connect_concurrency));
-    let reconnect_gate =
-        (args.reconnect_concurrency > 0).then(|| Arc::new(Semaphore::new(args.reconnect_concurrency)));
+    let reconnect_gate = (args.reconnect_concurrency > 0)
+        .then(|| Arc::new(Semaphore::new(args.reconnect_concurrency)));
     let (phase_tx, phase_rx) = watch::channel(Phase::Run);
     let connect_start = shared.now_ns();
     let mut tasks = JoinSet::new();
@@ -603,7 +606,10 @@ async fn run(args: Args) -> Result<bool, String> {
     let mut ok = true;
     let (mut published, headline): (Published, RangeFigures) = match args.mode {
         Mode::Fanout => {
-            eprintln!("loadgen: publishing {} messages at {} msg/s…", args.messages, args.rate);
+            eprintln!(
+                "loadgen: publishing {} messages at {} msg/s…",
+                args.messages, args.rate
+            );
             let published = publish::open_loop(
                 pub_cfg.clone(),
                 shared.clone(),
@@ -638,7 +644,8 @@ async fn run(args: Args) -> Result<bool, String> {
                 eprintln!("loadgen: ramp step {rate} msg/s ({n} messages)…");
                 let live_streams = live(&shared);
                 let cpu_step = CpuMark::now(pid);
-                let step = publish::open_loop(pub_cfg.clone(), shared.clone(), rate, Some(n), None).await;
+                let step =
+                    publish::open_loop(pub_cfg.clone(), shared.clone(), rate, Some(n), None).await;
                 let range = step.first..step.end;
                 drain(&shared, range.clone(), args.drain_timeout).await;
                 let cpu = cpu_step.until(CpuMark::now(pid));
@@ -678,8 +685,10 @@ async fn run(args: Args) -> Result<bool, String> {
                 out["ramp_step_secs"] = json!(args.step_secs);
                 out["ramp_p99_ms"] = json!(args.ramp_p99_ms);
                 out["ramp_highest_sustained"] = json!(highest);
-                out["ramp_broke"] = json!(steps.len() < args.ramp.len()
-                    || steps.last().is_some_and(|s| s["sustained"] == json!(false)));
+                out["ramp_broke"] = json!(
+                    steps.len() < args.ramp.len()
+                        || steps.last().is_some_and(|s| s["sustained"] == json!(false))
+                );
             }
             (published, f)
         }
@@ -709,7 +718,10 @@ async fn run(args: Args) -> Result<bool, String> {
                 published.errors.len()
             ));
             if published.end >= shared.capacity {
-                text.push(format!("note: stopped at the --messages bound ({})", shared.capacity));
+                text.push(format!(
+                    "note: stopped at the --messages bound ({})",
+                    shared.capacity
+                ));
                 ok = false;
             }
             out["publishers"] = json!(args.publishers);
@@ -770,7 +782,9 @@ async fn run(args: Args) -> Result<bool, String> {
                 let rec = shared.reconnected.load(Ordering::Relaxed);
                 let caught = shared.caught_up.load(Ordering::Relaxed);
                 let failed = shared.reconnect_failed.load(Ordering::Relaxed);
-                if (rec + failed >= closed && caught + failed >= closed) || Instant::now() >= deadline {
+                if (rec + failed >= closed && caught + failed >= closed)
+                    || Instant::now() >= deadline
+                {
                     break;
                 }
                 if last_report.elapsed() >= Duration::from_secs(2) {
@@ -915,7 +929,11 @@ async fn run(args: Args) -> Result<bool, String> {
     };
 
     let kb = |v: Option<u64>| v.map_or("n/a".into(), |v| format!("{v} KB"));
-    println!("== {target} ({}), {} mode ==", args.server, args.mode.name());
+    println!(
+        "== {target} ({}), {} mode ==",
+        args.server,
+        args.mode.name()
+    );
     println!(
         "subscribers requested   {}  (source IPs 127.0.0.1..{})",
         args.subscribers, args.source_ips
@@ -935,7 +953,11 @@ async fn run(args: Args) -> Result<bool, String> {
     );
     println!(
         "wire checks             {wire_dups} repeated ids, {wire_gaps} skipped {} ",
-        if offsets { "offsets (ch/off)" } else { "ids (no ch/off on the wire: id-consecutive check)" }
+        if offsets {
+            "offsets (ch/off)"
+        } else {
+            "ids (no ch/off on the wire: id-consecutive check)"
+        }
     );
     println!(
         "delivery latency        p50 {}  p99 {}  max {}",

@@ -203,7 +203,9 @@ impl Sub {
             match self.offs.iter_mut().find(|(c, _)| c == ch) {
                 Some((_, last)) => {
                     if off > *last + 1 {
-                        shared.wire_gaps.fetch_add(off - *last - 1, Ordering::Relaxed);
+                        shared
+                            .wire_gaps
+                            .fetch_add(off - *last - 1, Ordering::Relaxed);
                     }
                     *last = (*last).max(off);
                 }
@@ -211,10 +213,7 @@ impl Sub {
             }
         }
 
-        let Some(idx) = frame
-            .and_then(|f| f.index)
-            .filter(|i| *i < shared.capacity)
-        else {
+        let Some(idx) = frame.and_then(|f| f.index).filter(|i| *i < shared.capacity) else {
             shared.foreign.fetch_add(1, Ordering::Relaxed);
             return;
         };
@@ -429,7 +428,11 @@ async fn open(
             match wire::parse_head(&raw) {
                 Ok(None) => continue,
                 Ok(Some(head)) if head.status != 200 => {
-                    shared.fail(reopening, |f| &mut f.status, format!("HTTP {}", head.status));
+                    shared.fail(
+                        reopening,
+                        |f| &mut f.status,
+                        format!("HTTP {}", head.status),
+                    );
                     return End::Over;
                 }
                 Ok(Some(head)) => {
