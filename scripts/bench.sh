@@ -41,7 +41,9 @@
 #
 # Everything listens on and connects to 127.0.0.1 only. Exit status: 0 when
 # both runs completed cleanly, 3 when a run completed but reported failures
-# (lost messages, resyncs, streams that did not open), 1 on any other error.
+# (lost or duplicated messages, streams that did not open or reopen, publish
+# errors, resyncs outside the storm; the baseline's storm losses do not
+# count: it cannot replay), 1 on any other error.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
