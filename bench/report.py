@@ -105,6 +105,7 @@ TABLES = {
             ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
             ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
             ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
         ]
         + COMMON_TAIL,
     },
@@ -127,6 +128,7 @@ TABLES = {
             ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
             ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
             ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
             ("Server RSS after connect", "rss_after_kb", " KB", 0, True),
         ]
         + COMMON_TAIL,

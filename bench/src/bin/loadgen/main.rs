@@ -898,6 +898,8 @@ async fn run(args: Args) -> Result<bool, String> {
     let dropped = shared.dropped.load(Ordering::Relaxed);
     let failed = shared.failed.load(Ordering::Relaxed);
     let foreign = shared.foreign.load(Ordering::Relaxed);
+    let bytes_read = shared.bytes_read.load(Ordering::Relaxed);
+    let bytes_per_delivery = (received > 0).then(|| bytes_read as f64 / received as f64);
     let offsets = shared.offsets_seen.load(Ordering::Relaxed);
     let mut publish_us = std::mem::take(&mut published.durations_us);
     let publish = Summary::of_micros(&mut publish_us);
@@ -960,6 +962,10 @@ async fn run(args: Args) -> Result<bool, String> {
         }
     );
     println!(
+        "bytes read on streams   {bytes_read}  ({} per delivery, everything included)",
+        fmt_num(bytes_per_delivery, 0)
+    );
+    println!(
         "delivery latency        p50 {}  p99 {}  max {}",
         fmt_ms(latency.p50_ms),
         fmt_ms(latency.p99_ms),
@@ -1016,6 +1022,8 @@ async fn run(args: Args) -> Result<bool, String> {
         "publish_request_max_ms": publish.max_ms,
         "expected_deliveries": owed,
         "deliveries": received,
+        "bytes_read": bytes_read,
+        "bytes_per_delivery": bytes_per_delivery,
         "lost": lost,
         "lost_after_resync": lost_after_resync,
         "duplicates": duplicates,

@@ -34,6 +34,8 @@ pub struct Shared {
     /// Per message: streams that received it.
     pub delivered: Vec<AtomicU32>,
     pub received: AtomicU64,
+    /// Bytes read on every stream (heads, chunking and keep-alives included).
+    pub bytes_read: AtomicU64,
     /// The same `bench N` title twice on one stream.
     pub duplicates: AtomicU64,
     /// Wire checks: an `id:` not above the stream's last one; offsets (or,
@@ -91,6 +93,7 @@ impl Shared {
             last_recv: atomics(capacity),
             delivered: atomics(capacity),
             received: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
             wire_dups: AtomicU64::new(0),
             wire_gaps: AtomicU64::new(0),

@@ -422,6 +422,7 @@ async fn open(
             Err(e) => return ended(sub, format!("reading: {e}")),
             Ok(n) => n,
         };
+        shared.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
         raw.truncate(start + n);
 
         if !head_done {
