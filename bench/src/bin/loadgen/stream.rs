@@ -475,3 +475,153 @@ async fn open(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    fn new_sub(shared: &Shared, replays: bool) -> Sub {
+        Sub {
+            replays,
+            permit: None,
+            established: false,
+            reopened: false,
+            first_connected: 0,
+            seen: vec![0; shared.capacity.div_ceil(64)],
+            latencies_us: Vec::new(),
+            last_id: None,
+            last_id_text: None,
+            offs: Vec::new(),
+            resynced: false,
+            caught_up: false,
+            cursor: 0,
+        }
+    }
+
+    /// Message `i` was sent now and answered 200.
+    fn publish(shared: &Shared, i: usize) {
+        shared.sent_at[i].store(shared.now_ns(), Ordering::Release);
+        shared.answered[i].store(shared.now_ns(), Ordering::Release);
+        shared.next_msg.fetch_max(i + 1, Ordering::Relaxed);
+    }
+
+    fn event<'a>(name: &'a str, id: Option<&'a str>, data: String) -> SseEvent<'a> {
+        SseEvent {
+            event: name,
+            id,
+            data: Cow::Owned(data),
+        }
+    }
+
+    fn frame(i: usize, off: u64) -> String {
+        format!(
+            r#"{{"notification":{{"id":{p},"title":"bench {i}"}},"ch":"all","off":{off},"unread":1}}"#,
+            p = 100 + i
+        )
+    }
+
+    fn connect(sub: &mut Sub, shared: &Shared) {
+        sub.on_event(shared, event("connected", None, r#"{"unread":0}"#.into()));
+        // Publishes that start later are owed to the stream.
+        std::thread::sleep(Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_missing_owed_message_is_lost_and_a_repeat_is_a_duplicate() {
+        let shared = Shared::new(8, 8);
+        let mut sub = new_sub(&shared, true);
+        connect(&mut sub, &shared);
+        for i in 0..4 {
+            publish(&shared, i);
+        }
+        for (i, off) in [(0, 1), (1, 2), (3, 4), (3, 4)] {
+            let id = (100 + i).to_string();
+            sub.on_event(&shared, event("notification", Some(&id), frame(i, off)));
+        }
+        assert_eq!(shared.duplicates.load(Ordering::Relaxed), 1);
+        // Offset 3 skipped; id 103 repeated.
+        assert_eq!(shared.wire_gaps.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.wire_dups.load(Ordering::Relaxed), 1);
+        assert!(shared.offsets_seen.load(Ordering::Relaxed));
+        let r = sub.result(&shared);
+        assert_eq!((r.owed, r.lost, r.lost_after_resync), (4, 1, 0));
+        assert_eq!(r.latencies_us.len(), 3);
+    }
+
+    #[test]
+    fn without_offsets_ids_must_be_consecutive() {
+        let shared = Shared::new(8, 8);
+        let mut sub = new_sub(&shared, true);
+        connect(&mut sub, &shared);
+        for (i, id) in [(0, "1"), (1, "2"), (2, "5")] {
+            publish(&shared, i);
+            let data = format!(r#"{{"id":{id},"seq":{id},"title":"bench {i}","unread":1}}"#);
+            sub.on_event(&shared, event("notification", Some(id), data));
+        }
+        assert_eq!(shared.wire_gaps.load(Ordering::Relaxed), 2);
+        assert_eq!(sub.resume_id().as_deref(), Some("5"));
+        assert_eq!(sub.result(&shared).lost, 0);
+    }
+
+    #[test]
+    fn messages_sent_before_the_stream_connected_are_not_owed() {
+        let shared = Shared::new(8, 8);
+        publish(&shared, 0);
+        std::thread::sleep(Duration::from_millis(1));
+        let mut sub = new_sub(&shared, true);
+        connect(&mut sub, &shared);
+        publish(&shared, 1);
+        sub.on_event(&shared, event("notification", Some("102"), frame(1, 2)));
+        let r = sub.result(&shared);
+        assert_eq!((r.owed, r.lost), (1, 0));
+    }
+
+    #[test]
+    fn a_reopened_stream_is_caught_up_once_it_has_what_it_missed() {
+        let shared = Shared::new(8, 0);
+        let mut sub = new_sub(&shared, true);
+        connect(&mut sub, &shared);
+        publish(&shared, 0);
+        sub.on_event(&shared, event("notification", Some("100"), frame(0, 1)));
+        // Closed; two messages go out meanwhile, then the reopen.
+        publish(&shared, 1);
+        publish(&shared, 2);
+        shared.catch_up_to.store(3, Ordering::Release);
+        sub.reopened = true;
+        sub.established = false;
+        sub.on_event(&shared, event("connected", None, "{}".into()));
+        assert_eq!(shared.reconnected.load(Ordering::Relaxed), 1);
+        assert!(!sub.caught_up);
+        sub.on_event(&shared, event("notification", Some("101"), frame(1, 2)));
+        assert!(!sub.caught_up);
+        sub.on_event(&shared, event("notification", Some("102"), frame(2, 3)));
+        assert!(sub.caught_up);
+        assert_eq!(shared.caught_up.load(Ordering::Relaxed), 1);
+        let r = sub.result(&shared);
+        assert_eq!((r.owed, r.lost), (3, 0));
+    }
+
+    #[test]
+    fn after_a_resync_what_is_missing_is_counted_apart() {
+        let shared = Shared::new(8, 0);
+        let mut sub = new_sub(&shared, true);
+        connect(&mut sub, &shared);
+        publish(&shared, 0);
+        publish(&shared, 1);
+        shared.catch_up_to.store(2, Ordering::Release);
+        sub.reopened = true;
+        sub.established = false;
+        sub.on_event(&shared, event("connected", None, "{}".into()));
+        sub.on_event(&shared, event("resync", None, "{}".into()));
+        assert!(sub.caught_up);
+        // After the resync the stream goes on from a new offset: no gap.
+        publish(&shared, 2);
+        sub.on_event(&shared, event("notification", Some("110"), frame(2, 9)));
+        assert_eq!(shared.wire_gaps.load(Ordering::Relaxed), 0);
+        let r = sub.result(&shared);
+        assert_eq!((r.owed, r.lost, r.lost_after_resync), (3, 0, 2));
+        assert_eq!(shared.resynced_streams.load(Ordering::Relaxed), 1);
+    }
+}
