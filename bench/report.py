@@ -143,6 +143,7 @@ TABLES = {
             ("Time until all reconnected (`connected`)", "time_to_reconnect_s", " s", 2, True),
             ("Time until all caught up", "time_to_catch_up_s", " s", 2, True),
             ("Messages published while closed", "missed_while_closed", "", 0, False),
+            ("Notifications replayed (published before their stream's `connected`)", "replayed", "", 0, False),
             ("Streams that got `resync`", "resynced_streams", "", 0, False),
             ("Lost / duplicated notifications", lost_dup, "", 0, False),
             ("Lost on streams after `resync` (refetch)", "lost_after_resync", "", 0, False),

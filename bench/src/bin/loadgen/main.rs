@@ -796,6 +796,7 @@ async fn run(args: Args) -> Result<bool, String> {
             let cpu = cpu_reopen.until(CpuMark::now(pid));
             let since = |ns: u64| (ns > reopen_ns).then(|| secs(ns - reopen_ns));
             let reconnected = shared.reconnected.load(Ordering::Relaxed);
+            let replayed = shared.replayed.load(Ordering::Relaxed);
             let caught_up = shared.caught_up.load(Ordering::Relaxed);
             let reconnect_failed = shared.reconnect_failed.load(Ordering::Relaxed);
             let reconnect_s = since(shared.last_reconnected.load(Ordering::Relaxed));
@@ -818,7 +819,8 @@ async fn run(args: Args) -> Result<bool, String> {
             ));
             text.push(format!(
                 "reconnected             {reconnected} in {} s (failed {reconnect_failed}, still pending {pending}); \
-                 caught up {caught_up} in {} s; {missed} messages published while the streams were closed",
+                 caught up {caught_up} in {} s; {missed} messages published while the streams were closed; \
+                 {replayed} notifications replayed (published before their stream's `connected`)",
                 fmt_num(reconnect_s, 2),
                 fmt_num(catch_up_s, 2),
             ));
@@ -844,6 +846,7 @@ async fn run(args: Args) -> Result<bool, String> {
             out["dropped_before_storm"] = json!(dropped_before);
             out["closed"] = json!(closed);
             out["missed_while_closed"] = json!(missed);
+            out["replayed"] = json!(replayed);
             out["close_s"] = json!(close_s);
             out["reconnected"] = json!(reconnected);
             out["reconnect_failed"] = json!(reconnect_failed);

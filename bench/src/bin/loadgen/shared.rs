@@ -61,6 +61,9 @@ pub struct Shared {
     pub last_reconnected: AtomicU64,
     pub reconnect_failed: AtomicUsize,
     pub caught_up: AtomicUsize,
+    /// Notifications a reopened stream received that were published before
+    /// it got its `connected` again: the replay.
+    pub replayed: AtomicU64,
     pub last_caught_up: AtomicU64,
     /// Messages `0..catch_up_to` must be on a reopened stream (if owed to
     /// it) for it to count as caught up; set before the reopen signal.
@@ -112,6 +115,7 @@ impl Shared {
             last_reconnected: AtomicU64::new(0),
             reconnect_failed: AtomicUsize::new(0),
             caught_up: AtomicUsize::new(0),
+            replayed: AtomicU64::new(0),
             last_caught_up: AtomicU64::new(0),
             catch_up_to: AtomicUsize::new(0),
         }

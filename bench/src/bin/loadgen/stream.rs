@@ -75,6 +75,8 @@ struct Sub {
     reopened: bool,
     /// When the first opening was established (0 = never).
     first_connected: u64,
+    /// When the reopened stream was established (0 = not yet).
+    reconnected_at: u64,
     /// Bit per message index: which ones this stream already got.
     seen: Vec<u64>,
     latencies_us: Vec<u32>,
@@ -114,6 +116,7 @@ impl Sub {
         self.permit = None;
         let now = shared.now_ns();
         if self.reopened {
+            self.reconnected_at = now;
             shared.reconnected.fetch_add(1, Ordering::Relaxed);
             shared.last_reconnected.fetch_max(now, Ordering::Relaxed);
             if self.replays {
@@ -226,14 +229,15 @@ impl Sub {
         shared.received.fetch_add(1, Ordering::Relaxed);
         shared.delivered[idx].fetch_add(1, Ordering::Relaxed);
         shared.last_recv[idx].fetch_max(now, Ordering::Relaxed);
-        if idx < shared.timed {
-            // The publisher stores the send instant before it writes the
-            // request, so it is set by the time the event arrives.
-            let sent = shared.sent_at[idx].load(Ordering::Acquire);
-            if sent != 0 {
-                let us = now.saturating_sub(sent) / 1000;
-                self.latencies_us.push(us.min(u32::MAX as u64) as u32);
-            }
+        // The publisher stores the send instant before it writes the
+        // request, so it is set by the time the event arrives.
+        let sent = shared.sent_at[idx].load(Ordering::Acquire);
+        if self.reconnected_at != 0 && sent < self.reconnected_at {
+            shared.replayed.fetch_add(1, Ordering::Relaxed);
+        }
+        if idx < shared.timed && sent != 0 {
+            let us = now.saturating_sub(sent) / 1000;
+            self.latencies_us.push(us.min(u32::MAX as u64) as u32);
         }
         self.advance(shared, now);
     }
@@ -302,6 +306,7 @@ pub async fn subscriber(
         established: false,
         reopened: false,
         first_connected: 0,
+        reconnected_at: 0,
         seen: vec![0; shared.capacity.div_ceil(64)],
         latencies_us: Vec::with_capacity(shared.timed.min(4096)),
         last_id: None,
@@ -489,6 +494,7 @@ mod tests {
             established: false,
             reopened: false,
             first_connected: 0,
+            reconnected_at: 0,
             seen: vec![0; shared.capacity.div_ceil(64)],
             latencies_us: Vec::new(),
             last_id: None,
@@ -598,6 +604,7 @@ mod tests {
         assert!(!sub.caught_up);
         sub.on_event(&shared, event("notification", Some("102"), frame(2, 3)));
         assert!(sub.caught_up);
+        assert_eq!(shared.replayed.load(Ordering::Relaxed), 2);
         assert_eq!(shared.caught_up.load(Ordering::Relaxed), 1);
         let r = sub.result(&shared);
         assert_eq!((r.owed, r.lost), (3, 0));
