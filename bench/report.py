@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Builds the Markdown comparison table from two `loadgen --json-out` files.
+"""Builds the Markdown comparison table from two `loadgen --json-out` files
+of the same mode (fanout: table 3, throughput: table 2, storm: table 4).
 
 usage: report.py HERALD.json BASELINE.json "COMMAND LINE"
 
-Prints the machine and the settings first, so the block can be quoted as is.
+Prints the machine, the load average and the settings first, so the block
+can be quoted as is.
 """
 
 import datetime
@@ -35,9 +37,19 @@ def machine():
     return f"{os.cpu_count()} CPUs ({model}), {mem} RAM, Linux {platform.release()}"
 
 
-def fmt(value, unit, digits):
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def fmt(value, unit="", digits=0):
     if value is None:
         return "n/a"
+    if isinstance(value, str):
+        return value
     if digits == 0:
         return f"{value:,.0f}{unit}"
     return f"{value:,.{digits}f}{unit}"
@@ -45,9 +57,205 @@ def fmt(value, unit, digits):
 
 def ratio(h, b):
     # A ratio of two zero counts (no loss on either side) says nothing.
-    if h is None or b is None or b == 0:
+    if not isinstance(h, (int, float)) or not isinstance(b, (int, float)) or b == 0:
         return "—"
     return f"{h / b:.2f}×"
+
+
+def established(r):
+    return f"{r['streams_established']:,} / {r['subscribers']:,}"
+
+
+def dropped_failed(r):
+    return f"{r['streams_dropped']} / {r['streams_failed']}"
+
+
+def lost_dup(r):
+    return f"{r['lost']:,} / {r['duplicates']:,}"
+
+
+def wire(r):
+    what = "offsets" if r.get("wire_offsets") else "ids"
+    return f"{r['wire_repeated_ids']:,} / {r['wire_gaps']:,} ({what})"
+
+
+# Rows: (label, key or function, unit, digits, ratio?). A function gets the
+# result and returns the cell; its ratio is "—".
+COMMON_TAIL = [
+    ("Streams dropped / failed", dropped_failed, "", 0, False),
+    ("Memory per connection", "kb_per_connection", " KB", 1, True),
+]
+
+TABLES = {
+    "throughput": {
+        "title": "Table 2 — publishing throughput to {subscribers:,} open streams "
+        "({publishers} closed-loop publishers, {duration_s:g} s)",
+        "rows": [
+            ("Streams established", established, "", 0, False),
+            ("Accepted publishes/s", "accepted_per_sec", "", 1, True),
+            ("Deliveries/s", "deliveries_per_sec", "", 0, True),
+            ("Publish → last subscriber p50", "last_subscriber_p50_ms", " ms", 2, True),
+            ("Publish → last subscriber p99", "last_subscriber_p99_ms", " ms", 2, True),
+            ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
+            ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
+            ("Publish request p50", "publish_request_p50_ms", " ms", 2, True),
+            ("Publishes accepted / errors", lambda r: f"{r['accepted']:,} / {r['publish_errors']}", "", 0, False),
+            ("Lost / duplicated deliveries", lost_dup, "", 0, False),
+            ("Wire: repeated ids / skipped", wire, "", 0, False),
+            ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
+            ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
+            ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
+        ]
+        + COMMON_TAIL,
+    },
+    "fanout": {
+        "title": "Table 3 — {subscribers:,} streams at {rate:g} broadcasts/s, open loop, "
+        "{messages:,} messages",
+        "rows": [
+            ("Streams established", established, "", 0, False),
+            ("Time to establish all", "connect_time_s", " s", 2, True),
+            ("Publish rate achieved", "achieved_rate", " msg/s", 2, True),
+            ("Deliveries/s", "deliveries_per_sec", "", 0, True),
+            ("Last subscriber p50 (per message)", "last_subscriber_p50_ms", " ms", 2, True),
+            ("Last subscriber p99 (per message)", "last_subscriber_p99_ms", " ms", 2, True),
+            ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
+            ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
+            ("Lost / duplicated deliveries", lost_dup, "", 0, False),
+            ("Resyncs", "resyncs", "", 0, False),
+            ("Wire: repeated ids / skipped", wire, "", 0, False),
+            ("Publish request p50", "publish_request_p50_ms", " ms", 2, True),
+            ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
+            ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
+            ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
+            ("Server RSS after connect", "rss_after_kb", " KB", 0, True),
+        ]
+        + COMMON_TAIL,
+    },
+    "storm": {
+        "title": "Table 4 — reconnect storm: {subscribers:,} streams, publishing at {rate:g}/s; "
+        "every socket closed at once, reopened at once with Last-Event-ID after {storm_gap_s:g} s",
+        "rows": [
+            ("Streams established (before the storm)", established, "", 0, False),
+            ("Streams closed / reconnected / failed",
+             lambda r: f"{r['closed']:,} / {r['reconnected']:,} / {r['reconnect_failed']:,}", "", 0, False),
+            ("Time until all reconnected (`connected`)", "time_to_reconnect_s", " s", 2, True),
+            ("Time until all caught up", "time_to_catch_up_s", " s", 2, True),
+            ("Messages published while closed", "missed_while_closed", "", 0, False),
+            ("Notifications replayed (published before their stream's `connected`)", "replayed", "", 0, False),
+            ("Streams that got `resync`", "resynced_streams", "", 0, False),
+            ("Lost / duplicated notifications", lost_dup, "", 0, False),
+            ("Lost on streams after `resync` (refetch)", "lost_after_resync", "", 0, False),
+            ("Wire: repeated ids / skipped", wire, "", 0, False),
+            ("Server CPU, reopen until caught up", "server_cpu_reopen_s", " s", 2, True),
+            ("Load generator CPU, same span", "loadgen_cpu_reopen_s", " s", 2, True),
+            ("Other CPU on the machine, same span", "other_cpu_reopen_s", " s", 2, False),
+            ("Publish rate held", "achieved_rate", " msg/s", 2, True),
+            ("Last subscriber p99 (per message, whole run, replays included)", "last_subscriber_p99_ms", " ms", 2, True),
+            ("Time to establish all (first opening)", "connect_time_s", " s", 2, True),
+        ]
+        + COMMON_TAIL,
+    },
+}
+
+
+def cell(r, key, unit, digits):
+    if callable(key):
+        return key(r), None
+    v = r.get(key)
+    return fmt(v, unit, digits), v
+
+
+def verdicts(mode, h, b):
+    """The plan's targets (docs/event-log.md §9), as measured here."""
+    out = []
+    if mode == "throughput":
+        hd, bd = h.get("deliveries_per_sec"), b.get("deliveries_per_sec")
+        if hd and bd:
+            r = hd / bd
+            out.append(
+                f"Target: Herald/baseline deliveries/s ≥ 0.5 — {r:.2f}: {'met' if r >= 0.5 else 'NOT met'}."
+            )
+    elif mode == "fanout":
+        rate, ach = h.get("rate"), h.get("achieved_rate")
+        hp, bp = h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms")
+        full = ach is not None and rate and ach >= 0.95 * rate and h["lost"] == 0
+        line = f"Target: the full {rate:g}/s ({fmt(ach, '', 2)} msg/s sent, {h['lost']} lost: {'met' if full else 'NOT met'})"
+        if hp is not None and bp:
+            line += f"; last-subscriber p99 ≤ 1.25× baseline ({hp / bp:.2f}×: {'met' if hp <= 1.25 * bp else 'NOT met'})"
+        out.append(line + ".")
+    elif mode == "storm":
+        ok = h["lost"] == 0 and h["duplicates"] == 0 and h.get("reconnect_failed", 1) == 0
+        out.append(
+            f"Target: 0 lost, 0 duplicated — Herald {h['lost']} lost, {h['duplicates']} duplicated, "
+            f"{h['resynced_streams']} streams resynced ({h['lost_after_resync']} notifications to refetch): "
+            f"{'met' if ok else 'NOT met'}. The baseline cannot replay: its losses are what a client "
+            f"of it misses while away."
+        )
+    return out
+
+
+def ramp_table(h, b):
+    hs, bs = h.get("ramp") or [], b.get("ramp") or []
+    if not hs and not bs:
+        return
+    print()
+    print(
+        f"Ramp: {h.get('ramp_step_secs', 0):g} s steps on the same {h['subscribers']:,} streams, stopping "
+        f"at the first step not sustained (sends under 95% of the rate, an undelivered message, "
+        f"or last-subscriber p99 over {h.get('ramp_p99_ms', 0):g} ms)."
+    )
+    print()
+    print("| Rate | Herald sends/s | Herald deliveries/s | Herald last-sub p99 | Herald | "
+          "Baseline deliveries/s | Baseline last-sub p99 | Baseline |")
+    print("|---:|---:|---:|---:|---|---:|---:|---|")
+    rates = []
+    for s in hs + bs:
+        if s["rate"] not in rates:
+            rates.append(s["rate"])
+    by = lambda steps: {s["rate"]: s for s in steps}  # noqa: E731
+    hm, bm = by(hs), by(bs)
+
+    limit = h.get("ramp_p99_ms") or b.get("ramp_p99_ms") or 0
+
+    def verdict(s):
+        if s is None:
+            return "not run"
+        if s["sustained"]:
+            return "sustained"
+        why = []
+        if s.get("send_rate") is None or s["send_rate"] < 0.95 * s["rate"]:
+            why.append(f"sends at {fmt(s.get('send_rate'), '/s', 1)}")
+        if s["undelivered"]:
+            why.append(f"{s['undelivered']:,} undelivered")
+        if s["publish_errors"]:
+            why.append(f"{s['publish_errors']} publish errors")
+        p99 = s.get("last_subscriber_p99_ms")
+        if p99 is None or p99 > limit:
+            why.append(f"p99 over {limit:g} ms")
+        return f"**broke** ({', '.join(why)})"
+
+    for rate in rates:
+        x, y = hm.get(rate), bm.get(rate)
+        g = lambda s, k, u="", d=0: fmt(s.get(k), u, d) if s else "—"  # noqa: E731
+        print(
+            f"| {rate:g}/s | {g(x, 'send_rate', '', 1)} | {g(x, 'deliveries_per_sec')} | "
+            f"{g(x, 'last_subscriber_p99_ms', ' ms', 1)} | {verdict(x)} | {g(y, 'deliveries_per_sec')} | "
+            f"{g(y, 'last_subscriber_p99_ms', ' ms', 1)} | {verdict(y)} |"
+        )
+    hh, bh = h.get("ramp_highest_sustained"), b.get("ramp_highest_sustained")
+
+    def top(r, hi):
+        broke = next((s["rate"] for s in r.get("ramp") or [] if not s["sustained"]), None)
+        text = f"{hi:g}/s" if hi is not None else "none of the steps"
+        return text + (f" (broke at {broke:g}/s)" if broke is not None else " (never broke: raise RAMP)")
+
+    print()
+    print(
+        f"Highest rate sustained: Herald {top(h, hh)}, baseline {top(b, bh)}"
+        + (f"; Herald / baseline {hh / bh:.2f}×." if hh and bh else ".")
+    )
 
 
 def main():
@@ -58,67 +266,43 @@ def main():
     with open(sys.argv[2]) as f:
         base = json.load(f)
     command = sys.argv[3]
-
-    def established(r):
-        return f"{r['streams_established']:,} / {r['subscribers']:,}"
-
-    # (label, key, unit, digits); key None means a custom cell.
-    rows = [
-        ("Streams established", "streams_established", "", 0),
-        ("Time to establish all", "connect_time_s", " s", 2),
-        ("Deliveries/s", "deliveries_per_sec", "", 0),
-        ("Delivery latency p50", "latency_p50_ms", " ms", 2),
-        ("Delivery latency p99", "latency_p99_ms", " ms", 2),
-        ("Last subscriber p99 (per message)", "last_subscriber_p99_ms", " ms", 2),
-        ("Lost deliveries", "lost", "", 0),
-        ("Resyncs", "resyncs", "", 0),
-        ("Memory per connection", "kb_per_connection", " KB", 1),
-        # Context, not in the headline: where the time went.
-        ("Delivery latency max", "latency_max_ms", " ms", 2),
-        ("Publish request p50", "publish_request_p50_ms", " ms", 2),
-        ("Server CPU, connect phase", "server_cpu_connect_s", " s", 2),
-        ("Server CPU, publish phase", "server_cpu_publish_s", " s", 2),
-        ("Load generator CPU, publish phase", "loadgen_cpu_publish_s", " s", 2),
-        ("Other CPU on the machine, publish phase", "other_cpu_publish_s", " s", 2),
-        ("Publish rate achieved", "achieved_rate", " msg/s", 2),
-        ("Server RSS after connect", "rss_after_kb", " KB", 0),
-        ("Streams dropped / failed", None, "", 0),
-    ]
+    mode = herald.get("mode", "fanout")
+    table = TABLES[mode]
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print()
-    print(f"Herald SSE benchmark — {now}")
-    print(f"Machine: {machine()}")
+    print(table["title"].format(**{**herald, "duration_s": herald.get("duration_s", 0)}))
+    print()
+    print(f"Run: {now}. Machine: {machine()}")
     print(f"Command: {command}")
     # Anything else running skews the figures; say how busy the machine was.
     print(
-        f"Load average before the runs (1/5/15 min): "
-        f"{os.environ.get('BENCH_LOAD_AT_START', 'unknown')}"
+        f"Load average (1/5/15 min) before the runs: {os.environ.get('BENCH_LOAD_AT_START', 'unknown')}, "
+        f"after: {loadavg()}"
     )
     print(
-        f"Load: {herald['subscribers']:,} subscribers per server over {herald['source_ips']} "
-        f"loopback source IPs (at most {herald['connect_concurrency']} opening at once), "
-        f"{herald['messages']} messages at {herald['rate']:g} msg/s; "
-        f"load generator and server share the machine."
+        f"Streams spread over {herald['source_ips']} loopback source IPs (at most "
+        f"{herald['connect_concurrency']} opening at once); the load generator and the server "
+        f"share the machine; the baseline (axum + tokio broadcast) ran first, same settings."
     )
     print()
     print("| Metric | Herald | Baseline (axum + broadcast) | Herald / baseline |")
     print("|---|---:|---:|---:|")
-    for label, key, unit, digits in rows:
-        if key is None:
-            h = f"{herald['streams_dropped']} / {herald['streams_failed']}"
-            b = f"{base['streams_dropped']} / {base['streams_failed']}"
-            print(f"| {label} | {h} | {b} | — |")
-            continue
-        hv, bv = herald.get(key), base.get(key)
-        if key == "streams_established":
-            h, b = established(herald), established(base)
-        else:
-            h, b = fmt(hv, unit, digits), fmt(bv, unit, digits)
-        # Background noise is not a property of either server.
-        r = "—" if key == "other_cpu_publish_s" else ratio(hv, bv)
-        print(f"| {label} | {h} | {b} | {r} |")
+    for label, key, unit, digits, with_ratio in table["rows"]:
+        h, hv = cell(herald, key, unit, digits)
+        b, bv = cell(base, key, unit, digits)
+        if mode == "storm" and key in ("time_to_catch_up_s",):
+            b += " (no replay)"
+        if mode == "storm" and key in (lost_dup, wire, "lost_after_resync", "resynced_streams"):
+            b = f"n/a (no replay{': ' + b if key is lost_dup else ''})"
+        if key is wire and mode != "storm":
+            b = "n/a"
+        print(f"| {label} | {h} | {b} | {ratio(hv, bv) if with_ratio else '—'} |")
     print()
+    for line in verdicts(mode, herald, base):
+        print(line)
+    if mode == "fanout":
+        ramp_table(herald, base)
     for name, r in (("Herald", herald), ("Baseline", base)):
         f = r.get("failures") or {}
         if r["streams_failed"] or r["publish_errors"] or r["duplicates"]:

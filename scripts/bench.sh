@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
 # Load benchmark: Herald's real SSE stream against a minimal axum SSE server,
 # same load generator, same settings, same invocation; prints a Markdown
-# table with the Herald/baseline ratios.
+# table with the Herald/baseline ratios. One of three runs (MODE), which are
+# tables 2-4 of `make bench` (table 1 is scripts/bench-broadcast.sh):
 #
-#   bash scripts/bench.sh                       # 10,000 subscribers, 50 messages at 10 msg/s
-#   SUBSCRIBERS=500 MESSAGES=10 RATE=20 USERS=10 bash scripts/bench.sh
+#   MODE=throughput bash scripts/bench.sh   # 2. 4 closed-loop publishers, 10 s, 1,000 streams
+#   MODE=fanout bash scripts/bench.sh       # 3. 10,000 streams at 20 broadcasts/s for 60 s,
+#                                           #    then a ramp 20, 50, 100… until not sustained
+#   MODE=storm bash scripts/bench.sh        # 4. 10,000 streams over 1,000 users at 20/s; all
+#                                           #    closed at once, reopened with Last-Event-ID
+#   MODE=fanout DURATION=10 RAMP= bash scripts/bench.sh    # a quicker table 3
+#   SUBSCRIBERS=500 USERS=10 MODE=storm bash scripts/bench.sh   # a quick check
 #
-# Settings (environment):
-#   SUBSCRIBERS  SSE streams per server             (default 10000)
-#   MESSAGES     messages published per server      (default 50)
-#   RATE         publish rate, msg/s                (default 10)
-#   USERS        Herald accounts the streams share  (default 100)
+# Settings (environment; defaults per mode):
+#   MODE         fanout | throughput | storm        (default fanout)
+#   SUBSCRIBERS  SSE streams per server             (throughput 1000, else 10000)
+#   USERS        Herald accounts the streams share  (storm 1000, else 100)
+#   RATE         fanout, storm: publish rate, msg/s (default 20)
+#   DURATION     fanout: seconds at RATE (default 60; MESSAGES = RATE × DURATION);
+#                throughput: seconds of publishing (default 10)
+#   MESSAGES     fanout: messages at RATE (overrides DURATION)
+#   RAMP         fanout: rates of the ramp steps    (default "20 50 100 200 400 800"; empty: none)
+#   STEP_SECS    fanout: seconds per ramp step      (default 5)
+#   RAMP_P99_MS  fanout: a step is sustained if sends kept 95% of its rate, every
+#                delivery arrived and last-subscriber p99 <= this (default 1000)
+#   PUBLISHERS   throughput: closed-loop publishers (default 4)
+#   WARMUP       storm: seconds publishing before the storm   (default 3)
+#   STORM_GAP    storm: seconds between closing and reopening (default 1)
+#   STORM_TIMEOUT storm: limit to reconnect and catch up, s   (default 60)
+#   RECONNECT_CONCURRENCY storm: reopenings in flight (default 0: all at once)
 #   PING_SECS    Herald's keep-alive period         (default 15)
 #   SOURCE_IPS   client source addresses 127.0.0.1..N (default 4)
-#   CONNECT_CONCURRENCY  stream openings in flight (default 100: the baseline
+#   CONNECT_CONCURRENCY  first stream openings in flight (default 100: the baseline
 #                listens with tokio's default backlog of 128 (Herald: 4096),
 #                and a burst past it costs dropped SYNs and 1 s retransmits,
 #                which would then dominate its connect time)
@@ -23,16 +41,34 @@
 #
 # Everything listens on and connects to 127.0.0.1 only. Exit status: 0 when
 # both runs completed cleanly, 3 when a run completed but reported failures
-# (lost messages, resyncs, streams that did not open), 1 on any other error.
+# (lost or duplicated messages, streams that did not open or reopen, publish
+# errors, resyncs outside the storm; the baseline's storm losses do not
+# count: it cannot replay), 1 on any other error.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
 
-SUBSCRIBERS="${SUBSCRIBERS:-10000}"
-MESSAGES="${MESSAGES:-50}"
-RATE="${RATE:-10}"
-USERS="${USERS:-100}"
+MODE="${MODE:-fanout}"
+case "$MODE" in
+fanout) def_subs=10000 def_users=100 def_duration=60 ;;
+throughput) def_subs=1000 def_users=100 def_duration=10 ;;
+storm) def_subs=10000 def_users=1000 def_duration=0 ;;
+*) printf '[bench] error: MODE must be fanout, throughput or storm, got %s\n' "$MODE" >&2; exit 1 ;;
+esac
+SUBSCRIBERS="${SUBSCRIBERS:-$def_subs}"
+USERS="${USERS:-$def_users}"
+RATE="${RATE:-20}"
+DURATION="${DURATION:-$def_duration}"
+MESSAGES="${MESSAGES:-$(awk -v r="$RATE" -v d="$DURATION" 'BEGIN { m = int(r * d + 0.5); print (m > 0 ? m : 1) }')}"
+RAMP="${RAMP-20 50 100 200 400 800}"
+STEP_SECS="${STEP_SECS:-5}"
+RAMP_P99_MS="${RAMP_P99_MS:-1000}"
+PUBLISHERS="${PUBLISHERS:-4}"
+WARMUP="${WARMUP:-3}"
+STORM_GAP="${STORM_GAP:-1}"
+STORM_TIMEOUT="${STORM_TIMEOUT:-60}"
+RECONNECT_CONCURRENCY="${RECONNECT_CONCURRENCY:-0}"
 PING_SECS="${PING_SECS:-15}"
 SOURCE_IPS="${SOURCE_IPS:-4}"
 CONNECT_CONCURRENCY="${CONNECT_CONCURRENCY:-100}"
@@ -43,19 +79,26 @@ OUT_DIR="${OUT_DIR:-}"
 
 BASELINE_BIN=bench/target/release/baseline
 LOADGEN_BIN=bench/target/release/loadgen
-# Whole loadgen run: up to 60 s per stream to open plus publishing, the
-# 10 s drain and the RSS settling, with room to spare.
-LOADGEN_TIMEOUT=$(awk -v m="$MESSAGES" -v r="$RATE" 'BEGIN { printf "%d", 240 + m / r }')
+# Whole loadgen run: up to 60 s per stream to open, the publishing (ramp
+# and storm included), drains and RSS settling, with room to spare.
+LOADGEN_TIMEOUT=$(awk -v m="$MESSAGES" -v r="$RATE" -v d="$DURATION" -v st="$STORM_TIMEOUT" -v ramp="$RAMP" -v ss="$STEP_SECS" \
+    'BEGIN { n = split(ramp, a, /[ ,]+/); printf "%d", 240 + m / r + d + st + n * (ss + 12) }')
 
 log() { printf '\n[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/server.sh
 source scripts/lib/server.sh # (the script has cd-ed to the repository root)
 
-for v in SUBSCRIBERS MESSAGES USERS PING_SECS SOURCE_IPS CONNECT_CONCURRENCY BASELINE_PORT HERALD_PORT; do
+for v in SUBSCRIBERS MESSAGES USERS PUBLISHERS PING_SECS SOURCE_IPS CONNECT_CONCURRENCY BASELINE_PORT HERALD_PORT; do
     [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
-[[ "$RATE" =~ ^[0-9]*\.?[0-9]+$ ]] || die "RATE must be a positive number, got '$RATE'"
+[[ "$RECONNECT_CONCURRENCY" =~ ^[0-9]+$ ]] || die "RECONNECT_CONCURRENCY must be an integer, got '$RECONNECT_CONCURRENCY'"
+for v in RATE DURATION STEP_SECS RAMP_P99_MS WARMUP STORM_GAP STORM_TIMEOUT; do
+    [[ "${!v}" =~ ^[0-9]*\.?[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
+done
+for r in $RAMP; do
+    [[ "$r" =~ ^[0-9]*\.?[0-9]+$ ]] || die "RAMP must be rates, got '$r'"
+done
 
 WORK="$(mktemp -d -t herald-bench.XXXXXX)"
 # Other work on the machine skews every figure: the table quotes this.
@@ -103,15 +146,27 @@ if [[ ! -x "$HERALD_BIN" ]]; then
     cargo leptos build --release
 fi
 
-# c. Baseline run.
+# c. Baseline run (the same loadgen arguments as Herald's, but the target).
+MODE_ARGS=(--mode "$MODE" --subscribers "$SUBSCRIBERS" --source-ips "$SOURCE_IPS"
+    --connect-concurrency "$CONNECT_CONCURRENCY")
+case "$MODE" in
+fanout)
+    MODE_ARGS+=(--messages "$MESSAGES" --rate "$RATE" --step-secs "$STEP_SECS" --ramp-p99-ms "$RAMP_P99_MS")
+    [[ -z "${RAMP// /}" ]] || MODE_ARGS+=(--ramp "$RAMP")
+    ;;
+throughput) MODE_ARGS+=(--publishers "$PUBLISHERS" --duration "$DURATION") ;;
+storm)
+    MODE_ARGS+=(--rate "$RATE" --warmup "$WARMUP" --storm-gap "$STORM_GAP" --storm-timeout "$STORM_TIMEOUT"
+        --reconnect-concurrency "$RECONNECT_CONCURRENCY")
+    ;;
+esac
 log "baseline: starting on 127.0.0.1:$BASELINE_PORT"
 "$BASELINE_BIN" --addr "127.0.0.1:$BASELINE_PORT" >"$WORK/baseline.log" 2>&1 &
 SERVER_PID=$!
 wait_healthy "http://127.0.0.1:$BASELINE_PORT/healthz" || die "baseline did not become healthy (exited, or no answer within 30 s)"
 
 BASELINE_CMD=("$LOADGEN_BIN" --target baseline --base-url "http://127.0.0.1:$BASELINE_PORT"
-    --subscribers "$SUBSCRIBERS" --messages "$MESSAGES" --rate "$RATE" --source-ips "$SOURCE_IPS"
-    --connect-concurrency "$CONNECT_CONCURRENCY" --server-pid "$SERVER_PID" --json-out "$WORK/baseline.json")
+    "${MODE_ARGS[@]}" --server-pid "$SERVER_PID" --json-out "$WORK/baseline.json")
 log "baseline: ${BASELINE_CMD[*]}"
 baseline_rc=0
 timeout "$LOADGEN_TIMEOUT" "${BASELINE_CMD[@]}" || baseline_rc=$?
@@ -131,19 +186,25 @@ export LEPTOS_SITE_ADDR="127.0.0.1:$HERALD_PORT"
 export RUST_LOG=warn
 # The per-admin publish limit guards against runaway scripts; the benchmark
 # is one on purpose, and measures the stream, not the limiter.
-export HERALD_PUBLISH_PER_MINUTE=$((MESSAGES + 1200))
-# The benchmark spreads SUBSCRIBERS streams over USERS accounts (100 each by
-# default), far past the per-account cap a real deployment wants (16).
-export HERALD_MAX_STREAMS_PER_USER=$(( (SUBSCRIBERS + USERS - 1) / USERS + 16 ))
+export HERALD_PUBLISH_PER_MINUTE=10000000
+# The benchmark spreads SUBSCRIBERS streams over USERS accounts (100 or 10
+# each by default), far past the per-account cap a real deployment wants
+# (16); twice over, because in the storm a user's new streams may arrive
+# before the server has seen its old ones close.
+export HERALD_MAX_STREAMS_PER_USER=$(( 2 * ((SUBSCRIBERS + USERS - 1) / USERS) + 16 ))
 BENCH_PASSWORD="$(random_secret)"
 
 log "herald: creating $USERS bench users"
 "$HERALD_BIN" user add --help >/dev/null 2>&1 ||
     die "$HERALD_BIN has no 'user add' command: rebuild it (cargo leptos build --release)"
-for i in $(seq "$USERS"); do
-    printf '%s' "$BENCH_PASSWORD" | "$HERALD_BIN" user add "bench$i" --password-stdin >>"$WORK/users.log" 2>&1 ||
-        die "herald user add bench$i failed (see users.log above)"
-done
+add_user() { printf '%s' "$BENCH_PASSWORD" | "$HERALD_BIN" user add "bench$1" --password-stdin; }
+export -f add_user
+export BENCH_PASSWORD HERALD_BIN
+# The first one alone (it applies the migrations to the empty database), then
+# four at a time: each `user add` is a process and an argon2 hash (~30 ms).
+{ add_user 1 && seq 2 "$USERS" | xargs -r -P 4 -I{} bash -c 'add_user "$1"' _ {}; } >>"$WORK/users.log" 2>&1 ||
+    die "herald user add failed (see users.log above)"
+[[ $(grep -c '^added ' "$WORK/users.log") -eq $USERS ]] || die "not every bench user was added (see users.log above)"
 
 start_herald() {
     "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
@@ -173,9 +234,12 @@ def login(name, password):
         return json.load(resp)["token"]
 
 password = os.environ["BENCH_PASSWORD"]
+# Each sign-in is an argon2 verification on the server: a few in flight.
+from concurrent.futures import ThreadPoolExecutor
+with ThreadPoolExecutor(4) as pool:
+    tokens = list(pool.map(lambda i: login(f"bench{i}", password), range(1, users + 1)))
 with open(tokens_path, "w") as f:
-    for i in range(1, users + 1):
-        f.write(login(f"bench{i}", password) + "\n")
+    f.writelines(t + "\n" for t in tokens)
 with open(admin_path, "w") as f:
     f.write(login("admin", "herald-demo"))
 PY
@@ -185,17 +249,21 @@ log "herald: restarting on $LEPTOS_SITE_ADDR for the measured run"
 start_herald
 
 HERALD_CMD=("$LOADGEN_BIN" --target herald --base-url "http://$LEPTOS_SITE_ADDR"
-    --subscribers "$SUBSCRIBERS" --messages "$MESSAGES" --rate "$RATE" --source-ips "$SOURCE_IPS"
-    --connect-concurrency "$CONNECT_CONCURRENCY" --server-pid "$SERVER_PID" --tokens-file "$WORK/tokens.txt"
-    --admin-token "$(cat "$WORK/admin-token.txt")" --json-out "$WORK/herald.json")
-log "herald: ${HERALD_CMD[*]:0:19} --admin-token <admin token> --json-out $WORK/herald.json"
+    "${MODE_ARGS[@]}" --server-pid "$SERVER_PID" --tokens-file "$WORK/tokens.txt" --json-out "$WORK/herald.json")
+log "herald: ${HERALD_CMD[*]} --admin-token <admin token>"
+HERALD_CMD+=(--admin-token "$(cat "$WORK/admin-token.txt")")
 herald_rc=0
 timeout "$LOADGEN_TIMEOUT" "${HERALD_CMD[@]}" || herald_rc=$?
 stop_server
 [[ $herald_rc -eq 0 || $herald_rc -eq 3 ]] || die "loadgen (herald) failed with status $herald_rc"
 
 # e. The comparison.
-command_line="SUBSCRIBERS=$SUBSCRIBERS MESSAGES=$MESSAGES RATE=$RATE USERS=$USERS PING_SECS=$PING_SECS SOURCE_IPS=$SOURCE_IPS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY bash scripts/bench.sh"
+case "$MODE" in
+fanout) mode_settings="MESSAGES=$MESSAGES RATE=$RATE RAMP=\"$RAMP\" STEP_SECS=$STEP_SECS RAMP_P99_MS=$RAMP_P99_MS" ;;
+throughput) mode_settings="PUBLISHERS=$PUBLISHERS DURATION=$DURATION" ;;
+storm) mode_settings="RATE=$RATE WARMUP=$WARMUP STORM_GAP=$STORM_GAP STORM_TIMEOUT=$STORM_TIMEOUT RECONNECT_CONCURRENCY=$RECONNECT_CONCURRENCY" ;;
+esac
+command_line="MODE=$MODE SUBSCRIBERS=$SUBSCRIBERS USERS=$USERS $mode_settings PING_SECS=$PING_SECS SOURCE_IPS=$SOURCE_IPS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY bash scripts/bench.sh"
 BENCH_LOAD_AT_START="$LOAD_AT_START" python3 bench/report.py "$WORK/herald.json" "$WORK/baseline.json" "$command_line" |
     tee "$WORK/table.md"
 

@@ -239,6 +239,53 @@ pub fn parse_event(block: &[u8]) -> SseEvent<'_> {
     }
 }
 
+/// What the load generator reads from a notification's `data:`: the index of
+/// its `"bench N"` title, and the log channel and offset when the server
+/// sends them (`"ch":"all","off":17`). Each is looked for at the top level of
+/// the object first, then inside `"notification"`, so both the flattened
+/// frames of today's server and the nested ones of the event log parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BenchFrame<'a> {
+    pub index: Option<usize>,
+    pub ch: Option<Cow<'a, str>>,
+    pub off: Option<u64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InnerFields<'a> {
+    #[serde(borrow, default)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    ch: Option<Cow<'a, str>>,
+    #[serde(default)]
+    off: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct FrameData<'a> {
+    #[serde(borrow, default)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    ch: Option<Cow<'a, str>>,
+    #[serde(default)]
+    off: Option<u64>,
+    #[serde(borrow, default)]
+    notification: Option<InnerFields<'a>>,
+}
+
+/// Parses a notification's `data:`; `None` when it is not a JSON object.
+/// Borrowed: no allocation unless a string has escapes.
+pub fn bench_frame(data: &str) -> Option<BenchFrame<'_>> {
+    let d: FrameData<'_> = serde_json::from_str(data).ok()?;
+    let inner = d.notification.unwrap_or_default();
+    let title = d.title.or(inner.title);
+    Some(BenchFrame {
+        index: title.and_then(|t| t.strip_prefix("bench ")?.trim().parse().ok()),
+        ch: d.ch.or(inner.ch),
+        off: d.off.or(inner.off),
+    })
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -314,5 +361,31 @@ mod tests {
         let ev = parse_event(b":");
         assert_eq!(ev.event, "");
         assert_eq!(ev.data, "");
+    }
+
+    #[test]
+    fn bench_frames_parse_flat_or_nested() {
+        let flat = r#"{"id":3,"seq":3,"title":"bench 7","body":"","unread":2}"#;
+        assert_eq!(
+            bench_frame(flat),
+            Some(BenchFrame {
+                index: Some(7),
+                ch: None,
+                off: None
+            })
+        );
+        let nested = r#"{"notification":{"id":40,"seq":40,"title":"bench 12"},"ch":"all","off":17,"unread":3}"#;
+        assert_eq!(
+            bench_frame(nested),
+            Some(BenchFrame {
+                index: Some(12),
+                ch: Some("all".into()),
+                off: Some(17)
+            })
+        );
+        let inside = r#"{"notification":{"title":"bench 1","ch":"all","off":2},"unread":1}"#;
+        assert_eq!(bench_frame(inside).unwrap().off, Some(2));
+        assert_eq!(bench_frame(r#"{"title":"hello"}"#).unwrap().index, None);
+        assert_eq!(bench_frame("not json"), None);
     }
 }

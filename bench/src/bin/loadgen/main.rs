@@ -1,0 +1,1073 @@
+//! `loadgen`: opens N SSE subscribers against Herald or the baseline server,
+//! publishes broadcasts, and measures what arrives. Three modes, one per
+//! table of `make bench` (see `bench/README.md`):
+//!
+//! - `fanout` (table 3): M messages open loop at R msg/s, then optionally a
+//!   ramp of short steps at rising rates until one is not sustained;
+//! - `throughput` (table 2): P closed-loop publishers for D seconds;
+//! - `storm` (table 4): publishing at R msg/s, every socket closed at once,
+//!   then reopened at once with `Last-Event-ID`; time to reconnect and catch
+//!   up, lost and duplicated notifications across it.
+//!
+//! Every mode first opens every stream (bounded concurrency) and reads the
+//! server's resident memory before and after; every subscriber timestamps
+//! each message against the instant the publisher recorded just before
+//! sending it (one process, one monotonic clock).
+//!
+//! Run `loadgen --help` for the flags.
+
+mod publish;
+mod shared;
+mod stream;
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    ops::Range,
+    path::PathBuf,
+    process::ExitCode,
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
+
+use herald_bench::{procfs, stats::Summary};
+use serde_json::{json, Value};
+use tokio::{
+    sync::{watch, Semaphore},
+    task::JoinSet,
+};
+
+use publish::{PubConfig, Published};
+use shared::{secs, RangeFigures, Shared};
+use stream::{Phase, SubConfig, SubResult};
+
+/// File descriptors the process needs besides its subscribers (runtime,
+/// publishers, stdio, /proc readings).
+const SPARE_FDS: u64 = 100;
+
+const USAGE: &str = "\
+usage: loadgen [options]
+  --mode fanout|throughput|storm  what to run (default fanout)
+  --target herald|baseline   which server is under test (default herald)
+  --base-url URL             http://IP:PORT of the server (default http://127.0.0.1:3000)
+  --subscribers N            SSE streams to open (default 10000)
+  --messages M               fanout: messages to publish (default 50);
+                             throughput: upper bound on publishes (default 100000)
+  --rate R                   fanout, storm: publish rate, messages per second (default 10)
+  --ramp R1,R2,...           fanout: then steps at these rates, until one is not sustained
+  --step-secs S              fanout: length of a ramp step (default 5)
+  --ramp-p99-ms L            fanout: a step is sustained if its sends kept 95% of the rate,
+                             nothing was lost and last-subscriber p99 <= L (default 1000)
+  --publishers P             throughput: closed-loop publishers (default 4)
+  --duration S               throughput: seconds of publishing (default 10)
+  --warmup S                 storm: seconds of publishing before the storm (default 3)
+  --storm-gap S              storm: seconds between closing and reopening (default 1)
+  --storm-timeout S          storm: limit for every stream to reconnect and catch up (default 60)
+  --reconnect-concurrency C  storm: reopenings in flight (default 0: all at once)
+  --source-ips K             spread client sockets over 127.0.0.1..127.0.0.K (default 4)
+  --server-pid PID           read the server's VmRSS / CPU from /proc/PID
+  --tokens-file FILE         herald: one bearer token per line, used round-robin
+  --admin-token TOKEN        herald: bearer token that publishes
+  --connect-concurrency C    streams being opened at once (default 100; keep it under
+                             the server's listen backlog, 128 for tokio's default)
+  --connect-timeout S        per-stream limit to get established, seconds (default 60)
+  --drain-timeout S          wait for deliveries after the last publish, seconds (default 10)
+  --json-out FILE            also write the results as JSON";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Herald,
+    Baseline,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Herald => "herald",
+            Target::Baseline => "baseline",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Fanout,
+    Throughput,
+    Storm,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Fanout => "fanout",
+            Mode::Throughput => "throughput",
+            Mode::Storm => "storm",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Args {
+    mode: Mode,
+    target: Target,
+    server: SocketAddr,
+    subscribers: usize,
+    messages: usize,
+    rate: f64,
+    ramp: Vec<f64>,
+    step_secs: f64,
+    ramp_p99_ms: f64,
+    publishers: usize,
+    duration: Duration,
+    warmup: Duration,
+    storm_gap: Duration,
+    storm_timeout: Duration,
+    reconnect_concurrency: usize,
+    source_ips: u8,
+    server_pid: Option<u32>,
+    tokens: Vec<String>,
+    admin_token: Option<String>,
+    connect_concurrency: usize,
+    connect_timeout: Duration,
+    drain_timeout: Duration,
+    json_out: Option<PathBuf>,
+}
+
+impl Args {
+    /// Message slots the run may use.
+    fn capacity(&self) -> usize {
+        match self.mode {
+            Mode::Fanout => {
+                self.messages
+                    + self
+                        .ramp
+                        .iter()
+                        .map(|r| (r * self.step_secs).ceil() as usize)
+                        .sum::<usize>()
+            }
+            Mode::Throughput => self.messages,
+            // Warm-up, gap, the storm itself, the tail, and room to spare.
+            Mode::Storm => {
+                let s = self.warmup + self.storm_gap + self.storm_timeout + STORM_TAIL;
+                ((s.as_secs_f64() + 30.0) * self.rate).ceil() as usize
+            }
+        }
+    }
+}
+
+/// Storm: publishing goes on this long after every stream caught up.
+const STORM_TAIL: Duration = Duration::from_secs(2);
+
+fn parse_args() -> Result<Args, String> {
+    let mut mode = Mode::Fanout;
+    let mut target = Target::Herald;
+    let mut base_url = "http://127.0.0.1:3000".to_string();
+    let mut subscribers = 10_000;
+    let mut messages: Option<usize> = None;
+    let mut rate: f64 = 10.0;
+    let mut ramp = Vec::new();
+    let mut step_secs: f64 = 5.0;
+    let mut ramp_p99_ms: f64 = 1000.0;
+    let mut publishers = 4;
+    let mut duration: f64 = 10.0;
+    let mut warmup: f64 = 3.0;
+    let mut storm_gap: f64 = 1.0;
+    let mut storm_timeout: f64 = 60.0;
+    let mut reconnect_concurrency = 0;
+    let mut source_ips = 4;
+    let mut server_pid = None;
+    let mut tokens_file: Option<PathBuf> = None;
+    let mut admin_token = None;
+    let mut connect_concurrency = 100;
+    let mut connect_timeout: f64 = 60.0;
+    let mut drain_timeout: f64 = 10.0;
+    let mut json_out = None;
+
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let bad = |what: &str| format!("{flag}: {what}, got {value:?}");
+        let count = || value.parse::<usize>().map_err(|_| bad("expected a count"));
+        let seconds = || value.parse::<f64>().map_err(|_| bad("expected seconds"));
+        match flag.as_str() {
+            "--mode" => {
+                mode = match value.as_str() {
+                    "fanout" => Mode::Fanout,
+                    "throughput" => Mode::Throughput,
+                    "storm" => Mode::Storm,
+                    _ => return Err(bad("expected fanout, throughput or storm")),
+                }
+            }
+            "--target" => {
+                target = match value.as_str() {
+                    "herald" => Target::Herald,
+                    "baseline" => Target::Baseline,
+                    _ => return Err(bad("expected herald or baseline")),
+                }
+            }
+            "--base-url" => base_url = value.clone(),
+            "--subscribers" => subscribers = count()?,
+            "--messages" => messages = Some(count()?),
+            "--rate" => rate = value.parse().map_err(|_| bad("expected msg/s"))?,
+            "--ramp" => {
+                ramp = value
+                    .split([',', ' '])
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse::<f64>().map_err(|_| bad("expected rates")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--step-secs" => step_secs = seconds()?,
+            "--ramp-p99-ms" => ramp_p99_ms = value.parse().map_err(|_| bad("expected ms"))?,
+            "--publishers" => publishers = count()?,
+            "--duration" => duration = seconds()?,
+            "--warmup" => warmup = seconds()?,
+            "--storm-gap" => storm_gap = seconds()?,
+            "--storm-timeout" => storm_timeout = seconds()?,
+            "--reconnect-concurrency" => reconnect_concurrency = count()?,
+            "--source-ips" => source_ips = value.parse().map_err(|_| bad("expected 1..=254"))?,
+            "--server-pid" => server_pid = Some(value.parse().map_err(|_| bad("expected a pid"))?),
+            "--tokens-file" | "--users-file" => tokens_file = Some(value.clone().into()),
+            "--admin-token" => admin_token = Some(value.clone()),
+            "--connect-concurrency" => connect_concurrency = count()?,
+            "--connect-timeout" => connect_timeout = seconds()?,
+            "--drain-timeout" => drain_timeout = seconds()?,
+            "--json-out" => json_out = Some(value.clone().into()),
+            _ => return Err(format!("unknown flag {flag:?}\n{USAGE}")),
+        }
+    }
+
+    let host = base_url
+        .strip_prefix("http://")
+        .ok_or("--base-url must start with http://")?
+        .trim_end_matches('/');
+    let server: SocketAddr = host
+        .parse()
+        .map_err(|_| format!("--base-url must be http://IP:PORT, got {base_url:?}"))?;
+    if !server.ip().is_loopback() {
+        return Err(
+            "--base-url must be a loopback address: this tool only loads local servers".into(),
+        );
+    }
+    if source_ips == 0 || source_ips > 254 {
+        return Err("--source-ips must be 1..=254".into());
+    }
+    let messages = messages.unwrap_or(match mode {
+        Mode::Throughput => 100_000,
+        _ => 50,
+    });
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    if subscribers == 0
+        || messages == 0
+        || !positive(rate)
+        || connect_concurrency == 0
+        || publishers == 0
+    {
+        return Err("--subscribers, --messages, --rate, --publishers and --connect-concurrency must be positive".into());
+    }
+    if !ramp.iter().all(|r| positive(*r)) || !positive(step_secs) || !positive(ramp_p99_ms) {
+        return Err("--ramp rates, --step-secs and --ramp-p99-ms must be positive".into());
+    }
+    for (name, v) in [
+        ("--connect-timeout", connect_timeout),
+        ("--duration", duration),
+        ("--storm-timeout", storm_timeout),
+    ] {
+        if !positive(v) {
+            return Err(format!("{name} must be positive seconds"));
+        }
+    }
+    for (name, v) in [
+        ("--drain-timeout", drain_timeout),
+        ("--warmup", warmup),
+        ("--storm-gap", storm_gap),
+    ] {
+        if !(positive(v) || v == 0.0) {
+            return Err(format!("{name} must be zero or positive seconds"));
+        }
+    }
+    let tokens = match &tokens_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("--tokens-file {}: {e}", path.display()))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    if target == Target::Herald && (tokens.is_empty() || admin_token.is_none()) {
+        return Err("--target herald needs --tokens-file (non-empty) and --admin-token".into());
+    }
+    Ok(Args {
+        mode,
+        target,
+        server,
+        subscribers,
+        messages,
+        rate,
+        ramp,
+        step_secs,
+        ramp_p99_ms,
+        publishers,
+        duration: Duration::from_secs_f64(duration),
+        warmup: Duration::from_secs_f64(warmup),
+        storm_gap: Duration::from_secs_f64(storm_gap),
+        storm_timeout: Duration::from_secs_f64(storm_timeout),
+        reconnect_concurrency,
+        source_ips,
+        server_pid,
+        tokens,
+        admin_token,
+        connect_concurrency,
+        connect_timeout: Duration::from_secs_f64(connect_timeout),
+        drain_timeout: Duration::from_secs_f64(drain_timeout),
+        json_out,
+    })
+}
+
+/// Raises the soft open-file limit to the hard one; returns the new soft limit.
+fn raise_fd_limit() -> Result<u64, String> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on a stack value we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
+            }
+            lim = raised;
+        }
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// CPU seconds used so far: the server's, this process's, the machine's.
+#[derive(Clone, Copy)]
+struct CpuMark {
+    server: Option<f64>,
+    own: Option<f64>,
+    machine: Option<f64>,
+}
+
+/// CPU used between two marks.
+struct CpuSpent {
+    server: Option<f64>,
+    loadgen: Option<f64>,
+    /// Everything else on the machine (e.g. a compiler): anything well above
+    /// zero means the figures were skewed. Kernel interrupt work not charged
+    /// to either process lands here too, so it is never quite 0.
+    other: Option<f64>,
+}
+
+impl CpuMark {
+    fn now(pid: Option<u32>) -> CpuMark {
+        CpuMark {
+            server: pid.and_then(procfs::cpu_secs),
+            own: procfs::cpu_secs(std::process::id()),
+            machine: procfs::machine_busy_secs(),
+        }
+    }
+
+    fn until(self, later: CpuMark) -> CpuSpent {
+        let d = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| b - a);
+        let (server, loadgen, machine) = (
+            d(self.server, later.server),
+            d(self.own, later.own),
+            d(self.machine, later.machine),
+        );
+        CpuSpent {
+            server,
+            loadgen,
+            other: match (machine, server, loadgen) {
+                (Some(m), Some(s), Some(l)) => Some((m - s - l).max(0.0)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Waits for the server's RSS to settle (two readings 500 ms apart within
+/// 1%, at most ~5 s), then returns it.
+async fn settled_rss(pid: u32) -> Option<u64> {
+    let mut last = procfs::rss_kb(pid)?;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = procfs::rss_kb(pid)?;
+        if now.abs_diff(last) * 100 <= last {
+            return Some(now);
+        }
+        last = now;
+    }
+    Some(last)
+}
+
+fn fmt_ms(v: Option<f64>) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.2} ms"))
+}
+
+fn fmt_num(v: Option<f64>, digits: usize) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.digits$}"))
+}
+
+/// Streams still open.
+fn live(shared: &Shared) -> u64 {
+    let open =
+        shared.established.load(Ordering::Relaxed) + shared.reconnected.load(Ordering::Relaxed);
+    let gone = shared.dropped.load(Ordering::Relaxed) + shared.closed.load(Ordering::Relaxed);
+    open.saturating_sub(gone) as u64
+}
+
+/// Waits until every live stream has every accepted message of `range`, or
+/// `timeout`; returns the seconds waited.
+async fn drain(shared: &Shared, range: Range<usize>, timeout: Duration) -> f64 {
+    let start = Instant::now();
+    loop {
+        let accepted = range
+            .clone()
+            .filter(|&i| {
+                let a = shared.answered[i].load(Ordering::Relaxed);
+                a != 0 && a != shared::FAILED
+            })
+            .count() as u64;
+        if shared.delivered_in(range.clone()) >= live(shared) * accepted
+            || start.elapsed() >= timeout
+        {
+            return start.elapsed().as_secs_f64();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn range_json(f: &RangeFigures) -> Value {
+    json!({
+        "sent": f.sent,
+        "accepted": f.accepted,
+        "send_rate": f.send_rate,
+        "accepted_per_sec": f.accepted_per_sec,
+        "deliveries": f.deliveries,
+        "deliveries_per_sec": f.deliveries_per_sec,
+        "delivery_window_s": f.window_s,
+        "last_subscriber_p50_ms": f.last_sub.p50_ms,
+        "last_subscriber_p99_ms": f.last_sub.p99_ms,
+        "last_subscriber_max_ms": f.last_sub.max_ms,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let fd_limit = match raise_fd_limit() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.subscribers as u64 + SPARE_FDS > fd_limit {
+        eprintln!(
+            "loadgen: {} subscribers need about {} open files, but this process may only have {fd_limit} \
+             (RLIMIT_NOFILE hard limit). Lower --subscribers or raise the limit (ulimit -Hn).",
+            args.subscribers,
+            args.subscribers as u64 + SPARE_FDS
+        );
+        return ExitCode::FAILURE;
+    }
+    // Fail early and clearly if the extra loopback source addresses are unusable.
+    for k in 1..=args.source_ips {
+        let addr = SocketAddr::from((Ipv4Addr::new(127, 0, 0, k), 0));
+        if let Err(e) = std::net::UdpSocket::bind(addr) {
+            eprintln!("loadgen: cannot bind source address {addr}: {e} (lower --source-ips)");
+            return ExitCode::FAILURE;
+        }
+    }
+
+    match run(args).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(3),
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens every stream, runs the mode, prints and writes the results;
+/// `Ok(false)` when the run completed but something failed (lost messages,
+/// failed streams, ...).
+async fn run(args: Args) -> Result<bool, String> {
+    let target = args.target.name();
+    eprintln!(
+        "loadgen: {} mode, {target} at {} — {} subscribers, {} source IPs",
+        args.mode.name(),
+        args.server,
+        args.subscribers,
+        args.source_ips
+    );
+    let timed = match args.mode {
+        Mode::Fanout => args.messages,
+        Mode::Throughput => args.capacity(),
+        Mode::Storm => 0,
+    };
+    let shared = Arc::new(Shared::new(args.capacity(), timed));
+    let pid = args.server_pid;
+    let rss_before = pid.and_then(procfs::rss_kb);
+    let cpu_start = CpuMark::now(pid);
+
+    // Phase 1: open every stream.
+    let cfg = Arc::new(SubConfig {
+        target: args.target,
+        server: args.server,
+        source_ips: args.source_ips,
+        tokens: args.tokens.clone(),
+        connect_timeout: args.connect_timeout,
+    });
+    let gate = Arc::new(Semaphore::new(args.connect_concurrency));
+    let reconnect_gate = (args.reconnect_concurrency > 0)
+        .then(|| Arc::new(Semaphore::new(args.reconnect_concurrency)));
+    let (phase_tx, phase_rx) = watch::channel(Phase::Run);
+    let connect_start = shared.now_ns();
+    let mut tasks = JoinSet::new();
+    for i in 0..args.subscribers {
+        tasks.spawn(stream::subscriber(
+            i,
+            cfg.clone(),
+            shared.clone(),
+            gate.clone(),
+            reconnect_gate.clone(),
+            phase_rx.clone(),
+        ));
+    }
+    let mut last_report = Instant::now();
+    // Every stream ends up established or failed within its own timeout once
+    // it starts; this guards the phase as a whole against a server that
+    // stops accepting (streams still queued for a permit would wait forever).
+    let mut last_progress = (0, Instant::now());
+    loop {
+        let est = shared.established.load(Ordering::Relaxed);
+        let failed = shared.failed.load(Ordering::Relaxed);
+        if est + failed >= args.subscribers {
+            break;
+        }
+        if est + failed != last_progress.0 {
+            last_progress = (est + failed, Instant::now());
+        } else if last_progress.1.elapsed() > args.connect_timeout + Duration::from_secs(5) {
+            eprintln!(
+                "loadgen: no stream opened or failed for {:.0} s; going on with {est} streams",
+                last_progress.1.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        if last_report.elapsed() >= Duration::from_secs(2) {
+            eprintln!("loadgen: {est} established, {failed} failed…");
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let established = shared.established.load(Ordering::Relaxed);
+    let connect_s = secs(
+        shared
+            .last_established
+            .load(Ordering::Relaxed)
+            .saturating_sub(connect_start),
+    );
+    let cpu_connected = CpuMark::now(pid);
+    let rss_after = match pid {
+        Some(pid) => settled_rss(pid).await,
+        None => None,
+    };
+    eprintln!("loadgen: {established} streams established in {connect_s:.2} s");
+
+    let pub_cfg = Arc::new(PubConfig {
+        target: args.target,
+        server: args.server,
+        admin_token: args.admin_token.clone(),
+    });
+    let cpu_publish = CpuMark::now(pid);
+    let mut out = json!({});
+    let mut text: Vec<String> = Vec::new();
+    let mut ok = true;
+    let (mut published, headline): (Published, RangeFigures) = match args.mode {
+        Mode::Fanout => {
+            eprintln!(
+                "loadgen: publishing {} messages at {} msg/s…",
+                args.messages, args.rate
+            );
+            let published = publish::open_loop(
+                pub_cfg.clone(),
+                shared.clone(),
+                args.rate,
+                Some(args.messages),
+                None,
+            )
+            .await;
+            let range = published.first..published.end;
+            let drained_s = drain(&shared, range.clone(), args.drain_timeout).await;
+            let f = shared.range_figures(range);
+            text.push(format!(
+                "messages                {} at {} msg/s, sends achieved {} msg/s; drained {drained_s:.2} s after the last answer",
+                args.messages,
+                args.rate,
+                fmt_num(f.send_rate, 2)
+            ));
+            out["messages"] = json!(args.messages);
+            out["rate"] = json!(args.rate);
+            out["achieved_rate"] = json!(f.send_rate);
+            let cpu = cpu_publish.until(CpuMark::now(pid));
+            out["server_cpu_publish_s"] = json!(cpu.server);
+            out["loadgen_cpu_publish_s"] = json!(cpu.loadgen);
+            out["other_cpu_publish_s"] = json!(cpu.other);
+            out["rss_after_publish_kb"] = json!(pid.and_then(procfs::rss_kb));
+
+            // The ramp: short steps at rising rates, until one is not sustained.
+            let mut steps = Vec::new();
+            let mut highest: Option<f64> = None;
+            for &rate in &args.ramp {
+                let n = (rate * args.step_secs).ceil() as usize;
+                eprintln!("loadgen: ramp step {rate} msg/s ({n} messages)…");
+                let live_streams = live(&shared);
+                let cpu_step = CpuMark::now(pid);
+                let step =
+                    publish::open_loop(pub_cfg.clone(), shared.clone(), rate, Some(n), None).await;
+                let range = step.first..step.end;
+                drain(&shared, range.clone(), args.drain_timeout).await;
+                let cpu = cpu_step.until(CpuMark::now(pid));
+                let f = shared.range_figures(range);
+                let shortfall = (live_streams * f.accepted as u64).saturating_sub(f.deliveries);
+                let sustained = f.sent == n
+                    && step.errors.is_empty()
+                    && shortfall == 0
+                    && f.send_rate.is_some_and(|r| r >= 0.95 * rate)
+                    && f.last_sub.p99_ms.is_some_and(|p| p <= args.ramp_p99_ms);
+                text.push(format!(
+                    "ramp {rate:>6} msg/s      sends {} msg/s, deliveries/s {}, last subscriber p50 {} p99 {}, \
+                     publish errors {}, undelivered {shortfall}, server CPU {} → {}",
+                    fmt_num(f.send_rate, 1),
+                    fmt_num(f.deliveries_per_sec, 0),
+                    fmt_ms(f.last_sub.p50_ms),
+                    fmt_ms(f.last_sub.p99_ms),
+                    step.errors.len(),
+                    fmt_num(cpu.server, 2),
+                    if sustained { "sustained" } else { "NOT sustained" }
+                ));
+                let mut j = range_json(&f);
+                j["rate"] = json!(rate);
+                j["messages"] = json!(n);
+                j["publish_errors"] = json!(step.errors.len());
+                j["undelivered"] = json!(shortfall);
+                j["server_cpu_s"] = json!(cpu.server);
+                j["sustained"] = json!(sustained);
+                steps.push(j);
+                if !sustained {
+                    break;
+                }
+                highest = Some(rate);
+            }
+            if !args.ramp.is_empty() {
+                out["ramp"] = json!(steps);
+                out["ramp_step_secs"] = json!(args.step_secs);
+                out["ramp_p99_ms"] = json!(args.ramp_p99_ms);
+                out["ramp_highest_sustained"] = json!(highest);
+                out["ramp_broke"] = json!(
+                    steps.len() < args.ramp.len()
+                        || steps.last().is_some_and(|s| s["sustained"] == json!(false))
+                );
+            }
+            (published, f)
+        }
+        Mode::Throughput => {
+            eprintln!(
+                "loadgen: {} closed-loop publishers for {:.0} s…",
+                args.publishers,
+                args.duration.as_secs_f64()
+            );
+            let published = publish::closed_loop(
+                pub_cfg.clone(),
+                shared.clone(),
+                args.publishers,
+                args.duration,
+            )
+            .await;
+            let range = published.first..published.end;
+            let drained_s = drain(&shared, range.clone(), args.drain_timeout).await;
+            let f = shared.range_figures(range);
+            let cpu = cpu_publish.until(CpuMark::now(pid));
+            text.push(format!(
+                "publishing              {} closed-loop publishers, {:.0} s: {} accepted ({} /s), {} errors; drained {drained_s:.2} s after",
+                args.publishers,
+                args.duration.as_secs_f64(),
+                f.accepted,
+                fmt_num(f.accepted_per_sec, 1),
+                published.errors.len()
+            ));
+            if published.end >= shared.capacity {
+                text.push(format!(
+                    "note: stopped at the --messages bound ({})",
+                    shared.capacity
+                ));
+                ok = false;
+            }
+            out["publishers"] = json!(args.publishers);
+            out["duration_s"] = json!(args.duration.as_secs_f64());
+            out["accepted"] = json!(f.accepted);
+            out["accepted_per_sec"] = json!(f.accepted_per_sec);
+            out["server_cpu_publish_s"] = json!(cpu.server);
+            out["loadgen_cpu_publish_s"] = json!(cpu.loadgen);
+            out["other_cpu_publish_s"] = json!(cpu.other);
+            out["rss_after_publish_kb"] = json!(pid.and_then(procfs::rss_kb));
+            (published, f)
+        }
+        Mode::Storm => {
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let publisher = tokio::spawn(publish::open_loop(
+                pub_cfg.clone(),
+                shared.clone(),
+                args.rate,
+                None,
+                Some(stop_rx),
+            ));
+            eprintln!(
+                "loadgen: publishing at {} msg/s; the storm in {:.1} s…",
+                args.rate,
+                args.warmup.as_secs_f64()
+            );
+            tokio::time::sleep(args.warmup).await;
+            let open_before = live(&shared) as usize;
+            let dropped_before = shared.dropped.load(Ordering::Relaxed);
+            let close_at = Instant::now();
+            let close_ns = shared.now_ns();
+            let _ = phase_tx.send(Phase::Close);
+            while shared.closed.load(Ordering::Relaxed) < open_before
+                && close_at.elapsed() < Duration::from_secs(10)
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let closed = shared.closed.load(Ordering::Relaxed);
+            let close_s = close_at.elapsed().as_secs_f64();
+            tokio::time::sleep(args.storm_gap).await;
+            // Caught up = has every message answered before the reopen (of
+            // those owed to it): the contiguous answered prefix.
+            let mut to = 0;
+            while to < shared.capacity && shared.answered[to].load(Ordering::Acquire) != 0 {
+                to += 1;
+            }
+            shared.catch_up_to.store(to, Ordering::Release);
+            let missed = (0..to)
+                .filter(|&i| shared.sent_at[i].load(Ordering::Relaxed) >= close_ns)
+                .count();
+            let cpu_reopen = CpuMark::now(pid);
+            let reopen_ns = shared.now_ns();
+            eprintln!("loadgen: {closed} streams closed in {close_s:.3} s; reopening them all…");
+            let _ = phase_tx.send(Phase::Reopen);
+            let deadline = Instant::now() + args.storm_timeout;
+            let mut last_report = Instant::now();
+            loop {
+                let rec = shared.reconnected.load(Ordering::Relaxed);
+                let caught = shared.caught_up.load(Ordering::Relaxed);
+                let failed = shared.reconnect_failed.load(Ordering::Relaxed);
+                if (rec + failed >= closed && caught + failed >= closed)
+                    || Instant::now() >= deadline
+                {
+                    break;
+                }
+                if last_report.elapsed() >= Duration::from_secs(2) {
+                    eprintln!("loadgen: {rec} reconnected, {caught} caught up, {failed} failed…");
+                    last_report = Instant::now();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let cpu = cpu_reopen.until(CpuMark::now(pid));
+            let since = |ns: u64| (ns > reopen_ns).then(|| secs(ns - reopen_ns));
+            let reconnected = shared.reconnected.load(Ordering::Relaxed);
+            let replayed = shared.replayed.load(Ordering::Relaxed);
+            let caught_up = shared.caught_up.load(Ordering::Relaxed);
+            let reconnect_failed = shared.reconnect_failed.load(Ordering::Relaxed);
+            let reconnect_s = since(shared.last_reconnected.load(Ordering::Relaxed));
+            let catch_up_s = since(shared.last_caught_up.load(Ordering::Relaxed));
+            tokio::time::sleep(STORM_TAIL).await;
+            let _ = stop_tx.send(true);
+            let published = publisher.await.map_err(|e| format!("publisher: {e}"))?;
+            // Wait for what was published once every stream was back.
+            let back = shared.last_reconnected.load(Ordering::Relaxed);
+            let tail = (to..published.end)
+                .find(|&i| shared.sent_at[i].load(Ordering::Relaxed) > back)
+                .unwrap_or(published.end)..published.end;
+            let drained_s = drain(&shared, tail, args.drain_timeout).await;
+            let f = shared.range_figures(published.first..published.end);
+            let pending = closed.saturating_sub(reconnected + reconnect_failed);
+            text.push(format!(
+                "storm                   {closed} of {open_before} open streams closed in {close_s:.3} s, reopened after {:.1} s \
+                 with Last-Event-ID (baseline: ignored)",
+                args.storm_gap.as_secs_f64()
+            ));
+            text.push(format!(
+                "reconnected             {reconnected} in {} s (failed {reconnect_failed}, still pending {pending}); \
+                 caught up {caught_up} in {} s; {missed} messages published while the streams were closed; \
+                 {replayed} notifications replayed (published before their stream's `connected`)",
+                fmt_num(reconnect_s, 2),
+                fmt_num(catch_up_s, 2),
+            ));
+            text.push(format!(
+                "publishing              {} messages at {} msg/s, sends achieved {} msg/s, {} errors; drained {drained_s:.2} s",
+                f.sent,
+                args.rate,
+                fmt_num(f.send_rate, 2),
+                published.errors.len()
+            ));
+            text.push(format!(
+                "server CPU, reopening   {} s (loadgen {} s, rest of the machine {} s)",
+                fmt_num(cpu.server, 2),
+                fmt_num(cpu.loadgen, 2),
+                fmt_num(cpu.other, 2)
+            ));
+            out["rate"] = json!(args.rate);
+            out["achieved_rate"] = json!(f.send_rate);
+            out["warmup_s"] = json!(args.warmup.as_secs_f64());
+            out["storm_gap_s"] = json!(args.storm_gap.as_secs_f64());
+            out["reconnect_concurrency"] = json!(args.reconnect_concurrency);
+            out["open_before_storm"] = json!(open_before);
+            out["dropped_before_storm"] = json!(dropped_before);
+            out["closed"] = json!(closed);
+            out["missed_while_closed"] = json!(missed);
+            out["replayed"] = json!(replayed);
+            out["close_s"] = json!(close_s);
+            out["reconnected"] = json!(reconnected);
+            out["reconnect_failed"] = json!(reconnect_failed);
+            out["reconnect_pending"] = json!(pending);
+            out["caught_up"] = json!(caught_up);
+            out["time_to_reconnect_s"] = json!(reconnect_s);
+            out["time_to_catch_up_s"] = json!(catch_up_s);
+            out["server_cpu_reopen_s"] = json!(cpu.server);
+            out["loadgen_cpu_reopen_s"] = json!(cpu.loadgen);
+            out["other_cpu_reopen_s"] = json!(cpu.other);
+            out["messages"] = json!(f.sent);
+            ok &= reconnected == closed && caught_up == closed && closed == open_before;
+            (published, f)
+        }
+    };
+
+    // Stop every subscriber; each checks its own stream against everything published.
+    let _ = phase_tx.send(Phase::Stop);
+    let loadgen_rss = procfs::rss_kb(std::process::id());
+    let mut results: Vec<SubResult> = Vec::with_capacity(args.subscribers);
+    let collect = async {
+        while let Some(res) = tasks.join_next().await {
+            if let Ok(r) = res {
+                results.push(r);
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(60), collect)
+        .await
+        .is_err()
+    {
+        eprintln!("loadgen: some subscribers did not stop within 60 s; their figures are missing");
+        ok = false;
+    }
+    let owed: u64 = results.iter().map(|r| r.owed).sum();
+    let lost: u64 = results.iter().map(|r| r.lost).sum();
+    let lost_after_resync: u64 = results.iter().map(|r| r.lost_after_resync).sum();
+    let mut latencies: Vec<u32> = results
+        .iter_mut()
+        .flat_map(|r| std::mem::take(&mut r.latencies_us))
+        .collect();
+    let latency = Summary::of_micros(&mut latencies);
+    drop(latencies);
+
+    // Figures common to every mode.
+    let received = shared.received.load(Ordering::Relaxed);
+    let duplicates = shared.duplicates.load(Ordering::Relaxed);
+    let wire_dups = shared.wire_dups.load(Ordering::Relaxed);
+    let wire_gaps = shared.wire_gaps.load(Ordering::Relaxed);
+    let resyncs = shared.resyncs.load(Ordering::Relaxed);
+    let resynced_streams = shared.resynced_streams.load(Ordering::Relaxed);
+    let dropped = shared.dropped.load(Ordering::Relaxed);
+    let failed = shared.failed.load(Ordering::Relaxed);
+    let foreign = shared.foreign.load(Ordering::Relaxed);
+    let bytes_read = shared.bytes_read.load(Ordering::Relaxed);
+    let bytes_per_delivery = (received > 0).then(|| bytes_read as f64 / received as f64);
+    let offsets = shared.offsets_seen.load(Ordering::Relaxed);
+    let mut publish_us = std::mem::take(&mut published.durations_us);
+    let publish = Summary::of_micros(&mut publish_us);
+    let kb_per_conn = match (rss_before, rss_after) {
+        (Some(b), Some(a)) if established > 0 => Some((a as f64 - b as f64) / established as f64),
+        _ => None,
+    };
+    let cpu_connect = cpu_start.until(cpu_connected);
+    let pending = args.subscribers.saturating_sub(established + failed);
+    let (failures, failure_text) = {
+        let f = shared.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let text = format!(
+            "connect {}, HTTP status {}, timeout {}, I/O {}, never started {pending}{}",
+            f.connect,
+            f.status,
+            f.timeout,
+            f.io,
+            if f.samples.is_empty() {
+                String::new()
+            } else {
+                format!("; e.g. {}", f.samples.join(" | "))
+            }
+        );
+        let json = json!({
+            "connect": f.connect, "http_status": f.status, "timeout": f.timeout,
+            "io": f.io, "never_started": pending, "samples": f.samples,
+        });
+        (json, text)
+    };
+
+    let kb = |v: Option<u64>| v.map_or("n/a".into(), |v| format!("{v} KB"));
+    println!(
+        "== {target} ({}), {} mode ==",
+        args.server,
+        args.mode.name()
+    );
+    println!(
+        "subscribers requested   {}  (source IPs 127.0.0.1..{})",
+        args.subscribers, args.source_ips
+    );
+    println!(
+        "streams established     {established}  (failed {}: {failure_text})",
+        failed + pending
+    );
+    println!("time to establish all   {connect_s:.2} s");
+    for line in &text {
+        println!("{line}");
+    }
+    println!(
+        "deliveries              {received}; owed {owed}, lost {lost} (+{lost_after_resync} on streams after resync), \
+         duplicates {duplicates}; resyncs {resyncs} on {resynced_streams} streams; streams dropped {dropped}; \
+         unknown notifications {foreign}"
+    );
+    println!(
+        "wire checks             {wire_dups} repeated ids, {wire_gaps} skipped {} ",
+        if offsets {
+            "offsets (ch/off)"
+        } else {
+            "ids (no ch/off on the wire: id-consecutive check)"
+        }
+    );
+    println!(
+        "bytes read on streams   {bytes_read}  ({} per delivery, everything included)",
+        fmt_num(bytes_per_delivery, 0)
+    );
+    println!(
+        "delivery latency        p50 {}  p99 {}  max {}",
+        fmt_ms(latency.p50_ms),
+        fmt_ms(latency.p99_ms),
+        fmt_ms(latency.max_ms)
+    );
+    println!(
+        "last subscriber         p50 {}  p99 {}  max {}  (per message, send → last arrival)",
+        fmt_ms(headline.last_sub.p50_ms),
+        fmt_ms(headline.last_sub.p99_ms),
+        fmt_ms(headline.last_sub.max_ms)
+    );
+    println!(
+        "deliveries/s            {}  (over {:.2} s from first publish to last delivery)",
+        fmt_num(headline.deliveries_per_sec, 0),
+        headline.window_s
+    );
+    println!(
+        "publish requests        {} accepted, {} errors, p50 {} max {}",
+        headline.accepted,
+        published.errors.len(),
+        fmt_ms(publish.p50_ms),
+        fmt_ms(publish.max_ms)
+    );
+    println!(
+        "server RSS              before {}  after connect {}  → {} per connection",
+        kb(rss_before),
+        kb(rss_after),
+        kb_per_conn.map_or("n/a".into(), |v| format!("{v:.1} KB"))
+    );
+    println!(
+        "server CPU, connecting  {} s   loadgen RSS {}   pings {}",
+        fmt_num(cpu_connect.server, 2),
+        kb(loadgen_rss),
+        shared.pings.load(Ordering::Relaxed)
+    );
+    for e in published.errors.iter().take(5) {
+        println!("publish error: {e}");
+    }
+
+    let common = json!({
+        "target": target,
+        "mode": args.mode.name(),
+        "server": args.server.to_string(),
+        "subscribers": args.subscribers,
+        "source_ips": args.source_ips,
+        "connect_concurrency": args.connect_concurrency,
+        "streams_established": established,
+        "streams_failed": failed + pending,
+        "failures": failures,
+        "streams_dropped": dropped,
+        "connect_time_s": connect_s,
+        "publish_errors": published.errors.len(),
+        "publish_request_p50_ms": publish.p50_ms,
+        "publish_request_max_ms": publish.max_ms,
+        "expected_deliveries": owed,
+        "deliveries": received,
+        "bytes_read": bytes_read,
+        "bytes_per_delivery": bytes_per_delivery,
+        "lost": lost,
+        "lost_after_resync": lost_after_resync,
+        "duplicates": duplicates,
+        "wire_repeated_ids": wire_dups,
+        "wire_gaps": wire_gaps,
+        "wire_offsets": offsets,
+        "resyncs": resyncs,
+        "resynced_streams": resynced_streams,
+        "unknown_notifications": foreign,
+        "latency_p50_ms": latency.p50_ms,
+        "latency_p99_ms": latency.p99_ms,
+        "latency_max_ms": latency.max_ms,
+        "last_subscriber_p50_ms": headline.last_sub.p50_ms,
+        "last_subscriber_p99_ms": headline.last_sub.p99_ms,
+        "last_subscriber_max_ms": headline.last_sub.max_ms,
+        "deliveries_per_sec": headline.deliveries_per_sec,
+        "delivery_window_s": headline.window_s,
+        "rss_before_kb": rss_before,
+        "rss_after_kb": rss_after,
+        "kb_per_connection": kb_per_conn,
+        "server_cpu_connect_s": cpu_connect.server,
+        "pings": shared.pings.load(Ordering::Relaxed),
+        "loadgen_rss_kb": loadgen_rss,
+    });
+    if let (Value::Object(o), Value::Object(c)) = (&mut out, common) {
+        o.extend(c);
+    }
+    if let Some(path) = &args.json_out {
+        let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
+        std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+
+    // The baseline cannot replay: what it misses across the storm is its nature, not a failure.
+    let loss_counts = !(args.mode == Mode::Storm && args.target == Target::Baseline);
+    // In the storm a `resync` is the server's documented answer to a gap it
+    // cannot replay (counted and printed); elsewhere nothing should cause one.
+    let resyncs_fail = args.mode != Mode::Storm && resyncs > 0;
+    ok &= established == args.subscribers
+        && published.errors.is_empty()
+        && duplicates == 0
+        && !resyncs_fail
+        && (!loss_counts || lost == 0);
+    Ok(ok)
+}

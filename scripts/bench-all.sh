@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `make bench`: the four benchmark tables, each against a baseline measured in
+# the same invocation (see the Makefile and README.md#benchmarks), ~6 min:
+#   1. broadcast cost by registered users  scripts/bench-broadcast.sh
+#   2. publishing throughput, 1,000 streams MODE=throughput scripts/bench.sh
+#   3. 10,000 streams at 20/s, then a ramp  MODE=fanout scripts/bench.sh
+#   4. reconnect storm, 10,000 streams      MODE=storm scripts/bench.sh
+#
+# Settings (environment), besides each script's own:
+#   TABLES      which tables to run          (default "1 2 3 4")
+#   BENCH_SECS  table 3's run at 20/s, in s  (default 60)
+#   OUT_DIR     if set, each table's JSON results and Markdown go to OUT_DIR/table-N
+#
+# A table whose run reports failures (exit 3) does not stop the others; the
+# exit status is then 3. Any other error stops at once (1).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TABLES="${TABLES:-1 2 3 4}"
+BENCH_SECS="${BENCH_SECS:-60}"
+OUT_DIR="${OUT_DIR:-}"
+
+status=0
+for t in $TABLES; do
+    out=()
+    [[ -z "$OUT_DIR" ]] || out=(OUT_DIR="$OUT_DIR/table-$t")
+    printf '\n[bench] ===== table %s =====\n' "$t" >&2
+    rc=0
+    case "$t" in
+    1) env "${out[@]}" bash scripts/bench-broadcast.sh || rc=$? ;;
+    2) env "${out[@]}" MODE=throughput bash scripts/bench.sh || rc=$? ;;
+    3) env "${out[@]}" MODE=fanout DURATION="$BENCH_SECS" bash scripts/bench.sh || rc=$? ;;
+    4) env "${out[@]}" MODE=storm bash scripts/bench.sh || rc=$? ;;
+    *) printf '[bench] error: TABLES are 1 to 4, got %s\n' "$t" >&2; exit 1 ;;
+    esac
+    case "$rc" in
+    0) ;;
+    3) status=3; printf '[bench] table %s reported failures (see above)\n' "$t" >&2 ;;
+    *) exit "$rc" ;;
+    esac
+done
+exit "$status"
