@@ -6,6 +6,7 @@ mod accounts;
 mod admin_api;
 mod announcements;
 mod auth;
+mod cluster;
 mod contract;
 mod delivery;
 mod event_log;

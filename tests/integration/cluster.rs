@@ -1,0 +1,276 @@
+//! Several instances on one PostgreSQL database (issue 10): every instance
+//! follows the shared log, so what is published on one reaches the streams
+//! of all, in log order, exactly once; reads, revocations and schedules
+//! hold across instances. The instances are in-process servers sharing a
+//! fresh database of the throwaway cluster (`pg.rs`).
+
+use std::collections::BTreeMap;
+
+use herald::server::store::Pool;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::{SseEvent, SseReader, TestServer};
+
+/// `n` instances started together on one fresh database (migrations and
+/// demo accounts race, as three replicas of a deployment would).
+async fn cluster(extra: &[(&str, &str)]) -> Option<[TestServer; 3]> {
+    let url = crate::pg::fresh_database().await?;
+    let (a, b, c) = tokio::join!(
+        TestServer::start_on(&url, extra),
+        TestServer::start_on(&url, extra),
+        TestServer::start_on(&url, extra),
+    );
+    Some([a, b, c])
+}
+
+async fn query_i64s(server: &TestServer, sql: &str) -> Vec<i64> {
+    let Pool::Postgres(pool) = &server.state.pool else {
+        panic!("a cluster runs on PostgreSQL");
+    };
+    sqlx::query_as::<_, (i64,)>(sql)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(n,)| n)
+        .collect()
+}
+
+/// The next `n` stored notifications on a stream.
+async fn notifications(stream: &mut SseReader, n: usize) -> Vec<SseEvent> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let event = stream.next_non_ping().await.expect("stream open");
+        if event.event == "notification" {
+            out.push(event);
+        }
+    }
+    out
+}
+
+fn position(event: &SseEvent) -> i64 {
+    event
+        .id
+        .as_deref()
+        .expect("id:")
+        .parse()
+        .expect("integer id")
+}
+
+#[tokio::test]
+async fn concurrent_publishers_on_three_instances_reach_every_stream_as_the_log_holds_it() {
+    let Some(servers) = cluster(&[]).await else {
+        return;
+    };
+    let alice = servers[0].token("alice").await;
+    let alice_id = servers[0].user_id(&alice).await;
+    let admin = servers[1].token("admin").await;
+    let mut streams = Vec::new();
+    for server in &servers {
+        let (stream, connected) = server.open_stream(&alice, "").await;
+        assert_eq!(connected.json()["unread"], 0);
+        streams.push(stream);
+    }
+
+    const EACH: usize = 20;
+    let publishers: Vec<_> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, server)| {
+            let http = server.http.clone();
+            let base = server.base.clone();
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                for n in 0..EACH {
+                    let title = format!("i{i}n{n}");
+                    let (path, body) = if n % 2 == 0 {
+                        ("/api/sse/broadcast", json!({ "data": { "title": title } }))
+                    } else {
+                        (
+                            "/api/sse/send-to-user",
+                            json!({ "user_id": alice_id, "data": { "title": title } }),
+                        )
+                    };
+                    let res = http
+                        .post(format!("{base}{path}"))
+                        .bearer_auth(&admin)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status(), StatusCode::OK);
+                }
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+
+    // What the log holds for alice, in its order: every stream must show
+    // exactly that, whichever instance it is on.
+    let expected = query_i64s(
+        &servers[2],
+        &format!(
+            "SELECT position FROM events WHERE kind = 'notification'
+             AND channel IN ('all', 'user:{alice_id}') ORDER BY position"
+        ),
+    )
+    .await;
+    assert_eq!(expected.len(), 3 * EACH);
+    for (i, stream) in streams.iter_mut().enumerate() {
+        let got = notifications(stream, expected.len()).await;
+        let positions: Vec<i64> = got.iter().map(position).collect();
+        assert_eq!(positions, expected, "alice's stream on instance {i}");
+        let counts: Vec<i64> = got
+            .iter()
+            .map(|e| e.json()["unread"].as_i64().unwrap())
+            .collect();
+        let climbing: Vec<i64> = (1..=expected.len() as i64).collect();
+        assert_eq!(counts, climbing, "instance {i}: exact counts, in order");
+        let mut last_off: BTreeMap<String, i64> = BTreeMap::new();
+        for e in &got {
+            let data = e.json();
+            let ch = data["ch"].as_str().unwrap().to_string();
+            let off = data["off"].as_i64().unwrap();
+            let previous = last_off.insert(ch.clone(), off).unwrap_or(0);
+            assert_eq!(off, previous + 1, "instance {i}: channel {ch} gapless");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_read_on_one_instance_reaches_the_others_with_the_exact_count() {
+    let Some(servers) = cluster(&[]).await else {
+        return;
+    };
+    let admin = servers[0].token("admin").await;
+    let alice = servers[0].token("alice").await;
+    let (mut on_b, _) = servers[1].open_stream(&alice, "").await;
+    let (mut on_c, _) = servers[2].open_stream(&alice, "").await;
+    for n in 0..3 {
+        servers[0].broadcast(&admin, &format!("b{n}")).await;
+    }
+    let seen = notifications(&mut on_b, 3).await;
+    notifications(&mut on_c, 3).await;
+    let id = seen[0].json()["id"].as_i64().unwrap();
+
+    let res = servers[0]
+        .post_json(&format!("/api/notifications/{id}/read"), &alice, &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    for stream in [&mut on_b, &mut on_c] {
+        let read = stream.next_non_ping().await.unwrap();
+        assert_eq!(read.event, "notification.read");
+        assert_eq!(read.json(), json!({ "ids": [id], "unread": 2 }));
+    }
+    // The counters on the other instances took the read's count: the next
+    // broadcast counts from it.
+    servers[2].broadcast(&admin, "after the read").await;
+    for stream in [&mut on_b, &mut on_c] {
+        let next = notifications(stream, 1).await.remove(0);
+        assert_eq!(next.json()["unread"], 3);
+    }
+    let res = servers[1]
+        .post_json("/api/notifications/read-all", &alice, &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for stream in [&mut on_b, &mut on_c] {
+        let read = stream.next_non_ping().await.unwrap();
+        assert_eq!(read.json()["unread"], 0);
+    }
+}
+
+#[tokio::test]
+async fn a_logout_on_one_instance_closes_that_sessions_streams_on_the_others() {
+    let Some(servers) = cluster(&[]).await else {
+        return;
+    };
+    let alice = servers[0].token("alice").await;
+    let bob = servers[0].token("bob").await;
+    let (mut alice_on_b, _) = servers[1].open_stream(&alice, "").await;
+    let (mut bob_on_c, _) = servers[2].open_stream(&bob, "").await;
+    let res = servers[0].logout(&alice).await;
+    assert!(res.status().is_success());
+    // The other instances' session sweep (every second on PostgreSQL).
+    alice_on_b.expect_end().await;
+    let admin = servers[0].token("admin").await;
+    servers[0].broadcast(&admin, "bob still here").await;
+    let got = notifications(&mut bob_on_c, 1).await;
+    assert_eq!(got[0].json()["title"], "bob still here");
+}
+
+#[tokio::test]
+async fn each_scheduled_announcement_fires_once_across_instances() {
+    let Some(servers) = cluster(&[("HERALD_SCHEDULER_MS", "20")]).await else {
+        return;
+    };
+    let admin = servers[0].token("admin").await;
+    let alice = servers[0].token("alice").await;
+    let (mut stream, _) = servers[1].open_stream(&alice, "").await;
+    let send_at = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(800);
+    let send_at = send_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for n in 0..5 {
+        let res = servers[n % 3]
+            .post_json(
+                "/api/sse/broadcast",
+                &admin,
+                &json!({ "data": { "title": format!("s{n}") }, "send_at": send_at }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["data"]["scheduled"], true);
+    }
+    let got = notifications(&mut stream, 5).await;
+    let mut titles: Vec<String> = got
+        .iter()
+        .map(|e| e.json()["title"].as_str().unwrap().to_string())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["s0", "s1", "s2", "s3", "s4"]);
+    // Three schedulers raced for each; the log holds each once.
+    let entries = query_i64s(
+        &servers[0],
+        "SELECT COUNT(*) FROM events WHERE kind = 'notification' GROUP BY announcement_id",
+    )
+    .await;
+    assert_eq!(entries, [1, 1, 1, 1, 1]);
+}
+
+#[tokio::test]
+async fn a_terminated_listener_connection_loses_nothing() {
+    let Some(servers) = cluster(&[]).await else {
+        return;
+    };
+    let admin = servers[0].token("admin").await;
+    let alice = servers[0].token("alice").await;
+    let (mut stream, _) = servers[1].open_stream(&alice, "").await;
+    servers[0].broadcast(&admin, "before").await;
+    notifications(&mut stream, 1).await;
+    // Every follower's LISTEN connection, dropped by the server.
+    let killed = query_i64s(
+        &servers[0],
+        "SELECT pg_terminate_backend(pid)::int::int8 FROM pg_stat_activity
+         WHERE query ILIKE 'LISTEN%' AND datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    assert_eq!(killed.len(), 3, "one listener per instance");
+    for n in 0..5 {
+        servers[n % 3]
+            .broadcast(&admin, &format!("after {n}"))
+            .await;
+    }
+    let got = notifications(&mut stream, 5).await;
+    let titles: Vec<String> = got
+        .iter()
+        .map(|e| e.json()["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        titles,
+        ["after 0", "after 1", "after 2", "after 3", "after 4"]
+    );
+}
