@@ -38,6 +38,12 @@ impl IntoResponse for AppError {
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
+        if err.is_unavailable() {
+            // The database is down or restarting (or SQLite stayed busy past
+            // its timeout): nothing was done, and a retry shortly may work.
+            tracing::warn!(error = %err, "database unavailable");
+            return AppError::Unavailable;
+        }
         tracing::error!(error = %err, "store failure");
         AppError::Internal
     }

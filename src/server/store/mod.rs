@@ -119,6 +119,31 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl StoreError {
+    /// The database could not be reached or refused work for now (down,
+    /// restarting, every connection busy): a clear 503, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Sqlx(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                // PostgreSQL: connection exceptions (08…), shutting down or
+                // starting up (57P01–57P03). SQLite: busy or locked (5, 6).
+                code.starts_with("08")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Opens the database `DATABASE_URL` names and migrates it: PostgreSQL for
 /// `postgres://` or `postgresql://`, SQLite otherwise.
 pub async fn open(database_url: &str) -> Result<Pool, StoreError> {
