@@ -97,6 +97,17 @@ fn render(state: &AppState) -> String {
     let hub = &state.hub;
     let c = hub.counters();
     let mut out = String::with_capacity(2048);
+    // Numbers here are this instance's; with several, a scraper tells them
+    // apart by this label (its own `instance` label is the scrape target).
+    let _ = writeln!(
+        out,
+        "# HELP herald_instance_info This process among a cluster's instances.\n# TYPE herald_instance_info gauge\nherald_instance_info{{herald_instance=\"{}\",backend=\"{}\"}} 1",
+        state.instance_id,
+        match state.pool.backend() {
+            crate::server::store::Backend::Sqlite => "sqlite",
+            crate::server::store::Backend::Postgres => "postgres",
+        }
+    );
     let mut gauge = |name: &str, kind: &str, help: &str, value: u64| {
         let _ = writeln!(
             out,

@@ -8,6 +8,7 @@ pub mod connections;
 pub mod events;
 pub mod follower;
 mod funnel_flush;
+mod heartbeat;
 pub mod http;
 pub mod hub;
 mod listener;
@@ -72,6 +73,7 @@ pub fn start_background_tasks(state: &AppState) {
     funnel_flush::spawn(state.clone());
     if let Some(follower) = state.publisher.follower() {
         follower.clone().spawn(state.config.database_url.clone());
+        heartbeat::spawn(state.clone());
     }
 }
 

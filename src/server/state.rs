@@ -33,6 +33,8 @@ pub struct AppState {
     pub keys: JwtKeys,
     /// The one publishing path: write, commit, apply to the hub, in order.
     pub publisher: Arc<Publisher>,
+    /// This process among a cluster's instances (random at each start).
+    pub instance_id: Arc<str>,
     pub limits: Arc<Limits>,
     /// Exports running now, per user (capped).
     pub exports: Arc<RunningExports>,
@@ -101,6 +103,7 @@ impl AppState {
         Ok(AppState {
             leptos_options,
             publisher: Arc::new(Publisher::new(pool.clone(), hub.clone(), follower)),
+            instance_id: instance_id().into(),
             hub,
             keys: JwtKeys::new(&secret),
             devices: DeviceCookies::new(&secret),
@@ -119,6 +122,14 @@ impl AppState {
             config: Arc::new(config),
         })
     }
+}
+
+fn instance_id() -> String {
+    let mut raw = [0u8; 4];
+    // Only a label: a failed draw still makes a usable, if less unique, one.
+    let _ = getrandom::getrandom(&mut raw);
+    let random: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{random}", std::process::id())
 }
 
 /// Demo accounts, created once; existing ones are left alone.

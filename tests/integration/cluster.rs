@@ -333,3 +333,36 @@ async fn a_database_restart_is_a_503_meanwhile_and_loses_nothing() {
     let positions: Vec<i64> = got.iter().map(position).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 }
+
+#[tokio::test]
+async fn stats_count_the_streams_of_every_instance() {
+    let Some(servers) = cluster(&[]).await else {
+        return;
+    };
+    let admin = servers[0].token("admin").await;
+    let alice = servers[0].token("alice").await;
+    let bob = servers[0].token("bob").await;
+    let alice_id = servers[0].user_id(&alice).await.to_string();
+    let bob_id = servers[0].user_id(&bob).await.to_string();
+    let (_a1, _) = servers[1].open_stream(&alice, "").await;
+    let (a2, _) = servers[2].open_stream(&alice, "").await;
+    let (_b, _) = servers[0].open_stream(&bob, "").await;
+    let stats = || async {
+        let data = servers[0].get_json("/api/sse/stats", &admin).await["data"].clone();
+        (
+            data["total_clients"].as_i64().unwrap(),
+            data["user_clients"][&alice_id].as_i64().unwrap_or(0),
+            data["user_clients"][&bob_id].as_i64().unwrap_or(0),
+        )
+    };
+    // Other instances' numbers arrive with their next heartbeat (a second).
+    crate::harness::eventually("every instance's streams counted", async || {
+        stats().await == (3, 2, 1)
+    })
+    .await;
+    drop(a2);
+    crate::harness::eventually("a closed stream leaves the count", async || {
+        stats().await == (2, 1, 1)
+    })
+    .await;
+}

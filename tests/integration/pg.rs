@@ -525,7 +525,7 @@ async fn three_concurrent_migrators_on_one_empty_database() {
 /// Tables, columns (in order, with nullability), keys, unique constraints,
 /// indexes, foreign keys and seed rows: the same on both backends. Types are
 /// not compared, except that PostgreSQL has no INT4 (the store reads i64).
-/// `control_entries` is PostgreSQL's alone (what followers on other
+/// `control_entries` and `instances` are PostgreSQL's alone (what followers on other
 /// instances learn; one SQLite instance applies in process).
 #[tokio::test]
 async fn postgres_schema_matches_the_migrated_sqlite_schema() {
@@ -555,7 +555,7 @@ async fn postgres_schema_matches_the_migrated_sqlite_schema() {
          FROM information_schema.columns c
          JOIN information_schema.tables t USING (table_schema, table_name)
          WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
-           AND c.table_name NOT IN ('_sqlx_migrations', 'control_entries')
+           AND c.table_name NOT IN ('_sqlx_migrations', 'control_entries', 'instances')
          ORDER BY c.table_name, c.ordinal_position",
     )
     .fetch_all(&pg)
@@ -603,7 +603,7 @@ async fn postgres_schema_matches_the_migrated_sqlite_schema() {
          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
          WHERE t.relnamespace = 'public'::regnamespace
            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-           AND t.relname NOT IN ('_sqlx_migrations', 'control_entries')
+           AND t.relname NOT IN ('_sqlx_migrations', 'control_entries', 'instances')
          GROUP BY ic.relname, t.relname, i.indpred IS NOT NULL",
     )
     .fetch_all(&pg)
@@ -665,7 +665,7 @@ async fn postgres_schema_matches_the_migrated_sqlite_schema() {
          JOIN pg_class t ON t.oid = c.conrelid
          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
          WHERE c.contype = 'c' AND t.relnamespace = 'public'::regnamespace
-           AND t.relname <> 'control_entries'",
+           AND t.relname NOT IN ('control_entries', 'instances')",
     )
     .fetch_all(&pg)
     .await
@@ -734,7 +734,7 @@ async fn pg_keys(pg: &PgPool, contype: char) -> BTreeSet<(String, String)> {
          CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
          JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
          WHERE c.contype::text = $1 AND t.relnamespace = 'public'::regnamespace
-           AND t.relname NOT IN ('_sqlx_migrations', 'control_entries')
+           AND t.relname NOT IN ('_sqlx_migrations', 'control_entries', 'instances')
          GROUP BY c.oid, t.relname",
     )
     .bind(contype.to_string())

@@ -105,8 +105,9 @@ pub async fn mark_all_read(
     Ok(Json(json!({ "unread": unread })).into_response())
 }
 
-pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Response {
-    Json(json!({ "success": true, "data": state.hub.stats() })).into_response()
+pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
+    let stats = usecases::admin::stream_stats(&state).await?;
+    Ok(Json(json!({ "success": true, "data": stats })).into_response())
 }
 
 // The publishing bodies are also serialised: their parsed form is what an

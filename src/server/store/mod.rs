@@ -9,6 +9,7 @@ pub mod control;
 pub mod dialect;
 pub mod funnel;
 pub mod idempotency;
+pub mod instances;
 pub mod log;
 pub mod notifications;
 pub mod sessions;

@@ -7,7 +7,7 @@ use crate::{
         auth::Session,
         hub::HubStats,
         state::AppState,
-        store::{announcements, audit},
+        store::{announcements, audit, instances, Backend},
     },
 };
 
@@ -35,8 +35,22 @@ pub async fn console(state: &AppState, session: &Session) -> Result<ConsoleData,
         history: history(state, session).await?,
         audit: audit_log(state, session).await?,
         users: super::accounts::list_users(&state.pool).await?,
-        stats: state.hub.stats(),
+        stats: stream_stats(state).await?,
     })
+}
+
+/// Open streams, per user and in total: this instance's, plus on
+/// PostgreSQL those of every other live instance (their heartbeats).
+pub async fn stream_stats(state: &AppState) -> Result<HubStats, AppError> {
+    let mut stats = state.hub.stats();
+    if state.pool.backend() == Backend::Postgres {
+        let (total, users) = instances::others(&state.pool, &state.instance_id).await?;
+        stats.total_clients += total as usize;
+        for (user, n) in users {
+            *stats.user_clients.entry(user).or_default() += n;
+        }
+    }
+    Ok(stats)
 }
 
 pub struct ConsoleData {

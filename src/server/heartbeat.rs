@@ -1,0 +1,28 @@
+//! Every second (PostgreSQL only), this instance writes its open streams
+//! to `instances`, so that the numbers an admin sees cover the cluster.
+
+use std::time::Duration;
+
+use super::{state::AppState, store::instances};
+
+const PERIOD: Duration = Duration::from_secs(1);
+
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let stats = state.hub.stats();
+            let beat = instances::beat(
+                &state.pool,
+                &state.instance_id,
+                stats.total_clients as i64,
+                &stats.user_clients,
+            );
+            if let Err(e) = beat.await {
+                tracing::warn!(error = %e, "heartbeat not written; will retry");
+            }
+        }
+    })
+}
