@@ -366,3 +366,146 @@ async fn stats_count_the_streams_of_every_instance() {
     })
     .await;
 }
+
+/// Kills a child process on drop (a test that fails must not leave it).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One instance is a real process, killed with SIGKILL while it publishes:
+/// whatever it acknowledged is in the log and reaches the other instance's
+/// streams, nothing is half-done (an announcement without its entry or its
+/// audit row), and its stream's client resumes on the survivor with
+/// `Last-Event-ID`, missing nothing.
+#[tokio::test]
+async fn an_instance_killed_mid_publish_leaves_nothing_half_done() {
+    let Some(url) = crate::pg::fresh_database().await else {
+        return;
+    };
+    let survivor = TestServer::start_on(&url, &[]).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut doomed = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_herald"))
+            .env("DATABASE_URL", &url)
+            .env("HERALD_JWT_SECRET", "test-secret-test-secret-test-secret!")
+            .env("HERALD_DEMO", "1")
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ROOT", "target/site")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the herald binary"),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    crate::harness::eventually("the second instance is up", async || {
+        http.get(format!("{base}/healthz")).send().await.is_ok()
+    })
+    .await;
+    let admin = survivor.token("admin").await;
+    let alice = survivor.token("alice").await;
+    let res = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+        .get(format!("{base}/sse/stream"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut on_doomed = SseReader::new(res);
+    assert_eq!(on_doomed.next_event().await.unwrap().event, "connected");
+    let (mut on_survivor, _) = survivor.open_stream(&alice, "").await;
+
+    // Publishing through the doomed instance until it dies.
+    let publisher = {
+        let (http, base, admin) = (http.clone(), base.clone(), admin.clone());
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for n in 0.. {
+                let title = format!("k{n}");
+                let sent = http
+                    .post(format!("{base}/api/sse/broadcast"))
+                    .bearer_auth(&admin)
+                    .json(&json!({ "data": { "title": title } }))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(res) if res.status() == StatusCode::OK => acknowledged.push(title),
+                    _ => break,
+                }
+            }
+            acknowledged
+        })
+    };
+    let seen_before_kill = notifications(&mut on_doomed, 10).await;
+    doomed.0.kill().expect("SIGKILL");
+    doomed.0.wait().ok();
+    let acknowledged = publisher.await.unwrap();
+    survivor.broadcast(&admin, "after the kill").await;
+
+    let Pool::Postgres(pool) = &survivor.state.pool else {
+        unreachable!()
+    };
+    let logged: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT e.position, a.title FROM events e JOIN announcements a ON a.id = e.announcement_id
+         WHERE e.kind = 'notification' ORDER BY e.position",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let titles: Vec<&str> = logged.iter().map(|(_, t)| t.as_str()).collect();
+    for title in &acknowledged {
+        assert!(
+            titles.contains(&title.as_str()),
+            "acknowledged {title} is in the log"
+        );
+    }
+    let (half_done,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM announcements a WHERE a.status = 'sent'
+         AND (NOT EXISTS (SELECT 1 FROM events e WHERE e.announcement_id = a.id)
+              OR NOT EXISTS (SELECT 1 FROM audit_log l WHERE l.detail LIKE '#' || a.id || ' %'))",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        half_done, 0,
+        "an announcement without its entry or audit row"
+    );
+
+    // The survivor's stream got the whole log, in order.
+    let got = notifications(&mut on_survivor, logged.len()).await;
+    let got: Vec<String> = got
+        .iter()
+        .map(|e| e.json()["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, titles);
+    // The killed instance's client resumes on the survivor.
+    let last_id = seen_before_kill.last().unwrap().id.clone().unwrap();
+    let (mut resumed, _) = survivor
+        .open_stream_with(&alice, "", &[("Last-Event-ID", &last_id)])
+        .await;
+    let last: i64 = last_id.parse().unwrap();
+    let missed: Vec<&str> = logged
+        .iter()
+        .filter(|(p, _)| *p > last)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    let replayed = notifications(&mut resumed, missed.len()).await;
+    let replayed: Vec<String> = replayed
+        .iter()
+        .map(|e| e.json()["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(replayed, missed, "resumed elsewhere, nothing missed");
+}
