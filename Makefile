@@ -32,8 +32,16 @@ lint:
 	cargo clippy --features ssr --all-targets -- -D warnings
 	cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
+# Unit and integration tests (SQLite; PostgreSQL for pg:: and cluster::), then
+# the stream and API contract suites a second time with every server on a
+# throwaway PostgreSQL (the suites that reach into SQLite itself — triggers,
+# the old-schema conversion — stay SQLite-only).
+PG_SUITES := accounts:: admin_api:: announcements:: auth:: contract:: delivery:: event_log:: \
+	hostile_auth:: hostile_conn:: hostile_doors:: ordering:: pages:: stream:: wire::
+
 unit:
 	cargo test --features ssr
+	HERALD_TEST_BACKEND=postgres cargo test --features ssr --test integration -- $(PG_SUITES)
 
 e2e:
 	cd end2end && npx playwright test

@@ -30,7 +30,13 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let outcome = match cli.command {
-        None | Some(Command::Serve) => serve(config).await,
+        None | Some(Command::Serve) => {
+            if let Err(e) = config.check_for_serving() {
+                eprintln!("herald: {e}");
+                return ExitCode::from(2);
+            }
+            serve(config).await
+        }
         Some(Command::User(command)) => run_user_command(&config, command).await,
     };
     match outcome {

@@ -187,7 +187,7 @@ async fn listen(database_url: &str) -> Option<sqlx::postgres::PgListener> {
 /// The log's head in a fresh snapshot (where a follower starts).
 pub async fn head(pool: &Pool) -> Result<i64, StoreError> {
     let mut tx = store::begin_read(pool).await?;
-    let head = log::head(&mut tx).await?;
+    let head = log::follow_head(&mut tx).await?;
     tx.commit().await?;
     Ok(head)
 }

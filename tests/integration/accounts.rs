@@ -90,6 +90,19 @@ async fn the_cli_adds_lists_and_refuses_bad_accounts() {
 }
 
 #[tokio::test]
+async fn serving_on_postgresql_without_a_shared_secret_stops_with_one_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .env("DATABASE_URL", "postgres://herald@127.0.0.1:1/herald")
+        .env_remove("HERALD_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("HERALD_JWT_SECRET"), "{err}");
+}
+
+#[tokio::test]
 async fn a_bad_setting_fails_start_up_naming_the_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_herald"))
         .env("HERALD_PING_SECS", "soon")

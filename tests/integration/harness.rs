@@ -34,7 +34,16 @@ impl TestServer {
         Self::start_with(&[]).await
     }
 
+    /// On SQLite in a temp dir; on the throwaway PostgreSQL instead when
+    /// `HERALD_TEST_BACKEND=postgres` (how `make test` runs the stream
+    /// contract suites a second time, on the other backend).
     pub async fn start_with(extra: &[(&str, &str)]) -> TestServer {
+        if std::env::var("HERALD_TEST_BACKEND").as_deref() == Ok("postgres") {
+            let url = crate::pg::fresh_database()
+                .await
+                .expect("HERALD_TEST_BACKEND=postgres needs PostgreSQL");
+            return Self::start_on(&url, extra).await;
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let db = format!("sqlite://{}/herald.db", dir.path().display());
         let mut server = Self::start_on(&db, extra).await;

@@ -75,21 +75,31 @@ pub const ALL: &str = "all";
 /// positions exceed every old per-user seq). In a write transaction holding
 /// the publishing lock no other writer can move it.
 pub async fn head(tx: &mut Tx) -> Result<i64, StoreError> {
-    // On PostgreSQL control entries share the position sequence: the head
-    // is the last position of either kind (a follower that has applied
-    // through it has applied everything this snapshot sees).
-    let sql = match tx.backend() {
-        Backend::Sqlite => {
-            "SELECT GREATEST(COALESCE((SELECT MAX(position) FROM events), 0),
-                             COALESCE((SELECT value FROM log_meta WHERE key = 'resume_floor'), 1) - 1)"
-        }
-        Backend::Postgres => {
-            "SELECT GREATEST(COALESCE((SELECT MAX(position) FROM events), 0),
-                             COALESCE((SELECT MAX(position) FROM control_entries), 0))"
-        }
-    };
-    let (head,): (i64,) = fetch!(tx, fetch_one, (i64,), sql)?;
+    let (head,): (i64,) = fetch!(
+        tx,
+        fetch_one,
+        (i64,),
+        "SELECT GREATEST(COALESCE((SELECT MAX(position) FROM events), 0),
+                         COALESCE((SELECT value FROM log_meta WHERE key = 'resume_floor'), 1) - 1)"
+    )?;
     Ok(head)
+}
+
+/// What a follower must have applied to agree with this snapshot: the
+/// head, or on PostgreSQL the last control entry if it is later (they
+/// share the position sequence).
+pub async fn follow_head(tx: &mut Tx) -> Result<i64, StoreError> {
+    let head = head(tx).await?;
+    if tx.backend() == Backend::Sqlite {
+        return Ok(head);
+    }
+    let (control,): (i64,) = fetch!(
+        tx,
+        fetch_one,
+        (i64,),
+        "SELECT COALESCE(MAX(position), 0) FROM control_entries"
+    )?;
+    Ok(head.max(control))
 }
 
 /// Positions below it are tokens of the per-user seqs of an older version

@@ -356,7 +356,7 @@ pub struct CounterSeed {
 
 pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, StoreError> {
     let mut tx = super::begin_read(pool).await?;
-    let head = log::head(&mut tx).await?;
+    let head = log::follow_head(&mut tx).await?;
     let (read_all_up_to, _) = cursors(&mut tx, user_id).await?;
     let spans = log::spans(&mut tx, user_id).await?;
     let unread = unread_in(&mut tx, user_id).await?;
