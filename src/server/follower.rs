@@ -114,6 +114,23 @@ impl Follower {
                     },
                 ));
             }
+            if rows.is_empty() && log::follow_head(&mut tx).await? < *cursor {
+                // The log is behind what this instance applied: the database
+                // was restored from a backup, or lost commits in a crash.
+                // Nothing here can be trusted to line up: end every stream
+                // (clients come back with ids beyond the log and get
+                // `resync`), forget the counters, follow from the new head.
+                let head = log::follow_head(&mut tx).await?;
+                tx.commit().await?;
+                tracing::warn!(
+                    cursor = *cursor,
+                    head,
+                    "the log went back; resetting every stream"
+                );
+                self.hub.reset_to(head);
+                *cursor = head;
+                return Ok(applied);
+            }
             tx.commit().await?;
             rows.sort_by_key(|(position, _)| *position);
             let done = !(full_entries || full_reads);

@@ -234,6 +234,16 @@ impl Hub {
         reg.applied = reg.applied.max(position);
     }
 
+    /// The log went back below what was applied (a restored database):
+    /// every stream ends, every counter is forgotten, and the hub follows
+    /// the log from `position`.
+    pub fn reset_to(&self, position: i64) {
+        self.disconnect_all();
+        let mut reg = self.write();
+        reg.users.clear();
+        reg.applied = position;
+    }
+
     /// The last log position applied.
     pub fn applied(&self) -> i64 {
         self.read().applied
