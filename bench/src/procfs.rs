@@ -32,7 +32,11 @@ pub fn tree_cpu_secs(pid: u32) -> Option<f64> {
     // (pid, ppid, own ticks, reaped children's ticks) of every process.
     let mut procs = Vec::new();
     for entry in fs::read_dir("/proc").ok()?.flatten() {
-        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
@@ -41,7 +45,12 @@ pub fn tree_cpu_secs(pid: u32) -> Option<f64> {
         let Some(fields) = stat_fields(&stat) else {
             continue;
         };
-        let num = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let num = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         // After the name: state, ppid… utime stime cutime cstime.
         procs.push((p, num(1) as u32, num(11) + num(12), num(13) + num(14)));
     }

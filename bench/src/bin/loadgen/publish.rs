@@ -187,8 +187,11 @@ pub async fn closed_loop(
         let (cfg, shared) = (cfg.clone(), shared.clone());
         tasks.spawn(async move {
             // One keep-alive connection per server.
-            let mut conns: Vec<HttpConn> =
-                cfg.servers.iter().map(|&s| HttpConn::new(s, None)).collect();
+            let mut conns: Vec<HttpConn> = cfg
+                .servers
+                .iter()
+                .map(|&s| HttpConn::new(s, None))
+                .collect();
             let mut results = Vec::new();
             while tokio::time::Instant::now() < deadline {
                 let i = shared.next_msg.fetch_add(1, Ordering::Relaxed);
