@@ -46,9 +46,9 @@ unit:
 e2e:
 	cd end2end && npx playwright test
 
-# Not part of `make test`: four tables, each against a baseline measured in
+# Not part of `make test`: five tables, each against a baseline measured in
 # the same invocation (machine, load average and settings printed with each;
-# quote the ratios, the machine is shared and noisy), ~6 min in all:
+# quote the ratios, the machine is shared and noisy), ~7 min in all:
 #   1. broadcast cost by registered users, against a one-row-transaction floor
 #      (scripts/bench-broadcast.sh, below);
 #   2. publishing throughput to 1,000 open streams: 4 closed-loop publishers,
@@ -58,11 +58,19 @@ e2e:
 #      400, 800/s that stops at the first rate not sustained, and prints it;
 #   4. reconnect storm: 10,000 streams over 1,000 users at 20/s, every socket
 #      closed at once and reopened at once with Last-Event-ID (time to
-#      reconnect and catch up, resyncs, lost / duplicated notifications).
+#      reconnect and catch up, resyncs, lost / duplicated notifications);
+#   5. a cluster (~75 s): 3,000 streams spread over three Herald instances on
+#      a throwaway PostgreSQL (fsync=off, synchronous_commit=on; started as
+#      the postgres user like the tests' one), 20 broadcasts/s open loop for
+#      15 s published round-robin through all three, against ONE Herald on
+#      SQLite under the same load (deliveries/s, publish → last subscriber
+#      p50/p99, 0 lost; target: cluster p99 ≤ 1.5× single), then a ramp of
+#      4 s steps at 50, 100, 200, 400/s to where each breaks.
 # Tables 2-4 run the axum + tokio broadcast server in bench/ as the baseline
-# (scripts/bench.sh, MODE=throughput|fanout|storm); scripts/bench-all.sh runs
-# the four. BENCH_SECS=10 make bench shortens table 3's run to 10 s;
-# TABLES="2 4" runs some; HERALD_BIN=path/to/herald picks the binary.
+# (scripts/bench.sh, MODE=throughput|fanout|storm); table 5 is MODE=cluster;
+# scripts/bench-all.sh runs the five. BENCH_SECS=10 make bench shortens table
+# 3's run to 10 s, CLUSTER_SECS=60 lengthens table 5's; TABLES="2 4" runs
+# some; HERALD_BIN=path/to/herald picks the binary.
 bench: tools build
 	bash scripts/bench-all.sh
 

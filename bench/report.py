@@ -3,6 +3,11 @@
 of the same mode (fanout: table 3, throughput: table 2, storm: table 4).
 
 usage: report.py HERALD.json BASELINE.json "COMMAND LINE"
+       report.py --cluster CLUSTER.json SINGLE.json "COMMAND LINE"
+
+With --cluster (table 5, `MODE=cluster scripts/bench.sh`) the two files are
+fanout runs of Herald: N instances on PostgreSQL, against one instance on
+SQLite; BENCH_PG_SETTINGS names PostgreSQL's settings.
 
 Prints the machine, the load average and the settings first, so the block
 can be quoted as is.
@@ -133,6 +138,31 @@ TABLES = {
         ]
         + COMMON_TAIL,
     },
+    "cluster": {
+        "title": "Table 5 — {subscribers:,} streams over {instances} Herald instances on one PostgreSQL, "
+        "{rate:g} broadcasts/s published round-robin through all of them, open loop, {messages:,} messages; "
+        "against ONE Herald on SQLite, same load",
+        "rows": [
+            ("Streams established", established, "", 0, False),
+            ("Time to establish all", "connect_time_s", " s", 2, True),
+            ("Publish rate achieved", "achieved_rate", " msg/s", 2, True),
+            ("Deliveries/s", "deliveries_per_sec", "", 0, True),
+            ("Publish → last subscriber p50 (per message)", "last_subscriber_p50_ms", " ms", 2, True),
+            ("Publish → last subscriber p99 (per message)", "last_subscriber_p99_ms", " ms", 2, True),
+            ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
+            ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
+            ("Lost / duplicated deliveries", lost_dup, "", 0, False),
+            ("Resyncs", "resyncs", "", 0, False),
+            ("Wire: repeated ids / skipped", wire, "", 0, False),
+            ("Publish request p50", "publish_request_p50_ms", " ms", 2, True),
+            ("Herald CPU, publishing (all instances)", "server_cpu_publish_s", " s", 2, True),
+            ("PostgreSQL CPU, publishing (all backends)", "db_cpu_publish_s", " s", 2, False),
+            ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
+            ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Herald RSS after connect (all instances)", "rss_after_kb", " KB", 0, True),
+        ]
+        + COMMON_TAIL,
+    },
     "storm": {
         "title": "Table 4 — reconnect storm: {subscribers:,} streams, publishing at {rate:g}/s; "
         "every socket closed at once, reopened at once with Last-Event-ID after {storm_gap_s:g} s",
@@ -168,8 +198,21 @@ def cell(r, key, unit, digits):
 
 
 def verdicts(mode, h, b):
-    """The plan's targets (docs/event-log.md §9), as measured here."""
+    """The plan's targets (docs/event-log.md §9; the cluster's: issue 10), as measured here."""
     out = []
+    if mode == "cluster":
+        rate, ach = h.get("rate"), h.get("achieved_rate")
+        hp, bp = h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms")
+        clean = all(r["lost"] == 0 and r["duplicates"] == 0 and r["wire_gaps"] == 0
+                    and r["wire_repeated_ids"] == 0 and r["streams_failed"] == 0 for r in (h, b))
+        full = ach is not None and rate and ach >= 0.95 * rate
+        line = (f"Target: cluster last-subscriber p99 ≤ 1.5× the single instance's — "
+                + (f"{fmt(hp, ' ms', 1)} against {fmt(bp, ' ms', 1)}, {hp / bp:.2f}×: "
+                   f"**{'met' if hp <= 1.5 * bp else 'NOT met'}**" if hp is not None and bp else "n/a")
+                + f"; the full {rate:g}/s ({fmt(ach, '', 2)} msg/s sent): {'met' if full else 'NOT met'}"
+                + f"; 0 lost, 0 duplicated, no skipped offset on either: {'met' if clean else 'NOT met'} "
+                f"(cluster {h['lost']} / {h['duplicates']}, single {b['lost']} / {b['duplicates']}).")
+        out.append(line)
     if mode == "throughput":
         hd, bd = h.get("deliveries_per_sec"), b.get("deliveries_per_sec")
         if hd and bd:
@@ -196,7 +239,9 @@ def verdicts(mode, h, b):
     return out
 
 
-def ramp_table(h, b):
+def ramp_table(h, b, names=("Herald", "Baseline", "baseline")):
+    """The ramp of both runs; `names`: the two columns' names, and the second's in a sentence."""
+    hn, bn, bn_lower = names
     hs, bs = h.get("ramp") or [], b.get("ramp") or []
     if not hs and not bs:
         return
@@ -207,8 +252,8 @@ def ramp_table(h, b):
         f"or last-subscriber p99 over {h.get('ramp_p99_ms', 0):g} ms)."
     )
     print()
-    print("| Rate | Herald sends/s | Herald deliveries/s | Herald last-sub p99 | Herald | "
-          "Baseline deliveries/s | Baseline last-sub p99 | Baseline |")
+    print(f"| Rate | {hn} sends/s | {hn} deliveries/s | {hn} last-sub p99 | {hn} | "
+          f"{bn} deliveries/s | {bn} last-sub p99 | {bn} |")
     print("|---:|---:|---:|---:|---|---:|---:|---|")
     rates = []
     for s in hs + bs:
@@ -253,21 +298,30 @@ def ramp_table(h, b):
 
     print()
     print(
-        f"Highest rate sustained: Herald {top(h, hh)}, baseline {top(b, bh)}"
-        + (f"; Herald / baseline {hh / bh:.2f}×." if hh and bh else ".")
+        f"Highest rate sustained: {hn} {top(h, hh)}, {bn_lower} {top(b, bh)}"
+        + (f"; {hn} / {bn_lower} {hh / bh:.2f}×." if hh and bh else ".")
     )
 
 
 def main():
-    if len(sys.argv) != 4:
+    args = sys.argv[1:]
+    cluster = args[:1] == ["--cluster"]
+    if cluster:
+        args = args[1:]
+    if len(args) != 3:
         sys.exit(__doc__)
-    with open(sys.argv[1]) as f:
+    with open(args[0]) as f:
         herald = json.load(f)
-    with open(sys.argv[2]) as f:
+    with open(args[1]) as f:
         base = json.load(f)
-    command = sys.argv[3]
-    mode = herald.get("mode", "fanout")
+    command = args[2]
+    mode = "cluster" if cluster else herald.get("mode", "fanout")
     table = TABLES[mode]
+    if cluster:
+        names = (f"Cluster ({herald.get('instances', '?')} × Herald, PostgreSQL)", "Single Herald (SQLite)",
+                 "Cluster / single")
+    else:
+        names = ("Herald", "Baseline (axum + broadcast)", "Herald / baseline")
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     print()
@@ -280,13 +334,30 @@ def main():
         f"Load average (1/5/15 min) before the runs: {os.environ.get('BENCH_LOAD_AT_START', 'unknown')}, "
         f"after: {loadavg()}"
     )
-    print(
-        f"Streams spread over {herald['source_ips']} loopback source IPs (at most "
-        f"{herald['connect_concurrency']} opening at once); the load generator and the server "
-        f"share the machine; the baseline (axum + tokio broadcast) ran first, same settings."
-    )
+    if cluster:
+        print(
+            f"Stream k opens on instance k mod {herald.get('instances')}, message i is published through "
+            f"instance i mod {herald.get('instances')}; streams spread over {herald['source_ips']} loopback "
+            f"source IPs (at most {herald['connect_concurrency']} opening at once). Everything shares the "
+            f"machine: the load generator, the Herald processes and PostgreSQL. The single SQLite instance "
+            f"ran first, same settings."
+        )
+        print(
+            f"Durability: PostgreSQL {os.environ.get('BENCH_PG_SETTINGS') or 'settings unknown'} — with "
+            f"fsync=off a commit waits for its WAL write but nothing is flushed to the disk (a power loss "
+            f"may lose commits); SQLite is Herald's WAL with synchronous=NORMAL (no flush per commit "
+            f"either, only at checkpoints). Throwaway PostgreSQL 15 (initdb defaults otherwise) on the same "
+            f"machine; each instance follows the shared event log (its own commits at once, the others' "
+            f"on a NOTIFY doorbell, a 1 s poll as fallback)."
+        )
+    else:
+        print(
+            f"Streams spread over {herald['source_ips']} loopback source IPs (at most "
+            f"{herald['connect_concurrency']} opening at once); the load generator and the server "
+            f"share the machine; the baseline (axum + tokio broadcast) ran first, same settings."
+        )
     print()
-    print("| Metric | Herald | Baseline (axum + broadcast) | Herald / baseline |")
+    print(f"| Metric | {names[0]} | {names[1]} | {names[2]} |")
     print("|---|---:|---:|---:|")
     for label, key, unit, digits, with_ratio in table["rows"]:
         h, hv = cell(herald, key, unit, digits)
@@ -295,7 +366,7 @@ def main():
             b += " (no replay)"
         if mode == "storm" and key in (lost_dup, wire, "lost_after_resync", "resynced_streams"):
             b = f"n/a (no replay{': ' + b if key is lost_dup else ''})"
-        if key is wire and mode != "storm":
+        if key is wire and mode not in ("storm", "cluster"):
             b = "n/a"
         print(f"| {label} | {h} | {b} | {ratio(hv, bv) if with_ratio else '—'} |")
     print()
@@ -303,7 +374,9 @@ def main():
         print(line)
     if mode == "fanout":
         ramp_table(herald, base)
-    for name, r in (("Herald", herald), ("Baseline", base)):
+    if mode == "cluster":
+        ramp_table(herald, base, ("Cluster", "Single", "single"))
+    for name, r in ((names[0], herald), (names[1], base)):
         f = r.get("failures") or {}
         if r["streams_failed"] or r["publish_errors"] or r["duplicates"]:
             print(

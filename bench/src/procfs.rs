@@ -24,6 +24,67 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / clock_ticks())
 }
 
+/// CPU time of `pid` and every process under it (children, grandchildren…),
+/// in seconds, plus what its children that already exited used (`cutime`,
+/// `cstime` of each, as far as their parents reaped them): e.g. a
+/// PostgreSQL postmaster and its backends.
+pub fn tree_cpu_secs(pid: u32) -> Option<f64> {
+    // (pid, ppid, own ticks, reaped children's ticks) of every process.
+    let mut procs = Vec::new();
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some(fields) = stat_fields(&stat) else {
+            continue;
+        };
+        let num = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // After the name: state, ppid… utime stime cutime cstime.
+        procs.push((p, num(1) as u32, num(11) + num(12), num(13) + num(14)));
+    }
+    let mut inside = vec![pid];
+    let mut ticks = 0;
+    let mut found = false;
+    // Parents come before their children in no guaranteed order: repeat
+    // until the set stops growing.
+    loop {
+        let before = inside.len();
+        for &(p, ppid, _, _) in &procs {
+            if inside.contains(&ppid) && !inside.contains(&p) {
+                inside.push(p);
+            }
+        }
+        if inside.len() == before {
+            break;
+        }
+    }
+    for &(p, _, own, reaped) in &procs {
+        if inside.contains(&p) {
+            found |= p == pid;
+            ticks += own + reaped;
+        }
+    }
+    found.then(|| ticks as f64 / clock_ticks())
+}
+
+/// The fields of a `/proc/PID/stat` line after the command name (which may
+/// contain spaces): the state is `[0]`.
+fn stat_fields(stat: &str) -> Option<Vec<&str>> {
+    Some(stat[stat.rfind(')')? + 1..].split_whitespace().collect())
+}
+
 /// CPU time the whole machine has spent busy (all CPUs, all processes, the
 /// kernel's interrupt work included), in seconds.
 pub fn machine_busy_secs() -> Option<f64> {
@@ -63,5 +124,7 @@ mod tests {
         assert!(cpu_secs(me).unwrap() >= 0.0);
         assert_eq!(rss_kb(u32::MAX), None);
         assert!(machine_busy_secs().unwrap() > 0.0);
+        assert!(tree_cpu_secs(1).unwrap() >= cpu_secs(1).unwrap());
+        assert_eq!(tree_cpu_secs(u32::MAX), None);
     }
 }

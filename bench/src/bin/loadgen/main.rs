@@ -48,7 +48,9 @@ const USAGE: &str = "\
 usage: loadgen [options]
   --mode fanout|throughput|storm  what to run (default fanout)
   --target herald|baseline   which server is under test (default herald)
-  --base-url URL             http://IP:PORT of the server (default http://127.0.0.1:3000)
+  --base-url URL[,URL...]    http://IP:PORT of the server (default http://127.0.0.1:3000);
+                             several (instances of one cluster): stream k opens on URL k mod n,
+                             message i is published through URL i mod n
   --subscribers N            SSE streams to open (default 10000)
   --messages M               fanout: messages to publish (default 50);
                              throughput: upper bound on publishes (default 100000)
@@ -64,7 +66,8 @@ usage: loadgen [options]
   --storm-timeout S          storm: limit for every stream to reconnect and catch up (default 60)
   --reconnect-concurrency C  storm: reopenings in flight (default 0: all at once)
   --source-ips K             spread client sockets over 127.0.0.1..127.0.0.K (default 4)
-  --server-pid PID           read the server's VmRSS / CPU from /proc/PID
+  --server-pid PID[,PID...]  read the server's VmRSS / CPU from /proc/PID (several: summed)
+  --db-pid PID               also report the CPU of PID and its descendants (a database)
   --tokens-file FILE         herald: one bearer token per line, used round-robin
   --admin-token TOKEN        herald: bearer token that publishes
   --connect-concurrency C    streams being opened at once (default 100; keep it under
@@ -109,7 +112,7 @@ impl Mode {
 struct Args {
     mode: Mode,
     target: Target,
-    server: SocketAddr,
+    servers: Vec<SocketAddr>,
     subscribers: usize,
     messages: usize,
     rate: f64,
@@ -123,7 +126,8 @@ struct Args {
     storm_timeout: Duration,
     reconnect_concurrency: usize,
     source_ips: u8,
-    server_pid: Option<u32>,
+    server_pids: Vec<u32>,
+    db_pid: Option<u32>,
     tokens: Vec<String>,
     admin_token: Option<String>,
     connect_concurrency: usize,
@@ -174,7 +178,8 @@ fn parse_args() -> Result<Args, String> {
     let mut storm_timeout: f64 = 60.0;
     let mut reconnect_concurrency = 0;
     let mut source_ips = 4;
-    let mut server_pid = None;
+    let mut server_pids = Vec::new();
+    let mut db_pid = None;
     let mut tokens_file: Option<PathBuf> = None;
     let mut admin_token = None;
     let mut connect_concurrency = 100;
@@ -228,7 +233,13 @@ fn parse_args() -> Result<Args, String> {
             "--storm-timeout" => storm_timeout = seconds()?,
             "--reconnect-concurrency" => reconnect_concurrency = count()?,
             "--source-ips" => source_ips = value.parse().map_err(|_| bad("expected 1..=254"))?,
-            "--server-pid" => server_pid = Some(value.parse().map_err(|_| bad("expected a pid"))?),
+            "--server-pid" => {
+                server_pids = value
+                    .split(',')
+                    .map(|p| p.trim().parse::<u32>().map_err(|_| bad("expected pids")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--db-pid" => db_pid = Some(value.parse().map_err(|_| bad("expected a pid"))?),
             "--tokens-file" | "--users-file" => tokens_file = Some(value.clone().into()),
             "--admin-token" => admin_token = Some(value.clone()),
             "--connect-concurrency" => connect_concurrency = count()?,
@@ -239,18 +250,26 @@ fn parse_args() -> Result<Args, String> {
         }
     }
 
-    let host = base_url
-        .strip_prefix("http://")
-        .ok_or("--base-url must start with http://")?
-        .trim_end_matches('/');
-    let server: SocketAddr = host
-        .parse()
-        .map_err(|_| format!("--base-url must be http://IP:PORT, got {base_url:?}"))?;
-    if !server.ip().is_loopback() {
-        return Err(
-            "--base-url must be a loopback address: this tool only loads local servers".into(),
-        );
-    }
+    let servers = base_url
+        .split(',')
+        .map(|url| {
+            let url = url.trim();
+            let host = url
+                .strip_prefix("http://")
+                .ok_or("--base-url must start with http://")?
+                .trim_end_matches('/');
+            let server: SocketAddr = host
+                .parse()
+                .map_err(|_| format!("--base-url must be http://IP:PORT, got {url:?}"))?;
+            if !server.ip().is_loopback() {
+                return Err(
+                    "--base-url must be a loopback address: this tool only loads local servers"
+                        .to_string(),
+                );
+            }
+            Ok(server)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if source_ips == 0 || source_ips > 254 {
         return Err("--source-ips must be 1..=254".into());
     }
@@ -304,7 +323,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(Args {
         mode,
         target,
-        server,
+        servers,
         subscribers,
         messages,
         rate,
@@ -318,7 +337,8 @@ fn parse_args() -> Result<Args, String> {
         storm_timeout: Duration::from_secs_f64(storm_timeout),
         reconnect_concurrency,
         source_ips,
-        server_pid,
+        server_pids,
+        db_pid,
         tokens,
         admin_token,
         connect_concurrency,
@@ -353,10 +373,12 @@ fn raise_fd_limit() -> Result<u64, String> {
     Ok(lim.rlim_cur)
 }
 
-/// CPU seconds used so far: the server's, this process's, the machine's.
+/// CPU seconds used so far: the server's (every instance's), the
+/// database's (if watched), this process's, the machine's.
 #[derive(Clone, Copy)]
 struct CpuMark {
     server: Option<f64>,
+    db: Option<f64>,
     own: Option<f64>,
     machine: Option<f64>,
 }
@@ -364,6 +386,8 @@ struct CpuMark {
 /// CPU used between two marks.
 struct CpuSpent {
     server: Option<f64>,
+    /// The database and its backends (`--db-pid`), if watched.
+    db: Option<f64>,
     loadgen: Option<f64>,
     /// Everything else on the machine (e.g. a compiler): anything well above
     /// zero means the figures were skewed. Kernel interrupt work not charged
@@ -372,9 +396,10 @@ struct CpuSpent {
 }
 
 impl CpuMark {
-    fn now(pid: Option<u32>) -> CpuMark {
+    fn now(pids: &Pids) -> CpuMark {
         CpuMark {
-            server: pid.and_then(procfs::cpu_secs),
+            server: pids.sum(procfs::cpu_secs),
+            db: pids.db.and_then(procfs::tree_cpu_secs),
             own: procfs::cpu_secs(std::process::id()),
             machine: procfs::machine_busy_secs(),
         }
@@ -382,35 +407,67 @@ impl CpuMark {
 
     fn until(self, later: CpuMark) -> CpuSpent {
         let d = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| b - a);
-        let (server, loadgen, machine) = (
+        let (server, db, loadgen, machine) = (
             d(self.server, later.server),
+            d(self.db, later.db),
             d(self.own, later.own),
             d(self.machine, later.machine),
         );
         CpuSpent {
             server,
+            db,
             loadgen,
             other: match (machine, server, loadgen) {
-                (Some(m), Some(s), Some(l)) => Some((m - s - l).max(0.0)),
+                (Some(m), Some(s), Some(l)) => Some((m - s - l - db.unwrap_or(0.0)).max(0.0)),
                 _ => None,
             },
         }
     }
 }
 
-/// Waits for the server's RSS to settle (two readings 500 ms apart within
+/// The processes measured: the server's (one per instance) and the database.
+struct Pids {
+    servers: Vec<u32>,
+    db: Option<u32>,
+}
+
+impl Pids {
+    /// `read` summed over the server processes; `None` without any, or if
+    /// one cannot be read.
+    fn sum<T: std::iter::Sum<T>>(&self, read: fn(u32) -> Option<T>) -> Option<T> {
+        if self.servers.is_empty() {
+            return None;
+        }
+        self.servers.iter().map(|&p| read(p)).sum()
+    }
+
+    fn rss_kb(&self) -> Option<u64> {
+        self.sum(procfs::rss_kb)
+    }
+}
+
+/// Waits for the servers' RSS to settle (two readings 500 ms apart within
 /// 1%, at most ~5 s), then returns it.
-async fn settled_rss(pid: u32) -> Option<u64> {
-    let mut last = procfs::rss_kb(pid)?;
+async fn settled_rss(pids: &Pids) -> Option<u64> {
+    let mut last = pids.rss_kb()?;
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let now = procfs::rss_kb(pid)?;
+        let now = pids.rss_kb()?;
         if now.abs_diff(last) * 100 <= last {
             return Some(now);
         }
         last = now;
     }
     Some(last)
+}
+
+/// `127.0.0.1:3202`, or `127.0.0.1:3211,127.0.0.1:3212,…` for a cluster.
+fn servers_text(servers: &[SocketAddr]) -> String {
+    servers
+        .iter()
+        .map(SocketAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn fmt_ms(v: Option<f64>) -> String {
@@ -517,7 +574,7 @@ async fn run(args: Args) -> Result<bool, String> {
     eprintln!(
         "loadgen: {} mode, {target} at {} — {} subscribers, {} source IPs",
         args.mode.name(),
-        args.server,
+        servers_text(&args.servers),
         args.subscribers,
         args.source_ips
     );
@@ -527,14 +584,18 @@ async fn run(args: Args) -> Result<bool, String> {
         Mode::Storm => 0,
     };
     let shared = Arc::new(Shared::new(args.capacity(), timed));
-    let pid = args.server_pid;
-    let rss_before = pid.and_then(procfs::rss_kb);
+    let pids = Pids {
+        servers: args.server_pids.clone(),
+        db: args.db_pid,
+    };
+    let pid = &pids;
+    let rss_before = pids.rss_kb();
     let cpu_start = CpuMark::now(pid);
 
     // Phase 1: open every stream.
     let cfg = Arc::new(SubConfig {
         target: args.target,
-        server: args.server,
+        servers: args.servers.clone(),
         source_ips: args.source_ips,
         tokens: args.tokens.clone(),
         connect_timeout: args.connect_timeout,
@@ -589,15 +650,12 @@ async fn run(args: Args) -> Result<bool, String> {
             .saturating_sub(connect_start),
     );
     let cpu_connected = CpuMark::now(pid);
-    let rss_after = match pid {
-        Some(pid) => settled_rss(pid).await,
-        None => None,
-    };
+    let rss_after = settled_rss(pid).await;
     eprintln!("loadgen: {established} streams established in {connect_s:.2} s");
 
     let pub_cfg = Arc::new(PubConfig {
         target: args.target,
-        server: args.server,
+        servers: args.servers.clone(),
         admin_token: args.admin_token.clone(),
     });
     let cpu_publish = CpuMark::now(pid);
@@ -632,9 +690,10 @@ async fn run(args: Args) -> Result<bool, String> {
             out["achieved_rate"] = json!(f.send_rate);
             let cpu = cpu_publish.until(CpuMark::now(pid));
             out["server_cpu_publish_s"] = json!(cpu.server);
+            out["db_cpu_publish_s"] = json!(cpu.db);
             out["loadgen_cpu_publish_s"] = json!(cpu.loadgen);
             out["other_cpu_publish_s"] = json!(cpu.other);
-            out["rss_after_publish_kb"] = json!(pid.and_then(procfs::rss_kb));
+            out["rss_after_publish_kb"] = json!(pids.rss_kb());
 
             // The ramp: short steps at rising rates, until one is not sustained.
             let mut steps = Vec::new();
@@ -658,13 +717,14 @@ async fn run(args: Args) -> Result<bool, String> {
                     && f.last_sub.p99_ms.is_some_and(|p| p <= args.ramp_p99_ms);
                 text.push(format!(
                     "ramp {rate:>6} msg/s      sends {} msg/s, deliveries/s {}, last subscriber p50 {} p99 {}, \
-                     publish errors {}, undelivered {shortfall}, server CPU {} → {}",
+                     publish errors {}, undelivered {shortfall}, server CPU {}{} → {}",
                     fmt_num(f.send_rate, 1),
                     fmt_num(f.deliveries_per_sec, 0),
                     fmt_ms(f.last_sub.p50_ms),
                     fmt_ms(f.last_sub.p99_ms),
                     step.errors.len(),
                     fmt_num(cpu.server, 2),
+                    cpu.db.map_or(String::new(), |d| format!(", database CPU {d:.2}")),
                     if sustained { "sustained" } else { "NOT sustained" }
                 ));
                 let mut j = range_json(&f);
@@ -673,6 +733,7 @@ async fn run(args: Args) -> Result<bool, String> {
                 j["publish_errors"] = json!(step.errors.len());
                 j["undelivered"] = json!(shortfall);
                 j["server_cpu_s"] = json!(cpu.server);
+                j["db_cpu_s"] = json!(cpu.db);
                 j["sustained"] = json!(sustained);
                 steps.push(j);
                 if !sustained {
@@ -729,9 +790,10 @@ async fn run(args: Args) -> Result<bool, String> {
             out["accepted"] = json!(f.accepted);
             out["accepted_per_sec"] = json!(f.accepted_per_sec);
             out["server_cpu_publish_s"] = json!(cpu.server);
+            out["db_cpu_publish_s"] = json!(cpu.db);
             out["loadgen_cpu_publish_s"] = json!(cpu.loadgen);
             out["other_cpu_publish_s"] = json!(cpu.other);
-            out["rss_after_publish_kb"] = json!(pid.and_then(procfs::rss_kb));
+            out["rss_after_publish_kb"] = json!(pids.rss_kb());
             (published, f)
         }
         Mode::Storm => {
@@ -936,7 +998,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let kb = |v: Option<u64>| v.map_or("n/a".into(), |v| format!("{v} KB"));
     println!(
         "== {target} ({}), {} mode ==",
-        args.server,
+        servers_text(&args.servers),
         args.mode.name()
     );
     println!(
@@ -1011,7 +1073,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let common = json!({
         "target": target,
         "mode": args.mode.name(),
-        "server": args.server.to_string(),
+        "server": servers_text(&args.servers),
         "subscribers": args.subscribers,
         "source_ips": args.source_ips,
         "connect_concurrency": args.connect_concurrency,
@@ -1051,6 +1113,7 @@ async fn run(args: Args) -> Result<bool, String> {
         "pings": shared.pings.load(Ordering::Relaxed),
         "loadgen_rss_kb": loadgen_rss,
     });
+    out["instances"] = json!(args.servers.len());
     if let (Value::Object(o), Value::Object(c)) = (&mut out, common) {
         o.extend(c);
     }

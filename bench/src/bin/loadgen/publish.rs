@@ -3,7 +3,9 @@
 //! lowering the offered rate), or closed loop (each publisher sends its next
 //! message as soon as the previous one is answered: the server's throughput).
 //! Every publish goes through `herald_bench::http::HttpConn`, on keep-alive
-//! connections of their own, never queued behind the subscribers.
+//! connections of their own, never queued behind the subscribers. With
+//! several servers (the instances of a cluster), message `i` goes through
+//! `servers[i % n]`.
 
 use std::{
     net::SocketAddr,
@@ -32,8 +34,15 @@ const PUBLISH_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct PubConfig {
     pub target: Target,
-    pub server: SocketAddr,
+    pub servers: Vec<SocketAddr>,
     pub admin_token: Option<String>,
+}
+
+impl PubConfig {
+    /// Which of `servers` message `i` is published through.
+    fn server_of(&self, i: usize) -> usize {
+        i % self.servers.len()
+    }
 }
 
 /// What one publishing run did: its messages are `first..end`.
@@ -101,7 +110,9 @@ pub async fn open_loop(
     count: Option<usize>,
     mut stop: Option<watch::Receiver<bool>>,
 ) -> Published {
-    let idle: Arc<Mutex<Vec<HttpConn>>> = Arc::default();
+    // Idle keep-alive connections, per server.
+    let idle: Arc<Vec<Mutex<Vec<HttpConn>>>> =
+        Arc::new(cfg.servers.iter().map(|_| Mutex::default()).collect());
     let in_flight = Arc::new(Semaphore::new(MAX_PUBLISHES_IN_FLIGHT));
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     // If the load generator itself stalls, catch up: the average rate is the
@@ -142,11 +153,12 @@ pub async fn open_loop(
         let (idle, cfg, shared) = (idle.clone(), cfg.clone(), shared.clone());
         requests.spawn(async move {
             let _permit = permit;
-            let pooled = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let mut conn = pooled.unwrap_or_else(|| HttpConn::new(cfg.server, None));
+            let s = cfg.server_of(i);
+            let pooled = idle[s].lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut conn = pooled.unwrap_or_else(|| HttpConn::new(cfg.servers[s], None));
             let result = publish_one(&mut conn, &cfg, &shared, i).await;
             if result.is_ok() {
-                idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+                idle[s].lock().unwrap_or_else(|e| e.into_inner()).push(conn);
             }
             result
         });
@@ -174,14 +186,20 @@ pub async fn closed_loop(
     for _ in 0..publishers {
         let (cfg, shared) = (cfg.clone(), shared.clone());
         tasks.spawn(async move {
-            let mut conn = HttpConn::new(cfg.server, None);
+            // One keep-alive connection per server.
+            let mut conns: Vec<HttpConn> = cfg
+                .servers
+                .iter()
+                .map(|&s| HttpConn::new(s, None))
+                .collect();
             let mut results = Vec::new();
             while tokio::time::Instant::now() < deadline {
                 let i = shared.next_msg.fetch_add(1, Ordering::Relaxed);
                 if i >= shared.capacity {
                     break;
                 }
-                results.push(publish_one(&mut conn, &cfg, &shared, i).await);
+                let conn = &mut conns[cfg.server_of(i)];
+                results.push(publish_one(conn, &cfg, &shared, i).await);
             }
             results
         });

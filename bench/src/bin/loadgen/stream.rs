@@ -46,7 +46,8 @@ pub enum Phase {
 /// What a subscriber knows up front.
 pub struct SubConfig {
     pub target: Target,
-    pub server: SocketAddr,
+    /// Stream `k` opens on `servers[k % n]` (the instances of a cluster).
+    pub servers: Vec<SocketAddr>,
     pub source_ips: u8,
     pub tokens: Vec<String>,
     pub connect_timeout: Duration,
@@ -268,6 +269,13 @@ impl Sub {
     }
 }
 
+impl SubConfig {
+    /// The server stream `index` opens on (and reopens on, in the storm).
+    fn server(&self, index: usize) -> SocketAddr {
+        self.servers[index % self.servers.len()]
+    }
+}
+
 async fn connect(cfg: &SubConfig, index: usize) -> std::io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
     // Many source addresses keep us far from the ~28k ephemeral ports one
@@ -277,7 +285,7 @@ async fn connect(cfg: &SubConfig, index: usize) -> std::io::Result<TcpStream> {
         Ipv4Addr::new(127, 0, 0, octet),
         0,
     )))?;
-    let stream = socket.connect(cfg.server).await?;
+    let stream = socket.connect(cfg.server(index)).await?;
     stream.set_nodelay(true)?;
     Ok(stream)
 }
@@ -373,12 +381,12 @@ async fn open(
     let request = match cfg.target {
         Target::Herald => format!(
             "GET /sse/stream HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nAuthorization: Bearer {}\r\n{resume}\r\n",
-            cfg.server,
+            cfg.server(index),
             cfg.tokens[index % cfg.tokens.len()]
         ),
         Target::Baseline => format!(
             "GET /sse HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n{resume}\r\n",
-            cfg.server
+            cfg.server(index)
         ),
     };
     if let Err(e) = stream.write_all(request.as_bytes()).await {
