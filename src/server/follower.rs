@@ -30,6 +30,8 @@ const BATCH: i64 = 1_000;
 const POLL: Duration = Duration::from_secs(1);
 /// The doorbell's channel.
 pub const CHANNEL: &str = "herald_log";
+/// Progress of users' tasks, from whichever instance runs them.
+pub const PROGRESS_CHANNEL: &str = "herald_progress";
 
 pub struct Follower {
     pool: Pool,
@@ -146,6 +148,29 @@ impl Follower {
         }
     }
 
+    /// A progress update heard from some instance: to this one's streams.
+    fn progress(&self, payload: &str) {
+        #[derive(serde::Deserialize)]
+        struct Progress {
+            user_id: i64,
+            task_id: String,
+            progress: u8,
+            status: String,
+        }
+        let Ok(p) = serde_json::from_str::<Progress>(payload) else {
+            return;
+        };
+        events::publish(
+            &self.hub,
+            [DomainEvent::Progress {
+                user_id: p.user_id,
+                task_id: p.task_id,
+                progress: p.progress,
+                status: p.status,
+            }],
+        );
+    }
+
     /// Wakes the task at once (a commit on this instance).
     pub fn ring(&self) {
         self.wake.notify_one();
@@ -162,16 +187,23 @@ impl Follower {
                 }
                 let rang = async {
                     match listener.as_mut() {
-                        Some(l) => l.recv().await.map(|_| ()),
+                        Some(l) => l.recv().await,
                         None => std::future::pending().await,
                     }
                 };
                 tokio::select! {
-                    heard = rang => if let Err(e) = heard {
-                        // The connection dropped: listen again; the next
-                        // read from the cursor loses nothing.
-                        tracing::warn!(error = %e, "log listener lost; reconnecting");
-                        listener = None;
+                    heard = rang => match heard {
+                        Ok(note) if note.channel() == PROGRESS_CHANNEL => {
+                            self.progress(note.payload());
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            // The connection dropped: listen again; the next
+                            // read from the cursor loses nothing.
+                            tracing::warn!(error = %e, "log listener lost; reconnecting");
+                            listener = None;
+                        }
                     },
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
@@ -192,7 +224,7 @@ async fn listen(database_url: &str) -> Option<sqlx::postgres::PgListener> {
             return None;
         }
     };
-    match listener.listen(CHANNEL).await {
+    match listener.listen_all([CHANNEL, PROGRESS_CHANNEL]).await {
         Ok(()) => Some(listener),
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for the log; polling");

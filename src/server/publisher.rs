@@ -79,6 +79,40 @@ impl Publisher {
         })
     }
 
+    /// Progress of a user's task: every tab of theirs, on every instance.
+    /// Unordered and lossy by design (each update supersedes the last; the
+    /// end of a task is a durable notification): on PostgreSQL a
+    /// `pg_notify` that every instance's follower hears, this one included.
+    pub async fn progress(&self, user_id: i64, task_id: &str, progress: u8, status: &str) {
+        let event = DomainEvent::Progress {
+            user_id,
+            task_id: task_id.to_string(),
+            progress,
+            status: status.to_string(),
+        };
+        if self.follower.is_none() {
+            events::publish(&self.hub, [event]);
+            return;
+        }
+        let payload = serde_json::json!({
+            "user_id": user_id, "task_id": task_id, "progress": progress, "status": status,
+        })
+        .to_string();
+        let sent = async {
+            let mut conn = self.pool.acquire().await?;
+            execute!(
+                conn,
+                "SELECT pg_notify(?, ?)",
+                super::follower::PROGRESS_CHANNEL,
+                payload
+            )?;
+            Ok::<_, StoreError>(())
+        };
+        if let Err(e) = sent.await {
+            tracing::warn!(error = %e, "progress not sent");
+        }
+    }
+
     /// Attaches a stream with a counter seeded from the store, while
     /// nothing is applied to the hub: the count is exact at the position
     /// the hub holds. SQLite: under the ordering lock (every apply happens

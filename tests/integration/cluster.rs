@@ -564,3 +564,30 @@ async fn a_log_that_goes_back_ends_the_streams_and_resumes_get_resync() {
         .await;
     assert_eq!(resumed.next_non_ping().await.unwrap().event, "resync");
 }
+
+#[tokio::test]
+async fn an_exports_progress_reaches_the_users_streams_on_every_instance() {
+    let Some(servers) = cluster(&[("HERALD_EXPORT_STEP_MS", "20")]).await else {
+        return;
+    };
+    let alice = servers[0].token("alice").await;
+    let (mut on_c, _) = servers[2].open_stream(&alice, "").await;
+    let res = servers[0]
+        .post_json("/api/exports", &alice, &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let mut last_progress = 0;
+    loop {
+        let event = on_c.next_non_ping().await.expect("stream open");
+        match event.event.as_str() {
+            "progress" => last_progress = event.json()["progress"].as_i64().unwrap(),
+            // The end of the task is a durable notification.
+            "notification" => break,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        last_progress > 0,
+        "progress from the instance running the export"
+    );
+}

@@ -23,7 +23,6 @@ use crate::{
     server::{
         auth::Session,
         config::Config,
-        events::{self, DomainEvent},
         hub::EventName,
         private_files,
         state::AppState,
@@ -116,7 +115,7 @@ pub async fn start_once(
     tokio::spawn(async move {
         if let Err(err) = run(&state, user_id, &id, slot).await {
             tracing::error!(task_id = %id, error = %err, "export failed");
-            progress(&state, user_id, &id, 100, "failed");
+            progress(&state, user_id, &id, 100, "failed").await;
         }
     });
     Ok(task_id)
@@ -176,7 +175,7 @@ async fn run(
     let mut tick = tokio::time::interval(step.max(Duration::from_millis(1)));
     for n in 0..STEPS {
         tick.tick().await;
-        progress(state, user_id, task_id, n * (100 / STEPS), "running");
+        progress(state, user_id, task_id, n * (100 / STEPS), "running").await;
     }
     let rows = notifications::inbox(&state.pool, user_id, None, MAX_ROWS)
         .await?
@@ -208,7 +207,7 @@ async fn run(
     .map_err(io_error)?;
     // The work is done: the user may start another before hearing so.
     drop(slot);
-    progress(state, user_id, task_id, 100, "done");
+    progress(state, user_id, task_id, 100, "done").await;
 
     let done = NewAnnouncement {
         sender_id: None,
@@ -222,16 +221,11 @@ async fn run(
     Ok(())
 }
 
-fn progress(state: &AppState, user_id: i64, task_id: &str, progress: u8, status: &str) {
-    events::publish(
-        &state.hub,
-        [DomainEvent::Progress {
-            user_id,
-            task_id: task_id.to_string(),
-            progress,
-            status: status.to_string(),
-        }],
-    );
+async fn progress(state: &AppState, user_id: i64, task_id: &str, progress: u8, status: &str) {
+    state
+        .publisher
+        .progress(user_id, task_id, progress, status)
+        .await;
 }
 
 fn file_for(state: &AppState, user_id: i64, task_id: &str) -> PathBuf {
