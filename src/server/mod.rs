@@ -11,6 +11,7 @@ mod funnel_flush;
 mod heartbeat;
 pub mod http;
 pub mod hub;
+pub mod latency;
 mod listener;
 pub mod login_throttle;
 pub mod metrics;
