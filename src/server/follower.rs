@@ -69,6 +69,21 @@ impl Follower {
         let mut applied = 0;
         loop {
             let mut tx = store::begin_read(&self.pool).await?;
+            if control::pruned_through(&mut tx).await? > *cursor {
+                // Behind the pruning (an instance paused for an hour): reads
+                // it should have applied are gone. Start over from the head,
+                // as after a log that went back.
+                let head = log::follow_head(&mut tx).await?;
+                tx.commit().await?;
+                tracing::warn!(
+                    cursor = *cursor,
+                    head,
+                    "fell behind the pruned log; resetting every stream"
+                );
+                self.hub.reset_to(head);
+                *cursor = head;
+                return Ok(applied);
+            }
             let entries = notifications::entries_after(&mut tx, *cursor, up_to, BATCH).await?;
             let reads = control::reads_after(&mut tx, *cursor, up_to, BATCH).await?;
             // A full batch from one source ends the round at its last row:

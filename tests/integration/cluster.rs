@@ -591,3 +591,41 @@ async fn an_exports_progress_reaches_the_users_streams_on_every_instance() {
         "progress from the instance running the export"
     );
 }
+
+/// An instance that fell behind the pruning of control entries (paused
+/// for longer than they are kept) cannot apply what it missed: it ends its
+/// streams, and its clients resume. A fresh instance after the pruning is
+/// not behind it.
+#[tokio::test]
+async fn falling_behind_the_pruned_log_ends_the_streams() {
+    let Some(servers) = cluster(&[]).await else {
+        return;
+    };
+    let alice = servers[0].token("alice").await;
+    let admin = servers[0].token("admin").await;
+    let (mut stream, _) = servers[1].open_stream(&alice, "").await;
+    servers[0].broadcast(&admin, "one").await;
+    let seen = notifications(&mut stream, 1).await;
+    let id = seen[0].json()["id"].as_i64().unwrap();
+    // Instance 1 pauses; meanwhile a read is written and, "an hour later",
+    // pruned.
+    let follower = servers[1].state.publisher.follower().unwrap().clone();
+    let paused = follower.hold().await;
+    let res = servers[0]
+        .post_json(&format!("/api/notifications/{id}/read"), &alice, &json!({}))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let pruned = herald::server::store::control::prune(&servers[0].state.pool, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1, "the read's control entry");
+    drop(paused);
+    stream.expect_end().await;
+    // The log's head did not go back with the pruning: a fresh instance
+    // follows from there.
+    let fresh = TestServer::start_on(&servers[0].state.config.database_url, &[]).await;
+    let (mut on_fresh, _) = fresh.open_stream(&alice, "").await;
+    servers[2].broadcast(&admin, "two").await;
+    let got = notifications(&mut on_fresh, 1).await;
+    assert_eq!(got[0].json()["title"], "two");
+}

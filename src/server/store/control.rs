@@ -48,12 +48,37 @@ pub async fn reads_after(
         .collect())
 }
 
-/// Deletes control entries made before `before_ms`; returns how many.
+/// Deletes control entries made before `before_ms`; returns how many. The
+/// last position deleted is kept (`control_pruned_through`): a follower
+/// whose cursor is below it missed entries it can no longer read.
 pub async fn prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
-    let mut conn = pool.acquire().await?;
-    Ok(execute!(
-        conn,
-        "DELETE FROM control_entries WHERE created_at < ?",
+    let mut tx = super::begin_write(pool).await?;
+    let pruned: Vec<(i64,)> = fetch!(
+        tx,
+        fetch_all,
+        (i64,),
+        "DELETE FROM control_entries WHERE created_at < ? RETURNING position",
         before_ms
-    )?)
+    )?;
+    if let Some(through) = pruned.iter().map(|(p,)| *p).max() {
+        execute!(
+            tx,
+            "INSERT INTO log_meta (key, value) VALUES ('control_pruned_through', ?)
+             ON CONFLICT (key) DO UPDATE SET value = GREATEST(log_meta.value, excluded.value)",
+            through
+        )?;
+    }
+    tx.commit().await?;
+    Ok(pruned.len() as u64)
+}
+
+/// The last control entry pruned (0 when none was).
+pub async fn pruned_through(tx: &mut Tx) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
+        "SELECT value FROM log_meta WHERE key = 'control_pruned_through'"
+    )?;
+    Ok(row.map_or(0, |r| r.0))
 }

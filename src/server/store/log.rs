@@ -93,11 +93,13 @@ pub async fn follow_head(tx: &mut Tx) -> Result<i64, StoreError> {
     if tx.backend() == Backend::Sqlite {
         return Ok(head);
     }
+    // Pruned control entries count too: they were positions of the log.
     let (control,): (i64,) = fetch!(
         tx,
         fetch_one,
         (i64,),
-        "SELECT COALESCE(MAX(position), 0) FROM control_entries"
+        "SELECT GREATEST(COALESCE((SELECT MAX(position) FROM control_entries), 0),
+                         COALESCE((SELECT value FROM log_meta WHERE key = 'control_pruned_through'), 0))"
     )?;
     Ok(head.max(control))
 }
