@@ -221,7 +221,10 @@ for i in $(seq "$INSTANCES"); do
     port=${HERALD_PORTS[$((i - 1))]}
     (
         cd "$DIR/run"
-        exec env LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+        # Its own session, so a Ctrl-C reaches this script only and the
+        # cleanup stops things in order (nginx first; pg_ctl and nginx
+        # detach their servers the same way).
+        exec setsid env LEPTOS_SITE_ADDR="127.0.0.1:$port" \
             LEPTOS_SITE_ROOT="$SITE_ROOT" \
             DATABASE_URL="$DATABASE_URL" \
             HERALD_JWT_SECRET="$SECRET" \
