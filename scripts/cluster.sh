@@ -10,7 +10,7 @@
 # Installs PostgreSQL and nginx from apt when missing (their packaged
 # services are never used: we run our own processes). Prints the URL and the
 # demo accounts, then waits; Ctrl-C (or any exit) stops nginx, the instances
-# and PostgreSQL and removes the temp dir.
+# and PostgreSQL and removes the temp dir (after a failure, all but the logs).
 #
 #   CLUSTER_PORT=9000 make cluster    # nginx's port (default 8080, or the first free one after it)
 #   HERALD_BIN=path/to/herald         # another binary (default ./target/release/herald)
@@ -134,6 +134,7 @@ PIDS=()
 NGINX_STARTED=""
 PG_STARTED=""
 CLEANED=""
+FAILED=""
 
 as_pg() {
     if [ "$(id -u)" = 0 ]; then
@@ -168,6 +169,11 @@ cleanup() {
     done
     if [ -n "${KEEP_LOGS:-}" ]; then
         say "kept $DIR (KEEP_LOGS)"
+    elif [ -n "$FAILED" ]; then
+        # Keep the logs (and nginx.conf) to read; drop the database and the rest.
+        rm -rf "$DIR/pg" "$DIR/run"
+        find "$DIR/nginx" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+        say "logs kept in $DIR (remove it when done)"
     else
         rm -rf "$DIR"
         say "removed $DIR"
@@ -179,6 +185,7 @@ trap 'exit 143' TERM
 
 # On a failure: where to look, before cleanup removes it.
 fail() {
+    FAILED=1
     say "$1"
     shift
     for log in "$@"; do
