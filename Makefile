@@ -1,6 +1,7 @@
 # Herald's two commands:
 #   make run   — install what is missing, build a release, serve the demo on 127.0.0.1:3000
 #   make test  — install what is missing, lint, unit + integration tests, release build, Playwright
+# (and `make cluster`: three instances on one PostgreSQL behind nginx, on loopback)
 # (and `make bench`, the load benchmark quoted in the README, and `make soak`)
 # Installs are checked first, so a second run skips them.
 
@@ -8,10 +9,18 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test bench bench-broadcast soak tools tools-test build fmt-check lint unit e2e
+.PHONY: run cluster test bench bench-broadcast soak tools tools-test build fmt-check lint unit e2e
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
+
+# Not part of `make test`: Herald as a cluster on loopback, to try by hand
+# (README, "Running a cluster"): a throwaway PostgreSQL, three instances on
+# it and nginx load-balancing them on http://127.0.0.1:8080 (or the first
+# free port after it; CLUSTER_PORT=9000 picks one). PostgreSQL and nginx come
+# from apt when missing. Ctrl-C stops everything and removes its temp dir.
+cluster: tools build
+	bash scripts/cluster.sh
 
 test: tools-test fmt-check lint unit build e2e
 	@echo "make test: all green"
