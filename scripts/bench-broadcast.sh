@@ -57,10 +57,7 @@ SERVER_PID=""
 cleanup() {
     local rc=$?
     stop_server
-    if [[ $rc -ne 0 && $rc -ne 3 && -s "$WORK/herald.log" ]]; then
-        printf '\n[bench-broadcast] last lines of herald.log:\n' >&2
-        tail -n 20 "$WORK/herald.log" >&2
-    fi
+    show_log_on_failure "$rc" bench-broadcast "$WORK/herald.log"
     rm -rf "$WORK"
     exit "$rc"
 }

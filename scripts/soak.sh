@@ -53,10 +53,7 @@ cleanup() {
         mkdir -p "$OUT_DIR"
         cp "$WORK"/report.md "$WORK"/herald.log "$OUT_DIR"/ 2>/dev/null || true
     fi
-    if [[ $rc -ne 0 && $rc -ne 3 && -s "$WORK/herald.log" ]]; then
-        printf '\n[soak] last lines of herald.log:\n' >&2
-        tail -n 20 "$WORK/herald.log" >&2
-    fi
+    show_log_on_failure "$rc" soak "$WORK/herald.log"
     rm -rf "$WORK"
     exit "$rc"
 }

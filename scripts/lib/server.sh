@@ -30,3 +30,12 @@ stop_server() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 }
+
+# After a failed run (exit status other than 0 or 3, "measured, but a check
+# failed"), the end of the server's log, so the failure explains itself.
+show_log_on_failure() { # rc name log
+    if [[ $1 -ne 0 && $1 -ne 3 && -s "$3" ]]; then
+        printf '\n[%s] last lines of %s:\n' "$2" "$(basename "$3")" >&2
+        tail -n 20 "$3" >&2
+    fi
+}

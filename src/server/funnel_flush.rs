@@ -7,16 +7,14 @@
 
 use std::time::Duration;
 
-use super::{state::AppState, store::funnel};
+use super::{periodic, state::AppState, store::funnel};
 
 pub const PERIOD: Duration = Duration::from_secs(1);
 
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+    periodic::every(PERIOD, move || {
+        let state = state.clone();
+        async move {
             let advances = state.hub.take_delivered();
             funnel::record_delivered(&state.pool, &advances).await;
         }

@@ -3,16 +3,14 @@
 
 use std::time::Duration;
 
-use super::{state::AppState, store::instances};
+use super::{periodic, state::AppState, store::instances};
 
 const PERIOD: Duration = Duration::from_secs(1);
 
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PERIOD);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
+    periodic::every(PERIOD, move || {
+        let state = state.clone();
+        async move {
             let stats = state.hub.stats();
             let beat = instances::beat(
                 &state.pool,

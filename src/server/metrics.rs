@@ -83,6 +83,24 @@ fn render(state: &AppState) -> String {
         hub.stats().user_clients.len() as u64,
     );
     gauge(
+        "herald_live_counters",
+        "gauge",
+        "Users whose unread count is kept in memory (online, or lingering after their last stream).",
+        hub.live_users() as u64,
+    );
+    gauge(
+        "herald_counters_seeded_total",
+        "counter",
+        "Unread counters seeded from the store (a user's first stream on this instance).",
+        c.counters_seeded.load(Ordering::Relaxed),
+    );
+    gauge(
+        "herald_counters_reused_total",
+        "counter",
+        "Streams that found their user's counter in memory (another tab, a reconnect).",
+        c.counters_reused.load(Ordering::Relaxed),
+    );
+    gauge(
         "sse_messages_sent_total",
         "counter",
         "Events queued to streams (one per stream reached).",

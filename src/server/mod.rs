@@ -15,6 +15,7 @@ pub mod latency;
 mod listener;
 pub mod login_throttle;
 pub mod metrics;
+mod periodic;
 mod pinger;
 pub mod private_files;
 pub mod publisher;

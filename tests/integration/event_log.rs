@@ -240,6 +240,12 @@ async fn live_counts_match_the_store_through_reads_removals_and_restarts(on: Db)
     let (stream, connected) = server.open_stream(&alice, "").await;
     assert_eq!(connected.json()["unread"], 2);
     assert_eq!(unread(&server, &alice).await, 2);
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("herald_counters_seeded_total 1\n")
+            && metrics.contains("herald_counters_reused_total 1\n"),
+        "the reconnect reused the lingering counter: {metrics}"
+    );
     drop(stream);
 
     // After a restart nothing is in memory: the first stream seeds it again.

@@ -88,13 +88,7 @@ impl Frame {
         if let Some(retry) = retry {
             buf.put_slice(format!("retry: {}\n", retry.as_millis()).as_bytes());
         }
-        buf.put_slice(b"event: ");
-        buf.put_slice(name.as_str().as_bytes());
-        buf.put_u8(b'\n');
-        if let Some(seq) = seq {
-            buf.put_slice(format!("id: {seq}\n").as_bytes());
-        }
-        buf.put_slice(b"data: ");
+        put_fields(&mut buf, name, seq);
         buf.put_slice(&json);
         buf.put_slice(b"\n\n");
         Frame(Arc::new(FrameInner {
@@ -117,6 +111,19 @@ impl Frame {
     }
 }
 
+/// `event:`, `id:` when stored, and the start of `data: `: what every frame
+/// begins with (after `retry:` on the first). The name is checked at
+/// parse time, so no field can smuggle a line break.
+fn put_fields(buf: &mut BytesMut, name: &EventName, seq: Option<i64>) {
+    buf.put_slice(b"event: ");
+    buf.put_slice(name.as_str().as_bytes());
+    buf.put_u8(b'\n');
+    if let Some(seq) = seq {
+        buf.put_slice(format!("id: {seq}\n").as_bytes());
+    }
+    buf.put_slice(b"data: ");
+}
+
 /// A frame whose data ends with its recipient's unread count, the one part
 /// of a notification that differs between users: the event is encoded once
 /// per entry, and [`FrameTemplate::with_unread`] only appends the number.
@@ -134,13 +141,7 @@ impl FrameTemplate {
         let json = serde_json::to_vec(data).unwrap_or_else(|_| b"{}".to_vec());
         let open = json.strip_suffix(b"}").unwrap_or(b"{");
         let mut buf = BytesMut::with_capacity(json.len() + name.as_str().len() + 48);
-        buf.put_slice(b"event: ");
-        buf.put_slice(name.as_str().as_bytes());
-        buf.put_u8(b'\n');
-        if let Some(seq) = seq {
-            buf.put_slice(format!("id: {seq}\n").as_bytes());
-        }
-        buf.put_slice(b"data: ");
+        put_fields(&mut buf, name, seq);
         buf.put_slice(open);
         if open.len() > 1 {
             buf.put_u8(b',');

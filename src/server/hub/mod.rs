@@ -245,6 +245,7 @@ impl Hub {
     }
 
     /// The last log position applied.
+    #[cfg(test)]
     pub fn applied(&self) -> i64 {
         self.read().applied
     }
@@ -361,7 +362,7 @@ impl Hub {
         position: i64,
         frame_for: impl Fn(i64) -> Frame,
     ) -> usize {
-        self.apply_entry(target, position, frame_for, |user| {
+        self.apply(target, Some(position), frame_for, |_, user| {
             user.unread += 1;
         })
     }
@@ -382,7 +383,7 @@ impl Hub {
         frame_for: impl Fn(i64) -> Frame,
     ) -> usize {
         let readers: std::collections::HashSet<UserId> = readers.iter().copied().collect();
-        self.apply_entry_with_id(target, position, frame_for, |user_id, user| {
+        self.apply(target, Some(position), frame_for, |user_id, user| {
             // A live user's spans are those of its seed, whose open spans
             // cover everything applied since (a role change forgets the
             // counter: `disconnect_user`).
@@ -393,20 +394,13 @@ impl Hub {
         })
     }
 
-    fn apply_entry(
+    /// Moves the counters of the live users in `target` (`change`) and
+    /// queues each of their clients `frame_for(unread)`, built once per
+    /// distinct count. `position`: the log entry applied (none for a read).
+    fn apply(
         &self,
         target: &Target,
-        position: i64,
-        frame_for: impl Fn(i64) -> Frame,
-        mut change: impl FnMut(&mut LiveUser),
-    ) -> usize {
-        self.apply_entry_with_id(target, position, frame_for, |_, user| change(user))
-    }
-
-    fn apply_entry_with_id(
-        &self,
-        target: &Target,
-        position: i64,
+        position: Option<i64>,
         frame_for: impl Fn(i64) -> Frame,
         mut change: impl FnMut(UserId, &mut LiveUser),
     ) -> usize {
@@ -414,7 +408,9 @@ impl Hub {
         let mut closed = Vec::new();
         let mut frames: HashMap<i64, Frame> = HashMap::new();
         let mut reg = self.write();
-        reg.applied = reg.applied.max(position);
+        if let Some(position) = position {
+            reg.applied = reg.applied.max(position);
+        }
         let Registry { users, clients, .. } = &mut *reg;
         let mut visit = |user_id: UserId, user: &mut LiveUser| {
             change(user_id, user);
@@ -431,7 +427,7 @@ impl Hub {
                 &self.inner.counters,
                 &mut closed,
             );
-            if n > 0 {
+            if let (true, Some(position)) = (n > 0, position) {
                 user.delivered = user.delivered.max(position);
             }
             reached += n;
@@ -471,32 +467,17 @@ impl Hub {
         read_all_up_to: Option<i64>,
         frame: &Frame,
     ) -> usize {
-        let mut closed = Vec::new();
-        let mut reg = self.write();
-        let Registry { users, clients, .. } = &mut *reg;
-        let Some(user) = users.get_mut(&user_id) else {
-            return 0;
-        };
-        user.unread = unread;
-        if let Some(up_to) = read_all_up_to {
-            user.read_all_up_to = user.read_all_up_to.max(up_to);
-        }
-        let reached = Registry::offer(
-            clients,
-            &user.clients,
-            frame,
-            &self.inner.counters,
-            &mut closed,
-        );
-        for id in closed {
-            reg.remove(id);
-        }
-        drop(reg);
-        self.inner
-            .counters
-            .messages_sent
-            .fetch_add(reached as u64, Ordering::Relaxed);
-        reached
+        self.apply(
+            &Target::User(user_id),
+            None,
+            |_| frame.clone(),
+            |_, user| {
+                user.unread = unread;
+                if let Some(up_to) = read_all_up_to {
+                    user.read_all_up_to = user.read_all_up_to.max(up_to);
+                }
+            },
+        )
     }
 
     /// Registers a stream with a counter from zero when the user has none

@@ -39,13 +39,6 @@ pub async fn beat(
     Ok(())
 }
 
-/// Leaves the cluster's numbers at once (a clean shutdown).
-pub async fn forget(pool: &Pool, id: &str) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await?;
-    execute!(conn, "DELETE FROM instances WHERE id = ?", id)?;
-    Ok(())
-}
-
 /// The open streams of every other live instance: total and per user.
 pub async fn others(pool: &Pool, this: &str) -> Result<(i64, BTreeMap<String, usize>), StoreError> {
     let mut conn = pool.acquire().await?;

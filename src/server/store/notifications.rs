@@ -200,13 +200,6 @@ pub async fn unread_in(tx: &mut Tx, user_id: i64) -> Result<i64, StoreError> {
     Ok(n)
 }
 
-pub async fn unread_count(pool: &Pool, user_id: i64) -> Result<i64, StoreError> {
-    let mut tx = super::begin_read(pool).await?;
-    let n = unread_in(&mut tx, user_id).await?;
-    tx.commit().await?;
-    Ok(n)
-}
-
 /// One inbox page and everything that must agree with it, read in one
 /// snapshot: the items, the unread count, the log head (where the stream
 /// resumes) and the heads of the user's channels (the browser's gap check).
@@ -227,39 +220,13 @@ pub async fn inbox(
 ) -> Result<InboxSnapshot, StoreError> {
     let mut tx = super::begin_read(pool).await?;
     let head = log::head(&mut tx).await?;
-    let (read_all, _) = cursors(&mut tx, user_id).await?;
-    let mut items = Vec::new();
-    for span in log::spans(&mut tx, user_id).await? {
-        let Some((lo, hi)) = span.window(0, head.min(before.unwrap_or(i64::MAX) - 1)) else {
-            continue;
-        };
-        // One index range per span, newest first, at most a page each; the
-        // merge below keeps the newest `limit` of them.
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
-             WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
-               AND e.kind = 'notification' AND e.removed_pos IS NULL
-               AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
-                               AND st.position = e.position AND st.archived_at IS NOT NULL)
-             ORDER BY e.position DESC LIMIT ?6",
-            read_expr()
-        );
-        let rows: Vec<ItemRow> = fetch!(
-            tx,
-            fetch_all,
-            ItemRow,
-            &sql,
-            user_id,
-            read_all,
-            &span.channel,
-            lo,
-            hi,
-            limit
-        )?;
-        items.extend(rows.into_iter().map(|r| r.published().notification));
-    }
-    items.sort_by_key(|n| std::cmp::Reverse(n.seq));
-    items.truncate(limit.max(0) as usize);
+    let spans = log::spans(&mut tx, user_id).await?;
+    let up_to = head.min(before.unwrap_or(i64::MAX) - 1);
+    let rows = scan_spans(&mut tx, user_id, &spans, 0, up_to, Scan::Inbox, limit).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| r.published().notification)
+        .collect();
     let unread = unread_in(&mut tx, user_id).await?;
     let channels = log::channel_heads(&mut tx, user_id).await?;
     tx.commit().await?;
@@ -283,19 +250,53 @@ pub async fn replay(
     up_to: i64,
     limit: i64,
 ) -> Result<Vec<Replayed>, StoreError> {
+    let rows = scan_spans(tx, user_id, spans, after, up_to, Scan::Replay, limit).await?;
+    Ok(rows.into_iter().map(ItemRow::replayed).collect())
+}
+
+/// What [`scan_spans`] reads: an inbox page or a replay.
+#[derive(Clone, Copy)]
+enum Scan {
+    /// Notifications not removed and not archived, newest first.
+    Inbox,
+    /// Every entry (removals too), oldest first.
+    Replay,
+}
+
+/// The entries of `(after, up_to]` the user sees through `spans`, with
+/// their read state: one index range per span, at most `limit` each, then
+/// merged in the scan's order and cut to `limit`. O(spans × limit).
+async fn scan_spans(
+    tx: &mut Tx,
+    user_id: i64,
+    spans: &[Span],
+    after: i64,
+    up_to: i64,
+    scan: Scan,
+    limit: i64,
+) -> Result<Vec<ItemRow>, StoreError> {
     let (read_all, _) = cursors(tx, user_id).await?;
-    let mut out = Vec::new();
+    let (filter, order) = match scan {
+        Scan::Inbox => (
+            "AND e.kind = 'notification' AND e.removed_pos IS NULL
+             AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
+                             AND st.position = e.position AND st.archived_at IS NOT NULL)",
+            "DESC",
+        ),
+        Scan::Replay => ("", "ASC"),
+    };
     let sql = format!(
         "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
-         WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5
-         ORDER BY e.position LIMIT ?6",
+         WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5 {filter}
+         ORDER BY e.position {order} LIMIT ?6",
         read_expr()
     );
+    let mut rows = Vec::new();
     for span in spans {
         let Some((lo, hi)) = span.window(after, up_to) else {
             continue;
         };
-        let rows: Vec<ItemRow> = fetch!(
+        let found: Vec<ItemRow> = fetch!(
             tx,
             fetch_all,
             ItemRow,
@@ -307,11 +308,14 @@ pub async fn replay(
             hi,
             limit
         )?;
-        out.extend(rows.into_iter().map(ItemRow::replayed));
+        rows.extend(found);
     }
-    out.sort_by_key(Replayed::position);
-    out.truncate(limit.max(0) as usize);
-    Ok(out)
+    match scan {
+        Scan::Inbox => rows.sort_by_key(|r| std::cmp::Reverse(r.position)),
+        Scan::Replay => rows.sort_by_key(|r| r.position),
+    }
+    rows.truncate(limit.max(0) as usize);
+    Ok(rows)
 }
 
 /// Every entry after `after`, up to `up_to`, oldest first, at most `limit`:

@@ -2,7 +2,7 @@
 
 use super::{
     dialect::{execute, fetch},
-    log, now_ms, Pool, StoreError,
+    log, now_ms, Pool, StoreError, Tx,
 };
 use crate::model::{Role, UserView};
 
@@ -100,14 +100,7 @@ pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
 /// they were received.
 pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, StoreError> {
     let mut tx = super::begin_write(pool).await?;
-    let old: Option<(i64, String)> = fetch!(
-        tx,
-        fetch_optional,
-        (i64, String),
-        "SELECT id, role FROM users WHERE username = ?",
-        username
-    )?;
-    let Some((id, old)) = old else {
+    let Some((id, old)) = id_and_role(&mut tx, username).await? else {
         return Ok(false);
     };
     execute!(
@@ -116,7 +109,7 @@ pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, S
         role.as_str(),
         id
     )?;
-    log::change_role(&mut tx, id, role_from_row(&old), role).await?;
+    log::change_role(&mut tx, id, old, role).await?;
     super::commit(tx).await?;
     Ok(true)
 }
@@ -141,18 +134,23 @@ pub async fn set_password_hash(
 /// (ON DELETE CASCADE), and the channels' member counts drop.
 pub async fn delete(pool: &Pool, username: &str) -> Result<bool, StoreError> {
     let mut tx = super::begin_write(pool).await?;
-    let user: Option<(i64, String)> = fetch!(
+    let Some((id, role)) = id_and_role(&mut tx, username).await? else {
+        return Ok(false);
+    };
+    log::leave_all(&mut tx, id, role).await?;
+    execute!(tx, "DELETE FROM users WHERE id = ?", id)?;
+    super::commit(tx).await?;
+    Ok(true)
+}
+
+/// The user's id and current role, in the caller's write transaction.
+async fn id_and_role(tx: &mut Tx, username: &str) -> Result<Option<(i64, Role)>, StoreError> {
+    let row: Option<(i64, String)> = fetch!(
         tx,
         fetch_optional,
         (i64, String),
         "SELECT id, role FROM users WHERE username = ?",
         username
     )?;
-    let Some((id, role)) = user else {
-        return Ok(false);
-    };
-    log::leave_all(&mut tx, id, role_from_row(&role)).await?;
-    execute!(tx, "DELETE FROM users WHERE id = ?", id)?;
-    super::commit(tx).await?;
-    Ok(true)
+    Ok(row.map(|(id, role)| (id, role_from_row(&role))))
 }
