@@ -4,13 +4,13 @@
 use clap::{Parser, Subcommand};
 use std::io::Read;
 
-use super::{
+use crate::model::Role;
+use crate::server::{
     auth::password::{self, Hashers},
     config::Config,
     store,
     usecases::accounts,
 };
-use crate::model::Role;
 
 #[derive(Parser)]
 #[command(

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use super::client_addr::TrustedProxies;
+use crate::server::net::client_addr::TrustedProxies;
 
 #[derive(Clone)]
 pub struct Config {

@@ -2,30 +2,17 @@
 
 pub mod auth;
 pub mod cli;
-pub mod client_addr;
 pub mod config;
-pub mod connections;
-pub mod events;
-pub mod follower;
-mod funnel_flush;
-mod heartbeat;
+pub mod delivery;
+pub mod guard;
 pub mod http;
-pub mod hub;
-pub mod latency;
-mod listener;
-pub mod login_throttle;
-pub mod metrics;
-mod periodic;
-mod pinger;
+pub mod net;
+pub mod observe;
 pub mod private_files;
-pub mod publisher;
-pub mod ratelimit;
-mod request_span;
-mod scheduler;
 mod sse;
 pub mod state;
 pub mod store;
-mod sweeper;
+mod tasks;
 pub mod usecases;
 
 use axum::{extract::DefaultBodyLimit, middleware, Router};
@@ -58,24 +45,24 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         // Outermost first: odd request targets never reach a route, and
         // cross-site state changes never reach a handler.
-        .layer(middleware::from_fn(http::refuse_cross_site))
+        .layer(middleware::from_fn(guard::csrf::refuse_cross_site))
         .layer(middleware::from_fn(http::refuse_odd_targets))
         // Pages, assets and JSON are compressed; tower-http's default predicate
         // never compresses text/event-stream, which would buffer events.
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span::for_router))
+        .layer(TraceLayer::new_for_http().make_span_with(net::request_span::for_router))
         .with_state(state)
 }
 
 /// Background work a running server needs besides answering requests.
 pub fn start_background_tasks(state: &AppState) {
-    sweeper::spawn(state.clone());
-    scheduler::spawn(state.clone(), state.config.scheduler_tick);
-    pinger::spawn(state.hub.clone(), state.config.ping_interval);
-    funnel_flush::spawn(state.clone());
+    tasks::sweeper::spawn(state.clone());
+    tasks::scheduler::spawn(state.clone(), state.config.scheduler_tick);
+    tasks::pinger::spawn(state.hub.clone(), state.config.ping_interval);
+    tasks::funnel_flush::spawn(state.clone());
     if let Some(follower) = state.publisher.follower() {
         follower.clone().spawn(state.config.database_url.clone());
-        heartbeat::spawn(state.clone());
+        tasks::heartbeat::spawn(state.clone());
     }
 }
 
@@ -110,14 +97,14 @@ pub async fn serve(config: Config) -> Result<(), String> {
 
 /// Serves Herald on `listener` until `shutdown` resolves: streams that are a
 /// connection's first request on the lean path (see `sse::direct`), all else
-/// through the router, on hyper (see `listener` for the connection limits).
+/// through the router, on hyper (see `net::listener` for the connection limits).
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
-    let shared = std::sync::Arc::new(listener::Shared {
+    let shared = std::sync::Arc::new(net::listener::Shared {
         router: router(state.clone()),
         limits: state.config.connections.clone(),
         state,
@@ -126,7 +113,7 @@ pub async fn run(
         direct_streams: tokio_util::task::TaskTracker::new(),
         lingering_refusals: Default::default(),
     });
-    let accepting = tokio::spawn(listener::accept_loop(listener, shared.clone()));
+    let accepting = tokio::spawn(net::listener::accept_loop(listener, shared.clone()));
     shutdown.await;
     // Open streams never end by themselves; end them so shutdown can finish.
     let closed = hub.disconnect_all();

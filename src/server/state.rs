@@ -5,24 +5,24 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::{path::Path, sync::Arc};
 
-use super::{
+use crate::model::Role;
+use crate::server::{
     auth::{
         device::DeviceCookies,
         jwt::JwtKeys,
         password::{self, Hashers},
     },
     config::Config,
-    connections::Connections,
-    follower::{self, Follower},
-    hub::Hub,
-    login_throttle::LoginLimits,
+    delivery::follower::{self, Follower},
+    delivery::hub::Hub,
+    delivery::publisher::Publisher,
+    guard::login_throttle::LoginLimits,
+    guard::ratelimit::Limits,
+    net::connections::Connections,
     private_files,
-    publisher::Publisher,
-    ratelimit::Limits,
     store::{self, users, Pool},
     usecases::export::{self, RunningExports},
 };
-use crate::model::Role;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {

@@ -8,7 +8,7 @@ use std::{
     sync::{atomic::Ordering, Arc, Mutex},
 };
 
-use herald::server::hub::{EventName, Frame, Target};
+use herald::server::delivery::hub::{EventName, Frame, Target};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue};
 use sha2::Sha256;
 
-use super::cookie_value;
+use crate::server::auth::cookie_value;
 
 pub const DEVICE_COOKIE: &str = "herald_device";
 /// How long a browser stays known without signing in again.

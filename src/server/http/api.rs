@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::net::SocketAddr;
 
-use super::{idempotency_key::KeyHeader, json::ApiJson};
+use crate::server::http::{idempotency_key::KeyHeader, json::ApiJson};
 use crate::{
     model::{AppError, Role, SentAnnouncement, UserView},
     server::{

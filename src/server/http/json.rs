@@ -7,7 +7,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 
-use super::error::json_rejection;
+use crate::server::http::error::json_rejection;
 
 pub struct ApiJson<T>(pub T);
 

@@ -2,10 +2,10 @@
 //! a server function).
 
 mod api;
-mod csrf;
 pub mod error;
 mod idempotency_key;
 mod json;
+mod metrics;
 mod pages;
 mod server_fns;
 mod target;
@@ -16,9 +16,8 @@ use axum::{
     Router,
 };
 
-use super::{metrics, sse, state::AppState};
+use crate::server::{sse, state::AppState};
 
-pub use csrf::refuse_cross_site;
 pub use pages::guard_pages;
 pub use server_fns::server_fn_doors;
 pub use target::refuse_odd_targets;

@@ -1,6 +1,6 @@
 //! What server functions answer besides their result, in one place for all
 //! of them, so a refusal reads the same as on the JSON routes:
-//! - bodies over [`super::BODY_LIMIT`] get 413 before the function decodes anything
+//! - bodies over [`crate::server::http::BODY_LIMIT`] get 413 before the function decodes anything
 //!   (server_fn would otherwise read up to axum's default 2 MB);
 //! - a returned [`AppError`] gets its status from [`status_of`], the JSON
 //!   routes' table: server_fn answers every error with 500.
@@ -21,8 +21,8 @@ use axum::{
 };
 use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
 
-use super::error::status_of;
 use crate::model::AppError;
+use crate::server::http::error::status_of;
 
 /// An error body is a few hundred bytes; more is not one of ours.
 const ERROR_BODY_MAX: usize = 64 * 1024;

@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::error::error_response;
+use crate::server::http::error::error_response;
 
 pub async fn refuse_odd_targets(req: Request, next: Next) -> Response {
     let uri = req.uri();

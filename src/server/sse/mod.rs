@@ -37,10 +37,11 @@ use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
+use crate::model::{AppError, ConnectedEvent};
+use crate::server::{
     auth::Session,
-    events::{notification_frame, removal_frame},
-    hub::{AttachError, Attached, ClientInfo, EventName, Frame, Hub, Subscription},
+    delivery::events::{notification_frame, removal_frame},
+    delivery::hub::{AttachError, Attached, ClientInfo, EventName, Frame, Hub, Subscription},
     state::AppState,
     store::{
         self, log,
@@ -48,7 +49,6 @@ use super::{
         now_ms, rfc3339,
     },
 };
-use crate::model::{AppError, ConnectedEvent};
 
 /// How long the browser waits before reconnecting (the `retry:` field).
 const RETRY: Duration = Duration::from_secs(3);

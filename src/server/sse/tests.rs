@@ -5,10 +5,10 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use serde_json::json;
 
-use super::ClientStream;
+use crate::server::sse::ClientStream;
 use crate::{
     model::Role,
-    server::hub::{ClientInfo, EventName, Frame, Hub, Target},
+    server::delivery::hub::{ClientInfo, EventName, Frame, Hub, Target},
 };
 
 pub(super) fn frame(n: i64) -> Frame {

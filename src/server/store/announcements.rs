@@ -2,13 +2,13 @@
 //! event log of their channel), then possibly retracted or expired (a
 //! removal appended after it).
 
-use super::{
+use crate::model::{AnnouncementSummary, NotificationView, Severity};
+use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Kind},
     notifications::{NewAnnouncement, Published, Recipients},
     now_ms, rfc3339, Pool, StoreError, Tx,
 };
-use crate::model::{AnnouncementSummary, NotificationView, Severity};
 
 /// When an announcement goes out and when it leaves inboxes (unix ms).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Removal {
 }
 
 /// Stores the announcement in the caller's transaction (begun with
-/// [`super::begin_write`]) and, unless it is scheduled for later, appends
+/// [`crate::server::store::begin_write`]) and, unless it is scheduled for later, appends
 /// it to its channel: one row whatever the number of recipients. What was
 /// appended is returned for publishing once the caller has committed.
 pub async fn insert(
@@ -197,7 +197,7 @@ pub async fn remove(
     )?;
     // Exact: a removed entry can no longer be read (mark-read checks the
     // tombstone in its own write transaction), so these read it before.
-    let readers = super::notifications::readers_of(tx, removes).await?;
+    let readers = crate::server::store::notifications::readers_of(tx, removes).await?;
     Ok(Some(Some(Removal {
         entry,
         removes,

@@ -1,10 +1,10 @@
 //! The audit log: who did what to whom, and when.
 
-use super::{
+use crate::model::AuditEntry;
+use crate::server::store::{
     dialect::{execute, fetch},
     now_ms, rfc3339, Pool, StoreError, Tx,
 };
-use crate::model::AuditEntry;
 
 /// Who acted: a signed-in user, or the CLI / Herald itself (`actor_id` None).
 #[derive(Debug, Clone, Copy)]

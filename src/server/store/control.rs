@@ -2,11 +2,11 @@
 //! publishing turn like a notification, so that every instance's follower
 //! sets that user's counter to the exact count at that position, in order.
 
-use super::{
+use crate::model::ReadEvent;
+use crate::server::store::{
     dialect::{execute, fetch},
     now_ms, Pool, StoreError, Tx,
 };
-use crate::model::ReadEvent;
 
 /// Appends in the caller's publishing turn (the advisory lock is held).
 pub async fn append_read(tx: &mut Tx, user_id: i64, read: &ReadEvent) -> Result<(), StoreError> {
@@ -52,7 +52,7 @@ pub async fn reads_after(
 /// last position deleted is kept (`control_pruned_through`): a follower
 /// whose cursor is below it missed entries it can no longer read.
 pub async fn prune(pool: &Pool, before_ms: i64) -> Result<u64, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
+    let mut tx = crate::server::store::begin_write(pool).await?;
     let pruned: Vec<(i64,)> = fetch!(
         tx,
         fetch_all,

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{
+use crate::server::store::{
     dialect::{execute, fetch, json_list},
     Pool, StoreError,
 };
@@ -33,7 +33,7 @@ pub async fn record_delivered(pool: &Pool, advances: &[(i64, i64)]) {
 
 async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError> {
     let wanted: HashMap<i64, i64> = advances.iter().copied().collect();
-    let mut tx = super::begin_write(pool).await?;
+    let mut tx = crate::server::store::begin_write(pool).await?;
     // (channel, after, up_to) → users advancing over exactly that window.
     let mut windows: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
     let mut moved: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
@@ -52,7 +52,7 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
         if new <= old {
             continue;
         }
-        let span = super::log::Span { channel, from, to };
+        let span = crate::server::store::log::Span { channel, from, to };
         if let Some((lo, hi)) = span.window(old, new) {
             *windows.entry((span.channel, lo, hi)).or_default() += 1;
         }
@@ -110,5 +110,5 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
             json_list(&users)
         )?;
     }
-    super::commit(tx).await
+    crate::server::store::commit(tx).await
 }

@@ -2,7 +2,7 @@
 //! (user, key). A row is written inside the transaction of the work it
 //! answers for, so it exists exactly when that work was committed.
 
-use super::{
+use crate::server::store::{
     dialect::{execute, fetch},
     Pool, StoreError, Tx,
 };

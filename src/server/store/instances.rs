@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
+use crate::server::store::{
     dialect::{execute, fetch},
     Pool, StoreError,
 };

@@ -5,11 +5,11 @@
 //! users; who sees it is decided on read, through the user's
 //! `subscriptions` (spans of positions per channel).
 
-use super::{
+use crate::model::Role;
+use crate::server::store::{
     dialect::{execute, fetch},
     Backend, StoreError, Tx,
 };
-use crate::model::Role;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

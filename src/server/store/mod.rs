@@ -24,7 +24,7 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 pub use dialect::{Backend, Conn};
 
-use super::private_files;
+use crate::server::private_files;
 
 /// A pool of either backend.
 #[derive(Clone)]

@@ -6,12 +6,12 @@
 //! Read: at or under `u`'s read-all watermark, or with an `inbox_state` row
 //! saying so. The inbox: visible minus archived. Unread: visible, not read.
 
-use super::{
+use crate::model::{NotificationView, Role, Severity};
+use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Span},
     now_ms, rfc3339, Pool, StoreError, Tx,
 };
-use crate::model::{NotificationView, Role, Severity};
 
 /// Whom an announcement is stored for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,7 +218,7 @@ pub async fn inbox(
     before: Option<i64>,
     limit: i64,
 ) -> Result<InboxSnapshot, StoreError> {
-    let mut tx = super::begin_read(pool).await?;
+    let mut tx = crate::server::store::begin_read(pool).await?;
     let head = log::head(&mut tx).await?;
     let spans = log::spans(&mut tx, user_id).await?;
     let up_to = head.min(before.unwrap_or(i64::MAX) - 1);
@@ -359,7 +359,7 @@ pub struct CounterSeed {
 }
 
 pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, StoreError> {
-    let mut tx = super::begin_read(pool).await?;
+    let mut tx = crate::server::store::begin_read(pool).await?;
     let head = log::follow_head(&mut tx).await?;
     let (read_all_up_to, _) = cursors(&mut tx, user_id).await?;
     let spans = log::spans(&mut tx, user_id).await?;

@@ -1,10 +1,10 @@
 //! Issued sessions (the JWT `sid`), so one of them can be revoked.
 
-use super::{
+use crate::model::UserView;
+use crate::server::store::{
     dialect::{execute, fetch, json_list},
     now_ms, users, Pool, StoreError,
 };
-use crate::model::UserView;
 
 pub async fn insert(
     pool: &Pool,

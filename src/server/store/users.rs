@@ -1,10 +1,10 @@
 //! Accounts.
 
-use super::{
+use crate::model::{Role, UserView};
+use crate::server::store::{
     dialect::{execute, fetch},
     log, now_ms, Pool, StoreError, Tx,
 };
-use crate::model::{Role, UserView};
 
 /// A user row including the password hash; stays inside the server.
 #[derive(Clone, sqlx::FromRow)]
@@ -65,7 +65,7 @@ pub async fn insert_if_absent(
     password_hash: &str,
     role: Role,
 ) -> Result<bool, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
+    let mut tx = crate::server::store::begin_write(pool).await?;
     let created: Option<(i64,)> = fetch!(
         tx,
         fetch_optional,
@@ -81,7 +81,7 @@ pub async fn insert_if_absent(
         return Ok(false);
     };
     log::join(&mut tx, id, role).await?;
-    super::commit(tx).await?;
+    crate::server::store::commit(tx).await?;
     Ok(true)
 }
 
@@ -99,7 +99,7 @@ pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
 /// changes at the log's head: role announcements already sent stay as
 /// they were received.
 pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
+    let mut tx = crate::server::store::begin_write(pool).await?;
     let Some((id, old)) = id_and_role(&mut tx, username).await? else {
         return Ok(false);
     };
@@ -110,7 +110,7 @@ pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, S
         id
     )?;
     log::change_role(&mut tx, id, old, role).await?;
-    super::commit(tx).await?;
+    crate::server::store::commit(tx).await?;
     Ok(true)
 }
 
@@ -133,13 +133,13 @@ pub async fn set_password_hash(
 /// Deletes the user; their sessions, channels and inbox state go with them
 /// (ON DELETE CASCADE), and the channels' member counts drop.
 pub async fn delete(pool: &Pool, username: &str) -> Result<bool, StoreError> {
-    let mut tx = super::begin_write(pool).await?;
+    let mut tx = crate::server::store::begin_write(pool).await?;
     let Some((id, role)) = id_and_role(&mut tx, username).await? else {
         return Ok(false);
     };
     log::leave_all(&mut tx, id, role).await?;
     execute!(tx, "DELETE FROM users WHERE id = ?", id)?;
-    super::commit(tx).await?;
+    crate::server::store::commit(tx).await?;
     Ok(true)
 }
 

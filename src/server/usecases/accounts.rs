@@ -8,8 +8,8 @@ use crate::{
     model::{AppError, Role, UserView},
     server::{
         auth::password::Hashers,
-        events::{self, DomainEvent},
-        hub::Hub,
+        delivery::events::{self, DomainEvent},
+        delivery::hub::Hub,
         store::{sessions, users, Pool},
     },
 };

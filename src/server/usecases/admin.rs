@@ -5,13 +5,13 @@ use crate::{
     model::{AnnouncementSummary, AppError, AuditEntry, UserView},
     server::{
         auth::Session,
-        hub::HubStats,
+        delivery::hub::HubStats,
         state::AppState,
         store::{announcements, audit, instances, Backend},
     },
 };
 
-use super::require_admin;
+use crate::server::usecases::require_admin;
 
 const HISTORY: i64 = 50;
 const AUDIT: i64 = 100;
@@ -34,7 +34,7 @@ pub async fn console(state: &AppState, session: &Session) -> Result<ConsoleData,
     Ok(ConsoleData {
         history: history(state, session).await?,
         audit: audit_log(state, session).await?,
-        users: super::accounts::list_users(&state.pool).await?,
+        users: crate::server::usecases::accounts::list_users(&state.pool).await?,
         stats: stream_stats(state).await?,
     })
 }

@@ -11,8 +11,8 @@ use crate::{
     model::{limits, AppError, SentAnnouncement, Severity},
     server::{
         auth::Session,
-        events::DomainEvent,
-        hub::EventName,
+        delivery::events::DomainEvent,
+        delivery::hub::EventName,
         state::AppState,
         store::{
             announcements::{self, Timing},
@@ -24,7 +24,7 @@ use crate::{
     },
 };
 
-use super::require_admin;
+use crate::server::usecases::require_admin;
 
 /// How far in the past a `send_at` may be before it is taken for a mistake.
 const SEND_AT_SLACK_MS: i64 = 60_000;

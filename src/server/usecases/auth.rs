@@ -7,14 +7,14 @@ use std::{
 
 use http::{HeaderMap, HeaderValue};
 
-use super::accounts::{PASSWORD_MAX, USERNAME_MAX};
+use crate::server::usecases::accounts::{PASSWORD_MAX, USERNAME_MAX};
 use crate::{
     model::{AppError, UserView},
     server::{
         auth::{device::Device, jwt::Claims, session_cookie, Session},
-        client_addr::client_ip,
-        events::{self, DomainEvent},
-        login_throttle::Attempt,
+        delivery::events::{self, DomainEvent},
+        guard::login_throttle::Attempt,
+        net::client_addr::client_ip,
         state::AppState,
         store::{now_ms, sessions, users},
     },

@@ -14,7 +14,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use super::{
+use crate::server::usecases::{
     announce::notify_user,
     idempotency::{self, Once},
 };
@@ -23,7 +23,7 @@ use crate::{
     server::{
         auth::Session,
         config::Config,
-        hub::EventName,
+        delivery::hub::EventName,
         private_files,
         state::AppState,
         store::{

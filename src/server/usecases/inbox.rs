@@ -5,7 +5,7 @@ use crate::{
     model::{AppError, ChannelHead, InboxPage, NotificationView},
     server::{
         auth::Session,
-        events::{DomainEvent, ReadScope},
+        delivery::events::{DomainEvent, ReadScope},
         state::AppState,
         store::{
             funnel,

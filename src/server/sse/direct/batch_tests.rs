@@ -15,9 +15,9 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use super::{stream_frames, write_chunks};
+use crate::server::sse::direct::{stream_frames, write_chunks};
 use crate::server::{
-    hub::Hub,
+    delivery::hub::Hub,
     sse::tests::{client, frame},
 };
 
@@ -141,7 +141,7 @@ async fn a_stream_writes_the_frames_it_has_queued_in_one_write() {
     // of which the first two were replayed already.
     let mut stream = client(&hub, vec![frame(100), frame(1), frame(2)], 2);
     for n in 1..=5 {
-        hub.publish(&crate::server::hub::Target::User(1), &frame(n));
+        hub.publish(&crate::server::delivery::hub::Target::User(1), &frame(n));
     }
     hub.disconnect_user(1);
 

@@ -26,7 +26,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-use super::*;
+use crate::server::sse::direct::*;
 
 /// What hyper made of the bytes: the request it would hand the router.
 async fn hyper_reads(bytes: &[u8]) -> Option<http::request::Parts> {

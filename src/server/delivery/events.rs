@@ -6,15 +6,15 @@
 use serde::Serialize;
 use serde_json::json;
 
-use super::{
-    hub::{EventName, Frame, FrameTemplate, Hub, Target},
+use crate::model::NotificationView;
+use crate::server::{
+    delivery::hub::{EventName, Frame, FrameTemplate, Hub, Target},
     store::{
         announcements::Removal,
         log::Entry,
         notifications::{Published, Recipients},
     },
 };
-use crate::model::NotificationView;
 
 /// Which notifications a `notification.read` event covers.
 #[derive(Debug, Clone, PartialEq, Eq)]

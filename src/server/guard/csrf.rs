@@ -33,8 +33,8 @@ use axum::{
     response::Response,
 };
 
-use super::error::error_response;
 use crate::server::auth::carries_bearer;
+use crate::server::http::error::error_response;
 
 pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
     match verdict(req.method(), req.headers()) {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{periodic, state::AppState, store::funnel};
+use crate::server::{state::AppState, store::funnel, tasks::periodic};
 
 pub const PERIOD: Duration = Duration::from_secs(1);
 

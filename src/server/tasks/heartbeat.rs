@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{periodic, state::AppState, store::instances};
+use crate::server::{state::AppState, store::instances, tasks::periodic};
 
 const PERIOD: Duration = Duration::from_secs(1);
 

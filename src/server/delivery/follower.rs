@@ -15,9 +15,9 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
-use super::{
-    events::{self, DomainEvent, ReadScope},
-    hub::Hub,
+use crate::server::{
+    delivery::events::{self, DomainEvent, ReadScope},
+    delivery::hub::Hub,
     store::{
         self, announcements::Removal, control, log, notifications, notifications::Replayed, Pool,
         StoreError,

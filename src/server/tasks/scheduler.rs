@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{state::AppState, usecases::announce::run_schedule};
+use crate::server::{state::AppState, usecases::announce::run_schedule};
 
 pub fn spawn(state: AppState, period: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

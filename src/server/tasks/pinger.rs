@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{
-    hub::{EventName, Frame, Hub},
+use crate::server::{
+    delivery::hub::{EventName, Frame, Hub},
     store::{now_ms, rfc3339},
 };
 

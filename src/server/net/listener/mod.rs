@@ -57,9 +57,9 @@ use tower::ServiceExt;
 
 pub use io::{Prefixed, WriteDeadline};
 
-use super::{
+use crate::server::{
     config::ConnectionLimits,
-    connections::ConnectionPermit,
+    net::connections::ConnectionPermit,
     sse::{self, DirectPath, FirstRequest},
     state::AppState,
 };

@@ -1,55 +1,11 @@
-//! `GET /metrics`: Prometheus text exposition of the hub's numbers.
-//!
-//! Open to loopback callers (a local scraper, or a reverse proxy on the same
-//! host); anyone else needs `Authorization: Bearer $HERALD_METRICS_TOKEN`.
+//! Prometheus text exposition of this instance's numbers (served by
+//! `http::metrics`, which decides who may read them).
 
-use std::{fmt::Write, net::SocketAddr, sync::atomic::Ordering};
+use std::{fmt::Write, sync::atomic::Ordering};
 
-use axum::{
-    extract::{ConnectInfo, State},
-    http::{header, HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-};
+use crate::server::state::AppState;
 
-use super::{http::error::error_response, state::AppState};
-
-pub async fn metrics(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    if !allowed(&state, peer, &headers) {
-        return error_response(
-            StatusCode::UNAUTHORIZED,
-            "metrics need the metrics token (or a loopback caller)",
-        );
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        render(&state),
-    )
-        .into_response()
-}
-
-fn allowed(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
-    match &state.config.metrics_token {
-        Some(token) => headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
-        None => peer.ip().is_loopback(),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn render(state: &AppState) -> String {
+pub fn render(state: &AppState) -> String {
     let hub = &state.hub;
     let c = hub.counters();
     let mut out = String::with_capacity(2048);

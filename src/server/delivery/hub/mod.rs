@@ -45,8 +45,8 @@ use std::{
 };
 use tokio::sync::mpsc;
 
-use super::store::{log::Span, notifications::CounterSeed};
 use crate::model::Role;
+use crate::server::store::{log::Span, notifications::CounterSeed};
 
 pub type ClientId = u64;
 pub type UserId = i64;
@@ -167,7 +167,7 @@ pub struct HubCounters {
     /// (another tab, or a reconnect while the counter lingered).
     pub counters_seeded: AtomicU64,
     pub counters_reused: AtomicU64,
-    pub publish_to_write: crate::server::latency::LatencyHistogram,
+    pub publish_to_write: crate::server::observe::latency::LatencyHistogram,
 }
 
 struct Inner {

@@ -50,11 +50,13 @@ use tokio::{
 };
 use tracing::Instrument;
 
-use super::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
+use crate::server::sse::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
 
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::server::{auth::authenticate, config::ConnectionLimits, request_span, state::AppState};
+use crate::server::{
+    auth::authenticate, config::ConnectionLimits, net::request_span, state::AppState,
+};
 
 /// What the direct path needs from the server that runs it.
 pub struct DirectPath<'a> {

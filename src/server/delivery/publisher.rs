@@ -17,13 +17,13 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::{
-    events::{self, DomainEvent, ReadScope},
-    follower::Follower,
-    hub::{AttachError, Attached, ClientInfo, Hub},
+use crate::model::ReadEvent;
+use crate::server::{
+    delivery::events::{self, DomainEvent, ReadScope},
+    delivery::follower::Follower,
+    delivery::hub::{AttachError, Attached, ClientInfo, Hub},
     store::{self, control, dialect::execute, notifications, Backend, Pool, StoreError, Tx},
 };
-use crate::model::ReadEvent;
 
 /// The advisory lock key of the publishing turn on PostgreSQL ("herald" in ASCII).
 const PUBLISHING_LOCK: i64 = 0x6865_7261_6c64;
@@ -103,7 +103,7 @@ impl Publisher {
             execute!(
                 conn,
                 "SELECT pg_notify(?, ?)",
-                super::follower::PROGRESS_CHANNEL,
+                crate::server::delivery::follower::PROGRESS_CHANNEL,
                 payload
             )?;
             Ok::<_, StoreError>(())
@@ -173,7 +173,11 @@ impl Turn<'_> {
                 other => local.push(other),
             }
         }
-        execute!(tx, "SELECT pg_notify(?, '')", super::follower::CHANNEL)?;
+        execute!(
+            tx,
+            "SELECT pg_notify(?, '')",
+            crate::server::delivery::follower::CHANNEL
+        )?;
         store::commit(tx).await?;
         events::publish(&publisher.hub, local);
         // Committed: nothing may fail the request now. The task retries.

@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::login_throttle::{LoginLimits, LoginThrottle};
+use crate::server::guard::login_throttle::{LoginLimits, LoginThrottle};
 
 pub struct RateLimiter {
     limit: u32,

@@ -5,9 +5,9 @@
 //! what Herald keeps only for a while: `Idempotency-Key` results older than
 //! 24 h and export files older than `HERALD_EXPORT_RETENTION_HOURS`.
 
-use super::{
-    events,
-    hub::Hub,
+use crate::server::{
+    delivery::events,
+    delivery::hub::Hub,
     state::AppState,
     store,
     store::sessions,

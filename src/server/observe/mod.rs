@@ -1,0 +1,4 @@
+//! Observability: Prometheus metrics and latency histograms.
+
+pub mod latency;
+pub mod metrics;

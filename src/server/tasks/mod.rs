@@ -1,0 +1,9 @@
+//! Background loops a running server needs besides answering requests,
+//! each on the one `periodic` helper.
+
+pub(crate) mod funnel_flush;
+pub(crate) mod heartbeat;
+pub(crate) mod periodic;
+pub(crate) mod pinger;
+pub(crate) mod scheduler;
+pub(crate) mod sweeper;
