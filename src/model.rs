@@ -229,6 +229,10 @@ pub enum AppError {
     Unauthorized,
     #[error("admins only")]
     Forbidden,
+    /// Refused whoever is asking (403), with the reason: a cross-site
+    /// state change, for one.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("too many attempts, try again later")]

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::server::net::client_addr::TrustedProxies;
+use crate::server::guard::client_addr::TrustedProxies;
 
 #[derive(Clone)]
 pub struct Config {
@@ -230,6 +230,11 @@ impl Config {
             });
         }
         Ok(())
+    }
+
+    /// Where export files live (0700).
+    pub fn exports_dir(&self) -> PathBuf {
+        self.data_dir().join("exports")
     }
 
     pub fn data_dir(&self) -> PathBuf {

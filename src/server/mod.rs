@@ -50,7 +50,7 @@ pub fn router(state: AppState) -> Router {
         // Pages, assets and JSON are compressed; tower-http's default predicate
         // never compresses text/event-stream, which would buffer events.
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(net::request_span::for_router))
+        .layer(TraceLayer::new_for_http().make_span_with(observe::request_span::for_router))
         .with_state(state)
 }
 

@@ -16,12 +16,12 @@ use crate::server::{
     delivery::follower::{self, Follower},
     delivery::hub::Hub,
     delivery::publisher::Publisher,
-    guard::login_throttle::LoginLimits,
-    guard::ratelimit::Limits,
-    net::connections::Connections,
+    guard::{
+        connections::Connections, login_throttle::LoginLimits, per_user::PerUserSlots,
+        ratelimit::Limits,
+    },
     private_files,
     store::{self, users, Pool},
-    usecases::export::{self, RunningExports},
 };
 
 #[derive(Clone, FromRef)]
@@ -37,13 +37,22 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     pub limits: Arc<Limits>,
     /// Exports running now, per user (capped).
-    pub exports: Arc<RunningExports>,
+    pub exports: Arc<PerUserSlots>,
     /// The one gate every password hash and check on the server goes through.
     pub hashers: Arc<Hashers>,
     /// Signs the cookies that make a browser "known" to an account at sign-in.
     pub devices: DeviceCookies,
     /// Open connections against `HERALD_MAX_CONNECTIONS` (both paths).
     pub connections: Arc<Connections>,
+}
+
+impl crate::server::auth::SessionCheck for AppState {
+    fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+    fn pool(&self) -> &Pool {
+        &self.pool
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +72,10 @@ pub enum StartError {
         source: std::io::Error,
     },
 }
+
+/// Exports one user may run at once (each holds a file and takes turns on
+/// the publishing lock).
+pub const EXPORTS_PER_USER: usize = 2;
 
 pub const DEMO_PASSWORD: &str = "herald-demo";
 pub const DEMO_USERS: [(&str, Role); 3] = [
@@ -88,7 +101,7 @@ impl AppState {
             seed_demo_users(&pool, &hashers).await?;
         }
         // Export files written by an older version may be world-readable.
-        let exports = export::exports_dir(&config);
+        let exports = config.exports_dir();
         private_files::restrict_dir_and_files(&exports).map_err(|source| StartError::Exports {
             path: exports.display().to_string(),
             source,
@@ -109,7 +122,7 @@ impl AppState {
             devices: DeviceCookies::new(&secret),
             hashers,
             pool,
-            exports: Arc::default(),
+            exports: Arc::new(PerUserSlots::new(EXPORTS_PER_USER)),
             limits: Arc::new(Limits::new(
                 LoginLimits {
                     per_pair: config.login_failures_per_minute,

@@ -7,5 +7,5 @@ mod session;
 
 pub use session::{
     authenticate, carries_bearer, clear_cookie, cookie_value, session_cookie, Admin, Session,
-    SESSION_COOKIE,
+    SessionCheck, SESSION_COOKIE,
 };

@@ -6,10 +6,18 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use http::{header, HeaderMap, HeaderValue};
 
+use super::jwt::JwtKeys;
 use crate::{
     model::{AppError, UserView},
-    server::{state::AppState, store::sessions},
+    server::store::{sessions, Pool},
 };
+
+/// What checking a session needs: the signing keys and the sessions table.
+/// `AppState` provides it; auth itself knows nothing of the state.
+pub trait SessionCheck {
+    fn keys(&self) -> &JwtKeys;
+    fn pool(&self) -> &Pool;
+}
 
 pub const SESSION_COOKIE: &str = "herald_session";
 
@@ -24,13 +32,16 @@ pub struct Session {
 #[derive(Debug, Clone)]
 pub struct Admin(pub Session);
 
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Session, AppError> {
+pub async fn authenticate(
+    state: &impl SessionCheck,
+    headers: &HeaderMap,
+) -> Result<Session, AppError> {
     let token = bearer_token(headers)
         .or_else(|| cookie_token(headers))
         .ok_or(AppError::Unauthorized)?;
-    let claims = state.keys.verify(token).ok_or(AppError::Unauthorized)?;
+    let claims = state.keys().verify(token).ok_or(AppError::Unauthorized)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthorized)?;
-    let user = sessions::active_user(&state.pool, &claims.sid, user_id)
+    let user = sessions::active_user(state.pool(), &claims.sid, user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(Session {
@@ -90,13 +101,10 @@ pub fn clear_cookie(secure: bool) -> HeaderValue {
     }
 }
 
-impl FromRequestParts<AppState> for Session {
+impl<S: SessionCheck + Send + Sync> FromRequestParts<S> for Session {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(session) = parts.extensions.get::<Session>() {
             return Ok(session.clone());
         }
@@ -106,13 +114,10 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-impl FromRequestParts<AppState> for Admin {
+impl<S: SessionCheck + Send + Sync> FromRequestParts<S> for Admin {
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state).await?;
         if session.user.is_admin() {
             Ok(Admin(session))

@@ -6,4 +6,5 @@
 pub mod events;
 pub mod follower;
 pub mod hub;
+pub mod latency;
 pub mod publisher;

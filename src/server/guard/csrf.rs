@@ -23,18 +23,17 @@
 //!
 //! The scheme is not compared: behind a TLS-terminating proxy Herald sees
 //! plain HTTP while the browser's origin says `https`. A proxy must pass the
-//! browser's `Host` unchanged (nginx: `proxy_set_header Host $host;`), or
+//! browser's `Host` unchanged (nginx: `proxy_set_header Host $http_host;` — `$host` drops the port), or
 //! browsers that send only `Origin` are refused.
 
 use axum::{
     extract::Request,
-    http::{header, HeaderMap, Method, StatusCode},
+    http::{header, HeaderMap, Method},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
 };
 
-use crate::server::auth::carries_bearer;
-use crate::server::http::error::error_response;
+use crate::{model::AppError, server::auth::carries_bearer};
 
 pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
     match verdict(req.method(), req.headers()) {
@@ -46,10 +45,7 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
                 why,
                 "cross-site request refused"
             );
-            error_response(
-                StatusCode::FORBIDDEN,
-                &format!("cross-site request refused: {why}"),
-            )
+            AppError::Refused(format!("cross-site request refused: {why}")).into_response()
         }
     }
 }

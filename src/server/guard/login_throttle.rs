@@ -29,7 +29,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::server::net::client_addr::canonical;
+use crate::server::guard::client_addr::canonical;
 
 const WINDOW: Duration = Duration::from_secs(60);
 const SWEEP_AT: usize = 10_000;

@@ -16,7 +16,7 @@ pub fn status_of(err: &AppError) -> StatusCode {
     match err {
         AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
         AppError::BadCredentials | AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden => StatusCode::FORBIDDEN,
+        AppError::Forbidden | AppError::Refused(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::RateLimited | AppError::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,8 +1,5 @@
-//! The network edge below HTTP: the accept loop and its limits, the
-//! client's address behind trusted proxies, and the span every request
-//! is logged under.
+//! The accept loop: every TCP connection, the connection limits and
+//! deadlines, and the hand-off of stream requests to the direct path
+//! (`sse::direct`) or of everything else to the router on hyper.
 
-pub mod client_addr;
-pub mod connections;
 pub(crate) mod listener;
-pub(crate) mod request_span;

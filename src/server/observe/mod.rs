@@ -1,4 +1,5 @@
-//! Observability: Prometheus metrics and latency histograms.
+//! Observability: the Prometheus text of this instance's numbers and the
+//! span every request is logged under.
 
-pub mod latency;
 pub mod metrics;
+pub(crate) mod request_span;

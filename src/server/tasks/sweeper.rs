@@ -45,7 +45,7 @@ async fn clear_expired(state: &AppState) {
             Err(e) => tracing::warn!(error = %e, "control entry pruning failed; will retry"),
         }
     }
-    let dir = export::exports_dir(&state.config);
+    let dir = state.config.exports_dir();
     let retention = state.config.export_retention;
     match tokio::task::spawn_blocking(move || export::delete_expired(&dir, retention)).await {
         Ok(Ok(0)) => {}

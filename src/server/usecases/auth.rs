@@ -13,8 +13,8 @@ use crate::{
     server::{
         auth::{device::Device, jwt::Claims, session_cookie, Session},
         delivery::events::{self, DomainEvent},
+        guard::client_addr::client_ip,
         guard::login_throttle::Attempt,
-        net::client_addr::client_ip,
         state::AppState,
         store::{now_ms, sessions, users},
     },

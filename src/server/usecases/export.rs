@@ -2,15 +2,13 @@
 //! user who started it, then leaves a notification linking to the result (a
 //! CSV of their inbox, readable only by them).
 //!
-//! Limits: at most [`RUNNING_PER_USER`] exports run per user at once (429
+//! Limits: at most `state::EXPORTS_PER_USER` exports run per user at once (429
 //! beyond); files are 0600 in a 0700 directory and are deleted by the
 //! sweeper once older than `HERALD_EXPORT_RETENTION_HOURS`; the "ready"
 //! notification is Herald's own, so it stays out of the admin's history.
 
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
 
@@ -22,8 +20,8 @@ use crate::{
     model::{AppError, Severity},
     server::{
         auth::Session,
-        config::Config,
         delivery::hub::EventName,
+        guard::per_user::Slot,
         private_files,
         state::AppState,
         store::{
@@ -36,47 +34,6 @@ use crate::{
 const STEPS: u8 = 10;
 /// Most of an inbox anyone would export; keeps the job bounded.
 const MAX_ROWS: i64 = 10_000;
-/// Exports one user may have running at once: each holds a task, writes a
-/// file and takes a turn on the publishing lock.
-pub const RUNNING_PER_USER: usize = 2;
-
-/// Running exports per user.
-#[derive(Debug, Default)]
-pub struct RunningExports(Mutex<HashMap<i64, usize>>);
-
-/// One running export; its place is given back when dropped.
-pub struct ExportSlot {
-    running: Arc<RunningExports>,
-    user_id: i64,
-}
-
-impl RunningExports {
-    fn claim(self: &Arc<Self>, user_id: i64) -> Option<ExportSlot> {
-        let mut running = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let count = running.entry(user_id).or_default();
-        if *count >= RUNNING_PER_USER {
-            return None;
-        }
-        *count += 1;
-        Some(ExportSlot {
-            running: self.clone(),
-            user_id,
-        })
-    }
-}
-
-impl Drop for ExportSlot {
-    fn drop(&mut self) {
-        let mut running = self.running.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = running.get_mut(&self.user_id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                running.remove(&self.user_id);
-            }
-        }
-    }
-}
-
 /// Starts the export in the background; returns its task id.
 pub async fn start(state: &AppState, session: &Session) -> Result<String, AppError> {
     start_once(state, session, None).await
@@ -97,7 +54,8 @@ pub async fn start_once(
     }
     let slot = state.exports.claim(user_id).ok_or_else(|| {
         AppError::LimitReached(format!(
-            "you already have {RUNNING_PER_USER} exports running; wait for one to finish"
+            "you already have {} exports running; wait for one to finish",
+            state.exports.max()
         ))
     })?;
     let task_id = random_task_id()?;
@@ -136,11 +94,6 @@ pub async fn result(
         .map_err(|_| AppError::NotFound("export".into()))
 }
 
-/// Where export files live (0700).
-pub fn exports_dir(config: &Config) -> PathBuf {
-    config.data_dir().join("exports")
-}
-
 /// Deletes export files last written before `retention` ago; returns how
 /// many. Run by the sweeper.
 pub fn delete_expired(dir: &Path, retention: Duration) -> std::io::Result<usize> {
@@ -165,12 +118,7 @@ pub fn delete_expired(dir: &Path, retention: Duration) -> std::io::Result<usize>
     Ok(deleted)
 }
 
-async fn run(
-    state: &AppState,
-    user_id: i64,
-    task_id: &str,
-    slot: ExportSlot,
-) -> Result<(), AppError> {
+async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Result<(), AppError> {
     let step = state.config.export_step;
     let mut tick = tokio::time::interval(step.max(Duration::from_millis(1)));
     for n in 0..STEPS {
@@ -229,7 +177,10 @@ async fn progress(state: &AppState, user_id: i64, task_id: &str, progress: u8, s
 }
 
 fn file_for(state: &AppState, user_id: i64, task_id: &str) -> PathBuf {
-    exports_dir(&state.config).join(format!("{user_id}-{task_id}.csv"))
+    state
+        .config
+        .exports_dir()
+        .join(format!("{user_id}-{task_id}.csv"))
 }
 
 /// Quotes every field, and defuses spreadsheet formulas (`=`, `+`, `-`, `@`).
@@ -267,16 +218,5 @@ mod tests {
         assert_eq!(csv_field("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
         assert!(is_task_id("0123456789abcdef"));
         assert!(!is_task_id("../../etc/passwd"));
-    }
-
-    #[test]
-    fn each_user_has_a_bounded_number_of_running_exports() {
-        let running = Arc::new(RunningExports::default());
-        let first = running.claim(1).expect("first");
-        let _second = running.claim(1).expect("second");
-        assert!(running.claim(1).is_none(), "a third must wait");
-        assert!(running.claim(2).is_some(), "other users are not affected");
-        drop(first);
-        assert!(running.claim(1).is_some(), "a finished one frees its place");
     }
 }

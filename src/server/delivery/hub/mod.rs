@@ -167,7 +167,7 @@ pub struct HubCounters {
     /// (another tab, or a reconnect while the counter lingered).
     pub counters_seeded: AtomicU64,
     pub counters_reused: AtomicU64,
-    pub publish_to_write: crate::server::observe::latency::LatencyHistogram,
+    pub publish_to_write: crate::server::delivery::latency::LatencyHistogram,
 }
 
 struct Inner {

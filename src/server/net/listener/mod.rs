@@ -59,7 +59,7 @@ pub use io::{Prefixed, WriteDeadline};
 
 use crate::server::{
     config::ConnectionLimits,
-    net::connections::ConnectionPermit,
+    guard::connections::ConnectionPermit,
     sse::{self, DirectPath, FirstRequest},
     state::AppState,
 };

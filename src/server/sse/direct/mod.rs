@@ -55,7 +55,7 @@ use crate::server::sse::{open, resume_point, ClientStream, StreamQuery, STREAM_H
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::server::{
-    auth::authenticate, config::ConnectionLimits, net::request_span, state::AppState,
+    auth::authenticate, config::ConnectionLimits, observe::request_span, state::AppState,
 };
 
 /// What the direct path needs from the server that runs it.
