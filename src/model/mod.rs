@@ -1,0 +1,19 @@
+//! Types shared by the server and the browser: what crosses the wire, each
+//! written by one end and read by the other from the same definition.
+//! Nothing secret lives here, and nothing server-only: this compiles for
+//! the browser (wasm) too.
+
+pub mod account;
+pub mod admin;
+pub mod channel;
+pub mod error;
+pub mod events;
+pub mod limits;
+pub mod notification;
+
+pub use account::{Role, UserView};
+pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
+pub use channel::ChannelHead;
+pub use error::AppError;
+pub use events::{ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent};
+pub use notification::{InboxPage, NotificationView, Severity};

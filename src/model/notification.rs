@@ -1,0 +1,63 @@
+//! A notification as a user sees it, and a page of their inbox.
+
+use serde::{Deserialize, Serialize};
+
+use super::ChannelHead;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    #[default]
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// One notification in a user's inbox; also the `data:` of a `notification`
+/// SSE event (with `unread` added there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationView {
+    pub id: i64,
+    pub seq: i64,
+    pub title: String,
+    pub body: String,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub read: bool,
+}
+
+/// The first page of a user's inbox, as rendered on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxPage {
+    pub items: Vec<NotificationView>,
+    pub unread: i64,
+    /// The log position this page was read at, so the stream can resume
+    /// right after it.
+    pub last_seq: i64,
+    /// The last offset of each channel the user is in, at that position:
+    /// where the browser's gap check starts.
+    #[serde(default)]
+    pub channels: Vec<ChannelHead>,
+}
