@@ -24,17 +24,14 @@ pub async fn send_announcement(
 ) -> Result<SentAnnouncement, AppError> {
     use super::ssr::{session, state};
     use crate::{
-        model::Role,
-        server::{
-            store::notifications::Recipients,
-            usecases::announce::{announce, recipient_named, Draft},
-        },
+        model::{Channel, Role},
+        server::usecases::announce::{announce, recipient_named, Draft},
     };
     let state = state()?;
     let session = session(&state).await?;
     let recipients = match target.as_deref().unwrap_or("all") {
-        "all" => Recipients::All,
-        "role" => Recipients::Role(
+        "all" => Channel::All,
+        "role" => Channel::Role(
             role.as_deref()
                 .and_then(Role::parse)
                 .ok_or_else(|| AppError::invalid("role", "pick user or admin"))?,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Severity, UserView};
+use super::{Channel, Severity, UserView};
 
 /// One line of the admin's history, with its funnel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,8 +10,8 @@ pub struct AnnouncementSummary {
     pub id: i64,
     pub title: String,
     pub severity: Severity,
-    /// `all`, `role:<role>` or `user:<id>`.
-    pub target: String,
+    /// Whom it was for.
+    pub target: Channel,
     /// `scheduled`, `sent`, `retracted` or `expired`.
     pub status: String,
     pub sender: String,

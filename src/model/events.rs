@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::NotificationView;
+use super::{Channel, NotificationView};
 
 /// `data:` of the `notification` event. `seq` is the log position (also
 /// the SSE `id:`); `ch` and `off` say where it sits in its channel, whose
@@ -11,8 +11,7 @@ use super::NotificationView;
 pub struct NotificationEvent {
     #[serde(flatten)]
     pub notification: NotificationView,
-    #[serde(default)]
-    pub ch: String,
+    pub ch: Channel,
     #[serde(default)]
     pub off: i64,
     pub unread: i64,
@@ -27,8 +26,7 @@ pub struct RemovedEvent {
     /// The removal's own log position (its SSE `id:`).
     #[serde(default)]
     pub seq: i64,
-    #[serde(default)]
-    pub ch: String,
+    pub ch: Channel,
     #[serde(default)]
     pub off: i64,
     pub unread: i64,

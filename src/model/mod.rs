@@ -13,7 +13,7 @@ pub mod notification;
 
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
-pub use channel::ChannelHead;
+pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
 pub use events::{ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent};
 pub use notification::{InboxPage, NotificationView, Severity};

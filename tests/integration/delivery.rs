@@ -3,10 +3,9 @@
 use std::{sync::atomic::Ordering, time::Duration};
 
 use herald::{
-    model::{Role, UserView},
+    model::{Channel, Role, UserView},
     server::{
         auth::Session,
-        store::notifications::Recipients,
         usecases::announce::{announce, Draft},
     },
 };
@@ -38,7 +37,7 @@ async fn send_to(server: &TestServer, user_id: i64, title: String, body: String)
         &server.state,
         &admin_session(),
         draft,
-        Recipients::User(user_id),
+        Channel::User(user_id),
     )
     .await
     .expect("announce");
@@ -121,7 +120,7 @@ async fn resuming_while_notifications_are_published_loses_and_repeats_nothing() 
                     title: format!("n{n}"),
                     ..Draft::default()
                 };
-                announce(&state, &admin_session(), draft, Recipients::User(alice_id))
+                announce(&state, &admin_session(), draft, Channel::User(alice_id))
                     .await
                     .unwrap();
                 tokio::task::yield_now().await;

@@ -12,7 +12,6 @@ use herald::{
     model::AppError,
     server::{
         auth::authenticate,
-        store::notifications::Recipients,
         usecases::announce::{announce, recipient_named, Draft},
     },
 };
@@ -316,7 +315,7 @@ async fn the_announce_use_case_refuses_a_user_by_itself() {
         body: "b".into(),
         ..Draft::default()
     };
-    let sent = announce(&server.state, &alice, draft, Recipients::All).await;
+    let sent = announce(&server.state, &alice, draft, herald::model::Channel::All).await;
     assert_eq!(sent.unwrap_err(), AppError::Forbidden);
     let looked_up = recipient_named(&server.state, &alice, Some("bob")).await;
     assert_eq!(looked_up.unwrap_err(), AppError::Forbidden);

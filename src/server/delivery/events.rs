@@ -6,14 +6,10 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::model::NotificationView;
+use crate::model::{Channel, NotificationView};
 use crate::server::{
     delivery::hub::{EventName, Frame, FrameTemplate, Hub, Target},
-    store::{
-        announcements::Removal,
-        log::Entry,
-        notifications::{Published, Recipients},
-    },
+    store::{announcements::Removal, log::Entry, notifications::Published},
 };
 
 /// Which notifications a `notification.read` event covers.
@@ -52,21 +48,12 @@ pub enum DomainEvent {
     UserAccessRevoked { user_id: i64 },
 }
 
-/// Whose live streams a channel's entries go to.
-fn target(channel: &str) -> Option<Target> {
-    Some(match Recipients::from_label(channel)? {
-        Recipients::All => Target::All,
-        Recipients::Role(role) => Target::Role(role),
-        Recipients::User(id) => Target::User(id),
-    })
-}
-
 /// The data of a `notification` event before its `unread`.
 #[derive(Serialize)]
 struct NotificationData<'a> {
     #[serde(flatten)]
     notification: &'a NotificationView,
-    ch: &'a str,
+    ch: &'a Channel,
     off: i64,
 }
 
@@ -75,7 +62,7 @@ struct NotificationData<'a> {
 struct RemovedData<'a> {
     ids: [i64; 1],
     seq: i64,
-    ch: &'a str,
+    ch: &'a Channel,
     off: i64,
 }
 
@@ -112,21 +99,16 @@ impl DomainEvent {
     fn apply(self, hub: &Hub) -> usize {
         match self {
             DomainEvent::Notified(published) => {
-                let Some(to) = target(&published.entry.channel) else {
-                    return 0;
-                };
                 let template = notification_frame(&published);
-                hub.apply_notification(&to, published.entry.position, |unread| {
+                let to = &published.entry.channel;
+                hub.apply_notification(to, published.entry.position, |unread| {
                     template.with_unread(unread)
                 })
             }
             DomainEvent::Removed(removal) => {
-                let Some(to) = target(&removal.entry.channel) else {
-                    return 0;
-                };
                 let template = removal_frame(&removal.entry, removal.removes);
                 hub.apply_removal(
-                    &to,
+                    &removal.entry.channel,
                     &removal.entry.channel,
                     removal.entry.position,
                     removal.removes,

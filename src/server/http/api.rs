@@ -15,11 +15,10 @@ use std::net::SocketAddr;
 
 use crate::server::http::{idempotency_key::KeyHeader, json::ApiJson};
 use crate::{
-    model::{AppError, Role, SentAnnouncement, UserView},
+    model::{AppError, Channel, Role, SentAnnouncement, UserView},
     server::{
         auth::{clear_cookie, Admin, Session},
         state::AppState,
-        store::notifications::Recipients,
         usecases::{self, announce::Draft, auth::SignInFrom, idempotency::Once},
     },
 };
@@ -173,8 +172,8 @@ pub async fn broadcast(
 ) -> Result<Response, AppError> {
     let once = key.map(|key| Once::new(key, "broadcast", &body));
     let recipients = match body.role.as_deref() {
-        None => Recipients::All,
-        Some(role) => Recipients::Role(
+        None => Channel::All,
+        Some(role) => Channel::Role(
             Role::parse(role).ok_or_else(|| AppError::invalid("role", "must be user or admin"))?,
         ),
     };
@@ -191,7 +190,7 @@ pub async fn send_to_user(
     ApiJson(body): ApiJson<SendToUserBody>,
 ) -> Result<Response, AppError> {
     let once = key.map(|key| Once::new(key, "send-to-user", &body));
-    let recipients = Recipients::User(body.user_id);
+    let recipients = Channel::User(body.user_id);
     let result = usecases::announce::announce_once(
         &state,
         &admin,

@@ -2,11 +2,11 @@
 //! event log of their channel), then possibly retracted or expired (a
 //! removal appended after it).
 
-use crate::model::{AnnouncementSummary, NotificationView, Severity};
+use crate::model::{AnnouncementSummary, Channel, NotificationView, Severity};
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Kind},
-    notifications::{NewAnnouncement, Published, Recipients},
+    notifications::{NewAnnouncement, Published},
     now_ms, rfc3339, Pool, StoreError, Tx,
 };
 
@@ -33,7 +33,7 @@ pub struct Removal {
 pub async fn insert(
     tx: &mut Tx,
     new: &NewAnnouncement,
-    recipients: &Recipients,
+    channel: &Channel,
     timing: Timing,
 ) -> Result<(i64, Option<Published>), StoreError> {
     let now = now_ms();
@@ -51,7 +51,7 @@ pub async fn insert(
         &new.body,
         new.severity.as_str(),
         &new.link,
-        recipients.label(),
+        channel,
         now,
         if scheduled { "scheduled" } else { "sent" },
         timing.send_at,
@@ -61,7 +61,7 @@ pub async fn insert(
     let published = if scheduled {
         None
     } else {
-        Some(publish(tx, id, new, recipients).await?)
+        Some(publish(tx, id, new, channel).await?)
     };
     Ok((id, published))
 }
@@ -80,8 +80,7 @@ pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
 }
 
 /// Sends one due announcement in the caller's transaction: claims it and
-/// appends it. `None` when it is no longer scheduled (or its stored target
-/// is unreadable, which is logged).
+/// appends it. `None` when it is no longer scheduled.
 pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -91,7 +90,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         body: String,
         severity: String,
         link: Option<String>,
-        target: String,
+        target: Channel,
     }
     // Claimed inside the transaction, so a second scheduler cannot send it twice.
     let row: Option<Row> = fetch!(
@@ -103,10 +102,6 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         id
     )?;
     let Some(row) = row else { return Ok(None) };
-    let Some(recipients) = Recipients::from_label(&row.target) else {
-        tracing::error!(announcement_id = id, target = %row.target, "unreadable target");
-        return Ok(None);
-    };
     let new = NewAnnouncement {
         sender_id: row.sender_id,
         event: row.event,
@@ -115,7 +110,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         severity: Severity::parse(&row.severity).unwrap_or_default(),
         link: row.link,
     };
-    Ok(Some(publish(tx, id, &new, &recipients).await?))
+    Ok(Some(publish(tx, id, &new, &row.target).await?))
 }
 
 /// Appends the announcement to its channel; its recipients are the
@@ -124,12 +119,11 @@ async fn publish(
     tx: &mut Tx,
     announcement_id: i64,
     new: &NewAnnouncement,
-    recipients: &Recipients,
+    channel: &Channel,
 ) -> Result<Published, StoreError> {
     let now = now_ms();
-    let channel = recipients.channel();
     let (entry, members) =
-        log::append(tx, Kind::Notification, &channel, announcement_id, None, now).await?;
+        log::append(tx, Kind::Notification, channel, announcement_id, None, now).await?;
     execute!(
         tx,
         "UPDATE announcements SET recipients = ?, sent_at = ? WHERE id = ?",
@@ -165,10 +159,10 @@ pub async fn remove(
     status: &str,
 ) -> Result<Option<Option<Removal>>, StoreError> {
     let now = now_ms();
-    let claimed: Option<(String,)> = fetch!(
+    let claimed: Option<(Channel,)> = fetch!(
         tx,
         fetch_optional,
-        (String,),
+        (Channel,),
         "UPDATE announcements SET status = ?, removed_at = ? WHERE id = ? AND status IN ('scheduled', 'sent')
          RETURNING target",
         status,
@@ -225,7 +219,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
         id: i64,
         title: String,
         severity: String,
-        target: String,
+        target: Channel,
         status: String,
         created_at: i64,
         send_at: Option<i64>,

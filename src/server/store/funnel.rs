@@ -12,6 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::model::Channel;
+
 use crate::server::store::{
     dialect::{execute, fetch, json_list},
     Pool, StoreError,
@@ -35,13 +37,13 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
     let wanted: HashMap<i64, i64> = advances.iter().copied().collect();
     let mut tx = crate::server::store::begin_write(pool).await?;
     // (channel, after, up_to) → users advancing over exactly that window.
-    let mut windows: BTreeMap<(String, i64, i64), i64> = BTreeMap::new();
+    let mut windows: BTreeMap<(Channel, i64, i64), i64> = BTreeMap::new();
     let mut moved: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     let ids: Vec<i64> = wanted.keys().copied().collect();
-    let rows: Vec<(i64, i64, String, i64, Option<i64>)> = fetch!(
+    let rows: Vec<(i64, i64, Channel, i64, Option<i64>)> = fetch!(
         tx,
         fetch_all,
-        (i64, i64, String, i64, Option<i64>),
+        (i64, i64, Channel, i64, Option<i64>),
         "SELECT c.user_id, c.delivered_up_to, s.channel, s.from_pos, s.to_pos
          FROM user_cursors c JOIN subscriptions s ON s.user_id = c.user_id
          WHERE c.user_id IN {int_list} ORDER BY c.user_id",
@@ -63,7 +65,7 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
     }
     // A channel with nothing after a window's start needs no range query
     // (most users' own channels).
-    let mut last_position: HashMap<String, i64> = HashMap::new();
+    let mut last_position: HashMap<Channel, i64> = HashMap::new();
     let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
     for ((channel, lo, hi), users) in windows {
         if !last_position.contains_key(&channel) {
@@ -74,7 +76,7 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
                 "SELECT COALESCE((SELECT last_position FROM channels WHERE name = ?), 0)",
                 &channel
             )?;
-            last_position.insert(channel.clone(), last);
+            last_position.insert(channel, last);
         }
         if last_position[&channel] <= lo {
             continue;

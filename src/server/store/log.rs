@@ -5,7 +5,7 @@
 //! users; who sees it is decided on read, through the user's
 //! `subscriptions` (spans of positions per channel).
 
-use crate::model::Role;
+use crate::model::{Channel, Role};
 use crate::server::store::{
     dialect::{execute, fetch},
     Backend, StoreError, Tx,
@@ -34,22 +34,22 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub position: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub offset: i64,
 }
 
 /// A user's view of one channel: entries with `from < position <= to`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Span {
-    pub channel: String,
+    pub channel: Channel,
     pub from: i64,
     /// `None`: still a member.
     pub to: Option<i64>,
 }
 
 impl Span {
-    pub fn covers(&self, channel: &str, position: i64) -> bool {
-        self.channel == channel && position > self.from && self.to.is_none_or(|to| position <= to)
+    pub fn covers(&self, channel: &Channel, position: i64) -> bool {
+        self.channel == *channel && position > self.from && self.to.is_none_or(|to| position <= to)
     }
 
     /// The part of `(after, up_to]` this span sees, if any.
@@ -59,16 +59,6 @@ impl Span {
         (lo < hi).then_some((lo, hi))
     }
 }
-
-pub fn role_channel(role: Role) -> String {
-    format!("role:{}", role.as_str())
-}
-
-pub fn user_channel(user_id: i64) -> String {
-    format!("user:{user_id}")
-}
-
-pub const ALL: &str = "all";
 
 /// The last position in the log as this transaction sees it (0 for an
 /// empty log; below the resume floor, the floor's predecessor, so that new
@@ -121,7 +111,7 @@ pub async fn resume_floor(tx: &mut Tx) -> Result<i64, StoreError> {
 pub async fn append(
     tx: &mut Tx,
     kind: Kind,
-    channel: &str,
+    channel: &Channel,
     announcement_id: i64,
     removes: Option<i64>,
     now: i64,
@@ -172,7 +162,7 @@ pub async fn append(
     Ok((
         Entry {
             position,
-            channel: channel.to_string(),
+            channel: *channel,
             offset,
         },
         members,
@@ -181,10 +171,10 @@ pub async fn append(
 
 /// The channels a user sees, and since when.
 pub async fn spans(tx: &mut Tx, user_id: i64) -> Result<Vec<Span>, StoreError> {
-    let rows: Vec<(String, i64, Option<i64>)> = fetch!(
+    let rows: Vec<(Channel, i64, Option<i64>)> = fetch!(
         tx,
         fetch_all,
-        (String, i64, Option<i64>),
+        (Channel, i64, Option<i64>),
         "SELECT channel, from_pos, to_pos FROM subscriptions WHERE user_id = ? ORDER BY channel, from_pos",
         user_id
     )?;
@@ -195,11 +185,11 @@ pub async fn spans(tx: &mut Tx, user_id: i64) -> Result<Vec<Span>, StoreError> {
 }
 
 /// The heads of the channels a user is in now, for the browser's gap check.
-pub async fn channel_heads(tx: &mut Tx, user_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+pub async fn channel_heads(tx: &mut Tx, user_id: i64) -> Result<Vec<(Channel, i64)>, StoreError> {
     Ok(fetch!(
         tx,
         fetch_all,
-        (String, i64),
+        (Channel, i64),
         "SELECT c.name, c.head_offset FROM channels c
          WHERE c.name IN (SELECT channel FROM subscriptions WHERE user_id = ? AND to_pos IS NULL)
          ORDER BY c.name",
@@ -212,9 +202,9 @@ pub async fn channel_heads(tx: &mut Tx, user_id: i64) -> Result<Vec<(String, i64
 pub async fn join(tx: &mut Tx, user_id: i64, role: Role) -> Result<(), StoreError> {
     let head = head(tx).await?;
     for (channel, from) in [
-        (ALL.to_string(), head),
-        (role_channel(role), head),
-        (user_channel(user_id), 0),
+        (Channel::All, head),
+        (Channel::Role(role), head),
+        (Channel::User(user_id), 0),
     ] {
         open_span(tx, user_id, &channel, from).await?;
     }
@@ -239,20 +229,25 @@ pub async fn change_role(
         return Ok(());
     }
     let head = head(tx).await?;
-    close_span(tx, user_id, &role_channel(from), head).await?;
-    open_span(tx, user_id, &role_channel(to), head).await
+    close_span(tx, user_id, &Channel::Role(from), head).await?;
+    open_span(tx, user_id, &Channel::Role(to), head).await
 }
 
 /// A user about to be deleted leaves their channels' member counts (their
 /// spans go with the row).
 pub async fn leave_all(tx: &mut Tx, user_id: i64, role: Role) -> Result<(), StoreError> {
-    for channel in [ALL.to_string(), role_channel(role), user_channel(user_id)] {
+    for channel in [Channel::All, Channel::Role(role), Channel::User(user_id)] {
         add_members(tx, &channel, -1).await?;
     }
     Ok(())
 }
 
-async fn open_span(tx: &mut Tx, user_id: i64, channel: &str, from: i64) -> Result<(), StoreError> {
+async fn open_span(
+    tx: &mut Tx,
+    user_id: i64,
+    channel: &Channel,
+    from: i64,
+) -> Result<(), StoreError> {
     // Leaving and rejoining with no entry in between reopens the same span.
     execute!(
         tx,
@@ -265,7 +260,12 @@ async fn open_span(tx: &mut Tx, user_id: i64, channel: &str, from: i64) -> Resul
     add_members(tx, channel, 1).await
 }
 
-async fn close_span(tx: &mut Tx, user_id: i64, channel: &str, at: i64) -> Result<(), StoreError> {
+async fn close_span(
+    tx: &mut Tx,
+    user_id: i64,
+    channel: &Channel,
+    at: i64,
+) -> Result<(), StoreError> {
     execute!(
         tx,
         "UPDATE subscriptions SET to_pos = ? WHERE user_id = ? AND channel = ? AND to_pos IS NULL",
@@ -283,7 +283,7 @@ async fn close_span(tx: &mut Tx, user_id: i64, channel: &str, at: i64) -> Result
     add_members(tx, channel, -1).await
 }
 
-async fn add_members(tx: &mut Tx, channel: &str, delta: i64) -> Result<(), StoreError> {
+async fn add_members(tx: &mut Tx, channel: &Channel, delta: i64) -> Result<(), StoreError> {
     execute!(
         tx,
         "INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING",

@@ -5,6 +5,7 @@
 
 pub mod announcements;
 pub mod audit;
+mod columns;
 pub mod control;
 pub mod dialect;
 pub mod funnel;

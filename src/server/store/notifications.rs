@@ -6,45 +6,12 @@
 //! Read: at or under `u`'s read-all watermark, or with an `inbox_state` row
 //! saying so. The inbox: visible minus archived. Unread: visible, not read.
 
-use crate::model::{NotificationView, Role, Severity};
+use crate::model::{Channel, NotificationView, Severity};
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Span},
     now_ms, rfc3339, Pool, StoreError, Tx,
 };
-
-/// Whom an announcement is stored for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Recipients {
-    All,
-    Role(Role),
-    User(i64),
-}
-
-impl Recipients {
-    /// Stored in `announcements.target`.
-    pub fn label(&self) -> String {
-        match self {
-            Recipients::All => "all".into(),
-            Recipients::Role(role) => format!("role:{}", role.as_str()),
-            Recipients::User(id) => format!("user:{id}"),
-        }
-    }
-
-    /// The log channel its entries go to (the same text as the label).
-    pub fn channel(&self) -> String {
-        self.label()
-    }
-
-    pub fn from_label(label: &str) -> Option<Recipients> {
-        match label.split_once(':') {
-            None if label == "all" => Some(Recipients::All),
-            Some(("role", role)) => Role::parse(role).map(Recipients::Role),
-            Some(("user", id)) => id.parse().ok().map(Recipients::User),
-            _ => None,
-        }
-    }
-}
 
 /// What an admin composed, already validated.
 #[derive(Debug, Clone)]
@@ -107,7 +74,7 @@ const ITEM_COLUMNS: &str =
 struct ItemRow {
     position: i64,
     kind: String,
-    channel: String,
+    channel: Channel,
     channel_offset: i64,
     removes: Option<i64>,
     announcement_id: i64,
@@ -125,7 +92,7 @@ impl ItemRow {
     fn entry(&self) -> Entry {
         Entry {
             position: self.position,
-            channel: self.channel.clone(),
+            channel: self.channel,
             offset: self.channel_offset,
         }
     }
@@ -208,7 +175,7 @@ pub struct InboxSnapshot {
     pub items: Vec<NotificationView>,
     pub unread: i64,
     pub head: i64,
-    pub channels: Vec<(String, i64)>,
+    pub channels: Vec<(Channel, i64)>,
 }
 
 /// Newest first, strictly older than `before` (a position) when given.

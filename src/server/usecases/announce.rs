@@ -8,7 +8,7 @@
 //! the commit, in log order. Nothing after the commit can fail the request.
 
 use crate::{
-    model::{limits, AppError, SentAnnouncement, Severity},
+    model::{limits, AppError, Channel, SentAnnouncement, Severity},
     server::{
         auth::Session,
         delivery::events::DomainEvent,
@@ -17,7 +17,7 @@ use crate::{
         store::{
             announcements::{self, Timing},
             audit::{self, Actor},
-            notifications::{NewAnnouncement, Recipients},
+            notifications::NewAnnouncement,
             now_ms, users,
         },
         usecases::idempotency::{self, Once},
@@ -47,7 +47,7 @@ pub async fn announce(
     state: &AppState,
     sender: &Session,
     draft: Draft,
-    recipients: Recipients,
+    recipients: Channel,
 ) -> Result<SentAnnouncement, AppError> {
     announce_once(state, sender, draft, recipients, None).await
 }
@@ -62,7 +62,7 @@ pub async fn announce_once(
     state: &AppState,
     sender: &Session,
     draft: Draft,
-    recipients: Recipients,
+    recipients: Channel,
     once: Option<&Once>,
 ) -> Result<SentAnnouncement, AppError> {
     require_admin(sender)?;
@@ -77,7 +77,7 @@ pub async fn announce_once(
     }
     let timing = validate_timing(draft.send_at.as_deref(), draft.expires_at.as_deref())?;
     let (_, new) = validate(sender_id, draft)?;
-    if let Recipients::User(user_id) = recipients {
+    if let Channel::User(user_id) = recipients {
         if users::find_by_id(&state.pool, user_id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {user_id}")));
         }
@@ -105,7 +105,14 @@ pub async fn announce_once(
         id: Some(sender_id),
         name: &sender.user.username,
     };
-    audit::record(&mut turn.tx, actor, action, &recipients.label(), &detail).await?;
+    audit::record(
+        &mut turn.tx,
+        actor,
+        action,
+        &recipients.to_string(),
+        &detail,
+    )
+    .await?;
     if let Some(once) = once {
         if !idempotency::keep(&mut turn.tx, sender_id, once, &sent).await? {
             // A concurrent request with this key committed first: ours rolls back.
@@ -117,7 +124,7 @@ pub async fn announce_once(
     tracing::info!(
         announcement_id = id,
         sender_id,
-        target = %recipients.label(),
+        target = %recipients.to_string(),
         recipients = sent.recipients,
         scheduled = sent.scheduled,
         "announcement accepted"
@@ -131,7 +138,7 @@ pub async fn recipient_named(
     state: &AppState,
     sender: &Session,
     username: Option<&str>,
-) -> Result<Recipients, AppError> {
+) -> Result<Channel, AppError> {
     require_admin(sender)?;
     let name = username.map(str::trim).unwrap_or_default();
     if name.is_empty() {
@@ -140,7 +147,7 @@ pub async fn recipient_named(
     let user = users::find_by_name(&state.pool, name)
         .await?
         .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))?;
-    Ok(Recipients::User(user.id))
+    Ok(Channel::User(user.id))
 }
 
 /// Stores a notification for one user and publishes it: what Herald itself sends
@@ -152,7 +159,7 @@ pub(crate) async fn notify_user(
     user_id: i64,
 ) -> Result<(), AppError> {
     let mut turn = state.publisher.begin().await?;
-    let recipients = Recipients::User(user_id);
+    let recipients = Channel::User(user_id);
     let (_, published) =
         announcements::insert(&mut turn.tx, new, &recipients, Timing::default()).await?;
     turn.commit(published.map(DomainEvent::Notified)).await?;

@@ -13,8 +13,8 @@ use web_sys::{EventSource, MessageEvent};
 
 use super::{relay, Connection, LiveInbox, Toast};
 use crate::model::{
-    ChannelHead, ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent,
-    Severity,
+    Channel, ChannelHead, ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent,
+    RemovedEvent, Severity,
 };
 
 const BACKOFF_BASE_MS: f64 = 1_000.0;
@@ -28,7 +28,7 @@ pub(super) struct Link {
     last_seq: i64,
     /// Last offset seen per channel: offsets are consecutive per channel,
     /// so a jump means this tab missed something.
-    offsets: HashMap<String, i64>,
+    offsets: HashMap<Channel, i64>,
     attempt: u32,
     retry_timer: Option<i32>,
 }
@@ -126,7 +126,7 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
         }
         "notification" => {
             if let Some(n) = parse::<NotificationEvent>(data) {
-                let followed = link.borrow_mut().follow(n.notification.seq, &n.ch, n.off);
+                let followed = link.borrow_mut().follow(n.notification.seq, n.ch, n.off);
                 let Some(gap) = followed else {
                     return; // rendered or seen already: never shown twice
                 };
@@ -149,7 +149,7 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
         }
         "notification.removed" => {
             if let Some(event) = parse::<RemovedEvent>(data) {
-                let followed = link.borrow_mut().follow(event.seq, &event.ch, event.off);
+                let followed = link.borrow_mut().follow(event.seq, event.ch, event.off);
                 let Some(gap) = followed else {
                     return;
                 };
@@ -191,16 +191,13 @@ impl Link {
     /// jump in the channel's offsets means this tab missed something (e.g.
     /// it joined between render and relay), and it refetches. A channel it
     /// has not seen yet is adopted.
-    fn follow(&mut self, position: i64, ch: &str, off: i64) -> Option<bool> {
+    fn follow(&mut self, position: i64, ch: Channel, off: i64) -> Option<bool> {
         if position <= self.last_seq {
             return None;
         }
         self.last_seq = position;
-        if ch.is_empty() {
-            return Some(false);
-        }
-        let gap = self.offsets.get(ch).is_some_and(|last| off != last + 1);
-        self.offsets.insert(ch.to_string(), off);
+        let gap = self.offsets.get(&ch).is_some_and(|last| off != last + 1);
+        self.offsets.insert(ch, off);
         Some(gap)
     }
 }

@@ -236,7 +236,7 @@ fn ConsolePanels(view: ConsoleView, retract: ServerAction<RetractAnnouncement>) 
                                         " " {a.title}
                                         <div class="muted small">{format!("{} · {}", a.sender, when.get(..16).unwrap_or(&when).replace('T', " "))}</div>
                                     </td>
-                                    <td>{a.target}</td>
+                                    <td>{a.target.to_string()}</td>
                                     <td>{a.status.clone()}</td>
                                     <td data-testid="funnel">{format!("{} / {} / {}", a.recipients, a.delivered, a.read)}</td>
                                     <td>

@@ -54,13 +54,9 @@ pub type UserId = i64;
 /// How long a user's counter outlives their last stream.
 pub const LINGER: Duration = Duration::from_secs(60);
 
-/// Who an event goes to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    User(UserId),
-    Role(Role),
-    All,
-}
+/// Who an event goes to: a channel's live users (one type for the audience
+/// from the store to the hub; see `model::channel`).
+pub use crate::model::Channel as Target;
 
 /// Who is on the other end of a stream.
 #[derive(Debug, Clone)]
@@ -376,7 +372,7 @@ impl Hub {
     pub fn apply_removal(
         &self,
         target: &Target,
-        channel: &str,
+        channel: &Target,
         position: i64,
         removes: i64,
         readers: &[UserId],
