@@ -1,8 +1,72 @@
-//! The `data:` of each event the stream sends.
+//! The stream's events: their names, and the `data:` of each.
 
-use serde::{Deserialize, Serialize};
+use std::{borrow::Cow, fmt, str::FromStr};
 
-use super::{Channel, NotificationView};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{limits::EVENT_NAME_MAX, Channel, NotificationView};
+
+/// An SSE event name: 1..=64 chars of `[A-Za-z0-9._-]`, starting with a
+/// letter. The only way to make one is [`EventName::parse`] (or a constant
+/// below), so a name can never carry a line break into the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventName(Cow<'static, str>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event names are 1 to {EVENT_NAME_MAX} characters of letters, digits, '.', '_' or '-', starting with a letter")]
+pub struct BadEventName;
+
+impl EventName {
+    pub const CONNECTED: EventName = EventName(Cow::Borrowed("connected"));
+    pub const PING: EventName = EventName(Cow::Borrowed("ping"));
+    pub const NOTIFICATION: EventName = EventName(Cow::Borrowed("notification"));
+    pub const NOTIFICATION_READ: EventName = EventName(Cow::Borrowed("notification.read"));
+    pub const NOTIFICATION_REMOVED: EventName = EventName(Cow::Borrowed("notification.removed"));
+    pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
+    pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
+
+    pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
+        let mut chars = raw.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if first_ok && rest_ok && raw.len() <= EVENT_NAME_MAX {
+            Ok(EventName(Cow::Owned(raw.to_string())))
+        } else {
+            Err(BadEventName)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EventName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for EventName {
+    type Err = BadEventName;
+
+    fn from_str(raw: &str) -> Result<EventName, BadEventName> {
+        EventName::parse(raw)
+    }
+}
+
+impl Serialize for EventName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<EventName, D::Error> {
+        let raw = Cow::<str>::deserialize(deserializer)?;
+        EventName::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
 
 /// `data:` of the `notification` event. `seq` is the log position (also
 /// the SSE `id:`); `ch` and `off` say where it sits in its channel, whose
@@ -61,4 +125,41 @@ pub struct ConnectedEvent {
     pub user_id: i64,
     pub unread: i64,
     pub timestamp: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_are_a_strict_alphabet() {
+        for good in [
+            "notification",
+            "notification.read",
+            "deploy-done",
+            "a",
+            "x_1",
+        ] {
+            assert!(EventName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "evil\nid: 1",
+            // A bare CR ends an SSE line as LF does: it would start a field.
+            "a\rb",
+            "a\r",
+            "a\r\nid: 1",
+            "a b",
+            "1abc",
+            ".x",
+            "x:y",
+            "é",
+            &"a".repeat(65),
+        ] {
+            assert!(EventName::parse(bad).is_err(), "{bad:?}");
+            // Nor can one come in through JSON.
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(serde_json::from_str::<EventName>(&json).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -15,5 +15,8 @@ pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
-pub use events::{ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent};
+pub use events::{
+    BadEventName, ConnectedEvent, EventName, NotificationEvent, ProgressEvent, ReadEvent,
+    RemovedEvent,
+};
 pub use notification::{InboxPage, NotificationView, Severity};

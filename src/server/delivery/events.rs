@@ -68,9 +68,8 @@ struct RemovedData<'a> {
 
 /// A notification as a frame, minus the recipient's count.
 pub fn notification_frame(published: &Published) -> FrameTemplate {
-    let name = EventName::parse(&published.event).unwrap_or(EventName::NOTIFICATION);
     FrameTemplate::new(
-        &name,
+        &published.event,
         Some(published.entry.position),
         &NotificationData {
             notification: &published.notification,

@@ -2,7 +2,7 @@
 //! event log of their channel), then possibly retracted or expired (a
 //! removal appended after it).
 
-use crate::model::{AnnouncementSummary, Channel, NotificationView, Severity};
+use crate::model::{AnnouncementSummary, Channel, EventName, NotificationView, Severity};
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Kind},
@@ -85,7 +85,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
     #[derive(sqlx::FromRow)]
     struct Row {
         sender_id: Option<i64>,
-        event: String,
+        event: EventName,
         title: String,
         body: String,
         severity: String,

@@ -1,5 +1,6 @@
 //! Model types kept in text columns, read and written as themselves: a row
-//! decodes into a [`Channel`], never into a string to be parsed later, and
+//! decodes into a [`Channel`] or an [`EventName`], never into a string to
+//! be parsed later (or defaulted), and
 //! a stored value that does not parse is a decode error (the query fails),
 //! never a silent default. The rule of what is valid stays with the type
 //! (`FromStr`); this only carries it across sqlx, for either backend.
@@ -8,7 +9,7 @@ use std::str::FromStr;
 
 use sqlx::{encode::IsNull, error::BoxDynError, Database, Decode, Encode, Type};
 
-use crate::model::Channel;
+use crate::model::{Channel, EventName};
 
 /// `sqlx::{Type, Encode, Decode}` for a type stored as its `Display` text
 /// and read back through its `FromStr`.
@@ -52,3 +53,4 @@ macro_rules! text_column {
 }
 
 text_column!(Channel);
+text_column!(EventName);

@@ -6,7 +6,7 @@
 //! Read: at or under `u`'s read-all watermark, or with an `inbox_state` row
 //! saying so. The inbox: visible minus archived. Unread: visible, not read.
 
-use crate::model::{Channel, NotificationView, Severity};
+use crate::model::{Channel, EventName, NotificationView, Severity};
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Span},
@@ -19,7 +19,7 @@ pub struct NewAnnouncement {
     /// `None` for what Herald itself sends (e.g. "your export is ready"):
     /// see [`NewAnnouncement::origin`].
     pub sender_id: Option<i64>,
-    pub event: String,
+    pub event: EventName,
     pub title: String,
     pub body: String,
     pub severity: Severity,
@@ -42,7 +42,7 @@ impl NewAnnouncement {
 #[derive(Debug, Clone)]
 pub struct Published {
     pub announcement_id: i64,
-    pub event: String,
+    pub event: EventName,
     pub entry: Entry,
     pub notification: NotificationView,
     /// Users in the channel when it was appended (the funnel's recipients).
@@ -78,7 +78,7 @@ struct ItemRow {
     channel_offset: i64,
     removes: Option<i64>,
     announcement_id: i64,
-    event: String,
+    event: EventName,
     title: String,
     body: String,
     severity: String,

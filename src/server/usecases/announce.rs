@@ -323,7 +323,7 @@ fn validate(sender_id: i64, draft: Draft) -> Result<(EventName, NewAnnouncement)
         event.clone(),
         NewAnnouncement {
             sender_id: Some(sender_id),
-            event: event.as_str().to_string(),
+            event: event.clone(),
             title,
             body,
             severity,

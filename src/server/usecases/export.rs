@@ -159,7 +159,7 @@ async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Resul
 
     let done = NewAnnouncement {
         sender_id: None,
-        event: EventName::NOTIFICATION.as_str().to_string(),
+        event: EventName::NOTIFICATION,
         title: "Your export is ready".into(),
         body: format!("{} notifications, as CSV.", rows.len()),
         severity: Severity::Info,

@@ -5,48 +5,11 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
-use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use crate::model::limits::EVENT_NAME_MAX;
-
-/// An SSE event name: 1..=64 chars of `[A-Za-z0-9._-]`, starting with a letter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventName(Cow<'static, str>);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("event names are 1 to {EVENT_NAME_MAX} characters of letters, digits, '.', '_' or '-', starting with a letter")]
-pub struct BadEventName;
-
-impl EventName {
-    pub const CONNECTED: EventName = EventName(Cow::Borrowed("connected"));
-    pub const PING: EventName = EventName(Cow::Borrowed("ping"));
-    pub const NOTIFICATION: EventName = EventName(Cow::Borrowed("notification"));
-    pub const NOTIFICATION_READ: EventName = EventName(Cow::Borrowed("notification.read"));
-    pub const NOTIFICATION_REMOVED: EventName = EventName(Cow::Borrowed("notification.removed"));
-    pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
-    pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
-
-    pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
-        let mut chars = raw.chars();
-        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
-        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if first_ok && rest_ok && raw.len() <= EVENT_NAME_MAX {
-            Ok(EventName(Cow::Owned(raw.to_string())))
-        } else {
-            Err(BadEventName)
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EventName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+// The event name's rule lives with the type, in the model: the one check
+// that keeps a name from starting a new SSE field.
+pub use crate::model::events::{BadEventName, EventName};
 
 /// One encoded SSE event, shared (by reference count) by every stream it is
 /// delivered to: a broadcast is serialized once per user, not once per tab.
@@ -172,35 +135,6 @@ impl FrameTemplate {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn event_names_are_a_strict_alphabet() {
-        for good in [
-            "notification",
-            "notification.read",
-            "deploy-done",
-            "a",
-            "x_1",
-        ] {
-            assert!(EventName::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "evil\nid: 1",
-            // A bare CR ends an SSE line as LF does: it would start a field.
-            "a\rb",
-            "a\r",
-            "a\r\nid: 1",
-            "a b",
-            "1abc",
-            ".x",
-            "x:y",
-            "é",
-            &"a".repeat(65),
-        ] {
-            assert!(EventName::parse(bad).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn newlines_in_data_cannot_start_a_field() {
