@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, InboxPage};
 
-/// A page of the inbox: the newest, or those older than `before` (a seq).
+/// A page of the inbox: the newest, or those older than `before` (a position).
 #[server]
 pub async fn get_inbox(before: Option<i64>) -> Result<InboxPage, AppError> {
     use super::ssr::{session, state};

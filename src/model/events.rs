@@ -68,8 +68,8 @@ impl<'de> Deserialize<'de> for EventName {
     }
 }
 
-/// `data:` of the `notification` event. `seq` is the log position (also
-/// the SSE `id:`); `ch` and `off` say where it sits in its channel, whose
+/// `data:` of the `notification` event. Its position (`seq` on the wire) is
+/// also the SSE `id:`; `ch` and `off` say where it sits in its channel, whose
 /// offsets are consecutive: a jump means something was missed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationEvent {
@@ -87,9 +87,10 @@ pub struct NotificationEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemovedEvent {
     pub ids: Vec<i64>,
-    /// The removal's own log position (its SSE `id:`).
-    #[serde(default)]
-    pub seq: i64,
+    /// The removal's own log position (its SSE `id:`); `seq` on the wire,
+    /// as in the `notification` event.
+    #[serde(default, rename = "seq")]
+    pub position: i64,
     pub ch: Channel,
     #[serde(default)]
     pub off: i64,
@@ -97,14 +98,15 @@ pub struct RemovedEvent {
 }
 
 /// `data:` of the `notification.read` event: which notifications were read
-/// (by id, or everything up to a seq), whether they were also archived, and
+/// (by id, or everything up to a position), whether they were also archived, and
 /// the user's new unread count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadEvent {
     #[serde(default)]
     pub ids: Vec<i64>,
-    #[serde(default)]
-    pub up_to_seq: Option<i64>,
+    /// `up_to_seq` on the wire (the SPEC's name).
+    #[serde(default, rename = "up_to_seq")]
+    pub up_to_position: Option<i64>,
     #[serde(default)]
     pub archived: bool,
     pub unread: i64,

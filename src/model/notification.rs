@@ -37,7 +37,10 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationView {
     pub id: i64,
-    pub seq: i64,
+    /// Its log position (today the same number as `id`). Named `seq` on the
+    /// wire, as the SPEC and existing clients have it.
+    #[serde(rename = "seq")]
+    pub position: i64,
     pub title: String,
     pub body: String,
     pub severity: Severity,
@@ -54,8 +57,9 @@ pub struct InboxPage {
     pub items: Vec<NotificationView>,
     pub unread: i64,
     /// The log position this page was read at, so the stream can resume
-    /// right after it.
-    pub last_seq: i64,
+    /// right after it. `last_seq` on the wire (the SPEC's name).
+    #[serde(rename = "last_seq")]
+    pub last_position: i64,
     /// The last offset of each channel the user is in, at that position:
     /// where the browser's gap check starts.
     #[serde(default)]

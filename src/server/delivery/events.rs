@@ -16,7 +16,8 @@ use crate::server::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadScope {
     Ids(Vec<i64>),
-    UpToSeq(i64),
+    /// Everything up to this position.
+    UpTo(i64),
     /// Read and taken out of the inbox.
     Archived(Vec<i64>),
 }
@@ -121,12 +122,12 @@ impl DomainEvent {
                 unread,
             } => {
                 let read_all = match &scope {
-                    ReadScope::UpToSeq(seq) => Some(*seq),
+                    ReadScope::UpTo(position) => Some(*position),
                     _ => None,
                 };
                 let data = match scope {
                     ReadScope::Ids(ids) => json!({ "ids": ids, "unread": unread }),
-                    ReadScope::UpToSeq(seq) => json!({ "up_to_seq": seq, "unread": unread }),
+                    ReadScope::UpTo(position) => json!({ "up_to_seq": position, "unread": unread }),
                     ReadScope::Archived(ids) => {
                         json!({ "ids": ids, "archived": true, "unread": unread })
                     }

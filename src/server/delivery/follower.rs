@@ -117,8 +117,8 @@ impl Follower {
                 if position > cut {
                     break;
                 }
-                let scope = match (read.up_to_seq, read.archived) {
-                    (Some(up_to_seq), _) => ReadScope::UpToSeq(up_to_seq),
+                let scope = match (read.up_to_position, read.archived) {
+                    (Some(up_to), _) => ReadScope::UpTo(up_to),
                     (None, true) => ReadScope::Archived(read.ids),
                     (None, false) => ReadScope::Ids(read.ids),
                 };

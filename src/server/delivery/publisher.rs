@@ -190,14 +190,14 @@ impl Turn<'_> {
 }
 
 fn read_event(scope: ReadScope, unread: i64) -> ReadEvent {
-    let (ids, up_to_seq, archived) = match scope {
+    let (ids, up_to_position, archived) = match scope {
         ReadScope::Ids(ids) => (ids, None, false),
-        ReadScope::UpToSeq(seq) => (Vec::new(), Some(seq), false),
+        ReadScope::UpTo(position) => (Vec::new(), Some(position), false),
         ReadScope::Archived(ids) => (ids, None, true),
     };
     ReadEvent {
         ids,
-        up_to_seq,
+        up_to_position,
         archived,
         unread,
     }

@@ -79,7 +79,7 @@ pub async fn notifications(
     let (items, unread) =
         usecases::inbox::page(&state, &session, query.before, query.limit).await?;
     // The cursor for the next (older) page; absent once the list is exhausted.
-    let next_before = items.last().map(|n| n.seq);
+    let next_before = items.last().map(|n| n.position);
     Ok(
         Json(json!({ "items": items, "unread": unread, "next_before": next_before }))
             .into_response(),

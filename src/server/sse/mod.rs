@@ -97,7 +97,7 @@ fn resume_point(headers: &HeaderMap, query: StreamQuery) -> Option<i64> {
         .map(str::to_string)
         .or(query.last_event_id)
         .and_then(|v| v.trim().parse::<i64>().ok())
-        .filter(|seq| *seq >= 0)
+        .filter(|position| *position >= 0)
 }
 
 /// Attaches the stream to the hub and queues what it starts with:
@@ -235,7 +235,7 @@ impl ClientStream {
         loop {
             match self.subscription.poll_recv(cx) {
                 Poll::Ready(Some(frame)) => {
-                    if frame.seq().is_some_and(|seq| seq <= self.skip_through) {
+                    if frame.position().is_some_and(|p| p <= self.skip_through) {
                         continue; // already replayed
                     }
                     self.hub.counters().publish_to_write.observe(frame.age());

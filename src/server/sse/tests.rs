@@ -77,7 +77,7 @@ async fn a_batch_stops_at_its_bound_and_the_rest_follows() {
     for n in 1..=10 {
         hub.publish(&Target::User(1), &frame(n));
     }
-    let seqs = |frames: Vec<Bytes>| -> Vec<i64> {
+    let positions = |frames: Vec<Bytes>| -> Vec<i64> {
         (1..=10)
             .filter(|n| frames.contains(&frame(*n).bytes()))
             .collect()
@@ -86,11 +86,11 @@ async fn a_batch_stops_at_its_bound_and_the_rest_follows() {
         panic!("frames were ready")
     };
     assert_eq!(first.len(), 4);
-    assert_eq!(seqs(first), [1, 2, 3, 4]);
+    assert_eq!(positions(first), [1, 2, 3, 4]);
     let Poll::Ready(Some(rest)) = batch(&mut stream, 64) else {
         panic!("frames were ready")
     };
-    assert_eq!(seqs(rest), (5..=10).collect::<Vec<_>>());
+    assert_eq!(positions(rest), (5..=10).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -136,7 +136,7 @@ async fn publish(
         event: new.event.clone(),
         notification: NotificationView {
             id: entry.position,
-            seq: entry.position,
+            position: entry.position,
             title: new.title.clone(),
             body: new.body.clone(),
             severity: new.severity,

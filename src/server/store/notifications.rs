@@ -113,7 +113,7 @@ impl ItemRow {
             entry: self.entry(),
             notification: NotificationView {
                 id: self.position,
-                seq: self.position,
+                position: self.position,
                 title: self.title,
                 body: self.body,
                 severity: Severity::parse(&self.severity).unwrap_or_default(),
@@ -420,7 +420,7 @@ pub async fn mark_read(
 
 /// Marks everything the user can see so far read: the watermark moves to
 /// the head, and each announcement newly read counts once in its funnel.
-/// Returns the head (the `up_to_seq` of the event) and the new unread
+/// Returns the head (the event's `up_to_position`) and the new unread
 /// count. In the caller's write transaction.
 pub async fn mark_all_read(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
     let head = log::head(tx).await?;

@@ -132,7 +132,7 @@ async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Resul
     for n in &rows {
         let fields = [
             n.id.to_string(),
-            n.seq.to_string(),
+            n.position.to_string(),
             n.created_at.clone(),
             n.severity.as_str().to_string(),
             n.read.to_string(),

@@ -29,7 +29,7 @@ pub async fn inbox_page(
     Ok(InboxPage {
         items: snapshot.items,
         unread: snapshot.unread,
-        last_seq: snapshot.head,
+        last_position: snapshot.head,
         channels: snapshot
             .channels
             .into_iter()
@@ -112,8 +112,8 @@ async fn read_one(
 pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
-    let (up_to_seq, unread) = notifications::mark_all_read(&mut turn.tx, user_id).await?;
-    turn.commit([read_event(user_id, ReadScope::UpToSeq(up_to_seq), unread)])
+    let (up_to, unread) = notifications::mark_all_read(&mut turn.tx, user_id).await?;
+    turn.commit([read_event(user_id, ReadScope::UpTo(up_to), unread)])
         .await?;
     Ok(unread)
 }

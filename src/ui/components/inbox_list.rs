@@ -71,7 +71,7 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
     };
     let id = n.id;
     view! {
-        <li class=class data-testid="notification" data-id=n.id data-seq=n.seq data-read=n.read.to_string()>
+        <li class=class data-testid="notification" data-id=n.id data-seq=n.position data-read=n.read.to_string()>
             <div class="item-head">
                 <span class=format!("sev sev-{}", n.severity.as_str()) data-testid="severity">
                     {n.severity.as_str()}

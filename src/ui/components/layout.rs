@@ -31,7 +31,7 @@ pub struct InboxActions {
 #[component]
 pub fn SignedInLayout(children: Children) -> impl IntoView {
     let query = use_query_map();
-    // `?before=<seq>` pages back through older notifications (works without JS).
+    // `?before=<position>` pages back through older notifications (works without JS).
     let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
     let user: UserResource = Resource::new(|| (), |_| current_user());
     let inbox: InboxResource = Resource::new(before, get_inbox);
@@ -56,7 +56,7 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
         };
         if !started.get_value() {
             started.set_value(true);
-            connect(live, me.id, page.last_seq, page.channels.clone());
+            connect(live, me.id, page.last_position, page.channels.clone());
         }
     });
     // The server said this client missed events: refetch, drop local state.

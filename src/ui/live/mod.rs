@@ -99,19 +99,19 @@ impl Default for LiveInbox {
     }
 }
 
-/// Starts live updates (browser only), resuming after `last_seq` so nothing
+/// Starts live updates (browser only), resuming after `last_position` so nothing
 /// stored between the server render and the connection is missed; the
 /// channels' heads at the render start the check for gaps.
 pub fn connect(
     live: LiveInbox,
     user_id: i64,
-    last_seq: i64,
+    last_position: i64,
     channels: Vec<crate::model::ChannelHead>,
 ) {
     #[cfg(feature = "hydrate")]
-    stream::start(live, user_id, last_seq, channels);
+    stream::start(live, user_id, last_position, channels);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (live, user_id, last_seq, channels);
+    let _ = (live, user_id, last_position, channels);
 }
 
 /// Asks for permission to show system notifications (needs a user gesture).

@@ -10,7 +10,7 @@ pub struct Overlay {
     /// Received live, newest first.
     arrived: Vec<NotificationView>,
     read_ids: HashSet<i64>,
-    read_up_to_seq: i64,
+    read_up_to: i64,
     archived: HashSet<i64>,
 }
 
@@ -25,7 +25,7 @@ impl Overlay {
         let at = self
             .arrived
             .iter()
-            .position(|x| x.seq < n.seq)
+            .position(|x| x.position < n.position)
             .unwrap_or(self.arrived.len());
         self.arrived.insert(at, n);
         true
@@ -33,8 +33,8 @@ impl Overlay {
 
     pub fn apply_read(&mut self, event: &ReadEvent) {
         self.read_ids.extend(&event.ids);
-        if let Some(seq) = event.up_to_seq {
-            self.read_up_to_seq = self.read_up_to_seq.max(seq);
+        if let Some(up_to) = event.up_to_position {
+            self.read_up_to = self.read_up_to.max(up_to);
         }
         if event.archived {
             self.archived.extend(&event.ids);
@@ -52,7 +52,7 @@ impl Overlay {
             .take(limit)
             .map(|n| {
                 let mut n = n.clone();
-                n.read |= self.read_ids.contains(&n.id) || n.seq <= self.read_up_to_seq;
+                n.read |= self.read_ids.contains(&n.id) || n.position <= self.read_up_to;
                 n
             })
             .collect()
@@ -64,10 +64,10 @@ mod tests {
     use super::*;
     use crate::model::Severity;
 
-    fn n(id: i64, seq: i64) -> NotificationView {
+    fn n(id: i64, position: i64) -> NotificationView {
         NotificationView {
             id,
-            seq,
+            position,
             title: format!("n{id}"),
             body: String::new(),
             severity: Severity::Info,
@@ -88,7 +88,7 @@ mod tests {
         assert!(o.add(n(3, 3)));
         assert!(!o.add(n(3, 3)), "replayed after a reconnect");
         assert!(o.add(n(5, 5)));
-        assert!(o.add(n(4, 4)), "out of order still sorts by seq");
+        assert!(o.add(n(4, 4)), "out of order still sorts by position");
         o.add(n(2, 2));
         assert_eq!(
             ids(&o.merge(&rendered, 10)),
@@ -105,7 +105,7 @@ mod tests {
         o.add(n(3, 3));
         o.apply_read(&ReadEvent {
             ids: vec![3],
-            up_to_seq: None,
+            up_to_position: None,
             archived: false,
             unread: 2,
         });
@@ -117,7 +117,7 @@ mod tests {
 
         o.apply_read(&ReadEvent {
             ids: vec![],
-            up_to_seq: Some(2),
+            up_to_position: Some(2),
             archived: false,
             unread: 0,
         });
@@ -125,7 +125,7 @@ mod tests {
 
         o.apply_read(&ReadEvent {
             ids: vec![2],
-            up_to_seq: None,
+            up_to_position: None,
             archived: true,
             unread: 0,
         });

@@ -5,7 +5,7 @@
 //! (the leader) opens the stream and relays every event on a
 //! BroadcastChannel; the others apply the relayed events. The lock is held
 //! until the tab goes away, then the browser hands it to a waiting tab,
-//! which opens the stream, resuming after the last seq it saw.
+//! which opens the stream, resuming after the last position it saw.
 //! Without Web Locks (very old browsers) every tab simply leads.
 
 use std::cell::{Cell, RefCell};

@@ -25,7 +25,7 @@ const CLOCK_TICK_MS: i32 = 30_000;
 pub(super) struct Link {
     source: Option<EventSource>,
     /// Highest log position received: where a reconnect resumes.
-    last_seq: i64,
+    last_position: i64,
     /// Last offset seen per channel: offsets are consecutive per channel,
     /// so a jump means this tab missed something.
     offsets: HashMap<Channel, i64>,
@@ -37,10 +37,10 @@ pub(super) type Shared = Rc<RefCell<Link>>;
 
 /// Starts this tab's live updates: it follows the tab that holds the
 /// user's stream, and takes the stream over when it is the only one left.
-pub fn start(live: LiveInbox, user_id: i64, last_seq: i64, channels: Vec<ChannelHead>) {
+pub fn start(live: LiveInbox, user_id: i64, last_position: i64, channels: Vec<ChannelHead>) {
     let link: Shared = Rc::new(RefCell::new(Link {
         source: None,
-        last_seq,
+        last_position,
         offsets: channels.into_iter().map(|c| (c.ch, c.off)).collect(),
         attempt: 0,
         retry_timer: None,
@@ -64,7 +64,7 @@ fn lead(live: LiveInbox, link: Shared) {
 }
 
 fn open(live: LiveInbox, link: Shared) {
-    let url = format!("/sse/stream?last_event_id={}", link.borrow().last_seq);
+    let url = format!("/sse/stream?last_event_id={}", link.borrow().last_position);
     let Ok(source) = EventSource::new(&url) else {
         schedule_retry(live, link);
         return;
@@ -126,7 +126,9 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
         }
         "notification" => {
             if let Some(n) = parse::<NotificationEvent>(data) {
-                let followed = link.borrow_mut().follow(n.notification.seq, n.ch, n.off);
+                let followed = link
+                    .borrow_mut()
+                    .follow(n.notification.position, n.ch, n.off);
                 let Some(gap) = followed else {
                     return; // rendered or seen already: never shown twice
                 };
@@ -142,14 +144,17 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
                 live.overlay.update(|o| o.apply_read(&read));
                 live.critical.update(|list| {
                     list.retain(|n| {
-                        !read.ids.contains(&n.id) && read.up_to_seq.is_none_or(|s| n.seq > s)
+                        !read.ids.contains(&n.id)
+                            && read.up_to_position.is_none_or(|p| n.position > p)
                     })
                 });
             }
         }
         "notification.removed" => {
             if let Some(event) = parse::<RemovedEvent>(data) {
-                let followed = link.borrow_mut().follow(event.seq, event.ch, event.off);
+                let followed = link
+                    .borrow_mut()
+                    .follow(event.position, event.ch, event.off);
                 let Some(gap) = followed else {
                     return;
                 };
@@ -158,7 +163,7 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
                 }
                 let removed = ReadEvent {
                     ids: event.ids,
-                    up_to_seq: None,
+                    up_to_position: None,
                     archived: true, // gone from the inbox, like an archived one
                     unread: event.unread,
                 };
@@ -192,10 +197,10 @@ impl Link {
     /// it joined between render and relay), and it refetches. A channel it
     /// has not seen yet is adopted.
     fn follow(&mut self, position: i64, ch: Channel, off: i64) -> Option<bool> {
-        if position <= self.last_seq {
+        if position <= self.last_position {
             return None;
         }
-        self.last_seq = position;
+        self.last_position = position;
         let gap = self.offsets.get(&ch).is_some_and(|last| off != last + 1);
         self.offsets.insert(ch, off);
         Some(gap)

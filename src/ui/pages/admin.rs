@@ -91,7 +91,7 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
     };
     let preview = move || NotificationView {
         id: 0,
-        seq: 0,
+        position: 0,
         title: if title.get().trim().is_empty() {
             "Title".into()
         } else {

@@ -1,4 +1,4 @@
-//! `/`: the inbox, paged with `?before=<seq>`, and the demo export.
+//! `/`: the inbox, paged with `?before=<position>`, and the demo export.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -41,13 +41,13 @@ fn Pager() -> impl IntoView {
             {move || Suspend::new(async move {
                 let page = inbox.await.ok()?;
                 let older = (page.items.len() >= PAGE)
-                    .then(|| page.items.last().map(|n| n.seq))
+                    .then(|| page.items.last().map(|n| n.position))
                     .flatten();
                 Some(view! {
                     <nav class="pager" aria-label="Inbox pages">
                         {paged().then(|| view! { <a href="/" data-testid="newest">"← Newest"</a> })}
-                        {older.map(|seq| view! {
-                            <a href=format!("/?before={seq}") data-testid="older">"Older →"</a>
+                        {older.map(|before| view! {
+                            <a href=format!("/?before={before}") data-testid="older">"Older →"</a>
                         })}
                     </nav>
                 })

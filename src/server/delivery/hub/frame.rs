@@ -22,14 +22,14 @@ struct FrameInner {
     bytes: Bytes,
     /// The `id:` of a stored notification, used to drop live copies of what a
     /// resuming stream already replayed.
-    seq: Option<i64>,
+    position: Option<i64>,
     /// When it was built, for the publish-to-write latency metric.
     created: std::time::Instant,
 }
 
 impl Frame {
-    pub fn new(name: &EventName, seq: Option<i64>, data: &impl Serialize) -> Frame {
-        Self::build(name, seq, data, None)
+    pub fn new(name: &EventName, position: Option<i64>, data: &impl Serialize) -> Frame {
+        Self::build(name, position, data, None)
     }
 
     /// The first frame of a stream also tells the browser how long to wait
@@ -40,7 +40,7 @@ impl Frame {
 
     fn build(
         name: &EventName,
-        seq: Option<i64>,
+        position: Option<i64>,
         data: &impl Serialize,
         retry: Option<Duration>,
     ) -> Frame {
@@ -51,18 +51,18 @@ impl Frame {
         if let Some(retry) = retry {
             buf.put_slice(format!("retry: {}\n", retry.as_millis()).as_bytes());
         }
-        put_fields(&mut buf, name, seq);
+        put_fields(&mut buf, name, position);
         buf.put_slice(&json);
         buf.put_slice(b"\n\n");
         Frame(Arc::new(FrameInner {
             bytes: buf.freeze(),
-            seq,
+            position,
             created: std::time::Instant::now(),
         }))
     }
 
-    pub fn seq(&self) -> Option<i64> {
-        self.0.seq
+    pub fn position(&self) -> Option<i64> {
+        self.0.position
     }
 
     pub fn age(&self) -> std::time::Duration {
@@ -77,12 +77,12 @@ impl Frame {
 /// `event:`, `id:` when stored, and the start of `data: `: what every frame
 /// begins with (after `retry:` on the first). The name is checked at
 /// parse time, so no field can smuggle a line break.
-fn put_fields(buf: &mut BytesMut, name: &EventName, seq: Option<i64>) {
+fn put_fields(buf: &mut BytesMut, name: &EventName, position: Option<i64>) {
     buf.put_slice(b"event: ");
     buf.put_slice(name.as_str().as_bytes());
     buf.put_u8(b'\n');
-    if let Some(seq) = seq {
-        buf.put_slice(format!("id: {seq}\n").as_bytes());
+    if let Some(position) = position {
+        buf.put_slice(format!("id: {position}\n").as_bytes());
     }
     buf.put_slice(b"data: ");
 }
@@ -95,16 +95,16 @@ fn put_fields(buf: &mut BytesMut, name: &EventName, seq: Option<i64>) {
 pub struct FrameTemplate {
     /// Everything up to and including `"unread":`.
     head: Bytes,
-    seq: Option<i64>,
+    position: Option<i64>,
 }
 
 impl FrameTemplate {
     /// `data` must serialize to a JSON object.
-    pub fn new(name: &EventName, seq: Option<i64>, data: &impl Serialize) -> FrameTemplate {
+    pub fn new(name: &EventName, position: Option<i64>, data: &impl Serialize) -> FrameTemplate {
         let json = serde_json::to_vec(data).unwrap_or_else(|_| b"{}".to_vec());
         let open = json.strip_suffix(b"}").unwrap_or(b"{");
         let mut buf = BytesMut::with_capacity(json.len() + name.as_str().len() + 48);
-        put_fields(&mut buf, name, seq);
+        put_fields(&mut buf, name, position);
         buf.put_slice(open);
         if open.len() > 1 {
             buf.put_u8(b',');
@@ -112,7 +112,7 @@ impl FrameTemplate {
         buf.put_slice(b"\"unread\":");
         FrameTemplate {
             head: buf.freeze(),
-            seq,
+            position,
         }
     }
 
@@ -125,7 +125,7 @@ impl FrameTemplate {
         buf.put_slice(b"}\n\n");
         Frame(Arc::new(FrameInner {
             bytes: buf.freeze(),
-            seq: self.seq,
+            position: self.position,
             created: std::time::Instant::now(),
         }))
     }

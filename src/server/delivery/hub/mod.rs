@@ -708,17 +708,17 @@ mod tests {
         assert_eq!(hub.publish(&Target::User(2), &frame(3)), 1);
         assert_eq!(hub.publish(&Target::All, &frame(4)), 4);
 
-        let seqs = |s: &mut Subscription| {
+        let positions = |s: &mut Subscription| {
             let mut out = vec![];
             while let Ok(f) = s.rx.try_recv() {
-                out.push(f.seq().unwrap());
+                out.push(f.position().unwrap());
             }
             out
         };
-        assert_eq!(seqs(&mut alice_tab1), [1, 4]);
-        assert_eq!(seqs(&mut alice_tab2), [1, 4]);
-        assert_eq!(seqs(&mut bob), [3, 4]);
-        assert_eq!(seqs(&mut admin), [2, 4]);
+        assert_eq!(positions(&mut alice_tab1), [1, 4]);
+        assert_eq!(positions(&mut alice_tab2), [1, 4]);
+        assert_eq!(positions(&mut bob), [3, 4]);
+        assert_eq!(positions(&mut admin), [2, 4]);
     }
 
     #[tokio::test]
@@ -747,7 +747,7 @@ mod tests {
         let mut fast = client(&hub, 2, Role::User, "f");
         for n in 0..5 {
             hub.publish(&Target::All, &frame(n));
-            assert_eq!(fast.recv().await.unwrap().seq(), Some(n));
+            assert_eq!(fast.recv().await.unwrap().position(), Some(n));
         }
         assert!(slow.take_lagged());
         assert!(!slow.take_lagged(), "reported once");
@@ -798,6 +798,6 @@ mod tests {
         assert_eq!(hub.disconnect_session("one"), 1);
         assert!(s1.recv().await.is_none(), "stream ended");
         hub.publish(&Target::User(1), &frame(1));
-        assert_eq!(s2.recv().await.unwrap().seq(), Some(1));
+        assert_eq!(s2.recv().await.unwrap().position(), Some(1));
     }
 }
