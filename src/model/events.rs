@@ -68,65 +68,147 @@ impl<'de> Deserialize<'de> for EventName {
     }
 }
 
-/// `data:` of the `notification` event. Its position (`seq` on the wire) is
-/// also the SSE `id:`; `ch` and `off` say where it sits in its channel, whose
-/// offsets are consecutive: a jump means something was missed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NotificationEvent {
-    #[serde(flatten)]
-    pub notification: NotificationView,
-    pub ch: Channel,
-    #[serde(default)]
-    pub off: i64,
-    pub unread: i64,
-}
+// The `data:` of each event, in the order a stream sends them. Field names
+// are the wire's (the SPEC's): a rename here is a change of contract, which
+// the tests in `server::delivery::wire` pin.
 
-/// `data:` of the `notification.removed` event: the positions that left
-/// the inbox (retracted or expired), where the removal sits in its channel,
-/// and the user's new unread count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemovedEvent {
-    pub ids: Vec<i64>,
-    /// The removal's own log position (its SSE `id:`); `seq` on the wire,
-    /// as in the `notification` event.
-    #[serde(default, rename = "seq")]
-    pub position: i64,
-    pub ch: Channel,
-    #[serde(default)]
-    pub off: i64,
-    pub unread: i64,
-}
-
-/// `data:` of the `notification.read` event: which notifications were read
-/// (by id, or everything up to a position), whether they were also archived, and
-/// the user's new unread count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReadEvent {
-    #[serde(default)]
-    pub ids: Vec<i64>,
-    /// `up_to_seq` on the wire (the SPEC's name).
-    #[serde(default, rename = "up_to_seq")]
-    pub up_to_position: Option<i64>,
-    #[serde(default)]
-    pub archived: bool,
-    pub unread: i64,
-}
-
-/// `data:` of the `progress` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProgressEvent {
-    pub task_id: String,
-    pub progress: u8,
-    pub status: String,
-}
-
-/// `data:` of the `connected` event.
+/// `data:` of the `connected` event, the first of every stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectedEvent {
     pub client_id: u64,
     pub user_id: i64,
     pub unread: i64,
+    /// RFC 3339, UTC.
     pub timestamp: String,
+}
+
+/// `data:` of the `ping` keep-alive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingEvent {
+    pub timestamp: String,
+}
+
+/// `data:` of `resync`: this client missed something (it lagged, or resumed
+/// from where no replay can start) and must refetch its inbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResyncEvent {
+    pub reason: String,
+    pub timestamp: String,
+}
+
+/// The `data:` of an event that ends with its recipient's unread count: the
+/// part before it is the same for every recipient, so the server encodes it
+/// once per entry and appends each count (`FrameTemplate`); the browser
+/// reads the whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithUnread<T> {
+    #[serde(flatten)]
+    pub event: T,
+    pub unread: i64,
+}
+
+/// A notification entry of the log: the notification, and where it sits in
+/// its channel (`ch`, `off`); offsets in a channel are consecutive, so a
+/// jump means something was missed. Its position (`seq` in the data) is
+/// also the SSE `id:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationEntry {
+    #[serde(flatten)]
+    pub notification: NotificationView,
+    pub ch: Channel,
+    pub off: i64,
+}
+
+/// `data:` of the `notification` event (and of an admin's custom names).
+pub type NotificationEvent = WithUnread<NotificationEntry>;
+
+/// A removal entry of the log: the positions that left the inbox
+/// (retracted or expired), and where the removal sits in its channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalEntry {
+    pub ids: Vec<i64>,
+    /// The removal's own log position (its SSE `id:`); `seq` on the wire,
+    /// as in the `notification` event.
+    #[serde(rename = "seq")]
+    pub position: i64,
+    pub ch: Channel,
+    pub off: i64,
+}
+
+/// `data:` of the `notification.removed` event.
+pub type RemovedEvent = WithUnread<RemovalEntry>;
+
+/// `data:` of the `notification.read` event: which notifications were read
+/// (by id, or everything up to a position), whether they were also
+/// archived, and the user's new unread count. Every tab of the user gets
+/// it; on PostgreSQL it is also the control entry every instance applies.
+/// Only what is set is written: `{"ids","unread"}`, `{"up_to_seq","unread"}`
+/// or `{"ids","archived":true,"unread"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadEvent {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<i64>,
+    /// `up_to_seq` on the wire (the SPEC's name).
+    #[serde(default, rename = "up_to_seq", skip_serializing_if = "Option::is_none")]
+    pub up_to_position: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub archived: bool,
+    pub unread: i64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl ReadEvent {
+    /// These notifications were read.
+    pub fn ids(ids: Vec<i64>, unread: i64) -> ReadEvent {
+        ReadEvent {
+            ids,
+            up_to_position: None,
+            archived: false,
+            unread,
+        }
+    }
+
+    /// Everything up to `position` was read.
+    pub fn up_to(position: i64, unread: i64) -> ReadEvent {
+        ReadEvent {
+            ids: Vec::new(),
+            up_to_position: Some(position),
+            archived: false,
+            unread,
+        }
+    }
+
+    /// These were read and taken out of the inbox (archived, or removed).
+    pub fn archived(ids: Vec<i64>, unread: i64) -> ReadEvent {
+        ReadEvent {
+            ids,
+            up_to_position: None,
+            archived: true,
+            unread,
+        }
+    }
+}
+
+/// `data:` of the `progress` event: a user's long-running task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressEvent {
+    pub task_id: String,
+    /// 0 to 100.
+    pub progress: u8,
+    pub status: String,
+}
+
+/// A progress update between instances (PostgreSQL: the `herald_progress`
+/// `pg_notify` payload): whose task it is, and the event their streams get.
+/// Never sent to a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProgress {
+    pub user_id: i64,
+    #[serde(flatten)]
+    pub progress: ProgressEvent,
 }
 
 #[cfg(test)]

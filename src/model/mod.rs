@@ -16,7 +16,7 @@ pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
 pub use events::{
-    BadEventName, ConnectedEvent, EventName, NotificationEvent, ProgressEvent, ReadEvent,
-    RemovedEvent,
+    BadEventName, ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent,
+    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent, UserProgress, WithUnread,
 };
 pub use notification::{InboxPage, NotificationView, Severity};

@@ -15,8 +15,9 @@ use std::{sync::Arc, time::Duration};
 
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
+use crate::model::UserProgress;
 use crate::server::{
-    delivery::events::{self, DomainEvent, ReadScope},
+    delivery::events::{self, DomainEvent},
     delivery::hub::Hub,
     store::{
         self, announcements::Removal, control, log, notifications, notifications::Replayed, Pool,
@@ -117,19 +118,7 @@ impl Follower {
                 if position > cut {
                     break;
                 }
-                let scope = match (read.up_to_position, read.archived) {
-                    (Some(up_to), _) => ReadScope::UpTo(up_to),
-                    (None, true) => ReadScope::Archived(read.ids),
-                    (None, false) => ReadScope::Ids(read.ids),
-                };
-                rows.push((
-                    position,
-                    DomainEvent::NotificationsRead {
-                        user_id,
-                        scope,
-                        unread: read.unread,
-                    },
-                ));
+                rows.push((position, DomainEvent::NotificationsRead { user_id, read }));
             }
             if rows.is_empty() && log::follow_head(&mut tx).await? < *cursor {
                 // The log is behind what this instance applied: the database
@@ -165,25 +154,12 @@ impl Follower {
 
     /// A progress update heard from some instance: to this one's streams.
     fn progress(&self, payload: &str) {
-        #[derive(serde::Deserialize)]
-        struct Progress {
-            user_id: i64,
-            task_id: String,
-            progress: u8,
-            status: String,
+        match serde_json::from_str::<UserProgress>(payload) {
+            Ok(update) => {
+                events::publish(&self.hub, [DomainEvent::Progress(update)]);
+            }
+            Err(e) => tracing::warn!(error = %e, "unreadable progress update"),
         }
-        let Ok(p) = serde_json::from_str::<Progress>(payload) else {
-            return;
-        };
-        events::publish(
-            &self.hub,
-            [DomainEvent::Progress {
-                user_id: p.user_id,
-                task_id: p.task_id,
-                progress: p.progress,
-                status: p.status,
-            }],
-        );
     }
 
     /// Wakes the task at once (a commit on this instance).

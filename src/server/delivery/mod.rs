@@ -1,10 +1,12 @@
 //! Delivery: how a committed change reaches open streams. The publisher
 //! commits and orders, the follower replays the PostgreSQL log on every
-//! instance, `events` turns domain events into frames, and the hub holds
-//! the streams and their unread counters.
+//! instance, `events` applies domain events to the hub with the frames
+//! `wire` builds (each from its model type), and the hub holds the streams
+//! and their unread counters.
 
 pub mod events;
 pub mod follower;
 pub mod hub;
 pub mod latency;
 pub mod publisher;
+pub mod wire;

@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::model::ReadEvent;
+use crate::model::{ProgressEvent, UserProgress};
 use crate::server::{
-    delivery::events::{self, DomainEvent, ReadScope},
+    delivery::events::{self, DomainEvent},
     delivery::follower::Follower,
     delivery::hub::{AttachError, Attached, ClientInfo, Hub},
     store::{self, control, dialect::execute, notifications, Backend, Pool, StoreError, Tx},
@@ -84,20 +84,20 @@ impl Publisher {
     /// end of a task is a durable notification): on PostgreSQL a
     /// `pg_notify` that every instance's follower hears, this one included.
     pub async fn progress(&self, user_id: i64, task_id: &str, progress: u8, status: &str) {
-        let event = DomainEvent::Progress {
+        let update = UserProgress {
             user_id,
-            task_id: task_id.to_string(),
-            progress,
-            status: status.to_string(),
+            progress: ProgressEvent {
+                task_id: task_id.to_string(),
+                progress,
+                status: status.to_string(),
+            },
         };
         if self.follower.is_none() {
-            events::publish(&self.hub, [event]);
+            events::publish(&self.hub, [DomainEvent::Progress(update)]);
             return;
         }
-        let payload = serde_json::json!({
-            "user_id": user_id, "task_id": task_id, "progress": progress, "status": status,
-        })
-        .to_string();
+        // Read back by `Follower::progress`, as the same type.
+        let payload = serde_json::to_string(&update).unwrap_or_default();
         let sent = async {
             let mut conn = self.pool.acquire().await?;
             execute!(
@@ -165,11 +165,9 @@ impl Turn<'_> {
         for event in events {
             match event {
                 DomainEvent::Notified(_) | DomainEvent::Removed(_) => {}
-                DomainEvent::NotificationsRead {
-                    user_id,
-                    scope,
-                    unread,
-                } => control::append_read(&mut tx, user_id, &read_event(scope, unread)).await?,
+                DomainEvent::NotificationsRead { user_id, read } => {
+                    control::append_read(&mut tx, user_id, &read).await?
+                }
                 other => local.push(other),
             }
         }
@@ -186,19 +184,5 @@ impl Turn<'_> {
             follower.ring();
         }
         Ok(())
-    }
-}
-
-fn read_event(scope: ReadScope, unread: i64) -> ReadEvent {
-    let (ids, up_to_position, archived) = match scope {
-        ReadScope::Ids(ids) => (ids, None, false),
-        ReadScope::UpTo(position) => (Vec::new(), Some(position), false),
-        ReadScope::Archived(ids) => (ids, None, true),
-    };
-    ReadEvent {
-        ids,
-        up_to_position,
-        archived,
-        unread,
     }
 }

@@ -35,18 +35,16 @@ use axum::{
 use bytes::Bytes;
 use futures_util::Stream;
 use serde::Deserialize;
-use serde_json::json;
 
-use crate::model::{AppError, ConnectedEvent};
+use crate::model::AppError;
 use crate::server::{
     auth::Session,
-    delivery::events::{notification_frame, removal_frame},
-    delivery::hub::{AttachError, Attached, ClientInfo, EventName, Frame, Hub, Subscription},
+    delivery::hub::{AttachError, Attached, ClientInfo, Frame, Hub, Subscription},
+    delivery::wire,
     state::AppState,
     store::{
         self, log,
         notifications::{self, Replayed},
-        now_ms, rfc3339,
     },
 };
 
@@ -116,16 +114,7 @@ async fn open(
     } = attach(state, session).await?;
 
     let mut pending = VecDeque::new();
-    pending.push_back(Frame::with_retry(
-        &EventName::CONNECTED,
-        &ConnectedEvent {
-            client_id: subscription.id,
-            user_id,
-            unread,
-            timestamp: rfc3339(now_ms()),
-        },
-        RETRY,
-    ));
+    pending.push_back(wire::connected(subscription.id, user_id, unread, RETRY));
     let skip_through = applied;
     if let Some(after) = resume_after {
         let mut snapshot = store::begin_read(&state.pool).await?;
@@ -134,7 +123,7 @@ async fn open(
             // A position this log never handed out (another database's, a
             // restored one's, made up) or a seq of the version before the
             // event log: nothing can be replayed from it.
-            pending.push_back(resync_frame(
+            pending.push_back(wire::resync(
                 "resumed from a position this stream never reached",
             ));
         } else {
@@ -149,13 +138,13 @@ async fn open(
             .await?;
             if replay.len() as i64 > REPLAY_LIMIT {
                 // Too far behind to replay: have the client refetch, and only stream what is newer.
-                pending.push_back(resync_frame("too far behind to replay"));
+                pending.push_back(wire::resync("too far behind to replay"));
             } else {
                 // Replayed frames carry the count now (at `applied`).
                 for entry in replay {
                     let template = match &entry {
-                        Replayed::Notification(published) => notification_frame(published),
-                        Replayed::Removal { entry, removes } => removal_frame(entry, *removes),
+                        Replayed::Notification(published) => wire::notification(published),
+                        Replayed::Removal { entry, removes } => wire::removal(entry, *removes),
                     };
                     pending.push_back(template.with_unread(unread));
                 }
@@ -198,14 +187,6 @@ async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError
     })
 }
 
-fn resync_frame(reason: &str) -> Frame {
-    Frame::new(
-        &EventName::RESYNC,
-        None,
-        &json!({ "reason": reason, "timestamp": rfc3339(now_ms()) }),
-    )
-}
-
 /// The body of one stream. Dropping it (client gone) drops the subscription,
 /// which unregisters the client from the hub.
 struct ClientStream {
@@ -229,7 +210,7 @@ impl ClientStream {
         }
         if self.subscription.take_lagged() {
             return Poll::Ready(Some(
-                resync_frame("events were dropped for a slow connection").bytes(),
+                wire::resync("events were dropped for a slow connection").bytes(),
             ));
         }
         loop {

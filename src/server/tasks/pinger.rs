@@ -5,12 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::server::{
-    delivery::hub::{EventName, Frame, Hub},
-    store::{now_ms, rfc3339},
-};
+use crate::server::delivery::{hub::Hub, wire};
 
 pub fn spawn(hub: Hub, period: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -19,12 +14,7 @@ pub fn spawn(hub: Hub, period: Duration) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let ping = Frame::new(
-                &EventName::PING,
-                None,
-                &json!({ "timestamp": rfc3339(now_ms()) }),
-            );
-            hub.send_keepalive(&ping);
+            hub.send_keepalive(&wire::ping());
         }
     })
 }

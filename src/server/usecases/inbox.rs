@@ -2,10 +2,10 @@
 //! caller's user id: nobody can read or change another user's notification.
 
 use crate::{
-    model::{AppError, ChannelHead, InboxPage, NotificationView},
+    model::{AppError, ChannelHead, InboxPage, NotificationView, ReadEvent},
     server::{
         auth::Session,
-        delivery::events::{DomainEvent, ReadScope},
+        delivery::events::DomainEvent,
         state::AppState,
         store::{
             funnel,
@@ -98,12 +98,13 @@ async fn read_one(
     let unread = notifications::mark_read(&mut turn.tx, user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
-    let scope = if archive {
-        ReadScope::Archived(vec![id])
+    let read = if archive {
+        ReadEvent::archived(vec![id], unread)
     } else {
-        ReadScope::Ids(vec![id])
+        ReadEvent::ids(vec![id], unread)
     };
-    turn.commit([read_event(user_id, scope, unread)]).await?;
+    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
+        .await?;
     Ok(unread)
 }
 
@@ -113,16 +114,8 @@ pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, A
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
     let (up_to, unread) = notifications::mark_all_read(&mut turn.tx, user_id).await?;
-    turn.commit([read_event(user_id, ReadScope::UpTo(up_to), unread)])
+    let read = ReadEvent::up_to(up_to, unread);
+    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
     Ok(unread)
-}
-
-/// Every tab of the user hears what was read and the new count.
-fn read_event(user_id: i64, scope: ReadScope, unread: i64) -> DomainEvent {
-    DomainEvent::NotificationsRead {
-        user_id,
-        scope,
-        unread,
-    }
 }

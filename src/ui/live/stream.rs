@@ -14,7 +14,7 @@ use web_sys::{EventSource, MessageEvent};
 use super::{relay, Connection, LiveInbox, Toast};
 use crate::model::{
     Channel, ChannelHead, ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent,
-    RemovedEvent, Severity,
+    RemovedEvent, Severity, WithUnread,
 };
 
 const BACKOFF_BASE_MS: f64 = 1_000.0;
@@ -126,9 +126,10 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
         }
         "notification" => {
             if let Some(n) = parse::<NotificationEvent>(data) {
-                let followed = link
-                    .borrow_mut()
-                    .follow(n.notification.position, n.ch, n.off);
+                let entry = &n.event;
+                let followed =
+                    link.borrow_mut()
+                        .follow(entry.notification.position, entry.ch, entry.off);
                 let Some(gap) = followed else {
                     return; // rendered or seen already: never shown twice
                 };
@@ -151,7 +152,7 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
             }
         }
         "notification.removed" => {
-            if let Some(event) = parse::<RemovedEvent>(data) {
+            if let Some(WithUnread { event, unread }) = parse::<RemovedEvent>(data) {
                 let followed = link
                     .borrow_mut()
                     .follow(event.position, event.ch, event.off);
@@ -161,12 +162,8 @@ pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
                 if gap {
                     live.resyncs.update(|r| *r += 1);
                 }
-                let removed = ReadEvent {
-                    ids: event.ids,
-                    up_to_position: None,
-                    archived: true, // gone from the inbox, like an archived one
-                    unread: event.unread,
-                };
+                // Gone from the inbox, like an archived one.
+                let removed = ReadEvent::archived(event.ids, unread);
                 live.unread.set(Some(removed.unread));
                 live.overlay.update(|o| o.apply_read(&removed));
                 live.critical
@@ -215,7 +212,7 @@ fn set_connection(live: LiveInbox, state: Connection) {
 
 fn on_notification(live: LiveInbox, event: NotificationEvent) {
     live.unread.set(Some(event.unread));
-    let n = event.notification;
+    let n = event.event.notification;
     let mut is_new = false;
     live.overlay.update(|o| is_new = o.add(n.clone()));
     if !is_new {

@@ -1,0 +1,84 @@
+//! The stream's wire: every event Herald sends, as a frame built from its
+//! model type (`crate::model::events`), the type the browser reads it with.
+//! This is the one place that decides an event's name, its `id:` and its
+//! `data:`; `hub::frame` only encodes, and nobody writes JSON by hand.
+
+use std::time::Duration;
+
+use crate::model::{
+    ConnectedEvent, EventName, NotificationEntry, PingEvent, ProgressEvent, ReadEvent,
+    RemovalEntry, ResyncEvent,
+};
+use crate::server::{
+    delivery::hub::{Frame, FrameTemplate},
+    store::{log::Entry, notifications::Published, now_ms, rfc3339},
+};
+
+/// `connected`, first on every stream, with the reconnection delay.
+pub fn connected(client_id: u64, user_id: i64, unread: i64, retry: Duration) -> Frame {
+    let data = ConnectedEvent {
+        client_id,
+        user_id,
+        unread,
+        timestamp: rfc3339(now_ms()),
+    };
+    Frame::with_retry(&EventName::CONNECTED, &data, retry)
+}
+
+/// The keep-alive, one frame for every stream.
+pub fn ping() -> Frame {
+    let data = PingEvent {
+        timestamp: rfc3339(now_ms()),
+    };
+    Frame::new(&EventName::PING, None, &data)
+}
+
+/// `resync`: the client must refetch, and says why.
+pub fn resync(reason: &str) -> Frame {
+    let data = ResyncEvent {
+        reason: reason.to_string(),
+        timestamp: rfc3339(now_ms()),
+    };
+    Frame::new(&EventName::RESYNC, None, &data)
+}
+
+/// A notification entry under its event name, minus the recipient's count
+/// (each recipient's frame is the template with their count appended:
+/// `model::WithUnread<NotificationEntry>` on the wire).
+pub fn notification(published: &Published) -> FrameTemplate {
+    let data = NotificationEntry {
+        notification: published.notification.clone(),
+        ch: published.entry.channel,
+        off: published.entry.offset,
+    };
+    FrameTemplate::new(&published.event, Some(published.entry.position), &data)
+}
+
+/// A removal entry, minus the recipient's count (`WithUnread<RemovalEntry>`).
+pub fn removal(entry: &Entry, removes: i64) -> FrameTemplate {
+    let data = RemovalEntry {
+        ids: vec![removes],
+        position: entry.position,
+        ch: entry.channel,
+        off: entry.offset,
+    };
+    FrameTemplate::new(
+        &EventName::NOTIFICATION_REMOVED,
+        Some(entry.position),
+        &data,
+    )
+}
+
+/// What a user read, to every tab of theirs.
+pub fn read(read: &ReadEvent) -> Frame {
+    Frame::new(&EventName::NOTIFICATION_READ, None, read)
+}
+
+/// A task's progress, to its owner's tabs; at most 100.
+pub fn progress(progress: &ProgressEvent) -> Frame {
+    let data = ProgressEvent {
+        progress: progress.progress.min(100),
+        ..progress.clone()
+    };
+    Frame::new(&EventName::PROGRESS, None, &data)
+}
