@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod api;
 pub mod channel;
 pub mod error;
 pub mod events;
@@ -13,6 +14,7 @@ pub mod notification;
 
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
+pub use api::{Envelope, ErrorBody, StreamStats};
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
 pub use events::{

@@ -5,17 +5,22 @@ use axum::{
         rejection::{PathRejection, QueryRejection},
         ConnectInfo, Path, Query, State,
     },
-    http::{header, HeaderMap, StatusCode},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{AppendHeaders, IntoResponse, Response},
     Json,
 };
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::net::SocketAddr;
 
 use crate::server::http::{idempotency_key::KeyHeader, json::ApiJson};
 use crate::{
-    model::{AppError, Channel, Role, SentAnnouncement, UserView},
+    model::{
+        api::{
+            BroadcastBody, EventData, ExportStarted, LoginBody, NotificationPage, PageQuery,
+            SendToUserBody, SignedIn, TimingBody, UnreadCount,
+        },
+        AnnouncementSummary, AppError, AuditEntry, Channel, Envelope, Role, SentAnnouncement,
+        StreamStats, UserView,
+    },
     server::{
         auth::{clear_cookie, Admin, Session},
         state::AppState,
@@ -23,29 +28,36 @@ use crate::{
     },
 };
 
-#[derive(Deserialize)]
-pub struct LoginBody {
-    username: String,
-    password: String,
-}
+// Answers: the user's own routes return `Json<T>`, the admin and service
+// routes `Envelope<T>`, refusals `AppError` (an `ErrorBody`); see
+// `model::api` for the rule.
 
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody>,
-) -> Result<Response, AppError> {
+) -> Result<
+    (
+        AppendHeaders<Vec<(HeaderName, HeaderValue)>>,
+        Json<SignedIn>,
+    ),
+    AppError,
+> {
     let from = SignInFrom::request(&state, Some(peer.ip()), &headers);
     let signed_in = usecases::auth::login(&state, &body.username, &body.password, &from).await?;
     let cookies = signed_in
         .cookies(state.config.secure_cookies)
         .into_iter()
-        .map(|cookie| (header::SET_COOKIE, cookie));
+        .map(|cookie| (header::SET_COOKIE, cookie))
+        .collect();
     Ok((
         AppendHeaders(cookies),
-        Json(json!({ "token": signed_in.token, "user": signed_in.user })),
-    )
-        .into_response())
+        Json(SignedIn {
+            token: signed_in.token,
+            user: signed_in.user,
+        }),
+    ))
 }
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
@@ -64,88 +76,46 @@ pub async fn me(session: Session) -> Json<UserView> {
     Json(session.user)
 }
 
-#[derive(Deserialize)]
-pub struct PageQuery {
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
 pub async fn notifications(
     State(state): State<AppState>,
     session: Session,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Response, AppError> {
+) -> Result<Json<NotificationPage>, AppError> {
     let Query(query) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
     let (items, unread) =
         usecases::inbox::page(&state, &session, query.before, query.limit).await?;
     // The cursor for the next (older) page; absent once the list is exhausted.
     let next_before = items.last().map(|n| n.position);
-    Ok(
-        Json(json!({ "items": items, "unread": unread, "next_before": next_before }))
-            .into_response(),
-    )
+    Ok(Json(NotificationPage {
+        items,
+        unread,
+        next_before,
+    }))
 }
 
 pub async fn mark_read(
     State(state): State<AppState>,
     session: Session,
     id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
+) -> Result<StatusCode, AppError> {
     let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
     usecases::inbox::mark_read(&state, &session, id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn mark_all_read(
     State(state): State<AppState>,
     session: Session,
-) -> Result<Response, AppError> {
+) -> Result<Json<UnreadCount>, AppError> {
     let unread = usecases::inbox::mark_all_read(&state, &session).await?;
-    Ok(Json(json!({ "unread": unread })).into_response())
+    Ok(Json(UnreadCount { unread }))
 }
 
-pub async fn stats(State(state): State<AppState>, _admin: Admin) -> Result<Response, AppError> {
-    let stats = usecases::admin::stream_stats(&state).await?;
-    Ok(Json(json!({ "success": true, "data": stats })).into_response())
-}
-
-// The publishing bodies are also serialised: their parsed form is what an
-// `Idempotency-Key` is matched against.
-
-/// `data` of an admin's event: what every inbox shows.
-#[derive(Deserialize, Serialize)]
-pub struct EventData {
-    title: String,
-    #[serde(default)]
-    body: String,
-    severity: Option<String>,
-    link: Option<String>,
-}
-
-#[derive(Deserialize, Serialize)]
-pub struct BroadcastBody {
-    event: Option<String>,
-    /// Only users with this role; everyone when absent.
-    role: Option<String>,
-    data: EventData,
-    #[serde(flatten)]
-    timing: TimingBody,
-}
-
-/// Optional schedule: RFC 3339 times.
-#[derive(Deserialize, Serialize, Default)]
-pub struct TimingBody {
-    send_at: Option<String>,
-    expires_at: Option<String>,
-}
-
-#[derive(Deserialize, Serialize)]
-pub struct SendToUserBody {
-    user_id: i64,
-    event: Option<String>,
-    data: EventData,
-    #[serde(flatten)]
-    timing: TimingBody,
+pub async fn stats(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Envelope<StreamStats>, AppError> {
+    Ok(Envelope::ok(usecases::admin::stream_stats(&state).await?))
 }
 
 fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
@@ -160,16 +130,12 @@ fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
     }
 }
 
-fn sent(result: SentAnnouncement) -> Response {
-    Json(json!({ "success": true, "data": result })).into_response()
-}
-
 pub async fn broadcast(
     State(state): State<AppState>,
     Admin(admin): Admin,
     KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<BroadcastBody>,
-) -> Result<Response, AppError> {
+) -> Result<Envelope<SentAnnouncement>, AppError> {
     let once = key.map(|key| Once::new(key, "broadcast", &body));
     let recipients = match body.role.as_deref() {
         None => Channel::All,
@@ -180,7 +146,7 @@ pub async fn broadcast(
     let draft = draft(body.event, body.data, body.timing);
     let result =
         usecases::announce::announce_once(&state, &admin, draft, recipients, once.as_ref()).await?;
-    Ok(sent(result))
+    Ok(Envelope::ok(result))
 }
 
 pub async fn send_to_user(
@@ -188,7 +154,7 @@ pub async fn send_to_user(
     Admin(admin): Admin,
     KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<SendToUserBody>,
-) -> Result<Response, AppError> {
+) -> Result<Envelope<SentAnnouncement>, AppError> {
     let once = key.map(|key| Once::new(key, "send-to-user", &body));
     let recipients = Channel::User(body.user_id);
     let result = usecases::announce::announce_once(
@@ -199,22 +165,21 @@ pub async fn send_to_user(
         once.as_ref(),
     )
     .await?;
-    Ok(sent(result))
+    Ok(Envelope::ok(result))
 }
 
 pub async fn start_export(
     State(state): State<AppState>,
     session: Session,
     KeyHeader(key): KeyHeader,
-) -> Result<Response, AppError> {
+) -> Result<(StatusCode, Envelope<ExportStarted>), AppError> {
     // The request has no body: the route is all there is to match.
     let once = key.map(|key| Once::new(key, "export", &()));
     let task_id = usecases::export::start_once(&state, &session, once.as_ref()).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "success": true, "data": { "task_id": task_id } })),
-    )
-        .into_response())
+        Envelope::ok(ExportStarted { task_id }),
+    ))
 }
 
 pub async fn export_result(
@@ -240,34 +205,36 @@ pub async fn archive(
     State(state): State<AppState>,
     session: Session,
     id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
+) -> Result<Json<UnreadCount>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
     let unread = usecases::inbox::archive(&state, &session, id).await?;
-    Ok(Json(json!({ "unread": unread })).into_response())
+    Ok(Json(UnreadCount { unread }))
 }
 
 pub async fn history(
     State(state): State<AppState>,
     Admin(admin): Admin,
-) -> Result<Response, AppError> {
-    let items = usecases::admin::history(&state, &admin).await?;
-    Ok(Json(json!({ "success": true, "data": items })).into_response())
+) -> Result<Envelope<Vec<AnnouncementSummary>>, AppError> {
+    Ok(Envelope::ok(
+        usecases::admin::history(&state, &admin).await?,
+    ))
 }
 
 pub async fn retract(
     State(state): State<AppState>,
     Admin(admin): Admin,
     id: Result<Path<i64>, PathRejection>,
-) -> Result<Response, AppError> {
+) -> Result<StatusCode, AppError> {
     let Path(id) = id.map_err(|_| AppError::invalid("id", "must be an announcement id"))?;
     usecases::announce::retract(&state, &admin, id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn audit_log(
     State(state): State<AppState>,
     Admin(admin): Admin,
-) -> Result<Response, AppError> {
-    let items = usecases::admin::audit_log(&state, &admin).await?;
-    Ok(Json(json!({ "success": true, "data": items })).into_response())
+) -> Result<Envelope<Vec<AuditEntry>>, AppError> {
+    Ok(Envelope::ok(
+        usecases::admin::audit_log(&state, &admin).await?,
+    ))
 }

@@ -8,9 +8,11 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
 
-use crate::{model::AppError, server::store::StoreError};
+use crate::{
+    model::{AppError, ErrorBody},
+    server::store::StoreError,
+};
 
 pub fn status_of(err: &AppError) -> StatusCode {
     match err {
@@ -27,7 +29,7 @@ pub fn status_of(err: &AppError) -> StatusCode {
 }
 
 pub fn error_response(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({"success": false, "error": message}))).into_response()
+    (status, Json(ErrorBody::new(message))).into_response()
 }
 
 impl IntoResponse for AppError {

@@ -1,13 +1,20 @@
-//! `ApiJson<T>`: axum's `Json` with our error shape on rejection.
+//! `ApiJson<T>`: axum's `Json` with our error shape on rejection; and the
+//! envelope as an answer (see `model::api` for which routes use it).
 
 use axum::{
     extract::{FromRequest, Request},
-    response::Response,
+    response::{IntoResponse, Response},
     Json,
 };
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Serialize};
 
-use crate::server::http::error::json_rejection;
+use crate::{model::Envelope, server::http::error::json_rejection};
+
+impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
 
 pub struct ApiJson<T>(pub T);
 

@@ -36,7 +36,7 @@ mod frame;
 pub use frame::{BadEventName, EventName, Frame, FrameTemplate};
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, RwLock,
@@ -198,12 +198,8 @@ pub struct Hub {
     inner: Arc<Inner>,
 }
 
-/// Live numbers for `/api/sse/stats`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct HubStats {
-    pub total_clients: usize,
-    pub user_clients: BTreeMap<String, usize>,
-}
+/// Live numbers for `/api/sse/stats` (the body's own type, in the model).
+pub use crate::model::StreamStats as HubStats;
 
 impl Hub {
     pub fn new(queue_capacity: usize, max_streams_per_user: usize) -> Hub {

@@ -1,0 +1,149 @@
+//! The JSON API's bodies: what a client sends, and what it gets back.
+//!
+//! **The envelope, decided once.** The user's own routes — signing in,
+//! `/api/me`, their inbox and its counts — answer the bare object (`T`):
+//! the SPEC fixed them so, and they are what a page or an app reads about
+//! the person signed in. The admin and service routes — publishing,
+//! stats, history, audit — and the start of a background job answer
+//! [`Envelope<T>`], `{"success":true,"data":…}`, the shape the SPEC gives
+//! `/api/sse/*`, so that a service calling Herald reads every result the
+//! same way. Every refusal, on every route, is one [`ErrorBody`],
+//! `{"success":false,"error":"…"}`. The README's API section says the same.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{NotificationView, UserView};
+
+/// `{"success":true,"data":…}`: the answer of the admin and service routes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// Always `true` here; a refusal is an [`ErrorBody`].
+    pub success: bool,
+    pub data: T,
+}
+
+impl<T> Envelope<T> {
+    pub fn ok(data: T) -> Envelope<T> {
+        Envelope {
+            success: true,
+            data,
+        }
+    }
+}
+
+/// `{"success":false,"error":"…"}`: every refusal, with a plain message
+/// (the detail of an internal failure is logged, never sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Always `false`.
+    pub success: bool,
+    pub error: String,
+}
+
+impl ErrorBody {
+    pub fn new(message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            success: false,
+            error: message.into(),
+        }
+    }
+}
+
+// Requests. The publishing ones are also serialised: their parsed form
+// (field order fixed here) is what an `Idempotency-Key` is matched against,
+// so a field added, renamed or moved changes every key's digest.
+
+/// `POST /api/auth/login`. No `Debug`: it holds a password.
+#[derive(Serialize, Deserialize)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+/// `GET /api/notifications?before=&limit=`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PageQuery {
+    /// A position: only notifications older than it.
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// `data` of an admin's event: what every inbox shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventData {
+    pub title: String,
+    #[serde(default)]
+    pub body: String,
+    pub severity: Option<String>,
+    pub link: Option<String>,
+}
+
+/// Optional schedule: RFC 3339 times.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TimingBody {
+    pub send_at: Option<String>,
+    pub expires_at: Option<String>,
+}
+
+/// `POST /api/sse/broadcast`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BroadcastBody {
+    pub event: Option<String>,
+    /// Only users with this role; everyone when absent.
+    pub role: Option<String>,
+    pub data: EventData,
+    #[serde(flatten)]
+    pub timing: TimingBody,
+}
+
+/// `POST /api/sse/send-to-user`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SendToUserBody {
+    pub user_id: i64,
+    pub event: Option<String>,
+    pub data: EventData,
+    #[serde(flatten)]
+    pub timing: TimingBody,
+}
+
+// Responses of the user's own routes (bare).
+
+/// `POST /api/auth/login`: the session token (also set as a cookie) and
+/// who it is for. No `Debug`: it holds the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub token: String,
+    pub user: UserView,
+}
+
+/// `GET /api/notifications`: newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationView>,
+    pub unread: i64,
+    /// Pass as `?before=` for the next (older) page; `null` at the end.
+    pub next_before: Option<i64>,
+}
+
+/// The user's unread count after a change (read-all, archive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadCount {
+    pub unread: i64,
+}
+
+// `data` of the enveloped routes.
+
+/// `GET /api/sse/stats`: open streams, in total and per user id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamStats {
+    pub total_clients: usize,
+    pub user_clients: BTreeMap<String, usize>,
+}
+
+/// `POST /api/exports` (202): the task whose `progress` events follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportStarted {
+    pub task_id: String,
+}
