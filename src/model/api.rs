@@ -10,7 +10,7 @@
 //! same way. Every refusal, on every route, is one [`ErrorBody`],
 //! `{"success":false,"error":"…"}`. The README's API section says the same.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, fmt};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,11 +55,20 @@ impl ErrorBody {
 // (field order fixed here) is what an `Idempotency-Key` is matched against,
 // so a field added, renamed or moved changes every key's digest.
 
-/// `POST /api/auth/login`. No `Debug`: it holds a password.
-#[derive(Serialize, Deserialize)]
+/// `POST /api/auth/login`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginBody {
     pub username: String,
     pub password: String,
+}
+
+impl fmt::Debug for LoginBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginBody")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .finish()
+    }
 }
 
 /// `GET /api/notifications?before=&limit=`.
@@ -111,11 +120,20 @@ pub struct SendToUserBody {
 // Responses of the user's own routes (bare).
 
 /// `POST /api/auth/login`: the session token (also set as a cookie) and
-/// who it is for. No `Debug`: it holds the token.
+/// who it is for.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub token: String,
     pub user: UserView,
+}
+
+impl fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("token", &"[redacted]")
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 /// `GET /api/notifications`: newest first.

@@ -22,3 +22,6 @@ pub use events::{
     ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent, UserProgress, WithUnread,
 };
 pub use notification::{InboxPage, NotificationView, Severity};
+
+#[cfg(test)]
+mod tests;

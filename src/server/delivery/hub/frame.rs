@@ -134,14 +134,29 @@ impl FrameTemplate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::model::{
+        Channel, NotificationEntry, NotificationView, PingEvent, RemovalEntry, Severity, WithUnread,
+    };
+
+    fn view(title: &str, body: &str) -> NotificationView {
+        NotificationView {
+            id: 7,
+            position: 7,
+            title: title.into(),
+            body: body.into(),
+            severity: Severity::Info,
+            link: None,
+            created_at: "2026-11-21T18:30:00Z".into(),
+            read: false,
+        }
+    }
 
     #[test]
     fn newlines_in_data_cannot_start_a_field() {
         let f = Frame::new(
             &EventName::NOTIFICATION,
             Some(7),
-            &json!({"title": "hi\n\nevent: evil\r\ndata: x", "body": "\r"}),
+            &view("hi\n\nevent: evil\r\ndata: x", "\r"),
         );
         let text = String::from_utf8(f.bytes().to_vec()).unwrap();
         let lines: Vec<&str> = text.split('\n').collect();
@@ -153,17 +168,41 @@ mod tests {
         assert_eq!(&lines[3..], ["", ""]);
     }
 
+    /// What a template appends is what `WithUnread<T>` (the browser's type
+    /// for these events) would have written whole.
     #[test]
     fn a_template_makes_the_bytes_a_whole_encoding_would() {
-        let data = json!({"title": "hi\n", "ch": "all", "off": 3});
-        let template = FrameTemplate::new(&EventName::NOTIFICATION, Some(9), &data);
+        let entry = NotificationEntry {
+            notification: view("hi\n", ""),
+            ch: Channel::All,
+            off: 3,
+        };
+        let template = FrameTemplate::new(&EventName::NOTIFICATION, Some(9), &entry);
         for unread in [0, 7, 12_345] {
-            let mut whole = data.clone();
-            whole["unread"] = json!(unread);
+            let whole = WithUnread {
+                event: entry.clone(),
+                unread,
+            };
             let expected = Frame::new(&EventName::NOTIFICATION, Some(9), &whole);
             assert_eq!(template.with_unread(unread).bytes(), expected.bytes());
         }
-        let empty = FrameTemplate::new(&EventName::NOTIFICATION_READ, None, &json!({}));
+        let removal = RemovalEntry {
+            ids: vec![4],
+            position: 9,
+            ch: Channel::User(2),
+            off: 1,
+        };
+        let template = FrameTemplate::new(&EventName::NOTIFICATION_REMOVED, Some(9), &removal);
+        let whole = WithUnread {
+            event: removal,
+            unread: 5,
+        };
+        let expected = Frame::new(&EventName::NOTIFICATION_REMOVED, Some(9), &whole);
+        assert_eq!(template.with_unread(5).bytes(), expected.bytes());
+
+        #[derive(Serialize)]
+        struct Nothing {}
+        let empty = FrameTemplate::new(&EventName::NOTIFICATION_READ, None, &Nothing {});
         assert_eq!(
             empty.with_unread(2).bytes(),
             &b"event: notification.read\ndata: {\"unread\":2}\n\n"[..]
@@ -172,7 +211,10 @@ mod tests {
 
     #[test]
     fn retry_comes_first() {
-        let f = Frame::with_retry(&EventName::CONNECTED, &json!({}), Duration::from_secs(3));
+        let ping = PingEvent {
+            timestamp: String::new(),
+        };
+        let f = Frame::with_retry(&EventName::CONNECTED, &ping, Duration::from_secs(3));
         assert!(f.bytes().starts_with(b"retry: 3000\nevent: connected\n"));
     }
 }

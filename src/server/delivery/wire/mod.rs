@@ -82,3 +82,6 @@ pub fn progress(progress: &ProgressEvent) -> Frame {
     };
     Frame::new(&EventName::PROGRESS, None, &data)
 }
+
+#[cfg(test)]
+mod tests;
