@@ -10,7 +10,7 @@
 //! to 10,000 online users the flush runs one range query, not 10,000.
 //! Removed entries are not counted: retraction and expiry freeze the funnel.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{hash_map::Entry, BTreeMap, HashMap};
 
 use crate::model::Channel;
 
@@ -68,17 +68,20 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
     let mut last_position: HashMap<Channel, i64> = HashMap::new();
     let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
     for ((channel, lo, hi), users) in windows {
-        if !last_position.contains_key(&channel) {
-            let (last,): (i64,) = fetch!(
-                tx,
-                fetch_one,
-                (i64,),
-                "SELECT COALESCE((SELECT last_position FROM channels WHERE name = ?), 0)",
-                &channel
-            )?;
-            last_position.insert(channel, last);
-        }
-        if last_position[&channel] <= lo {
+        let last = match last_position.entry(channel) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(slot) => {
+                let (last,): (i64,) = fetch!(
+                    tx,
+                    fetch_one,
+                    (i64,),
+                    "SELECT COALESCE((SELECT last_position FROM channels WHERE name = ?), 0)",
+                    &channel
+                )?;
+                *slot.insert(last)
+            }
+        };
+        if last <= lo {
             continue;
         }
         let announcements: Vec<(i64,)> = fetch!(
