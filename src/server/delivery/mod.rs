@@ -3,8 +3,8 @@
 //! instance, `events` turns domain events into frames, and the hub holds
 //! the streams and their unread counters.
 
+pub mod backplane;
 pub mod events;
-pub mod follower;
 pub mod hub;
 pub mod latency;
 pub mod publisher;

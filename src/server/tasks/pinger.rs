@@ -9,22 +9,18 @@ use serde_json::json;
 
 use crate::server::{
     delivery::hub::{EventName, Frame, Hub},
+    periodic,
     store::{now_ms, rfc3339},
 };
 
 pub fn spawn(hub: Hub, period: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let start = tokio::time::Instant::now() + period;
-        let mut tick = tokio::time::interval_at(start, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let ping = Frame::new(
-                &EventName::PING,
-                None,
-                &json!({ "timestamp": rfc3339(now_ms()) }),
-            );
-            hub.send_keepalive(&ping);
-        }
+    periodic::every(period, move || {
+        let ping = Frame::new(
+            &EventName::PING,
+            None,
+            &json!({ "timestamp": rfc3339(now_ms()) }),
+        );
+        hub.send_keepalive(&ping);
+        std::future::ready(())
     })
 }

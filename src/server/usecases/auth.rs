@@ -181,10 +181,8 @@ pub async fn logout(state: &AppState, session: &Session) -> Result<(), AppError>
 }
 
 fn new_session_id() -> Result<String, AppError> {
-    let mut raw = [0u8; 16];
-    getrandom::getrandom(&mut raw).map_err(|e| {
+    crate::server::random::hex_id(16).map_err(|e| {
         tracing::error!(error = %e, "no randomness for a session id");
         AppError::Internal
-    })?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    })
 }

@@ -194,9 +194,10 @@ fn csv_field(raw: &str) -> String {
 }
 
 fn random_task_id() -> Result<String, AppError> {
-    let mut raw = [0u8; 8];
-    getrandom::getrandom(&mut raw).map_err(|_| AppError::Internal)?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    crate::server::random::hex_id(8).map_err(|e| {
+        tracing::error!(error = %e, "no randomness for a task id");
+        AppError::Internal
+    })
 }
 
 fn is_task_id(s: &str) -> bool {

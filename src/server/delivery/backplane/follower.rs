@@ -33,6 +33,36 @@ pub const CHANNEL: &str = "herald_log";
 /// Progress of users' tasks, from whichever instance runs them.
 pub const PROGRESS_CHANNEL: &str = "herald_progress";
 
+/// The `pg_notify` payload of a progress update, written by the instance
+/// that runs the task and read by every follower.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProgressNote {
+    user_id: i64,
+    task_id: String,
+    progress: u8,
+    status: String,
+}
+
+/// A progress event as its `pg_notify` payload (`None` for other events).
+pub(super) fn progress_payload(event: &DomainEvent) -> Option<String> {
+    let DomainEvent::Progress {
+        user_id,
+        task_id,
+        progress,
+        status,
+    } = event
+    else {
+        return None;
+    };
+    let note = ProgressNote {
+        user_id: *user_id,
+        task_id: task_id.clone(),
+        progress: *progress,
+        status: status.clone(),
+    };
+    serde_json::to_string(&note).ok()
+}
+
 pub struct Follower {
     pool: Pool,
     hub: Hub,
@@ -165,23 +195,16 @@ impl Follower {
 
     /// A progress update heard from some instance: to this one's streams.
     fn progress(&self, payload: &str) {
-        #[derive(serde::Deserialize)]
-        struct Progress {
-            user_id: i64,
-            task_id: String,
-            progress: u8,
-            status: String,
-        }
-        let Ok(p) = serde_json::from_str::<Progress>(payload) else {
+        let Ok(note) = serde_json::from_str::<ProgressNote>(payload) else {
             return;
         };
         events::publish(
             &self.hub,
             [DomainEvent::Progress {
-                user_id: p.user_id,
-                task_id: p.task_id,
-                progress: p.progress,
-                status: p.status,
+                user_id: note.user_id,
+                task_id: note.task_id,
+                progress: note.progress,
+                status: note.status,
             }],
         );
     }
