@@ -12,7 +12,7 @@ mod stream;
 pub use signals::LiveInbox;
 
 #[cfg(feature = "hydrate")]
-use leptos::prelude::{LocalStorage, StoredValue, UpdateValue};
+use leptos::prelude::{LocalStorage, SetValue, StoredValue, WithValue};
 
 use crate::model::ChannelHead;
 
@@ -43,12 +43,13 @@ impl LiveStream {
         last_seq: i64,
         channels: Vec<ChannelHead>,
     ) {
+        // Started outside the stored value's lock: starting touches signals,
+        // which live in the same arena.
         #[cfg(feature = "hydrate")]
-        self.session.update_value(|session| {
-            if session.is_none() {
-                *session = Some(stream::Session::start(live, user_id, last_seq, channels));
-            }
-        });
+        if self.session.with_value(Option::is_none) {
+            let session = stream::Session::start(live, user_id, last_seq, channels);
+            self.session.set_value(Some(session));
+        }
         #[cfg(not(feature = "hydrate"))]
         let _ = (live, user_id, last_seq, channels);
     }

@@ -201,6 +201,7 @@ impl Stream {
     }
 
     fn open(&self) {
+        self.close();
         let url = format!("/sse/stream?last_event_id={}", self.live.last_seq());
         let Ok(source) = EventSource::new(&url) else {
             self.schedule_retry();
