@@ -18,9 +18,10 @@ use crate::{
     model::{AppError, Role, SentAnnouncement, UserView},
     server::{
         auth::{clear_cookie, Admin, Session},
+        domain::announcement::{Announcement, AnnouncementDraft},
         state::AppState,
         store::notifications::Recipients,
-        usecases::{self, announce::Draft, auth::SignInFrom, idempotency::Once},
+        usecases::{self, auth::SignInFrom, idempotency::Once},
     },
 };
 
@@ -149,8 +150,12 @@ pub struct SendToUserBody {
     timing: TimingBody,
 }
 
-fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
-    Draft {
+fn parse(
+    event: Option<String>,
+    data: EventData,
+    timing: TimingBody,
+) -> Result<Announcement, AppError> {
+    AnnouncementDraft {
         event,
         title: data.title,
         body: data.body,
@@ -159,6 +164,7 @@ fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
         send_at: timing.send_at,
         expires_at: timing.expires_at,
     }
+    .parse()
 }
 
 fn sent(result: SentAnnouncement) -> Response {
@@ -178,9 +184,10 @@ pub async fn broadcast(
             Role::parse(role).ok_or_else(|| AppError::invalid("role", "must be user or admin"))?,
         ),
     };
-    let draft = draft(body.event, body.data, body.timing);
+    let announcement = parse(body.event, body.data, body.timing)?;
     let result =
-        usecases::announce::announce_once(&state, &admin, draft, recipients, once.as_ref()).await?;
+        usecases::announce::announce_once(&state, &admin, announcement, recipients, once.as_ref())
+            .await?;
     Ok(sent(result))
 }
 
@@ -195,7 +202,7 @@ pub async fn send_to_user(
     let result = usecases::announce::announce_once(
         &state,
         &admin,
-        draft(body.event, body.data, body.timing),
+        parse(body.event, body.data, body.timing)?,
         recipients,
         once.as_ref(),
     )

@@ -1,6 +1,7 @@
-//! Admins sending announcements: validate, store the announcement and append
-//! it once to the event log of its channel (now, or when a schedule comes
-//! due), then publish it; retracting and expiring append a removal.
+//! Admins sending announcements: store the announcement (parsed at the edge,
+//! `domain::announcement`) and append it once to the event log of its
+//! channel (now, or when a schedule comes due), then publish it; retracting
+//! and expiring append a removal.
 //!
 //! Every publish is all or nothing: what it stores (announcement, log
 //! entry, audit row, `Idempotency-Key` result) commits in one write
@@ -8,11 +9,11 @@
 //! the commit, in log order. Nothing after the commit can fail the request.
 
 use crate::{
-    model::{limits, AppError, SentAnnouncement, Severity},
+    model::{AppError, SentAnnouncement},
     server::{
         auth::Session,
         delivery::events::DomainEvent,
-        delivery::hub::EventName,
+        domain::announcement::Announcement,
         state::AppState,
         store::{
             announcements::{self, Timing},
@@ -26,30 +27,13 @@ use crate::{
 
 use crate::server::usecases::require_admin;
 
-/// How far in the past a `send_at` may be before it is taken for a mistake.
-const SEND_AT_SLACK_MS: i64 = 60_000;
-
-/// What an admin composed, as received (not yet validated).
-#[derive(Debug, Clone, Default)]
-pub struct Draft {
-    /// SSE event name; `notification` when absent.
-    pub event: Option<String>,
-    pub title: String,
-    pub body: String,
-    pub severity: Option<String>,
-    pub link: Option<String>,
-    /// RFC 3339, or `YYYY-MM-DDTHH:MM` (UTC, as an HTML datetime input sends it).
-    pub send_at: Option<String>,
-    pub expires_at: Option<String>,
-}
-
 pub async fn announce(
     state: &AppState,
     sender: &Session,
-    draft: Draft,
+    announcement: Announcement,
     recipients: Recipients,
 ) -> Result<SentAnnouncement, AppError> {
-    announce_once(state, sender, draft, recipients, None).await
+    announce_once(state, sender, announcement, recipients, None).await
 }
 
 /// [`announce`], keyed: with `once`, a retry of the same request within 24 h
@@ -61,7 +45,7 @@ pub async fn announce(
 pub async fn announce_once(
     state: &AppState,
     sender: &Session,
-    draft: Draft,
+    announcement: Announcement,
     recipients: Recipients,
     once: Option<&Once>,
 ) -> Result<SentAnnouncement, AppError> {
@@ -75,13 +59,26 @@ pub async fn announce_once(
     if !state.limits.publish.allow(&sender_id.to_string()) {
         return Err(AppError::RateLimited);
     }
-    let timing = validate_timing(draft.send_at.as_deref(), draft.expires_at.as_deref())?;
-    let (_, new) = validate(sender_id, draft)?;
+    // After the first-result lookup: a retry is answered even once its send
+    // time has passed.
+    announcement.check_timely(now_ms())?;
     if let Recipients::User(user_id) = recipients {
         if users::find_by_id(&state.pool, user_id).await?.is_none() {
             return Err(AppError::NotFound(format!("user {user_id}")));
         }
     }
+    let timing = Timing {
+        send_at: announcement.send_at(),
+        expires_at: announcement.expires_at(),
+    };
+    let new = NewAnnouncement {
+        sender_id: Some(sender_id),
+        event: announcement.event().as_str().to_string(),
+        title: announcement.title().to_string(),
+        body: announcement.body().to_string(),
+        severity: announcement.severity(),
+        link: announcement.link().map(str::to_string),
+    };
 
     let mut turn = state.publisher.begin().await?;
     let (id, published) = announcements::insert(&mut turn.tx, &new, &recipients, timing).await?;
@@ -235,217 +232,4 @@ async fn remove_everywhere(
     audit::record(&mut turn.tx, *actor, &action, &format!("#{id}"), &detail).await?;
     turn.commit(removal.map(DomainEvent::Removed)).await?;
     Ok(Some(()))
-}
-
-fn validate_timing(send_at: Option<&str>, expires_at: Option<&str>) -> Result<Timing, AppError> {
-    let send_at = parse_time("send_at", send_at)?;
-    let expires_at = parse_time("expires_at", expires_at)?;
-    let now = now_ms();
-    if send_at.is_some_and(|at| at < now - SEND_AT_SLACK_MS) {
-        return Err(AppError::invalid("send_at", "must be in the future"));
-    }
-    if let Some(expiry) = expires_at {
-        if expiry <= send_at.unwrap_or(now).max(now) {
-            return Err(AppError::invalid(
-                "expires_at",
-                "must be after the send time",
-            ));
-        }
-    }
-    Ok(Timing {
-        send_at,
-        expires_at,
-    })
-}
-
-/// RFC 3339, or the `YYYY-MM-DDTHH:MM[:SS]` of an HTML datetime input, read as UTC.
-fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<i64>, AppError> {
-    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
-    let full = match raw.len() {
-        16 => format!("{raw}:00Z"),
-        19 => format!("{raw}Z"),
-        _ => raw.to_string(),
-    };
-    time::OffsetDateTime::parse(&full, &time::format_description::well_known::Rfc3339)
-        .map(|t| Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
-        .map_err(|_| AppError::invalid(field, "must be a date and time like 2026-11-21T18:30:00Z"))
-}
-
-fn validate(sender_id: i64, draft: Draft) -> Result<(EventName, NewAnnouncement), AppError> {
-    let event = match draft.event.as_deref().map(str::trim) {
-        None | Some("") => EventName::NOTIFICATION,
-        Some(raw) => {
-            EventName::parse(raw).map_err(|e| AppError::invalid("event", e.to_string()))?
-        }
-    };
-    if is_reserved(&event) {
-        return Err(AppError::invalid(
-            "event",
-            format!("\"{event}\" is reserved for the server"),
-        ));
-    }
-    let title = draft.title.trim().to_string();
-    if title.is_empty() {
-        return Err(AppError::invalid("title", "is required"));
-    }
-    if title.chars().count() > limits::TITLE_MAX {
-        return Err(AppError::invalid(
-            "title",
-            format!("must be at most {} characters", limits::TITLE_MAX),
-        ));
-    }
-    let body = draft.body.trim().to_string();
-    if body.chars().count() > limits::BODY_MAX {
-        return Err(AppError::invalid(
-            "body",
-            format!("must be at most {} characters", limits::BODY_MAX),
-        ));
-    }
-    let severity = match draft.severity.as_deref().map(str::trim) {
-        None | Some("") => Severity::Info,
-        Some(s) => Severity::parse(s)
-            .ok_or_else(|| AppError::invalid("severity", "must be info, warning or critical"))?,
-    };
-    let link = match draft.link.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(link) => Some(validate_link(link)?),
-    };
-    Ok((
-        event.clone(),
-        NewAnnouncement {
-            sender_id: Some(sender_id),
-            event: event.as_str().to_string(),
-            title,
-            body,
-            severity,
-            link,
-        },
-    ))
-}
-
-/// Only http(s) URLs and same-origin paths: a `javascript:` link in an inbox
-/// would run in every recipient's session. Browsers read `//host`, `/\host`
-/// and `\\host` as "another host, same scheme", so a path must start with
-/// exactly one `/`, and no backslash is allowed anywhere (WHATWG URL parsing
-/// turns it into `/`).
-fn validate_link(link: &str) -> Result<String, AppError> {
-    if link.chars().count() > limits::LINK_MAX {
-        return Err(AppError::invalid(
-            "link",
-            format!("must be at most {} characters", limits::LINK_MAX),
-        ));
-    }
-    let absolute = link.starts_with("https://") || link.starts_with("http://");
-    let same_origin = link.starts_with('/') && !link.starts_with("//");
-    let smuggles = link.contains('\\') || link.chars().any(char::is_control);
-    if !(absolute || same_origin) || smuggles {
-        return Err(AppError::invalid(
-            "link",
-            "must be an http(s) URL or a path starting with a single /",
-        ));
-    }
-    Ok(link.to_string())
-}
-
-/// Names the stream itself uses; an admin cannot impersonate them.
-fn is_reserved(name: &EventName) -> bool {
-    [
-        EventName::CONNECTED,
-        EventName::PING,
-        EventName::NOTIFICATION_READ,
-        EventName::NOTIFICATION_REMOVED,
-        EventName::RESYNC,
-        EventName::PROGRESS,
-    ]
-    .iter()
-    .any(|reserved| reserved == name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn draft(title: &str) -> Draft {
-        Draft {
-            title: title.into(),
-            ..Draft::default()
-        }
-    }
-
-    fn field_of(err: AppError) -> String {
-        match err {
-            AppError::Invalid { field, .. } => field,
-            other => panic!("expected a field error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn defaults_and_trimming() {
-        let (event, new) = validate(1, draft("  Hello ")).unwrap();
-        assert_eq!(event, EventName::NOTIFICATION);
-        assert_eq!(new.title, "Hello");
-        assert_eq!(new.severity, Severity::Info);
-    }
-
-    #[test]
-    fn each_bad_field_is_named() {
-        assert_eq!(field_of(validate(1, draft(" ")).unwrap_err()), "title");
-        assert_eq!(
-            field_of(validate(1, draft(&"x".repeat(201))).unwrap_err()),
-            "title"
-        );
-        let bad = |f: fn(&mut Draft)| {
-            let mut d = draft("ok");
-            f(&mut d);
-            field_of(validate(1, d).unwrap_err())
-        };
-        assert_eq!(bad(|d| d.event = Some("bad\nname".into())), "event");
-        assert_eq!(bad(|d| d.event = Some("connected".into())), "event");
-        assert_eq!(bad(|d| d.severity = Some("loud".into())), "severity");
-        assert_eq!(bad(|d| d.link = Some("javascript:alert(1)".into())), "link");
-        assert_eq!(bad(|d| d.link = Some("//evil.example".into())), "link");
-        assert_eq!(bad(|d| d.body = "b".repeat(5_001)), "body");
-    }
-
-    #[test]
-    fn links_cannot_leave_for_another_host_unannounced() {
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "\\\\evil.example",
-            "\\/evil.example",
-            "/ok\\..\\x",
-            "https:\\\\evil.example",
-            "javascript:alert(1)",
-            "data:text/html,x",
-            "evil.example/path",
-            "/\t/evil.example",
-            "/\n/evil.example",
-            "",
-        ] {
-            assert!(validate_link(bad).is_err(), "{bad:?} was accepted");
-        }
-        for good in [
-            "/changelog",
-            "/inbox?x=1#top",
-            "https://example.com/a",
-            "http://example.com",
-        ] {
-            assert_eq!(validate_link(good).unwrap(), good);
-        }
-    }
-
-    #[test]
-    fn custom_event_names_and_links_pass() {
-        let mut d = draft("Deployed");
-        d.event = Some("deploy.done".into());
-        d.link = Some("/changelog".into());
-        d.severity = Some("warning".into());
-        let (event, new) = validate(1, d).unwrap();
-        assert_eq!(event.as_str(), "deploy.done");
-        assert_eq!(new.link.as_deref(), Some("/changelog"));
-        assert_eq!(new.severity, Severity::Warning);
-    }
 }
