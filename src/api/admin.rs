@@ -29,8 +29,8 @@ pub async fn send_announcement(
             domain::announcement::AnnouncementDraft,
             store::notifications::Recipients,
             usecases::{
-                announce::{announce, recipient_named},
                 require_admin,
+                send::{recipient_named, send},
             },
         },
     };
@@ -59,7 +59,7 @@ pub async fn send_announcement(
         expires_at,
     }
     .parse()?;
-    announce(&state, &session, announcement, recipients).await
+    send(&state, &session, announcement, recipients).await
 }
 
 /// History with its funnel, audit log, users and live hub numbers.
@@ -95,5 +95,5 @@ pub async fn retract_announcement(id: i64) -> Result<(), AppError> {
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::announce::retract(&state, &session, id).await
+    crate::server::usecases::retract::retract(&state, &session, id).await
 }

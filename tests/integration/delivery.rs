@@ -6,7 +6,7 @@ use herald::{
     model::{Role, UserView},
     server::{
         auth::Session, domain::announcement::AnnouncementDraft, store::notifications::Recipients,
-        usecases::announce::announce,
+        usecases::send::send,
     },
 };
 use tokio::{
@@ -33,14 +33,14 @@ async fn send_to(server: &TestServer, user_id: i64, title: String, body: String)
         body,
         ..AnnouncementDraft::default()
     };
-    announce(
+    send(
         &server.state,
         &admin_session(),
         draft.parse().expect("a valid draft"),
         Recipients::User(user_id),
     )
     .await
-    .expect("announce");
+    .expect("send");
 }
 
 /// A stream that is opened and then never read: its kernel buffers fill,
@@ -121,7 +121,7 @@ async fn resuming_while_notifications_are_published_loses_and_repeats_nothing() 
                     ..AnnouncementDraft::default()
                 };
                 let announcement = draft.parse().unwrap();
-                announce(
+                send(
                     &state,
                     &admin_session(),
                     announcement,

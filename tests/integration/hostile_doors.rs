@@ -14,7 +14,7 @@ use herald::{
         auth::authenticate,
         domain::announcement::AnnouncementDraft,
         store::notifications::Recipients,
-        usecases::announce::{announce, recipient_named},
+        usecases::send::{recipient_named, send},
     },
 };
 use leptos::server_fn::ServerFn;
@@ -318,7 +318,7 @@ async fn the_announce_use_case_refuses_a_user_by_itself() {
         ..AnnouncementDraft::default()
     };
     let announcement = draft.parse().unwrap();
-    let sent = announce(&server.state, &alice, announcement, Recipients::All).await;
+    let sent = send(&server.state, &alice, announcement, Recipients::All).await;
     assert_eq!(sent.unwrap_err(), AppError::Forbidden);
     let looked_up = recipient_named(&server.state, &alice, Some("bob")).await;
     assert_eq!(looked_up.unwrap_err(), AppError::Forbidden);

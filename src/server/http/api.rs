@@ -186,8 +186,7 @@ pub async fn broadcast(
     };
     let announcement = parse(body.event, body.data, body.timing)?;
     let result =
-        usecases::announce::announce_once(&state, &admin, announcement, recipients, once.as_ref())
-            .await?;
+        usecases::send::send_once(&state, &admin, announcement, recipients, once.as_ref()).await?;
     Ok(sent(result))
 }
 
@@ -199,7 +198,7 @@ pub async fn send_to_user(
 ) -> Result<Response, AppError> {
     let once = key.map(|key| Once::new(key, "send-to-user", &body));
     let recipients = Recipients::User(body.user_id);
-    let result = usecases::announce::announce_once(
+    let result = usecases::send::send_once(
         &state,
         &admin,
         parse(body.event, body.data, body.timing)?,
@@ -268,7 +267,7 @@ pub async fn retract(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, AppError> {
     let Path(id) = id.map_err(|_| AppError::invalid("id", "must be an announcement id"))?;
-    usecases::announce::retract(&state, &admin, id).await?;
+    usecases::retract::retract(&state, &admin, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
