@@ -26,8 +26,12 @@ pub async fn send_announcement(
     use crate::{
         model::Role,
         server::{
+            domain::announcement::AnnouncementDraft,
             store::notifications::Recipients,
-            usecases::announce::{announce, recipient_named, Draft},
+            usecases::{
+                require_admin,
+                send::{recipient_named, send},
+            },
         },
     };
     let state = state()?;
@@ -42,7 +46,10 @@ pub async fn send_announcement(
         "user" => recipient_named(&state, &session, username.as_deref()).await?,
         _ => return Err(AppError::invalid("target", "must be all, role or user")),
     };
-    let draft = Draft {
+    // A user hears 403, not what is wrong with the draft (the use case checks
+    // again; this keeps the refusal ahead of parsing).
+    require_admin(&session)?;
+    let announcement = AnnouncementDraft {
         event: None,
         title,
         body,
@@ -50,8 +57,9 @@ pub async fn send_announcement(
         link,
         send_at,
         expires_at,
-    };
-    announce(&state, &session, draft, recipients).await
+    }
+    .parse()?;
+    send(&state, &session, announcement, recipients).await
 }
 
 /// History with its funnel, audit log, users and live hub numbers.
@@ -87,5 +95,5 @@ pub async fn retract_announcement(id: i64) -> Result<(), AppError> {
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::announce::retract(&state, &session, id).await
+    crate::server::usecases::retract::retract(&state, &session, id).await
 }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod domain;
 pub mod guard;
 pub mod http;
 pub mod net;

@@ -12,8 +12,9 @@ use herald::{
     model::AppError,
     server::{
         auth::authenticate,
+        domain::announcement::AnnouncementDraft,
         store::notifications::Recipients,
-        usecases::announce::{announce, recipient_named, Draft},
+        usecases::send::{recipient_named, send},
     },
 };
 use leptos::server_fn::ServerFn;
@@ -311,12 +312,13 @@ async fn the_announce_use_case_refuses_a_user_by_itself() {
         format!("Bearer {alice_token}").parse().unwrap(),
     );
     let alice = authenticate(&server.state, &headers).await.unwrap();
-    let draft = Draft {
+    let draft = AnnouncementDraft {
         title: "not from an admin".into(),
         body: "b".into(),
-        ..Draft::default()
+        ..AnnouncementDraft::default()
     };
-    let sent = announce(&server.state, &alice, draft, Recipients::All).await;
+    let announcement = draft.parse().unwrap();
+    let sent = send(&server.state, &alice, announcement, Recipients::All).await;
     assert_eq!(sent.unwrap_err(), AppError::Forbidden);
     let looked_up = recipient_named(&server.state, &alice, Some("bob")).await;
     assert_eq!(looked_up.unwrap_err(), AppError::Forbidden);

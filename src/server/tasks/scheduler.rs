@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use crate::server::{periodic, state::AppState, usecases::announce::run_schedule};
+use crate::server::{periodic, state::AppState, usecases::schedule};
 
 pub fn spawn(state: AppState, period: Duration) -> tokio::task::JoinHandle<()> {
     periodic::every(period, move || {
         let state = state.clone();
         async move {
-            match run_schedule(&state).await {
+            match schedule::run(&state).await {
                 Ok((0, 0)) => {}
                 Ok((sent, expired)) => tracing::info!(sent, expired, "schedule ran"),
                 Err(e) => tracing::warn!(error = %e, "schedule run failed; will retry"),

@@ -13,6 +13,7 @@ use crate::{
     server::{
         auth::{device::Device, jwt::Claims, session_cookie, Session},
         delivery::events::{self, DomainEvent},
+        domain::at_most,
         guard::client_addr::client_ip,
         guard::login_throttle::Attempt,
         state::AppState,
@@ -77,22 +78,12 @@ pub async fn login(
         return Err(AppError::invalid("username", "is required"));
     }
     // No account has a longer name; refusing here keeps throttle keys small.
-    if username.chars().count() > USERNAME_MAX {
-        return Err(AppError::invalid(
-            "username",
-            format!("must be at most {USERNAME_MAX} characters"),
-        ));
-    }
+    at_most("username", username, USERNAME_MAX)?;
     if password.is_empty() {
         return Err(AppError::invalid("password", "is required"));
     }
     // argon2 reads all of it; no account has a longer one.
-    if password.chars().count() > PASSWORD_MAX {
-        return Err(AppError::invalid(
-            "password",
-            format!("must be at most {PASSWORD_MAX} characters"),
-        ));
-    }
+    at_most("password", password, PASSWORD_MAX)?;
     let attempt = match &from.device {
         Some(device) if device.username == username => Attempt::Device {
             account: username,
