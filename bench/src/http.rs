@@ -132,26 +132,12 @@ impl HttpConn {
                 if d.is_done() {
                     break;
                 }
-                let n = conn
-                    .read(&mut chunk)
-                    .await
-                    .map_err(|e| AttemptError::fatal(e.to_string()))?;
-                if n == 0 {
-                    return Err(AttemptError::fatal("connection closed in body".into()));
-                }
-                self.buf.extend_from_slice(&chunk[..n]);
+                read_body(conn, &mut self.buf, &mut chunk).await?;
             }
         } else {
             let len = head.content_length.unwrap_or(0);
             while self.buf.len() < len {
-                let n = conn
-                    .read(&mut chunk)
-                    .await
-                    .map_err(|e| AttemptError::fatal(e.to_string()))?;
-                if n == 0 {
-                    return Err(AttemptError::fatal("connection closed in body".into()));
-                }
-                self.buf.extend_from_slice(&chunk[..n]);
+                read_body(conn, &mut self.buf, &mut chunk).await?;
             }
             body.extend(self.buf.drain(..len));
         }
@@ -160,6 +146,24 @@ impl HttpConn {
             body,
         })
     }
+}
+
+/// Reads more of a body into `buf`. The server closing mid-body fails the
+/// request for good: it was read, so it may have been acted on.
+async fn read_body(
+    conn: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    chunk: &mut [u8],
+) -> Result<(), AttemptError> {
+    let n = conn
+        .read(chunk)
+        .await
+        .map_err(|e| AttemptError::fatal(e.to_string()))?;
+    if n == 0 {
+        return Err(AttemptError::fatal("connection closed in body".into()));
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
 }
 
 /// Why one attempt failed, and whether a fresh connection may try again

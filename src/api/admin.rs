@@ -25,7 +25,13 @@ pub async fn send_announcement(
     use super::ssr::{session, state};
     use crate::{
         model::{Channel, Role},
-        server::usecases::announce::{announce, recipient_named, Draft},
+        server::{
+            domain::announcement::AnnouncementDraft,
+            usecases::{
+                require_admin,
+                send::{recipient_named, send},
+            },
+        },
     };
     let state = state()?;
     let session = session(&state).await?;
@@ -39,7 +45,10 @@ pub async fn send_announcement(
         "user" => recipient_named(&state, &session, username.as_deref()).await?,
         _ => return Err(AppError::invalid("target", "must be all, role or user")),
     };
-    let draft = Draft {
+    // A user hears 403, not what is wrong with the draft (the use case checks
+    // again; this keeps the refusal ahead of parsing).
+    require_admin(&session)?;
+    let announcement = AnnouncementDraft {
         event: None,
         title,
         body,
@@ -47,8 +56,9 @@ pub async fn send_announcement(
         link,
         send_at,
         expires_at,
-    };
-    announce(&state, &session, draft, recipients).await
+    }
+    .parse()?;
+    send(&state, &session, announcement, recipients).await
 }
 
 /// History with its funnel, audit log, users and live hub numbers.
@@ -84,5 +94,5 @@ pub async fn retract_announcement(id: i64) -> Result<(), AppError> {
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::announce::retract(&state, &session, id).await
+    crate::server::usecases::retract::retract(&state, &session, id).await
 }

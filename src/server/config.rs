@@ -1,26 +1,34 @@
 //! Configuration, read once from the environment (and `.env`). A bad value
 //! fails start-up with one line naming the variable.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::SocketAddr,
+    num::{NonZeroU32, NonZeroU64, NonZeroUsize},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
+
+use secrecy::{SecretSlice, SecretString};
 
 use crate::server::guard::client_addr::TrustedProxies;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub site_addr: SocketAddr,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// HS256 signing secret. `None` means "generate one and keep it in the data dir".
-    pub jwt_secret: Option<Vec<u8>>,
+    pub jwt_secret: Option<SecretSlice<u8>>,
     pub ping_interval: Duration,
     pub demo: bool,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     /// Per-client queue length before the client is told to `resync`.
-    pub client_queue: usize,
+    pub client_queue: NonZeroUsize,
     /// How often open streams are checked against revoked or expired sessions.
     pub session_sweep: Duration,
     /// Bearer token for `/metrics`; without it only loopback callers may scrape.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// Pace of the demo export's progress steps (ten of them).
     pub export_step: Duration,
     /// How often scheduled and expiring announcements are checked.
@@ -29,24 +37,24 @@ pub struct Config {
     pub publish_per_minute: u32,
     /// Failed sign-ins allowed per minute for one account from one client
     /// address (or one known browser).
-    pub login_failures_per_minute: u32,
+    pub login_failures_per_minute: NonZeroU32,
     /// Export files older than this are deleted by the sweeper.
     pub export_retention: Duration,
     /// Failed sign-ins allowed per minute from one client address across all
     /// accounts (password spraying; an office behind one NAT shares it).
-    pub login_failures_per_address_per_minute: u32,
+    pub login_failures_per_address_per_minute: NonZeroU32,
     /// Failed sign-ins allowed per minute for one account from browsers that
     /// never signed in to it (distributed guessing; known browsers are exempt).
-    pub login_failures_per_account_per_minute: u32,
+    pub login_failures_per_account_per_minute: NonZeroU32,
     /// Peers whose `X-Forwarded-For` names the client (`HERALD_TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
     /// Password hashes run at once (`HERALD_PASSWORD_HASHERS`; default: cores).
-    pub password_hashers: usize,
-    /// Connection limits (first byte, head, writes, caps): `listener.rs` says how each is used.
+    pub password_hashers: NonZeroUsize,
+    /// Connection limits (first byte, head, writes, caps): `net/listener` says how each is used.
     pub connections: ConnectionLimits,
 }
 
-/// What one client may hold or take: see the top of `src/server/listener.rs`.
+/// What one client may hold or take: see the top of `src/server/net/listener/mod.rs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// From accepting a connection (or finishing a response on it) to having
@@ -55,47 +63,48 @@ pub struct ConnectionLimits {
     /// How long one write to a client may wait for it to read.
     pub write_timeout: Duration,
     /// Open streams one user may hold at once (429 beyond).
-    pub max_streams_per_user: usize,
+    pub max_streams_per_user: NonZeroUsize,
     /// Open connections in all, on both paths (503 beyond).
-    pub max_connections: usize,
+    pub max_connections: NonZeroUsize,
     /// Whether a connection's first stream request is served on the socket.
     pub direct_streams: bool,
 }
 
-// Hand-written so the secret can never end up in a log line through `{:?}`.
-impl std::fmt::Debug for Config {
+/// `DATABASE_URL`, whose `Debug` hides a password in it (`postgres://u:***@h/db`):
+/// with the secrets held as `secrecy` types, `Config`'s derived `Debug` is
+/// safe to log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for DatabaseUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for DatabaseUrl {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_ref()
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Config")
-            .field("site_addr", &self.site_addr)
-            .field("database_url", &self.database_url)
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
-            .field("ping_interval", &self.ping_interval)
-            .field("demo", &self.demo)
-            .field("secure_cookies", &self.secure_cookies)
-            .field("session_ttl", &self.session_ttl)
-            .field("client_queue", &self.client_queue)
-            .field("session_sweep", &self.session_sweep)
-            .field(
-                "metrics_token",
-                &self.metrics_token.as_ref().map(|_| "<set>"),
-            )
-            .field("export_step", &self.export_step)
-            .field("scheduler_tick", &self.scheduler_tick)
-            .field("publish_per_minute", &self.publish_per_minute)
-            .field("login_failures_per_minute", &self.login_failures_per_minute)
-            .field("export_retention", &self.export_retention)
-            .field(
-                "login_failures_per_address_per_minute",
-                &self.login_failures_per_address_per_minute,
-            )
-            .field(
-                "login_failures_per_account_per_minute",
-                &self.login_failures_per_account_per_minute,
-            )
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("password_hashers", &self.password_hashers)
-            .field("connections", &self.connections)
-            .finish()
+        // scheme://user:password@host… → scheme://user:***@host…
+        let url = &self.0;
+        let masked = url.split_once("://").and_then(|(scheme, rest)| {
+            let (userinfo, host) = rest.split_once('@')?;
+            let (user, _) = userinfo.split_once(':')?;
+            Some(format!("{scheme}://{user}:***@{host}"))
+        });
+        f.write_str(masked.as_deref().unwrap_or(url))
     }
 }
 
@@ -121,6 +130,7 @@ impl Config {
         let database_url = get("DATABASE_URL")
             .filter(|v| !v.trim().is_empty())
             .unwrap_or_else(|| "sqlite://data/herald.db".into());
+        let database_url = DatabaseUrl(database_url);
         let postgres =
             database_url.starts_with("postgres://") || database_url.starts_with("postgresql://");
         if !database_url.starts_with("sqlite:") && !postgres {
@@ -137,34 +147,29 @@ impl Config {
                     reason: "must be at least 32 characters".into(),
                 })
             }
-            Some(s) => Some(s.into_bytes()),
+            Some(s) => Some(SecretSlice::from(s.into_bytes())),
             None => None,
         };
-        let ping_secs: u64 = parse_or(&get, "HERALD_PING_SECS", 15)?;
-        if ping_secs == 0 {
-            return Err(ConfigError {
-                var: "HERALD_PING_SECS",
-                reason: "must be at least 1".into(),
-            });
-        }
+        let ping_secs = at_least_one(
+            &get,
+            "HERALD_PING_SECS",
+            const { NonZeroU64::new(15).unwrap() },
+        )?
+        .get();
         let session_hours: u64 = parse_or(&get, "HERALD_SESSION_HOURS", 24 * 7)?;
-        let client_queue: usize = parse_or(&get, "HERALD_CLIENT_QUEUE", 256)?;
-        if client_queue == 0 {
-            return Err(ConfigError {
-                var: "HERALD_CLIENT_QUEUE",
-                reason: "must be at least 1".into(),
-            });
-        }
+        let client_queue = at_least_one(
+            &get,
+            "HERALD_CLIENT_QUEUE",
+            const { NonZeroUsize::new(256).unwrap() },
+        )?;
         // With several instances, a session revoked on one is closed on the
         // others by this sweep: every second, so within a second.
-        let sweep_default = if postgres { 1 } else { 30 };
-        let sweep_secs: u64 = parse_or(&get, "HERALD_SESSION_SWEEP_SECS", sweep_default)?;
-        if sweep_secs == 0 {
-            return Err(ConfigError {
-                var: "HERALD_SESSION_SWEEP_SECS",
-                reason: "must be at least 1".into(),
-            });
-        }
+        let sweep_default = if postgres {
+            NonZeroU64::MIN
+        } else {
+            const { NonZeroU64::new(30).unwrap() }
+        };
+        let sweep_secs = at_least_one(&get, "HERALD_SESSION_SWEEP_SECS", sweep_default)?.get();
         let export_retention_hours: u64 = parse_or(&get, "HERALD_EXPORT_RETENTION_HOURS", 24)?;
         if !(1..=24 * 365).contains(&export_retention_hours) {
             return Err(ConfigError {
@@ -172,17 +177,11 @@ impl Config {
                 reason: "must be 1 to 8760 (hours)".into(),
             });
         }
-        let password_hashers: usize = parse_or(
+        let password_hashers = at_least_one(
             &get,
             "HERALD_PASSWORD_HASHERS",
             crate::server::auth::password::Hashers::default_concurrency(),
         )?;
-        if password_hashers == 0 {
-            return Err(ConfigError {
-                var: "HERALD_PASSWORD_HASHERS",
-                reason: "must be at least 1".into(),
-            });
-        }
         Ok(Config {
             site_addr,
             database_url,
@@ -193,23 +192,29 @@ impl Config {
             session_ttl: Duration::from_secs(session_hours * 3600),
             client_queue,
             session_sweep: Duration::from_secs(sweep_secs),
-            metrics_token: get("HERALD_METRICS_TOKEN").filter(|t| !t.trim().is_empty()),
+            metrics_token: get("HERALD_METRICS_TOKEN")
+                .filter(|t| !t.trim().is_empty())
+                .map(SecretString::from),
             export_step: Duration::from_millis(parse_or(&get, "HERALD_EXPORT_STEP_MS", 300)?),
             scheduler_tick: Duration::from_millis(
                 parse_or(&get, "HERALD_SCHEDULER_MS", 1000)?.max(10),
             ),
             publish_per_minute: parse_or(&get, "HERALD_PUBLISH_PER_MINUTE", 1200)?,
             export_retention: Duration::from_secs(export_retention_hours * 3600),
-            login_failures_per_minute: at_least_one(&get, "HERALD_LOGIN_FAILURES_PER_MINUTE", 10)?,
+            login_failures_per_minute: at_least_one(
+                &get,
+                "HERALD_LOGIN_FAILURES_PER_MINUTE",
+                const { NonZeroU32::new(10).unwrap() },
+            )?,
             login_failures_per_address_per_minute: at_least_one(
                 &get,
                 "HERALD_LOGIN_FAILURES_PER_ADDRESS_PER_MINUTE",
-                100,
+                const { NonZeroU32::new(100).unwrap() },
             )?,
             login_failures_per_account_per_minute: at_least_one(
                 &get,
                 "HERALD_LOGIN_FAILURES_PER_ACCOUNT_PER_MINUTE",
-                50,
+                const { NonZeroU32::new(50).unwrap() },
             )?,
             trusted_proxies: parse_or(&get, "HERALD_TRUSTED_PROXIES", TrustedProxies::default())?,
             password_hashers,
@@ -217,7 +222,6 @@ impl Config {
         })
     }
 
-    /// Directory that holds the SQLite file (and the generated JWT secret).
     /// What serving needs beyond what any command does. Several instances
     /// share one PostgreSQL: a secret generated by each would make every
     /// session valid on one instance only. (The CLI signs nothing.)
@@ -237,6 +241,7 @@ impl Config {
         self.data_dir().join("exports")
     }
 
+    /// Directory that holds the SQLite file (and the generated JWT secret).
     pub fn data_dir(&self) -> PathBuf {
         if !self.database_url.starts_with("sqlite:") {
             // PostgreSQL: files of this instance (exports) stay local.
@@ -273,40 +278,42 @@ where
     }
 }
 
-/// A sign-in allowance: 0 would refuse every sign-in, so it is an error.
-fn at_least_one(
+/// A count or period where 0 makes no sense (a queue of none, a ping every
+/// 0 s, no sign-in allowed): parsed as a `NonZero*`, so the rest of the
+/// code cannot hold a zero, with a clear line naming the variable.
+fn at_least_one<N>(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
-    default: u32,
-) -> Result<u32, ConfigError> {
-    match parse_or(get, var, default)? {
-        0 => Err(ConfigError {
-            var,
-            reason: "must be at least 1".into(),
-        }),
-        n => Ok(n),
-    }
+    default: N,
+) -> Result<N, ConfigError>
+where
+    N: FromStr,
+{
+    let Some(raw) = get(var).filter(|v| !v.trim().is_empty()) else {
+        return Ok(default);
+    };
+    let raw = raw.trim();
+    raw.parse::<N>().map_err(|_| ConfigError {
+        var,
+        reason: match raw.parse::<u64>() {
+            Ok(0) => "must be at least 1".into(),
+            _ => format!("{raw:?}: expected a whole number, at least 1"),
+        },
+    })
 }
 
 impl ConnectionLimits {
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let max_streams_per_user: usize = parse_or(get, "HERALD_MAX_STREAMS_PER_USER", 16)?;
-        if max_streams_per_user == 0 {
-            return Err(ConfigError {
-                var: "HERALD_MAX_STREAMS_PER_USER",
-                reason: "must be at least 1".into(),
-            });
-        }
-        let max_connections = match get("HERALD_MAX_CONNECTIONS").filter(|v| !v.trim().is_empty()) {
-            None => default_max_connections(open_files_limit()),
-            Some(_) => parse_or(get, "HERALD_MAX_CONNECTIONS", 0usize)?,
-        };
-        if max_connections == 0 {
-            return Err(ConfigError {
-                var: "HERALD_MAX_CONNECTIONS",
-                reason: "must be at least 1".into(),
-            });
-        }
+        let max_streams_per_user = at_least_one(
+            get,
+            "HERALD_MAX_STREAMS_PER_USER",
+            const { NonZeroUsize::new(16).unwrap() },
+        )?;
+        let max_connections = at_least_one(
+            get,
+            "HERALD_MAX_CONNECTIONS",
+            default_max_connections(open_files_limit()),
+        )?;
         Ok(ConnectionLimits {
             header_timeout: parse_secs(get, "HERALD_HEADER_TIMEOUT_SECS", 10.0)?,
             write_timeout: parse_secs(get, "HERALD_WRITE_TIMEOUT_SECS", 30.0)?,
@@ -325,11 +332,12 @@ const MAX_CONNECTIONS_CEILING: u64 = 50_000;
 
 /// The connection cap when none is set: the open-files limit minus headroom,
 /// so the cap answers 503 before `accept` starts failing with EMFILE.
-fn default_max_connections(open_files: Option<u64>) -> usize {
+fn default_max_connections(open_files: Option<u64>) -> NonZeroUsize {
     let limit = open_files.unwrap_or(1024);
-    limit
+    let cap = limit
         .saturating_sub(FD_HEADROOM)
-        .clamp(1, MAX_CONNECTIONS_CEILING) as usize
+        .clamp(1, MAX_CONNECTIONS_CEILING) as usize;
+    NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN)
 }
 
 /// The soft `RLIMIT_NOFILE`, if the platform tells.
@@ -405,7 +413,7 @@ mod tests {
     fn defaults_are_the_embedded_demo_layout() {
         let c = config(&[]).unwrap();
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
-        assert_eq!(c.database_url, "sqlite://data/herald.db");
+        assert_eq!(c.database_url.as_str(), "sqlite://data/herald.db");
         assert_eq!(c.data_dir(), PathBuf::from("data"));
         assert_eq!(c.ping_interval, Duration::from_secs(15));
         assert!(!c.demo);
@@ -500,8 +508,8 @@ mod tests {
         let c = config(&[]).unwrap().connections;
         assert_eq!(c.header_timeout, Duration::from_secs(10));
         assert_eq!(c.write_timeout, Duration::from_secs(30));
-        assert_eq!(c.max_streams_per_user, 16);
-        assert!(c.max_connections >= 1);
+        assert_eq!(c.max_streams_per_user.get(), 16);
+        assert!(c.max_connections.get() >= 1);
         assert!(c.direct_streams);
 
         let c = config(&[
@@ -512,7 +520,7 @@ mod tests {
         .unwrap()
         .connections;
         assert_eq!(c.header_timeout, Duration::from_millis(250));
-        assert_eq!(c.max_connections, 7);
+        assert_eq!(c.max_connections.get(), 7);
         assert!(!c.direct_streams);
 
         for (var, value) in [
@@ -534,10 +542,10 @@ mod tests {
 
     #[test]
     fn the_default_connection_cap_leaves_descriptors_for_the_process() {
-        assert_eq!(default_max_connections(Some(1024)), 768);
-        assert_eq!(default_max_connections(Some(1_048_576)), 50_000);
-        assert_eq!(default_max_connections(Some(100)), 1);
-        assert_eq!(default_max_connections(None), 768);
+        assert_eq!(default_max_connections(Some(1024)).get(), 768);
+        assert_eq!(default_max_connections(Some(1_048_576)).get(), 50_000);
+        assert_eq!(default_max_connections(Some(100)).get(), 1);
+        assert_eq!(default_max_connections(None).get(), 768);
     }
 
     #[test]

@@ -4,11 +4,14 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod domain;
 pub mod guard;
 pub mod http;
 pub mod net;
 pub mod observe;
+mod periodic;
 pub mod private_files;
+pub mod random;
 mod sse;
 pub mod state;
 pub mod store;
@@ -60,10 +63,11 @@ pub fn start_background_tasks(state: &AppState) {
     tasks::scheduler::spawn(state.clone(), state.config.scheduler_tick);
     tasks::pinger::spawn(state.hub.clone(), state.config.ping_interval);
     tasks::funnel_flush::spawn(state.clone());
-    if let Some(follower) = state.publisher.follower() {
-        follower.clone().spawn(state.config.database_url.clone());
-        tasks::heartbeat::spawn(state.clone());
-    }
+    tasks::linger::spawn(state.hub.clone());
+    state
+        .publisher
+        .backplane()
+        .spawn(&state.config.database_url);
 }
 
 /// Leptos options for this process: cargo-leptos' build settings, with the

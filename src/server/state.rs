@@ -5,6 +5,8 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use std::{path::Path, sync::Arc};
 
+use secrecy::ExposeSecret;
+
 use crate::model::Role;
 use crate::server::{
     auth::{
@@ -13,7 +15,7 @@ use crate::server::{
         password::{self, Hashers},
     },
     config::Config,
-    delivery::follower::{self, Follower},
+    delivery::backplane::Backplane,
     delivery::hub::Hub,
     delivery::publisher::Publisher,
     guard::{
@@ -91,10 +93,10 @@ impl AppState {
     ) -> Result<AppState, StartError> {
         let pool = store::open(&config.database_url).await?;
         let secret = match &config.jwt_secret {
-            Some(secret) => secret.clone(),
+            Some(secret) => secret.expose_secret().to_vec(),
             None => load_or_create_secret(&config.data_dir().join("jwt-secret"))?,
         };
-        let hashers = Hashers::new(config.password_hashers, password::HASH_WAIT)
+        let hashers = Hashers::new(config.password_hashers.get(), password::HASH_WAIT)
             .map(Arc::new)
             .map_err(|e| StartError::Hash(format!("starting hashing threads: {e}")))?;
         if config.demo {
@@ -106,17 +108,18 @@ impl AppState {
             path: exports.display().to_string(),
             source,
         })?;
-        let hub = Hub::new(config.client_queue, config.connections.max_streams_per_user);
+        let hub = Hub::new(
+            config.client_queue.get(),
+            config.connections.max_streams_per_user.get(),
+        );
         // The hub follows the log from its head: a counter is seeded from the
         // store at the first stream of each user.
-        let head = follower::head(&pool).await?;
-        hub.start_at(head);
-        let follower = (pool.backend() == store::Backend::Postgres)
-            .then(|| Arc::new(Follower::new(pool.clone(), hub.clone(), head)));
+        let instance_id: Arc<str> = instance_id().into();
+        let backplane = Backplane::start(&pool, &hub, instance_id.clone()).await?;
         Ok(AppState {
             leptos_options,
-            publisher: Arc::new(Publisher::new(pool.clone(), hub.clone(), follower)),
-            instance_id: instance_id().into(),
+            publisher: Arc::new(Publisher::new(pool.clone(), hub.clone(), backplane)),
+            instance_id,
             hub,
             keys: JwtKeys::new(&secret),
             devices: DeviceCookies::new(&secret),
@@ -125,23 +128,21 @@ impl AppState {
             exports: Arc::new(PerUserSlots::new(EXPORTS_PER_USER)),
             limits: Arc::new(Limits::new(
                 LoginLimits {
-                    per_pair: config.login_failures_per_minute,
-                    per_address: config.login_failures_per_address_per_minute,
-                    per_account: config.login_failures_per_account_per_minute,
+                    per_pair: config.login_failures_per_minute.get(),
+                    per_address: config.login_failures_per_address_per_minute.get(),
+                    per_account: config.login_failures_per_account_per_minute.get(),
                 },
                 config.publish_per_minute,
             )),
-            connections: Connections::new(config.connections.max_connections),
+            connections: Connections::new(config.connections.max_connections.get()),
             config: Arc::new(config),
         })
     }
 }
 
 fn instance_id() -> String {
-    let mut raw = [0u8; 4];
     // Only a label: a failed draw still makes a usable, if less unique, one.
-    let _ = getrandom::getrandom(&mut raw);
-    let random: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let random = crate::server::random::hex_id(4).unwrap_or_default();
     format!("{}-{random}", std::process::id())
 }
 
@@ -176,12 +177,8 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(err(e)),
     }
-    let mut raw = [0u8; 32];
-    getrandom::getrandom(&mut raw).map_err(|e| err(std::io::Error::other(e.to_string())))?;
-    let secret: Vec<u8> = raw
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
+    let secret = crate::server::random::hex_id(32)
+        .map_err(|e| err(std::io::Error::other(e.to_string())))?
         .into_bytes();
     if let Some(dir) = path.parent() {
         private_files::create_dir_all(dir).map_err(err)?;

@@ -609,7 +609,13 @@ async fn falling_behind_the_pruned_log_ends_the_streams() {
     let id = seen[0].json()["id"].as_i64().unwrap();
     // Instance 1 pauses; meanwhile a read is written and, "an hour later",
     // pruned.
-    let follower = servers[1].state.publisher.follower().unwrap().clone();
+    let follower = servers[1]
+        .state
+        .publisher
+        .backplane()
+        .follower()
+        .unwrap()
+        .clone();
     let paused = follower.hold().await;
     let res = servers[0]
         .post_json(&format!("/api/notifications/{id}/read"), &alice, &json!({}))

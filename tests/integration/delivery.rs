@@ -4,10 +4,7 @@ use std::{sync::atomic::Ordering, time::Duration};
 
 use herald::{
     model::{Channel, Role, UserView},
-    server::{
-        auth::Session,
-        usecases::announce::{announce, Draft},
-    },
+    server::{auth::Session, domain::announcement::AnnouncementDraft, usecases::send::send},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -28,19 +25,19 @@ fn admin_session() -> Session {
 }
 
 async fn send_to(server: &TestServer, user_id: i64, title: String, body: String) {
-    let draft = Draft {
+    let draft = AnnouncementDraft {
         title,
         body,
-        ..Draft::default()
+        ..AnnouncementDraft::default()
     };
-    announce(
+    send(
         &server.state,
         &admin_session(),
-        draft,
+        draft.parse().expect("a valid draft"),
         Channel::User(user_id),
     )
     .await
-    .expect("announce");
+    .expect("send");
 }
 
 /// A stream that is opened and then never read: its kernel buffers fill,
@@ -116,13 +113,19 @@ async fn resuming_while_notifications_are_published_loses_and_repeats_nothing() 
         let state = server.state.clone();
         tokio::spawn(async move {
             for n in 1..=TOTAL {
-                let draft = Draft {
+                let draft = AnnouncementDraft {
                     title: format!("n{n}"),
-                    ..Draft::default()
+                    ..AnnouncementDraft::default()
                 };
-                announce(&state, &admin_session(), draft, Channel::User(alice_id))
-                    .await
-                    .unwrap();
+                let announcement = draft.parse().unwrap();
+                send(
+                    &state,
+                    &admin_session(),
+                    announcement,
+                    Channel::User(alice_id),
+                )
+                .await
+                .unwrap();
                 tokio::task::yield_now().await;
             }
         })

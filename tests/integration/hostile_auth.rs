@@ -80,7 +80,7 @@ const STORM_RSS_GROWTH: u64 = 64 * 1024 * 1024;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sign_in_storm_hashes_at_most_the_limit_and_memory_stays_flat() {
     let server = TestServer::start_with(&[("HERALD_PASSWORD_HASHERS", "2")]).await;
-    let limit = server.state.config.login_failures_per_minute as usize;
+    let limit = server.state.config.login_failures_per_minute.get() as usize;
     let hashes_before = server.state.hashers.runs();
     let rss_before = rss_bytes();
 
@@ -129,7 +129,7 @@ async fn a_sign_in_storm_hashes_at_most_the_limit_and_memory_stays_flat() {
 async fn the_owner_signs_in_from_elsewhere_while_an_attacker_is_throttled() {
     let server = TestServer::start_with(&[BEHIND_PROXY]).await;
     let tried = exhaust(&server, "203.0.113.9", "admin").await;
-    assert_eq!(tried, server.state.config.login_failures_per_minute);
+    assert_eq!(tried, server.state.config.login_failures_per_minute.get());
     let res = login_from(&server, "203.0.113.9", None, "admin", PASSWORD).await;
     assert_eq!(
         res.status(),
@@ -209,7 +209,7 @@ async fn distributed_guessing_does_not_lock_out_a_known_browser() {
 async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
     for trusted in [None, Some(("HERALD_TRUSTED_PROXIES", "10.0.0.1, ::1"))] {
         let server = TestServer::start_with(&trusted.into_iter().collect::<Vec<_>>()).await;
-        let limit = server.state.config.login_failures_per_minute;
+        let limit = server.state.config.login_failures_per_minute.get();
         for i in 0..limit {
             let res = login_from(&server, &format!("192.0.2.{i}"), None, "alice", "x").await;
             assert_eq!(res.status(), StatusCode::UNAUTHORIZED);

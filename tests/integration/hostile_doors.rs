@@ -9,10 +9,11 @@ use herald::{
         auth::Login,
         inbox::{Archive, MarkAllRead},
     },
-    model::AppError,
+    model::{AppError, Channel},
     server::{
         auth::authenticate,
-        usecases::announce::{announce, recipient_named, Draft},
+        domain::announcement::AnnouncementDraft,
+        usecases::send::{recipient_named, send},
     },
 };
 use leptos::server_fn::ServerFn;
@@ -310,12 +311,13 @@ async fn the_announce_use_case_refuses_a_user_by_itself() {
         format!("Bearer {alice_token}").parse().unwrap(),
     );
     let alice = authenticate(&server.state, &headers).await.unwrap();
-    let draft = Draft {
+    let draft = AnnouncementDraft {
         title: "not from an admin".into(),
         body: "b".into(),
-        ..Draft::default()
+        ..AnnouncementDraft::default()
     };
-    let sent = announce(&server.state, &alice, draft, herald::model::Channel::All).await;
+    let announcement = draft.parse().unwrap();
+    let sent = send(&server.state, &alice, announcement, Channel::All).await;
     assert_eq!(sent.unwrap_err(), AppError::Forbidden);
     let looked_up = recipient_named(&server.state, &alice, Some("bob")).await;
     assert_eq!(looked_up.unwrap_err(), AppError::Forbidden);

@@ -11,9 +11,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use herald::server::{
-    config::Config, state::AppState, store::now_ms, usecases::announce::run_schedule,
-};
+use herald::server::{config::Config, state::AppState, store::now_ms, usecases::schedule};
 use leptos::prelude::LeptosOptions;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -374,7 +372,7 @@ async fn the_scheduler_delivers_what_it_committed_when_a_later_one_fails() {
     )
     .await;
 
-    let _ = run_schedule(&server.state).await;
+    let _ = schedule::run(&server.state).await;
     assert_eq!(
         titles_before_marker(&server, &admin, &mut stream, "marker").await,
         ["on time"],
@@ -383,7 +381,7 @@ async fn the_scheduler_delivers_what_it_committed_when_a_later_one_fails() {
 
     // The failed one stays scheduled and goes out once it can.
     sql(&server, "DROP TRIGGER poisoned").await;
-    let _ = run_schedule(&server.state).await;
+    let _ = schedule::run(&server.state).await;
     assert_eq!(
         titles_before_marker(&server, &admin, &mut stream, "marker 2").await,
         ["poison"]
@@ -426,7 +424,7 @@ async fn an_expiry_that_cannot_be_audited_leaves_the_announcement_in_place() {
     .await;
     let (mut stream, _) = server.open_stream(&alice, "").await;
 
-    let _ = run_schedule(&server.state).await;
+    let _ = schedule::run(&server.state).await;
     let removed = stream.next_non_ping().await.unwrap();
     assert_eq!(removed.event, "notification.removed");
     let inbox = server.get_json("/api/notifications", &alice).await;

@@ -21,6 +21,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use clap::Parser;
 use futures_util::{Stream, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
@@ -36,12 +37,23 @@ struct AppState {
     next_id: Arc<AtomicU64>,
 }
 
+/// The plain axum SSE server Herald's figures are compared against.
+#[derive(Parser)]
+#[command(name = "baseline")]
+struct Args {
+    /// Where to listen (port 0: any free one, printed once bound)
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        env = "BASELINE_ADDR",
+        default_value = "127.0.0.1:3201"
+    )]
+    addr: String,
+}
+
 #[tokio::main]
 async fn main() {
-    let addr = parse_addr().unwrap_or_else(|e| {
-        eprintln!("baseline: {e}");
-        std::process::exit(2);
-    });
+    let addr = Args::parse().addr;
     let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
     let state = AppState {
         tx,
@@ -84,22 +96,6 @@ async fn main() {
         }
         _ = shutdown => {}
     }
-}
-
-fn parse_addr() -> Result<String, String> {
-    let mut addr = std::env::var("BASELINE_ADDR").unwrap_or_else(|_| "127.0.0.1:3201".into());
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
-            "-h" | "--help" => {
-                println!("usage: baseline [--addr HOST:PORT]   (default $BASELINE_ADDR or 127.0.0.1:3201)");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(addr)
 }
 
 async fn sse(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

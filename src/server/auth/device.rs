@@ -62,7 +62,7 @@ impl DeviceCookies {
         if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        let mac = decode_hex(mac)?;
+        let mac = hex::decode(mac).ok()?;
         self.mac(id, username).verify_slice(&mac).ok()?;
         Some(Device {
             id: id.to_string(),
@@ -82,7 +82,7 @@ impl DeviceCookies {
             Some(device) if device.username == username => device.id.clone(),
             _ => new_id()?,
         };
-        let mac = encode_hex(&self.mac(&id, username).finalize().into_bytes());
+        let mac = hex::encode(self.mac(&id, username).finalize().into_bytes());
         let secure = if secure { "; Secure" } else { "" };
         // Only the sign-in doors (under /api) read it; Strict keeps it off
         // every cross-site request.
@@ -94,25 +94,9 @@ impl DeviceCookies {
 }
 
 fn new_id() -> Option<String> {
-    let mut raw = [0u8; 16];
-    getrandom::getrandom(&mut raw)
+    crate::server::random::hex_id(16)
         .map_err(|e| tracing::error!(error = %e, "no randomness for a device id"))
-        .ok()?;
-    Some(encode_hex(&raw))
-}
-
-fn encode_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
+        .ok()
 }
 
 #[cfg(test)]

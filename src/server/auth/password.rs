@@ -169,8 +169,9 @@ impl Hashers {
     }
 
     /// The default bound: one hash per core.
-    pub fn default_concurrency() -> usize {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
+    pub fn default_concurrency() -> std::num::NonZeroUsize {
+        std::thread::available_parallelism()
+            .unwrap_or(std::num::NonZeroUsize::MIN.saturating_add(1))
     }
 
     /// Password hashes and checks started since start-up (exported in `/metrics`).

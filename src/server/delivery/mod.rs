@@ -4,8 +4,8 @@
 //! `wire` builds (each from its model type), and the hub holds the streams
 //! and their unread counters.
 
+pub mod backplane;
 pub mod events;
-pub mod follower;
 pub mod hub;
 pub mod latency;
 pub mod publisher;

@@ -23,8 +23,9 @@ use crate::{
     },
     server::{
         auth::{clear_cookie, Admin, Session},
+        domain::announcement::{Announcement, AnnouncementDraft},
         state::AppState,
-        usecases::{self, announce::Draft, auth::SignInFrom, idempotency::Once},
+        usecases::{self, auth::SignInFrom, idempotency::Once},
     },
 };
 
@@ -118,8 +119,12 @@ pub async fn stats(
     Ok(Envelope::ok(usecases::admin::stream_stats(&state).await?))
 }
 
-fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
-    Draft {
+fn parse(
+    event: Option<String>,
+    data: EventData,
+    timing: TimingBody,
+) -> Result<Announcement, AppError> {
+    AnnouncementDraft {
         event,
         title: data.title,
         body: data.body,
@@ -128,6 +133,7 @@ fn draft(event: Option<String>, data: EventData, timing: TimingBody) -> Draft {
         send_at: timing.send_at,
         expires_at: timing.expires_at,
     }
+    .parse()
 }
 
 pub async fn broadcast(
@@ -143,9 +149,9 @@ pub async fn broadcast(
             Role::parse(role).ok_or_else(|| AppError::invalid("role", "must be user or admin"))?,
         ),
     };
-    let draft = draft(body.event, body.data, body.timing);
+    let announcement = parse(body.event, body.data, body.timing)?;
     let result =
-        usecases::announce::announce_once(&state, &admin, draft, recipients, once.as_ref()).await?;
+        usecases::send::send_once(&state, &admin, announcement, recipients, once.as_ref()).await?;
     Ok(Envelope::ok(result))
 }
 
@@ -157,10 +163,10 @@ pub async fn send_to_user(
 ) -> Result<Envelope<SentAnnouncement>, AppError> {
     let once = key.map(|key| Once::new(key, "send-to-user", &body));
     let recipients = Channel::User(body.user_id);
-    let result = usecases::announce::announce_once(
+    let result = usecases::send::send_once(
         &state,
         &admin,
-        draft(body.event, body.data, body.timing),
+        parse(body.event, body.data, body.timing)?,
         recipients,
         once.as_ref(),
     )
@@ -226,7 +232,7 @@ pub async fn retract(
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<StatusCode, AppError> {
     let Path(id) = id.map_err(|_| AppError::invalid("id", "must be an announcement id"))?;
-    usecases::announce::retract(&state, &admin, id).await?;
+    usecases::retract::retract(&state, &admin, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,6 @@
 //! The span every request is logged in, whichever path serves it: the
 //! router's `TraceLayer` makes it with this, and so does the direct stream
-//! path (`sse/direct.rs`), so both read the same in the logs.
+//! path (`sse/direct`), so both read the same in the logs.
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -58,7 +58,7 @@ pub struct StreamQuery {
     last_event_id: Option<String>,
 }
 
-/// The response headers of every stream, whichever path serves it (SPEC, "The stream").
+/// The response headers of every stream, whichever path serves it (README, "The stream").
 /// Compression layers skip `text/event-stream`; `X-Accel-Buffering` tells nginx not to buffer.
 const STREAM_HEADERS: [(&str, &str); 4] = [
     ("content-type", "text/event-stream"),
@@ -69,7 +69,8 @@ const STREAM_HEADERS: [(&str, &str); 4] = [
 
 /// `GET /sse/stream` through the router: a connection whose first request is
 /// a stream is served by [`direct`] instead; this serves the rest (a stream
-/// opened on a kept-alive connection, HTTP/2) and answers every refusal.
+/// opened on a kept-alive connection, or over HTTP/1.0) and answers every
+/// refusal.
 pub async fn stream(
     State(state): State<AppState>,
     session: Session,

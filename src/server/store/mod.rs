@@ -95,7 +95,8 @@ impl Pool {
         })
     }
 
-    /// The SQLite pool, for what only SQLite has (tests, the conversion).
+    /// The SQLite pool, for what only SQLite has (tests, and the backup taken
+    /// before the event-log migration converts an older database).
     pub fn as_sqlite(&self) -> Option<&SqlitePool> {
         match self {
             Pool::Sqlite(p) => Some(p),

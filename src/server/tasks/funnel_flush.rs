@@ -3,11 +3,10 @@
 //! have their watermark advanced in one transaction (`store::funnel`).
 //! Publishing writes nothing per user; this costs one transaction per
 //! period, O(users advanced), with one range query per distinct window.
-//! The same pass forgets unread counters that lingered out (`hub::LINGER`).
 
 use std::time::Duration;
 
-use crate::server::{state::AppState, store::funnel, tasks::periodic};
+use crate::server::{periodic, state::AppState, store::funnel};
 
 pub const PERIOD: Duration = Duration::from_secs(1);
 

@@ -2,8 +2,7 @@
 //! each on the one `periodic` helper.
 
 pub(crate) mod funnel_flush;
-pub(crate) mod heartbeat;
-pub(crate) mod periodic;
+pub(crate) mod linger;
 pub(crate) mod pinger;
 pub(crate) mod scheduler;
 pub(crate) mod sweeper;

@@ -5,16 +5,14 @@
 
 use std::time::Duration;
 
-use crate::server::delivery::{hub::Hub, wire};
+use crate::server::{
+    delivery::{hub::Hub, wire},
+    periodic,
+};
 
 pub fn spawn(hub: Hub, period: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let start = tokio::time::Instant::now() + period;
-        let mut tick = tokio::time::interval_at(start, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            hub.send_keepalive(&wire::ping());
-        }
+    periodic::every(period, move || {
+        hub.send_keepalive(&wire::ping());
+        std::future::ready(())
     })
 }

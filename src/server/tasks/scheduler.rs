@@ -4,15 +4,13 @@
 
 use std::time::Duration;
 
-use crate::server::{state::AppState, usecases::announce::run_schedule};
+use crate::server::{periodic, state::AppState, usecases::schedule};
 
 pub fn spawn(state: AppState, period: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match run_schedule(&state).await {
+    periodic::every(period, move || {
+        let state = state.clone();
+        async move {
+            match schedule::run(&state).await {
                 Ok((0, 0)) => {}
                 Ok((sent, expired)) => tracing::info!(sent, expired, "schedule ran"),
                 Err(e) => tracing::warn!(error = %e, "schedule run failed; will retry"),

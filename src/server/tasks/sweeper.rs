@@ -8,6 +8,7 @@
 use crate::server::{
     delivery::events,
     delivery::hub::Hub,
+    periodic,
     state::AppState,
     store,
     store::sessions,
@@ -15,12 +16,9 @@ use crate::server::{
 };
 
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(state.config.session_sweep);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await; // the first tick is immediate
-        loop {
-            tick.tick().await;
+    periodic::every(state.config.session_sweep, move || {
+        let state = state.clone();
+        async move {
             sweep(&state.pool, &state.hub).await;
             clear_expired(&state).await;
         }
@@ -35,15 +33,10 @@ async fn clear_expired(state: &AppState) {
         Ok(n) => tracing::info!(keys = n, "pruned expired idempotency keys"),
         Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
     }
-    if state.pool.backend() == store::Backend::Postgres {
-        // Control entries only matter to followers, which read them within
-        // seconds; an hour is a wide margin.
-        let before = store::now_ms() - 3_600_000;
-        match store::control::prune(&state.pool, before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(entries = n, "pruned old control entries"),
-            Err(e) => tracing::warn!(error = %e, "control entry pruning failed; will retry"),
-        }
+    match state.publisher.backplane().prune(&state.pool).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(entries = n, "pruned old control entries"),
+        Err(e) => tracing::warn!(error = %e, "control entry pruning failed; will retry"),
     }
     let dir = state.config.exports_dir();
     let retention = state.config.export_retention;

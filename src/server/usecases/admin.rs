@@ -7,7 +7,7 @@ use crate::{
         auth::Session,
         delivery::hub::HubStats,
         state::AppState,
-        store::{announcements, audit, instances, Backend},
+        store::{announcements, audit},
     },
 };
 
@@ -43,12 +43,10 @@ pub async fn console(state: &AppState, session: &Session) -> Result<ConsoleData,
 /// PostgreSQL those of every other live instance (their heartbeats).
 pub async fn stream_stats(state: &AppState) -> Result<HubStats, AppError> {
     let mut stats = state.hub.stats();
-    if state.pool.backend() == Backend::Postgres {
-        let (total, users) = instances::others(&state.pool, &state.instance_id).await?;
-        stats.total_clients += total as usize;
-        for (user, n) in users {
-            *stats.user_clients.entry(user).or_default() += n;
-        }
+    let (total, users) = state.publisher.backplane().elsewhere().await?;
+    stats.total_clients += total as usize;
+    for (user, n) in users {
+        *stats.user_clients.entry(user).or_default() += n;
     }
     Ok(stats)
 }

@@ -13,6 +13,7 @@ use crate::{
     server::{
         auth::{device::Device, jwt::Claims, session_cookie, Session},
         delivery::events::{self, DomainEvent},
+        domain::at_most,
         guard::client_addr::client_ip,
         guard::login_throttle::Attempt,
         state::AppState,
@@ -77,22 +78,12 @@ pub async fn login(
         return Err(AppError::invalid("username", "is required"));
     }
     // No account has a longer name; refusing here keeps throttle keys small.
-    if username.chars().count() > USERNAME_MAX {
-        return Err(AppError::invalid(
-            "username",
-            format!("must be at most {USERNAME_MAX} characters"),
-        ));
-    }
+    at_most("username", username, USERNAME_MAX)?;
     if password.is_empty() {
         return Err(AppError::invalid("password", "is required"));
     }
     // argon2 reads all of it; no account has a longer one.
-    if password.chars().count() > PASSWORD_MAX {
-        return Err(AppError::invalid(
-            "password",
-            format!("must be at most {PASSWORD_MAX} characters"),
-        ));
-    }
+    at_most("password", password, PASSWORD_MAX)?;
     let attempt = match &from.device {
         Some(device) if device.username == username => Attempt::Device {
             account: username,
@@ -181,10 +172,8 @@ pub async fn logout(state: &AppState, session: &Session) -> Result<(), AppError>
 }
 
 fn new_session_id() -> Result<String, AppError> {
-    let mut raw = [0u8; 16];
-    getrandom::getrandom(&mut raw).map_err(|e| {
+    crate::server::random::hex_id(16).map_err(|e| {
         tracing::error!(error = %e, "no randomness for a session id");
         AppError::Internal
-    })?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    })
 }

@@ -13,21 +13,17 @@ use std::{
 };
 
 use crate::server::usecases::{
-    announce::notify_user,
     idempotency::{self, Once},
+    notices,
 };
 use crate::{
-    model::{AppError, Severity},
+    model::AppError,
     server::{
         auth::Session,
-        delivery::hub::EventName,
         guard::per_user::Slot,
         private_files,
         state::AppState,
-        store::{
-            self,
-            notifications::{self, NewAnnouncement},
-        },
+        store::{self, notifications},
     },
 };
 
@@ -156,17 +152,7 @@ async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Resul
     // The work is done: the user may start another before hearing so.
     drop(slot);
     progress(state, user_id, task_id, 100, "done").await;
-
-    let done = NewAnnouncement {
-        sender_id: None,
-        event: EventName::NOTIFICATION,
-        title: "Your export is ready".into(),
-        body: format!("{} notifications, as CSV.", rows.len()),
-        severity: Severity::Info,
-        link: Some(format!("/api/exports/{task_id}")),
-    };
-    notify_user(state, &done, user_id).await?;
-    Ok(())
+    notices::export_ready(state, user_id, task_id, rows.len()).await
 }
 
 async fn progress(state: &AppState, user_id: i64, task_id: &str, progress: u8, status: &str) {
@@ -194,9 +180,10 @@ fn csv_field(raw: &str) -> String {
 }
 
 fn random_task_id() -> Result<String, AppError> {
-    let mut raw = [0u8; 8];
-    getrandom::getrandom(&mut raw).map_err(|_| AppError::Internal)?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    crate::server::random::hex_id(8).map_err(|e| {
+        tracing::error!(error = %e, "no randomness for a task id");
+        AppError::Internal
+    })
 }
 
 fn is_task_id(s: &str) -> bool {

@@ -64,7 +64,7 @@ impl Once {
         hash.update([0]);
         // Serialising a plain struct cannot fail; if it did, no two requests would match.
         hash.update(serde_json::to_vec(request).unwrap_or_default());
-        let request_hash = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let request_hash = hex::encode(hash.finalize());
         Once { key, request_hash }
     }
 }

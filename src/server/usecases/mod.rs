@@ -4,11 +4,14 @@
 
 pub mod accounts;
 pub mod admin;
-pub mod announce;
 pub mod auth;
 pub mod export;
 pub mod idempotency;
 pub mod inbox;
+pub mod notices;
+pub mod retract;
+pub mod schedule;
+pub mod send;
 
 use crate::{model::AppError, server::auth::Session};
 

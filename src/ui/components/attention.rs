@@ -11,7 +11,7 @@ pub fn AttentionArea() -> impl IntoView {
     let live = expect_context::<LiveInbox>();
     let actions = expect_context::<InboxActions>();
     let acknowledge = move |id: i64| {
-        live.critical.update(|list| list.retain(|n| n.id != id));
+        live.acknowledge(id);
         actions.mark_read.dispatch(MarkRead { id });
     };
     view! {

@@ -4,7 +4,10 @@
 use leptos::prelude::*;
 
 use super::{InboxActions, InboxResource};
-use crate::{model::NotificationView, ui::live::LiveInbox};
+use crate::{
+    model::NotificationView,
+    ui::{inbox::link_opens, live::LiveInbox},
+};
 
 #[component]
 pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
@@ -95,7 +98,10 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
             </div>
             {(!n.body.is_empty()).then(|| view! { <p class="body">{n.body}</p> })}
             <div class="item-actions">
-                {n.link.map(|href| view! { <a class="open" href=href rel="noopener noreferrer">"Open"</a> })}
+                {n
+                    .link
+                    .filter(|href| link_opens(href))
+                    .map(|href| view! { <a class="open" href=href rel="noopener noreferrer">"Open"</a> })}
                 <ActionForm action=actions.archive attr:class="inline">
                     <input type="hidden" name="id" value=id />
                     <button type="submit" class="link" data-testid="archive">"Archive"</button>

@@ -13,7 +13,7 @@ use crate::{
         inbox::{get_inbox, Archive, MarkAllRead, MarkRead},
     },
     model::{AppError, InboxPage, UserView},
-    ui::live::{connect, LiveInbox},
+    ui::live::{LiveInbox, LiveStream},
 };
 
 pub type InboxResource = Resource<Result<InboxPage, AppError>>;
@@ -36,6 +36,7 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
     let user: UserResource = Resource::new(|| (), |_| current_user());
     let inbox: InboxResource = Resource::new(before, get_inbox);
     let live = LiveInbox::new();
+    let stream = LiveStream::new();
     let actions = InboxActions {
         mark_read: ServerAction::new(),
         mark_all_read: ServerAction::new(),
@@ -48,16 +49,13 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
     keep_count_in_step(live, actions);
 
     // Effects only run in the browser: the stream starts after hydration,
-    // resuming after the newest notification the server rendered.
-    let started = StoredValue::new(false);
+    // resuming after the newest notification the server rendered. It
+    // connects once: a refetched page keeps the stream it has.
     Effect::new(move |_| {
         let (Some(Ok(page)), Some(Ok(Some(me)))) = (inbox.get(), user.get()) else {
             return;
         };
-        if !started.get_value() {
-            started.set_value(true);
-            connect(live, me.id, page.last_position, page.channels.clone());
-        }
+        stream.connect(live, me.id, page.last_position, page.channels.clone());
     });
     // The server said this client missed events: refetch, drop local state.
     Effect::new(move |previous: Option<u32>| {
@@ -101,17 +99,17 @@ pub struct UnreadCount(pub Signal<i64>);
 fn keep_count_in_step(live: LiveInbox, actions: InboxActions) {
     Effect::new(move |_| {
         if let Some(Ok(unread)) = actions.mark_read.value().get() {
-            live.unread.set(Some(unread));
+            live.set_unread(unread);
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(unread)) = actions.mark_all_read.value().get() {
-            live.unread.set(Some(unread));
+            live.set_unread(unread);
         }
     });
     Effect::new(move |_| {
         if let Some(Ok(unread)) = actions.archive.value().get() {
-            live.unread.set(Some(unread));
+            live.set_unread(unread);
         }
     });
 }

@@ -1,123 +1,70 @@
-//! The live half of the inbox: signals fed by the SSE stream.
-//!
-//! The server renders the inbox from a resource; the [`Overlay`] only holds
-//! what changed since (arrivals, read and archived ids), so server and
-//! browser render the same first HTML. The unread count always comes from
-//! the server (every event carries it), never from counting locally.
+//! The live half of the inbox: the [`crate::ui::inbox`] state in signals,
+//! fed by the SSE stream that one tab per browser holds for all of them.
 
-mod overlay;
+#[cfg(feature = "hydrate")]
+mod browser;
 #[cfg(feature = "hydrate")]
 mod relay;
+mod signals;
 #[cfg(feature = "hydrate")]
 mod stream;
 
-pub use overlay::Overlay;
+pub use signals::LiveInbox;
 
-use leptos::prelude::*;
+#[cfg(feature = "hydrate")]
+use leptos::prelude::{LocalStorage, SetValue, StoredValue, WithValue};
 
-use crate::model::{NotificationView, ProgressEvent, Severity};
+use crate::model::ChannelHead;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Connection {
-    Connecting,
-    Live,
-    Reconnecting,
-    Offline,
+/// This tab's live updates, owned by the component that made it: when
+/// that component goes, the stream closes, the lead passes to another tab
+/// and every callback is freed.
+#[derive(Clone, Copy)]
+pub struct LiveStream {
+    #[cfg(feature = "hydrate")]
+    session: StoredValue<Option<stream::Session>, LocalStorage>,
 }
 
-impl Connection {
-    pub fn label(self) -> &'static str {
-        match self {
-            Connection::Connecting => "connecting",
-            Connection::Live => "live",
-            Connection::Reconnecting => "reconnecting",
-            Connection::Offline => "offline",
-        }
-    }
-
-    pub fn from_label(label: &str) -> Option<Connection> {
-        [
-            Connection::Connecting,
-            Connection::Live,
-            Connection::Reconnecting,
-            Connection::Offline,
-        ]
-        .into_iter()
-        .find(|c| c.label() == label)
-    }
-}
-
-/// A short-lived announcement of one new notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Toast {
-    pub id: i64,
-    pub title: String,
-    pub severity: Severity,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct LiveInbox {
-    pub connection: RwSignal<Connection>,
-    /// The unread count carried by the latest event; `None` until one arrives.
-    pub unread: RwSignal<Option<i64>>,
-    pub overlay: RwSignal<Overlay>,
-    pub toasts: RwSignal<Vec<Toast>>,
-    /// Critical notifications not yet acknowledged, oldest first.
-    pub critical: RwSignal<Vec<NotificationView>>,
-    pub progress: RwSignal<Option<ProgressEvent>>,
-    /// Bumped when the server asks for a refetch (`resync`).
-    pub resyncs: RwSignal<u32>,
-    /// Milliseconds since the epoch, ticking in the browser only; `None`
-    /// during SSR and hydration so both render absolute times.
-    pub now_ms: RwSignal<Option<f64>>,
-}
-
-impl LiveInbox {
+impl LiveStream {
     pub fn new() -> Self {
-        LiveInbox {
-            connection: RwSignal::new(Connection::Connecting),
-            unread: RwSignal::new(None),
-            overlay: RwSignal::new(Overlay::default()),
-            toasts: RwSignal::new(Vec::new()),
-            critical: RwSignal::new(Vec::new()),
-            progress: RwSignal::new(None),
-            resyncs: RwSignal::new(0),
-            now_ms: RwSignal::new(None),
+        LiveStream {
+            #[cfg(feature = "hydrate")]
+            session: StoredValue::new_local(None),
         }
     }
 
-    /// Forget local changes after the inbox was refetched.
-    pub fn reset(&self) {
-        self.overlay.set(Overlay::default());
-        self.unread.set(None);
+    /// Starts live updates (browser only, once), resuming after `last_position`
+    /// so nothing stored between the server render and the connection is
+    /// missed; the channels' heads at the render start the check for gaps.
+    pub fn connect(
+        &self,
+        live: LiveInbox,
+        user_id: i64,
+        last_position: i64,
+        channels: Vec<ChannelHead>,
+    ) {
+        // Started outside the stored value's lock: starting touches signals,
+        // which live in the same arena.
+        #[cfg(feature = "hydrate")]
+        if self.session.with_value(Option::is_none) {
+            let session = stream::Session::start(live, user_id, last_position, channels);
+            self.session.set_value(Some(session));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (live, user_id, last_position, channels);
     }
 }
 
-impl Default for LiveInbox {
+impl Default for LiveStream {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// Starts live updates (browser only), resuming after `last_position` so nothing
-/// stored between the server render and the connection is missed; the
-/// channels' heads at the render start the check for gaps.
-pub fn connect(
-    live: LiveInbox,
-    user_id: i64,
-    last_position: i64,
-    channels: Vec<crate::model::ChannelHead>,
-) {
-    #[cfg(feature = "hydrate")]
-    stream::start(live, user_id, last_position, channels);
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (live, user_id, last_position, channels);
-}
-
 /// Asks for permission to show system notifications (needs a user gesture).
 pub fn request_desktop_permission() {
     #[cfg(feature = "hydrate")]
-    stream::request_desktop_permission();
+    browser::request_desktop_permission();
 }
 
 /// "just now", "5 min ago", "3 h ago", else the date: relative to `now_ms`.

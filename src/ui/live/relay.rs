@@ -1,114 +1,148 @@
-//! One stream per browser, however many tabs (HTTP/1.1 allows only six
-//! connections per origin, so a seventh tab with its own stream would hang).
+//! Carries text between the tabs of one browser and elects the one tab
+//! that leads them (hydrate only). It knows nothing of what the text
+//! means: the inbox side decides what to send and what to do with it.
 //!
-//! Tabs of a user ask the Web Locks API for one lock; the tab that holds it
-//! (the leader) opens the stream and relays every event on a
-//! BroadcastChannel; the others apply the relayed events. The lock is held
-//! until the tab goes away, then the browser hands it to a waiting tab,
-//! which opens the stream, resuming after the last position it saw.
-//! Without Web Locks (very old browsers) every tab simply leads.
+//! Tabs join a BroadcastChannel by name and ask the Web Locks API for a
+//! lock of another name; the tab that holds the lock leads. The lock is
+//! held until the [`Relay`] is dropped or the tab goes away, then the
+//! browser hands it to a waiting tab. Without Web Locks (very old browsers,
+//! or a page served over plain http, which is not a secure context) every
+//! tab leads.
 
-use std::cell::{Cell, RefCell};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
 
 use js_sys::{Function, Promise, Reflect};
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use leptos::prelude::window;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::{
-    stream::{apply, Shared},
-    LiveInbox,
-};
-
-/// Relayed connection state ("live", "reconnecting", …).
-pub const STATE_EVENT: &str = "_state";
-/// A new follower asking the leader for the current state.
-const HELLO_EVENT: &str = "_hello";
-
-#[derive(Serialize, Deserialize)]
-struct Relayed {
-    event: String,
-    data: String,
+/// The sending half of a relay: cheap to clone into callbacks.
+#[derive(Clone)]
+pub struct Tabs {
+    channel: Option<BroadcastChannel>,
+    leading: Rc<Cell<bool>>,
 }
 
-// A browser tab is single-threaded: these are this tab's own relay state.
-thread_local! {
-    static CHANNEL: RefCell<Option<BroadcastChannel>> = const { RefCell::new(None) };
-    static LEADING: Cell<bool> = const { Cell::new(false) };
+impl Tabs {
+    pub fn leading(&self) -> bool {
+        self.leading.get()
+    }
+
+    /// Sends `text` to every other tab that joined.
+    pub fn post(&self, text: &str) {
+        if let Some(channel) = &self.channel {
+            // Fails only once the relay is closed: nobody to tell then.
+            let _ = channel.post_message(&JsValue::from_str(text));
+        }
+    }
+
+    /// Sends `text` to the other tabs if this tab leads them.
+    pub fn share(&self, text: &str) {
+        if self.leading() {
+            self.post(text);
+        }
+    }
 }
 
-pub fn join(user_id: i64, live: LiveInbox, link: Shared, on_lead: impl FnOnce() + 'static) {
-    let channel = BroadcastChannel::new(&format!("herald-{user_id}")).ok();
-    if let Some(channel) = &channel {
-        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(relayed) = event
-                .data()
-                .as_string()
-                .and_then(|s| serde_json::from_str::<Relayed>(&s).ok())
-            else {
-                return;
-            };
-            if LEADING.get() {
-                if relayed.event == HELLO_EVENT {
-                    share(STATE_EVENT, live.connection.get_untracked().label());
+/// This tab's membership. Dropping it leaves the channel and gives up the
+/// lead (or a pending request for it).
+pub struct Relay {
+    tabs: Tabs,
+    lock: Rc<Lock>,
+    /// Owned here so it is freed with the relay, not leaked.
+    _on_message: Option<Closure<dyn Fn(MessageEvent)>>,
+}
+
+#[derive(Default)]
+struct Lock {
+    /// Settles the promise the lock is held by: calling it lets go.
+    release: RefCell<Option<Function>>,
+    given_up: Cell<bool>,
+}
+
+impl Relay {
+    /// Joins the tabs of channel `name`. `on_message` gets the text each
+    /// other tab posts, with this tab's sending half to answer on.
+    pub fn join(name: &str, on_message: impl Fn(&Tabs, String) + 'static) -> Relay {
+        let tabs = Tabs {
+            channel: BroadcastChannel::new(name).ok(),
+            leading: Rc::new(Cell::new(false)),
+        };
+        let on_message = tabs.channel.as_ref().map(|channel| {
+            let answer_on = tabs.clone();
+            let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+                if let Some(text) = event.data().as_string() {
+                    on_message(&answer_on, text);
                 }
-            } else {
-                apply(live, &link, &relayed.event, &relayed.data);
-            }
+            });
+            channel.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+            handler
         });
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
-        CHANNEL.with(|c| *c.borrow_mut() = Some(channel.clone()));
+        Relay {
+            tabs,
+            lock: Rc::default(),
+            _on_message: on_message,
+        }
     }
-    post(HELLO_EVENT, "");
 
-    let lead = move || {
-        LEADING.set(true);
-        on_lead();
-    };
-    if request_lock(&format!("herald-stream-{user_id}"), lead).is_err() {
-        // No Web Locks: this tab streams for itself.
-        LEADING.set(true);
+    pub fn tabs(&self) -> Tabs {
+        self.tabs.clone()
     }
-}
 
-/// Sends an event to the other tabs, if this tab is the one streaming.
-pub fn share(event: &str, data: &str) {
-    if LEADING.get() {
-        post(event, data);
-    }
-}
-
-fn post(event: &str, data: &str) {
-    let message = Relayed {
-        event: event.to_string(),
-        data: data.to_string(),
-    };
-    if let Ok(text) = serde_json::to_string(&message) {
-        CHANNEL.with(|c| {
-            if let Some(channel) = c.borrow().as_ref() {
-                let _ = channel.post_message(&JsValue::from_str(&text));
+    /// Asks to lead the tabs that share lock `name`: `on_lead` runs once
+    /// this tab holds it, which may be never (another tab keeps it), now,
+    /// or when the leading tab closes.
+    pub fn request_lead(&self, name: &str, on_lead: impl FnOnce() + 'static) {
+        let Some((locks, request)) = web_locks() else {
+            self.tabs.leading.set(true);
+            on_lead();
+            return;
+        };
+        let (lock, leading) = (self.lock.clone(), self.tabs.leading.clone());
+        let on_acquired = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+            if lock.given_up.get() {
+                // Dropped while waiting: returning settles at once, and the
+                // browser hands the lock on.
+                return JsValue::UNDEFINED;
             }
+            leading.set(true);
+            on_lead();
+            // Held until this promise settles: when the relay is dropped.
+            Promise::new(&mut |resolve, _reject| *lock.release.borrow_mut() = Some(resolve)).into()
         });
+        // `request` reports failures through the promise it returns, which
+        // nobody waits for: a tab that cannot get the lock follows.
+        let _ = request.call2(&locks, &JsValue::from_str(name), &on_acquired);
     }
 }
 
-/// `navigator.locks.request(name, cb)`, where `cb` runs once the lock is
-/// ours and returns a promise that never settles: the lock is held for the
-/// life of the tab. Called through `Reflect` because web-sys exposes Web
-/// Locks only behind its unstable-API flag.
-fn request_lock(name: &str, on_acquired: impl FnOnce() + 'static) -> Result<(), JsValue> {
-    let navigator = window().navigator();
-    let locks = Reflect::get(&navigator, &JsValue::from_str("locks"))?;
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(channel) = &self.tabs.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        self.tabs.leading.set(false);
+        self.lock.given_up.set(true);
+        if let Some(release) = self.lock.release.borrow_mut().take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
+    }
+}
+
+/// `navigator.locks` and its `request`, through `Reflect` because web-sys
+/// exposes Web Locks only behind its unstable-API flag.
+fn web_locks() -> Option<(JsValue, Function)> {
+    let locks = Reflect::get(&window().navigator(), &JsValue::from_str("locks")).ok()?;
     if locks.is_undefined() || locks.is_null() {
-        return Err(JsValue::from_str("no Web Locks"));
+        return None;
     }
-    let request: Function = Reflect::get(&locks, &JsValue::from_str("request"))?.dyn_into()?;
-    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
-        on_acquired();
-        Promise::new(&mut |_resolve, _reject| {}).into()
-    });
-    request.call2(&locks, &JsValue::from_str(name), &callback)?;
-    Ok(())
+    let request = Reflect::get(&locks, &JsValue::from_str("request"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some((locks, request))
 }

@@ -1,329 +1,291 @@
-//! The browser's end of `/sse/stream` (hydrate only).
+//! The browser's end of `/sse/stream`, wired to the inbox (hydrate only).
+//!
+//! One stream per browser, however many tabs (HTTP/1.1 allows only six
+//! connections per origin, so a seventh tab with its own stream would
+//! hang): the tab that leads the [`Relay`] opens the stream and passes
+//! every event on; the others apply what it passes on, and one of them
+//! takes over, resuming after the last position it saw, when the leader goes.
 //!
 //! The built-in EventSource retry is replaced by our own: on an error the
 //! source is closed and reopened after an exponential backoff with jitter,
 //! resuming with `?last_event_id=` so missed notifications are replayed
 //! once. The browser's `offline`/`online` events pause and resume it.
+//!
+//! Every callback is made once per [`Session`] and holds the stream weakly;
+//! a reconnect reuses them, and dropping the session closes the stream,
+//! unhooks them and frees them.
 
-use std::{cell::RefCell, collections::HashMap, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    rc::{Rc, Weak},
+};
 
 use leptos::prelude::*;
 use wasm_bindgen::{closure::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
-use super::{relay, Connection, LiveInbox, Toast};
-use crate::model::{
-    Channel, ChannelHead, ConnectedEvent, NotificationEvent, ProgressEvent, ReadEvent,
-    RemovedEvent, Severity, WithUnread,
+use super::{
+    browser::{desktop_notification, Clock},
+    relay::{Relay, Tabs},
+    signals::LiveInbox,
+};
+use crate::{
+    model::{ChannelHead, NotificationView},
+    ui::inbox::{Connection, Cursor, Event, TabMessage, STREAMED_EVENTS},
 };
 
 const BACKOFF_BASE_MS: f64 = 1_000.0;
 const BACKOFF_MAX_MS: f64 = 30_000.0;
-const TOAST_MS: i32 = 6_000;
-const CLOCK_TICK_MS: i32 = 30_000;
+const TOAST_MS: u64 = 6_000;
 
-pub(super) struct Link {
-    source: Option<EventSource>,
-    /// Highest log position received: where a reconnect resumes.
-    last_position: i64,
-    /// Last offset seen per channel: offsets are consecutive per channel,
-    /// so a jump means this tab missed something.
-    offsets: HashMap<Channel, i64>,
-    attempt: u32,
-    retry_timer: Option<i32>,
+/// This tab's live updates: a member of the user's tabs, and the stream
+/// while it leads them.
+pub struct Session {
+    stream: Rc<Stream>,
+    _relay: Relay,
+    _clock: Clock,
 }
 
-pub(super) type Shared = Rc<RefCell<Link>>;
-
-/// Starts this tab's live updates: it follows the tab that holds the
-/// user's stream, and takes the stream over when it is the only one left.
-pub fn start(live: LiveInbox, user_id: i64, last_position: i64, channels: Vec<ChannelHead>) {
-    let link: Shared = Rc::new(RefCell::new(Link {
-        source: None,
-        last_position,
-        offsets: channels.into_iter().map(|c| (c.ch, c.off)).collect(),
-        attempt: 0,
-        retry_timer: None,
-    }));
-    start_clock(live);
-    let on_lead = {
-        let link = link.clone();
-        move || lead(live, link.clone())
-    };
-    relay::join(user_id, live, link, on_lead);
-}
-
-/// This tab now holds the stream for the whole browser.
-fn lead(live: LiveInbox, link: Shared) {
-    watch_network(live, link.clone());
-    if online() {
-        open(live, link);
-    } else {
-        set_connection(live, Connection::Offline);
-    }
-}
-
-fn open(live: LiveInbox, link: Shared) {
-    let url = format!("/sse/stream?last_event_id={}", link.borrow().last_position);
-    let Ok(source) = EventSource::new(&url) else {
-        schedule_retry(live, link);
-        return;
-    };
-    for name in EVENT_NAMES {
-        let link = link.clone();
-        let handler = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(data) = event.data().as_string() else {
-                return;
-            };
-            if name == "connected" {
-                link.borrow_mut().attempt = 0;
-            }
-            apply(live, &link, name, &data);
-            relay::share(name, &data);
+impl Session {
+    /// Starts following the tab that holds the user's stream, and takes
+    /// the stream over when this tab is given the lead.
+    pub fn start(live: LiveInbox, user_id: i64, last_position: i64, channels: Vec<ChannelHead>) -> Self {
+        live.follow_from(Cursor::new(last_position, channels));
+        let relay = Relay::join(&format!("herald-{user_id}"), move |tabs, text| {
+            on_tab_message(live, tabs, &text)
         });
-        let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
-        // Listeners live as long as their source; a source is replaced only
-        // on reconnect, so what leaks is a few closures per reconnect.
-        handler.forget();
-    }
-
-    let on_error = {
-        let link = link.clone();
-        Closure::<dyn Fn()>::new(move || {
-            if let Some(source) = link.borrow_mut().source.take() {
-                source.close();
+        let stream = Stream::new(live, relay.tabs());
+        relay.tabs().post(&TabMessage::Hello.encode());
+        let leader = Rc::downgrade(&stream);
+        relay.request_lead(&format!("herald-stream-{user_id}"), move || {
+            if let Some(stream) = leader.upgrade() {
+                stream.lead();
             }
-            schedule_retry(live, link.clone());
-        })
-    };
-    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    on_error.forget();
-    link.borrow_mut().source = Some(source);
+        });
+        Session {
+            stream,
+            _relay: relay,
+            _clock: Clock::start(live.now_ms),
+        }
+    }
 }
 
-/// The events a tab understands; the leader relays exactly these.
-const EVENT_NAMES: [&str; 6] = [
-    "connected",
-    "notification",
-    "notification.read",
-    "notification.removed",
-    "progress",
-    "resync",
-];
-
-/// Applies one event to this tab's state, whether it came from this tab's
-/// own stream or was relayed by the tab that holds the stream.
-pub(super) fn apply(live: LiveInbox, link: &Shared, name: &str, data: &str) {
-    fn parse<T: serde::de::DeserializeOwned>(data: &str) -> Option<T> {
-        serde_json::from_str(data).ok()
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stream.stop();
     }
-    match name {
-        "connected" => {
-            set_connection(live, Connection::Live);
-            if let Some(c) = parse::<ConnectedEvent>(data) {
-                live.unread.set(Some(c.unread));
-            }
+}
+
+/// What another tab said: the leader answers a newcomer with the stream's
+/// state; a follower applies what the leader passes on.
+fn on_tab_message(live: LiveInbox, tabs: &Tabs, text: &str) {
+    match TabMessage::decode(text) {
+        Some(TabMessage::Hello) if tabs.leading() => {
+            tabs.post(&TabMessage::state(live.connection.get_untracked()).encode())
         }
-        "notification" => {
-            if let Some(n) = parse::<NotificationEvent>(data) {
-                let entry = &n.event;
-                let followed =
-                    link.borrow_mut()
-                        .follow(entry.notification.position, entry.ch, entry.off);
-                let Some(gap) = followed else {
-                    return; // rendered or seen already: never shown twice
-                };
-                if gap {
-                    live.resyncs.update(|r| *r += 1);
-                }
-                on_notification(live, n);
-            }
-        }
-        "notification.read" => {
-            if let Some(read) = parse::<ReadEvent>(data) {
-                live.unread.set(Some(read.unread));
-                live.overlay.update(|o| o.apply_read(&read));
-                live.critical.update(|list| {
-                    list.retain(|n| {
-                        !read.ids.contains(&n.id)
-                            && read.up_to_position.is_none_or(|p| n.position > p)
-                    })
-                });
-            }
-        }
-        "notification.removed" => {
-            if let Some(WithUnread { event, unread }) = parse::<RemovedEvent>(data) {
-                let followed = link
-                    .borrow_mut()
-                    .follow(event.position, event.ch, event.off);
-                let Some(gap) = followed else {
-                    return;
-                };
-                if gap {
-                    live.resyncs.update(|r| *r += 1);
-                }
-                // Gone from the inbox, like an archived one.
-                let removed = ReadEvent::archived(event.ids, unread);
-                live.unread.set(Some(removed.unread));
-                live.overlay.update(|o| o.apply_read(&removed));
-                live.critical
-                    .update(|list| list.retain(|n| !removed.ids.contains(&n.id)));
-                live.toasts
-                    .update(|list| list.retain(|t| !removed.ids.contains(&t.id)));
-            }
-        }
-        "progress" => {
-            if let Some(p) = parse::<ProgressEvent>(data) {
-                live.progress.set(Some(p));
-            }
-        }
-        "resync" => live.resyncs.update(|n| *n += 1),
-        relay::STATE_EVENT => {
-            if let Some(state) = Connection::from_label(data) {
-                live.connection.set(state);
-            }
-        }
+        Some(TabMessage::Event { name, data }) if !tabs.leading() => take_in(live, &name, &data),
         _ => {}
     }
 }
 
-impl Link {
-    /// Takes in a stored event at `position`, offset `off` of channel `ch`:
-    /// `None` when it was seen already, else whether it reveals a gap. A
-    /// jump in the channel's offsets means this tab missed something (e.g.
-    /// it joined between render and relay), and it refetches. A channel it
-    /// has not seen yet is adopted.
-    fn follow(&mut self, position: i64, ch: Channel, off: i64) -> Option<bool> {
-        if position <= self.last_position {
-            return None;
+/// Applies one event, from this tab's stream or passed on by the leader.
+fn take_in(live: LiveInbox, name: &str, data: &str) {
+    if let Some(event) = Event::parse(name, data) {
+        if let Some(arrived) = live.apply(event) {
+            announce(live, arrived);
         }
-        self.last_position = position;
-        let gap = self.offsets.get(&ch).is_some_and(|last| off != last + 1);
-        self.offsets.insert(ch, off);
-        Some(gap)
     }
 }
 
-/// Shows the state here and in every tab that follows this one.
-fn set_connection(live: LiveInbox, state: Connection) {
-    live.connection.set(state);
-    relay::share(relay::STATE_EVENT, state.label());
-}
-
-fn on_notification(live: LiveInbox, event: NotificationEvent) {
-    live.unread.set(Some(event.unread));
-    let n = event.event.notification;
-    let mut is_new = false;
-    live.overlay.update(|o| is_new = o.add(n.clone()));
-    if !is_new {
-        return;
-    }
-    if n.severity == Severity::Critical && !n.read {
-        live.critical.update(|list| list.push(n.clone()));
-    }
-    let toast = Toast {
-        id: n.id,
-        title: n.title.clone(),
-        severity: n.severity,
-    };
-    live.toasts.update(|list| list.push(toast));
+fn announce(live: LiveInbox, n: NotificationView) {
+    let id = n.id;
     set_timeout(
-        move || live.toasts.update(|list| list.retain(|t| t.id != n.id)),
-        std::time::Duration::from_millis(TOAST_MS as u64),
+        move || live.expire_toast(id),
+        std::time::Duration::from_millis(TOAST_MS),
     );
     desktop_notification(&n.title, &n.body);
 }
 
-/// Closes the stream and reopens it after `base · 2^attempt`, capped, with
-/// jitter (half to full delay) so many clients do not return in lockstep.
-fn schedule_retry(live: LiveInbox, link: Shared) {
-    if !online() {
-        set_connection(live, Connection::Offline);
-        return;
-    }
-    set_connection(live, Connection::Reconnecting);
-    let attempt = {
-        let mut state = link.borrow_mut();
-        state.attempt = state.attempt.saturating_add(1);
-        state.attempt
-    };
-    let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt as i32 - 1)).min(BACKOFF_MAX_MS);
-    let delay = ceiling * (0.5 + js_sys::Math::random() * 0.5);
-    let retry = {
-        let link = link.clone();
-        Closure::once_into_js(move || {
-            link.borrow_mut().retry_timer = None;
-            open(live, link);
-        })
-    };
-    if let Ok(handle) = window()
-        .set_timeout_with_callback_and_timeout_and_arguments_0(retry.unchecked_ref(), delay as i32)
-    {
-        link.borrow_mut().retry_timer = Some(handle);
+struct Stream {
+    live: LiveInbox,
+    tabs: Tabs,
+    source: RefCell<Option<EventSource>>,
+    attempt: Cell<u32>,
+    retry_timer: Cell<Option<i32>>,
+    callbacks: Callbacks,
+}
+
+type EventHandler = Closure<dyn Fn(MessageEvent)>;
+
+/// The stream's callbacks, made once: closures given to JS must outlive
+/// every call, and making them per connection would leak a set per
+/// reconnect.
+struct Callbacks {
+    events: Vec<(&'static str, EventHandler)>,
+    on_error: Closure<dyn Fn()>,
+    retry: Closure<dyn Fn()>,
+    online: Closure<dyn Fn()>,
+    offline: Closure<dyn Fn()>,
+}
+
+/// Runs `f` on the stream unless its session is gone.
+fn if_alive(stream: &Weak<Stream>, f: impl FnOnce(&Stream)) {
+    if let Some(stream) = stream.upgrade() {
+        f(&stream);
     }
 }
 
-fn watch_network(live: LiveInbox, link: Shared) {
-    let on_offline = {
-        let link = link.clone();
-        Closure::<dyn Fn()>::new(move || {
-            let mut state = link.borrow_mut();
-            if let Some(source) = state.source.take() {
-                source.close();
-            }
-            if let Some(timer) = state.retry_timer.take() {
-                window().clear_timeout_with_handle(timer);
-            }
-            set_connection(live, Connection::Offline);
+impl Callbacks {
+    fn new(stream: &Weak<Stream>) -> Self {
+        let call = |f: fn(&Stream)| {
+            let stream = stream.clone();
+            Closure::<dyn Fn()>::new(move || if_alive(&stream, f))
+        };
+        let events = STREAMED_EVENTS
+            .into_iter()
+            .map(|name| {
+                let stream = stream.clone();
+                let handler = EventHandler::new(move |event: MessageEvent| {
+                    if let Some(data) = event.data().as_string() {
+                        if_alive(&stream, |s| s.on_event(name, &data));
+                    }
+                });
+                (name, handler)
+            })
+            .collect();
+        Callbacks {
+            events,
+            on_error: call(Stream::on_error),
+            retry: call(Stream::on_retry),
+            online: call(Stream::on_online),
+            offline: call(Stream::on_offline),
+        }
+    }
+}
+
+impl Stream {
+    fn new(live: LiveInbox, tabs: Tabs) -> Rc<Self> {
+        Rc::new_cyclic(|me| Stream {
+            live,
+            tabs,
+            source: RefCell::new(None),
+            attempt: Cell::new(0),
+            retry_timer: Cell::new(None),
+            callbacks: Callbacks::new(me),
         })
-    };
-    let on_online = Closure::<dyn Fn()>::new(move || {
-        let mut state = link.borrow_mut();
-        if state.source.is_some() {
+    }
+
+    /// This tab now holds the stream for the whole browser.
+    fn lead(&self) {
+        let w = window();
+        let cb = &self.callbacks;
+        let _ = w.add_event_listener_with_callback("offline", cb.offline.as_ref().unchecked_ref());
+        let _ = w.add_event_listener_with_callback("online", cb.online.as_ref().unchecked_ref());
+        if online() {
+            self.open();
+        } else {
+            self.set_connection(Connection::Offline);
+        }
+    }
+
+    /// Closes everything this stream opened; its callbacks are not called
+    /// again.
+    fn stop(&self) {
+        self.close();
+        self.cancel_retry();
+        let w = window();
+        let cb = &self.callbacks;
+        let _ =
+            w.remove_event_listener_with_callback("offline", cb.offline.as_ref().unchecked_ref());
+        let _ = w.remove_event_listener_with_callback("online", cb.online.as_ref().unchecked_ref());
+    }
+
+    fn open(&self) {
+        self.close();
+        let url = format!("/sse/stream?last_event_id={}", self.live.last_position());
+        let Ok(source) = EventSource::new(&url) else {
+            self.schedule_retry();
+            return;
+        };
+        for (name, handler) in &self.callbacks.events {
+            let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+        }
+        source.set_onerror(Some(self.callbacks.on_error.as_ref().unchecked_ref()));
+        *self.source.borrow_mut() = Some(source);
+    }
+
+    fn close(&self) {
+        if let Some(source) = self.source.borrow_mut().take() {
+            source.close();
+        }
+    }
+
+    fn on_event(&self, name: &str, data: &str) {
+        if name == "connected" {
+            self.attempt.set(0);
+        }
+        take_in(self.live, name, data);
+        self.tabs.share(&TabMessage::event(name, data).encode());
+    }
+
+    fn on_error(&self) {
+        self.close();
+        self.schedule_retry();
+    }
+
+    /// Reopens after `base · 2^attempt`, capped, with jitter (half to full
+    /// delay) so many clients do not return in lockstep.
+    fn schedule_retry(&self) {
+        if !online() {
+            self.set_connection(Connection::Offline);
             return;
         }
-        if let Some(timer) = state.retry_timer.take() {
+        self.set_connection(Connection::Reconnecting);
+        let attempt = self.attempt.get().saturating_add(1);
+        self.attempt.set(attempt);
+        let ceiling = (BACKOFF_BASE_MS * 2f64.powi(attempt as i32 - 1)).min(BACKOFF_MAX_MS);
+        let delay = ceiling * (0.5 + js_sys::Math::random() * 0.5);
+        let timer = window().set_timeout_with_callback_and_timeout_and_arguments_0(
+            self.callbacks.retry.as_ref().unchecked_ref(),
+            delay as i32,
+        );
+        self.retry_timer.set(timer.ok());
+    }
+
+    fn cancel_retry(&self) {
+        if let Some(timer) = self.retry_timer.take() {
             window().clear_timeout_with_handle(timer);
         }
-        state.attempt = 0;
-        drop(state);
-        set_connection(live, Connection::Reconnecting);
-        open(live, link.clone());
-    });
-    let w = window();
-    let _ = w.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
-    let _ = w.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-    on_offline.forget();
-    on_online.forget();
-}
+    }
 
-fn start_clock(live: LiveInbox) {
-    live.now_ms.set(Some(js_sys::Date::now()));
-    let tick = Closure::<dyn Fn()>::new(move || live.now_ms.set(Some(js_sys::Date::now())));
-    let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
-        tick.as_ref().unchecked_ref(),
-        CLOCK_TICK_MS,
-    );
-    tick.forget();
+    fn on_retry(&self) {
+        self.retry_timer.set(None);
+        self.open();
+    }
+
+    fn on_offline(&self) {
+        self.close();
+        self.cancel_retry();
+        self.set_connection(Connection::Offline);
+    }
+
+    fn on_online(&self) {
+        if self.source.borrow().is_some() {
+            return;
+        }
+        self.cancel_retry();
+        self.attempt.set(0);
+        self.set_connection(Connection::Reconnecting);
+        self.open();
+    }
+
+    /// Shows the state here and in every tab that follows this one.
+    fn set_connection(&self, state: Connection) {
+        self.live.set_connection(state);
+        self.tabs.share(&TabMessage::state(state).encode());
+    }
 }
 
 fn online() -> bool {
     window().navigator().on_line()
-}
-
-/// A system notification, only when the tab is hidden and the user allowed it.
-fn desktop_notification(title: &str, body: &str) {
-    use web_sys::{Notification, NotificationOptions, NotificationPermission, VisibilityState};
-    let hidden = document().visibility_state() == VisibilityState::Hidden;
-    if !hidden || Notification::permission() != NotificationPermission::Granted {
-        return;
-    }
-    let options = NotificationOptions::new();
-    options.set_body(body);
-    let _ = Notification::new_with_options(title, &options);
-}
-
-/// Asks the browser for permission to show system notifications.
-pub fn request_desktop_permission() {
-    let _ = web_sys::Notification::request_permission();
 }

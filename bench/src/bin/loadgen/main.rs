@@ -16,26 +16,28 @@
 //!
 //! Run `loadgen --help` for the flags.
 
+mod args;
 mod publish;
 mod shared;
 mod stream;
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     ops::Range,
-    path::PathBuf,
     process::ExitCode,
     sync::{atomic::Ordering, Arc},
     time::{Duration, Instant},
 };
 
-use herald_bench::{procfs, stats::Summary};
+use herald_bench::{cli, procfs, stats::Summary};
 use serde_json::{json, Value};
 use tokio::{
     sync::{watch, Semaphore},
     task::JoinSet,
 };
 
+pub use args::Target;
+use args::{Args, Mode, STORM_TAIL};
 use publish::{PubConfig, Published};
 use shared::{secs, RangeFigures, Shared};
 use stream::{Phase, SubConfig, SubResult};
@@ -43,310 +45,6 @@ use stream::{Phase, SubConfig, SubResult};
 /// File descriptors the process needs besides its subscribers (runtime,
 /// publishers, stdio, /proc readings).
 const SPARE_FDS: u64 = 100;
-
-const USAGE: &str = "\
-usage: loadgen [options]
-  --mode fanout|throughput|storm  what to run (default fanout)
-  --target herald|baseline   which server is under test (default herald)
-  --base-url URL[,URL...]    http://IP:PORT of the server (default http://127.0.0.1:3000);
-                             several (instances of one cluster): stream k opens on URL k mod n,
-                             message i is published through URL i mod n
-  --subscribers N            SSE streams to open (default 10000)
-  --messages M               fanout: messages to publish (default 50);
-                             throughput: upper bound on publishes (default 100000)
-  --rate R                   fanout, storm: publish rate, messages per second (default 10)
-  --ramp R1,R2,...           fanout: then steps at these rates, until one is not sustained
-  --step-secs S              fanout: length of a ramp step (default 5)
-  --ramp-p99-ms L            fanout: a step is sustained if its sends kept 95% of the rate,
-                             nothing was lost and last-subscriber p99 <= L (default 1000)
-  --publishers P             throughput: closed-loop publishers (default 4)
-  --duration S               throughput: seconds of publishing (default 10)
-  --warmup S                 storm: seconds of publishing before the storm (default 3)
-  --storm-gap S              storm: seconds between closing and reopening (default 1)
-  --storm-timeout S          storm: limit for every stream to reconnect and catch up (default 60)
-  --reconnect-concurrency C  storm: reopenings in flight (default 0: all at once)
-  --source-ips K             spread client sockets over 127.0.0.1..127.0.0.K (default 4)
-  --server-pid PID[,PID...]  read the server's VmRSS / CPU from /proc/PID (several: summed)
-  --db-pid PID               also report the CPU of PID and its descendants (a database)
-  --tokens-file FILE         herald: one bearer token per line, used round-robin
-  --admin-token TOKEN        herald: bearer token that publishes
-  --connect-concurrency C    streams being opened at once (default 100; keep it under
-                             the server's listen backlog, 128 for tokio's default)
-  --connect-timeout S        per-stream limit to get established, seconds (default 60)
-  --drain-timeout S          wait for deliveries after the last publish, seconds (default 10)
-  --json-out FILE            also write the results as JSON";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Herald,
-    Baseline,
-}
-
-impl Target {
-    fn name(self) -> &'static str {
-        match self {
-            Target::Herald => "herald",
-            Target::Baseline => "baseline",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Fanout,
-    Throughput,
-    Storm,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Fanout => "fanout",
-            Mode::Throughput => "throughput",
-            Mode::Storm => "storm",
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Args {
-    mode: Mode,
-    target: Target,
-    servers: Vec<SocketAddr>,
-    subscribers: usize,
-    messages: usize,
-    rate: f64,
-    ramp: Vec<f64>,
-    step_secs: f64,
-    ramp_p99_ms: f64,
-    publishers: usize,
-    duration: Duration,
-    warmup: Duration,
-    storm_gap: Duration,
-    storm_timeout: Duration,
-    reconnect_concurrency: usize,
-    source_ips: u8,
-    server_pids: Vec<u32>,
-    db_pid: Option<u32>,
-    tokens: Vec<String>,
-    admin_token: Option<String>,
-    connect_concurrency: usize,
-    connect_timeout: Duration,
-    drain_timeout: Duration,
-    json_out: Option<PathBuf>,
-}
-
-impl Args {
-    /// Message slots the run may use.
-    fn capacity(&self) -> usize {
-        match self.mode {
-            Mode::Fanout => {
-                self.messages
-                    + self
-                        .ramp
-                        .iter()
-                        .map(|r| (r * self.step_secs).ceil() as usize)
-                        .sum::<usize>()
-            }
-            Mode::Throughput => self.messages,
-            // Warm-up, gap, the storm itself, the tail, and room to spare.
-            Mode::Storm => {
-                let s = self.warmup + self.storm_gap + self.storm_timeout + STORM_TAIL;
-                ((s.as_secs_f64() + 30.0) * self.rate).ceil() as usize
-            }
-        }
-    }
-}
-
-/// Storm: publishing goes on this long after every stream caught up.
-const STORM_TAIL: Duration = Duration::from_secs(2);
-
-fn parse_args() -> Result<Args, String> {
-    let mut mode = Mode::Fanout;
-    let mut target = Target::Herald;
-    let mut base_url = "http://127.0.0.1:3000".to_string();
-    let mut subscribers = 10_000;
-    let mut messages: Option<usize> = None;
-    let mut rate: f64 = 10.0;
-    let mut ramp = Vec::new();
-    let mut step_secs: f64 = 5.0;
-    let mut ramp_p99_ms: f64 = 1000.0;
-    let mut publishers = 4;
-    let mut duration: f64 = 10.0;
-    let mut warmup: f64 = 3.0;
-    let mut storm_gap: f64 = 1.0;
-    let mut storm_timeout: f64 = 60.0;
-    let mut reconnect_concurrency = 0;
-    let mut source_ips = 4;
-    let mut server_pids = Vec::new();
-    let mut db_pid = None;
-    let mut tokens_file: Option<PathBuf> = None;
-    let mut admin_token = None;
-    let mut connect_concurrency = 100;
-    let mut connect_timeout: f64 = 60.0;
-    let mut drain_timeout: f64 = 10.0;
-    let mut json_out = None;
-
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        let bad = |what: &str| format!("{flag}: {what}, got {value:?}");
-        let count = || value.parse::<usize>().map_err(|_| bad("expected a count"));
-        let seconds = || value.parse::<f64>().map_err(|_| bad("expected seconds"));
-        match flag.as_str() {
-            "--mode" => {
-                mode = match value.as_str() {
-                    "fanout" => Mode::Fanout,
-                    "throughput" => Mode::Throughput,
-                    "storm" => Mode::Storm,
-                    _ => return Err(bad("expected fanout, throughput or storm")),
-                }
-            }
-            "--target" => {
-                target = match value.as_str() {
-                    "herald" => Target::Herald,
-                    "baseline" => Target::Baseline,
-                    _ => return Err(bad("expected herald or baseline")),
-                }
-            }
-            "--base-url" => base_url = value.clone(),
-            "--subscribers" => subscribers = count()?,
-            "--messages" => messages = Some(count()?),
-            "--rate" => rate = value.parse().map_err(|_| bad("expected msg/s"))?,
-            "--ramp" => {
-                ramp = value
-                    .split([',', ' '])
-                    .filter(|s| !s.is_empty())
-                    .map(|s| s.parse::<f64>().map_err(|_| bad("expected rates")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--step-secs" => step_secs = seconds()?,
-            "--ramp-p99-ms" => ramp_p99_ms = value.parse().map_err(|_| bad("expected ms"))?,
-            "--publishers" => publishers = count()?,
-            "--duration" => duration = seconds()?,
-            "--warmup" => warmup = seconds()?,
-            "--storm-gap" => storm_gap = seconds()?,
-            "--storm-timeout" => storm_timeout = seconds()?,
-            "--reconnect-concurrency" => reconnect_concurrency = count()?,
-            "--source-ips" => source_ips = value.parse().map_err(|_| bad("expected 1..=254"))?,
-            "--server-pid" => {
-                server_pids = value
-                    .split(',')
-                    .map(|p| p.trim().parse::<u32>().map_err(|_| bad("expected pids")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--db-pid" => db_pid = Some(value.parse().map_err(|_| bad("expected a pid"))?),
-            "--tokens-file" | "--users-file" => tokens_file = Some(value.clone().into()),
-            "--admin-token" => admin_token = Some(value.clone()),
-            "--connect-concurrency" => connect_concurrency = count()?,
-            "--connect-timeout" => connect_timeout = seconds()?,
-            "--drain-timeout" => drain_timeout = seconds()?,
-            "--json-out" => json_out = Some(value.clone().into()),
-            _ => return Err(format!("unknown flag {flag:?}\n{USAGE}")),
-        }
-    }
-
-    let servers = base_url
-        .split(',')
-        .map(|url| {
-            let url = url.trim();
-            let host = url
-                .strip_prefix("http://")
-                .ok_or("--base-url must start with http://")?
-                .trim_end_matches('/');
-            let server: SocketAddr = host
-                .parse()
-                .map_err(|_| format!("--base-url must be http://IP:PORT, got {url:?}"))?;
-            if !server.ip().is_loopback() {
-                return Err(
-                    "--base-url must be a loopback address: this tool only loads local servers"
-                        .to_string(),
-                );
-            }
-            Ok(server)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if source_ips == 0 || source_ips > 254 {
-        return Err("--source-ips must be 1..=254".into());
-    }
-    let messages = messages.unwrap_or(match mode {
-        Mode::Throughput => 100_000,
-        _ => 50,
-    });
-    let positive = |v: f64| v.is_finite() && v > 0.0;
-    if subscribers == 0
-        || messages == 0
-        || !positive(rate)
-        || connect_concurrency == 0
-        || publishers == 0
-    {
-        return Err("--subscribers, --messages, --rate, --publishers and --connect-concurrency must be positive".into());
-    }
-    if !ramp.iter().all(|r| positive(*r)) || !positive(step_secs) || !positive(ramp_p99_ms) {
-        return Err("--ramp rates, --step-secs and --ramp-p99-ms must be positive".into());
-    }
-    for (name, v) in [
-        ("--connect-timeout", connect_timeout),
-        ("--duration", duration),
-        ("--storm-timeout", storm_timeout),
-    ] {
-        if !positive(v) {
-            return Err(format!("{name} must be positive seconds"));
-        }
-    }
-    for (name, v) in [
-        ("--drain-timeout", drain_timeout),
-        ("--warmup", warmup),
-        ("--storm-gap", storm_gap),
-    ] {
-        if !(positive(v) || v == 0.0) {
-            return Err(format!("{name} must be zero or positive seconds"));
-        }
-    }
-    let tokens = match &tokens_file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| format!("--tokens-file {}: {e}", path.display()))?
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect(),
-        None => Vec::new(),
-    };
-    if target == Target::Herald && (tokens.is_empty() || admin_token.is_none()) {
-        return Err("--target herald needs --tokens-file (non-empty) and --admin-token".into());
-    }
-    Ok(Args {
-        mode,
-        target,
-        servers,
-        subscribers,
-        messages,
-        rate,
-        ramp,
-        step_secs,
-        ramp_p99_ms,
-        publishers,
-        duration: Duration::from_secs_f64(duration),
-        warmup: Duration::from_secs_f64(warmup),
-        storm_gap: Duration::from_secs_f64(storm_gap),
-        storm_timeout: Duration::from_secs_f64(storm_timeout),
-        reconnect_concurrency,
-        source_ips,
-        server_pids,
-        db_pid,
-        tokens,
-        admin_token,
-        connect_concurrency,
-        connect_timeout: Duration::from_secs_f64(connect_timeout),
-        drain_timeout: Duration::from_secs_f64(drain_timeout),
-        json_out,
-    })
-}
 
 /// Raises the soft open-file limit to the hard one; returns the new soft limit.
 fn raise_fd_limit() -> Result<u64, String> {
@@ -524,13 +222,7 @@ fn range_json(f: &RangeFigures) -> Value {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse_checked();
     let fd_limit = match raise_fd_limit() {
         Ok(l) => l,
         Err(e) => {
@@ -549,21 +241,12 @@ async fn main() -> ExitCode {
     }
     // Fail early and clearly if the extra loopback source addresses are unusable.
     for k in 1..=args.source_ips {
-        let addr = SocketAddr::from((Ipv4Addr::new(127, 0, 0, k), 0));
-        if let Err(e) = std::net::UdpSocket::bind(addr) {
-            eprintln!("loadgen: cannot bind source address {addr}: {e} (lower --source-ips)");
+        if let Err(e) = cli::check_source_ip(IpAddr::V4(Ipv4Addr::new(127, 0, 0, k))) {
+            eprintln!("loadgen: {e} (lower --source-ips)");
             return ExitCode::FAILURE;
         }
     }
-
-    match run(args).await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(3),
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_status("loadgen", run(args).await)
 }
 
 /// Opens every stream, runs the mode, prints and writes the results;
@@ -579,7 +262,7 @@ async fn run(args: Args) -> Result<bool, String> {
         args.source_ips
     );
     let timed = match args.mode {
-        Mode::Fanout => args.messages,
+        Mode::Fanout => args.messages(),
         Mode::Throughput => args.capacity(),
         Mode::Storm => 0,
     };
@@ -666,13 +349,14 @@ async fn run(args: Args) -> Result<bool, String> {
         Mode::Fanout => {
             eprintln!(
                 "loadgen: publishing {} messages at {} msg/s…",
-                args.messages, args.rate
+                args.messages(),
+                args.rate
             );
             let published = publish::open_loop(
                 pub_cfg.clone(),
                 shared.clone(),
                 args.rate,
-                Some(args.messages),
+                Some(args.messages()),
                 None,
             )
             .await;
@@ -681,11 +365,11 @@ async fn run(args: Args) -> Result<bool, String> {
             let f = shared.range_figures(range);
             text.push(format!(
                 "messages                {} at {} msg/s, sends achieved {} msg/s; drained {drained_s:.2} s after the last answer",
-                args.messages,
+                args.messages(),
                 args.rate,
                 fmt_num(f.send_rate, 2)
             ));
-            out["messages"] = json!(args.messages);
+            out["messages"] = json!(args.messages());
             out["rate"] = json!(args.rate);
             out["achieved_rate"] = json!(f.send_rate);
             let cpu = cpu_publish.until(CpuMark::now(pid));

@@ -93,6 +93,33 @@ struct Sub {
 }
 
 impl Sub {
+    /// A stream not yet opened; `permit` is its place in the opening gate.
+    fn new(shared: &Shared, replays: bool, permit: Option<OwnedSemaphorePermit>) -> Sub {
+        Sub {
+            replays,
+            permit,
+            established: false,
+            reopened: false,
+            first_connected: 0,
+            reconnected_at: 0,
+            seen: vec![0; shared.capacity.div_ceil(64)],
+            latencies_us: Vec::with_capacity(shared.timed.min(4096)),
+            last_id: None,
+            last_id_text: None,
+            offs: Vec::new(),
+            resynced: false,
+            caught_up: false,
+            cursor: 0,
+        }
+    }
+
+    /// Closed by the storm and about to reopen: the next `connected` is a
+    /// reconnection, measured as such.
+    fn reopening(&mut self) {
+        self.reopened = true;
+        self.established = false;
+    }
+
     fn has(&self, i: usize) -> bool {
         self.seen[i / 64] & (1 << (i % 64)) != 0
     }
@@ -308,22 +335,8 @@ pub async fn subscriber(
     reconnect_gate: Option<Arc<Semaphore>>,
     mut phase: watch::Receiver<Phase>,
 ) -> SubResult {
-    let mut sub = Sub {
-        replays: cfg.target == Target::Herald,
-        permit: gate.acquire_owned().await.ok(),
-        established: false,
-        reopened: false,
-        first_connected: 0,
-        reconnected_at: 0,
-        seen: vec![0; shared.capacity.div_ceil(64)],
-        latencies_us: Vec::with_capacity(shared.timed.min(4096)),
-        last_id: None,
-        last_id_text: None,
-        offs: Vec::new(),
-        resynced: false,
-        caught_up: false,
-        cursor: 0,
-    };
+    let permit = gate.acquire_owned().await.ok();
+    let mut sub = Sub::new(&shared, cfg.target == Target::Herald, permit);
     let mut end = open(&mut sub, index, &cfg, &shared, &mut phase).await;
     if matches!(end, End::Storm) {
         shared.closed.fetch_add(1, Ordering::Relaxed);
@@ -333,8 +346,7 @@ pub async fn subscriber(
             .map(|p| *p);
         end = End::Stop;
         if let Ok(Phase::Reopen) = next {
-            sub.reopened = true;
-            sub.established = false;
+            sub.reopening();
             sub.permit = match &reconnect_gate {
                 Some(g) => g.clone().acquire_owned().await.ok(),
                 None => None,
@@ -495,25 +507,6 @@ mod tests {
 
     use super::*;
 
-    fn new_sub(shared: &Shared, replays: bool) -> Sub {
-        Sub {
-            replays,
-            permit: None,
-            established: false,
-            reopened: false,
-            first_connected: 0,
-            reconnected_at: 0,
-            seen: vec![0; shared.capacity.div_ceil(64)],
-            latencies_us: Vec::new(),
-            last_id: None,
-            last_id_text: None,
-            offs: Vec::new(),
-            resynced: false,
-            caught_up: false,
-            cursor: 0,
-        }
-    }
-
     /// Message `i` was sent now and answered 200.
     fn publish(shared: &Shared, i: usize) {
         shared.sent_at[i].store(shared.now_ns(), Ordering::Release);
@@ -542,10 +535,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1));
     }
 
+    /// The storm: the stream was closed, messages `..caught_up_at` were
+    /// answered before the reopen, and it is `connected` again.
+    fn reopen(sub: &mut Sub, shared: &Shared, caught_up_at: usize) {
+        shared.catch_up_to.store(caught_up_at, Ordering::Release);
+        sub.reopening();
+        sub.on_event(shared, event("connected", None, "{}".into()));
+    }
+
     #[test]
     fn a_missing_owed_message_is_lost_and_a_repeat_is_a_duplicate() {
         let shared = Shared::new(8, 8);
-        let mut sub = new_sub(&shared, true);
+        let mut sub = Sub::new(&shared, true, None);
         connect(&mut sub, &shared);
         for i in 0..4 {
             publish(&shared, i);
@@ -567,7 +568,7 @@ mod tests {
     #[test]
     fn without_offsets_ids_must_be_consecutive() {
         let shared = Shared::new(8, 8);
-        let mut sub = new_sub(&shared, true);
+        let mut sub = Sub::new(&shared, true, None);
         connect(&mut sub, &shared);
         for (i, id) in [(0, "1"), (1, "2"), (2, "5")] {
             publish(&shared, i);
@@ -584,7 +585,7 @@ mod tests {
         let shared = Shared::new(8, 8);
         publish(&shared, 0);
         std::thread::sleep(Duration::from_millis(1));
-        let mut sub = new_sub(&shared, true);
+        let mut sub = Sub::new(&shared, true, None);
         connect(&mut sub, &shared);
         publish(&shared, 1);
         sub.on_event(&shared, event("notification", Some("102"), frame(1, 2)));
@@ -595,17 +596,14 @@ mod tests {
     #[test]
     fn a_reopened_stream_is_caught_up_once_it_has_what_it_missed() {
         let shared = Shared::new(8, 0);
-        let mut sub = new_sub(&shared, true);
+        let mut sub = Sub::new(&shared, true, None);
         connect(&mut sub, &shared);
         publish(&shared, 0);
         sub.on_event(&shared, event("notification", Some("100"), frame(0, 1)));
         // Closed; two messages go out meanwhile, then the reopen.
         publish(&shared, 1);
         publish(&shared, 2);
-        shared.catch_up_to.store(3, Ordering::Release);
-        sub.reopened = true;
-        sub.established = false;
-        sub.on_event(&shared, event("connected", None, "{}".into()));
+        reopen(&mut sub, &shared, 3);
         assert_eq!(shared.reconnected.load(Ordering::Relaxed), 1);
         assert!(!sub.caught_up);
         sub.on_event(&shared, event("notification", Some("101"), frame(1, 2)));
@@ -621,14 +619,11 @@ mod tests {
     #[test]
     fn after_a_resync_what_is_missing_is_counted_apart() {
         let shared = Shared::new(8, 0);
-        let mut sub = new_sub(&shared, true);
+        let mut sub = Sub::new(&shared, true, None);
         connect(&mut sub, &shared);
         publish(&shared, 0);
         publish(&shared, 1);
-        shared.catch_up_to.store(2, Ordering::Release);
-        sub.reopened = true;
-        sub.established = false;
-        sub.on_event(&shared, event("connected", None, "{}".into()));
+        reopen(&mut sub, &shared, 2);
         sub.on_event(&shared, event("resync", None, "{}".into()));
         assert!(sub.caught_up);
         // After the resync the stream goes on from a new offset: no gap.

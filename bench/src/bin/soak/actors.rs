@@ -57,6 +57,24 @@ fn random_user(ctx: &Ctx, rng: &mut Rng) -> Arc<Vu> {
     ctx.users[rng.below(ctx.users.len() as u64) as usize].clone()
 }
 
+/// An actor that sends the same bodiless request, `(method, path)`, as a
+/// random user (drawn from `seed`) on every tick.
+async fn random_user_requests(
+    c: Arc<Ctx>,
+    mut pace: Pace,
+    seed: u64,
+    kind: Kind,
+    (method, path): (&'static str, &'static str),
+) {
+    let mut conn = HttpConn::new(c.server, Some(SOURCE_MAIN));
+    let mut rng = Rng::seeded(seed);
+    while pace.next().await.is_some() {
+        let vu = random_user(&c, &mut rng);
+        c.request(&mut conn, kind, method, path, Some(&vu.token()), None)
+            .await;
+    }
+}
+
 pub fn spawn_actors(ctx: &Arc<Ctx>, phase: &watch::Receiver<Phase>, set: &mut JoinSet<()>) {
     const SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
 
@@ -127,36 +145,24 @@ pub fn spawn_actors(ctx: &Arc<Ctx>, phase: &watch::Receiver<Phase>, set: &mut Jo
         }
     });
 
-    let (c, mut pace) = (ctx.clone(), Pace::new(READ_ALL_PER_SEC, phase));
-    set.spawn(async move {
-        let mut conn = HttpConn::new(c.server, Some(SOURCE_MAIN));
-        let mut rng = Rng::seeded(3);
-        while pace.next().await.is_some() {
-            let vu = random_user(&c, &mut rng);
-            let path = "/api/notifications/read-all";
-            c.request(
-                &mut conn,
-                Kind::ReadAll,
-                "POST",
-                path,
-                Some(&vu.token()),
-                None,
-            )
-            .await;
-        }
-    });
-
-    let (c, mut pace) = (ctx.clone(), Pace::new(INBOX_READS_PER_SEC, phase));
-    set.spawn(async move {
-        let mut conn = HttpConn::new(c.server, Some(SOURCE_MAIN));
-        let mut rng = Rng::seeded(4);
-        while pace.next().await.is_some() {
-            let vu = random_user(&c, &mut rng);
-            let path = "/api/notifications?limit=20";
-            c.request(&mut conn, Kind::Inbox, "GET", path, Some(&vu.token()), None)
-                .await;
-        }
-    });
+    // Requests with no body and nothing to remember: the same actor.
+    for (per_sec, seed, kind, request) in [
+        (
+            READ_ALL_PER_SEC,
+            3,
+            Kind::ReadAll,
+            ("POST", "/api/notifications/read-all"),
+        ),
+        (
+            INBOX_READS_PER_SEC,
+            4,
+            Kind::Inbox,
+            ("GET", "/api/notifications?limit=20"),
+        ),
+    ] {
+        let pace = Pace::new(per_sec, phase);
+        set.spawn(random_user_requests(ctx.clone(), pace, seed, kind, request));
+    }
 
     let (c, mut pace) = (ctx.clone(), Pace::new(GOOD_SIGNINS_PER_SEC, phase));
     set.spawn(async move {

@@ -31,7 +31,7 @@
 //! check could not be made); 1 setup error; 2 bad arguments.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
+    net::Ipv4Addr,
     process::ExitCode,
     sync::{
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -41,6 +41,7 @@ use std::{
 };
 
 use herald_bench::{
+    cli,
     http::HttpConn,
     procfs,
     soak::{Kind, Tally},
@@ -52,10 +53,12 @@ use tokio::{
 };
 
 mod actors;
+mod args;
 mod ctx;
 mod report;
 mod stream;
 
+use args::Args;
 use ctx::{setup_sign_in, Ctx, InboxPage, Phase, Vu};
 use report::{Plan, RssLog};
 
@@ -96,111 +99,20 @@ pub const SOURCE_MAIN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 pub const SOURCE_BAD_SIGNIN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
 pub const SOURCE_GOOD_SIGNIN: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 
-pub const USAGE: &str = "\
-usage: soak [options]   (passwords come from the environment: SOAK_PASSWORD)
-  --base-url URL       http://127.0.0.1:PORT of Herald (default http://127.0.0.1:3000)
-  --duration S         seconds of load (default 1800)
-  --server-pid PID     Herald's pid, for its RSS (required)
-  --users N            accounts <prefix>1..<prefix>N, all with SOAK_PASSWORD (default 200)
-  --user-prefix P      (default soak)
-  --admin NAME         an admin account with SOAK_PASSWORD (default soak-admin)
-  --decoy NAME         the account bad sign-ins aim at (default soak-decoy)";
-
-struct Args {
-    server: SocketAddr,
-    duration: Duration,
-    server_pid: u32,
-    users: usize,
-    user_prefix: String,
-    admin: String,
-    decoy: String,
-    password: String,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut base_url = "http://127.0.0.1:3000".to_string();
-    let mut duration = 1800u64;
-    let mut server_pid = None;
-    let mut users = 200usize;
-    let mut user_prefix = "soak".to_string();
-    let mut admin = "soak-admin".to_string();
-    let mut decoy = "soak-decoy".to_string();
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        let bad = |what: &str| format!("{flag}: {what}, got {value:?}");
-        match flag.as_str() {
-            "--base-url" => base_url = value,
-            "--duration" => duration = value.parse().map_err(|_| bad("expected seconds"))?,
-            "--server-pid" => server_pid = Some(value.parse().map_err(|_| bad("expected a pid"))?),
-            "--users" => users = value.parse().map_err(|_| bad("expected a count"))?,
-            "--user-prefix" => user_prefix = value,
-            "--admin" => admin = value,
-            "--decoy" => decoy = value,
-            _ => return Err(format!("unknown flag {flag:?}\n{USAGE}")),
-        }
-    }
-    let server: SocketAddr = base_url
-        .strip_prefix("http://")
-        .map(|h| h.trim_end_matches('/'))
-        .and_then(|h| h.parse().ok())
-        .ok_or_else(|| format!("--base-url must be http://IP:PORT, got {base_url:?}"))?;
-    if !server.ip().is_loopback() {
-        return Err(
-            "--base-url must be a loopback address: this tool only loads local servers".into(),
-        );
-    }
-    if duration < 30 || users == 0 {
-        return Err("--duration must be at least 30 s and --users positive".into());
-    }
-    let server_pid = server_pid.ok_or("--server-pid is required")?;
-    let password = std::env::var("SOAK_PASSWORD")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .ok_or("SOAK_PASSWORD must be set")?;
-    Ok(Args {
-        server,
-        duration: Duration::from_secs(duration),
-        server_pid,
-        users,
-        user_prefix,
-        admin,
-        decoy,
-        password,
-    })
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("soak: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::parse_checked();
     for ip in [SOURCE_MAIN, SOURCE_BAD_SIGNIN, SOURCE_GOOD_SIGNIN] {
-        if let Err(e) = std::net::UdpSocket::bind((ip, 0)) {
-            eprintln!("soak: cannot bind source address {ip}: {e}");
+        if let Err(e) = cli::check_source_ip(ip.into()) {
+            eprintln!("soak: {e}");
             return ExitCode::FAILURE;
         }
     }
-    match run(args).await {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(3),
-        Err(e) => {
-            eprintln!("soak: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::exit_status("soak", run(args).await)
 }
 
 async fn run(args: Args) -> Result<bool, String> {
-    let plan = Plan::new(args.duration);
+    let plan = Plan::new(args.duration());
     plan.print(&args);
     let ctx = Arc::new(set_up(&args).await?);
     let pid = args.server_pid;

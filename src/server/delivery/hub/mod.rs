@@ -5,20 +5,22 @@
 //! each belongs to, and targets (a user's every tab, a role, everyone). It
 //! does not know use cases: callers hand it a [`Target`] and frames.
 //!
+//! Its parts: `registry.rs` (streams and live users, behind one lock),
+//! `unread.rs` (each live user's unread counter), `funnel.rs` (the
+//! delivered watermark and the eviction of lingering counters), `frame.rs`
+//! (encoded events), `stats.rs` (numbers for operators).
+//!
 //! **Counters.** Each live user has an unread count kept here, so that a
 //! broadcast to 10,000 online users costs 10,000 increments in memory
-//! instead of 10,000 `COUNT`s. A counter starts from an exact count read
-//! from the log (`notifications::counter_seed`) and then follows the log
-//! in the order it is applied here: `+1` per notification in one of the
-//! user's channels, `-1` per removal of one they had not read, and the
-//! absolute value carried by their own reads. Nothing is stored: after a
+//! instead of 10,000 `COUNT`s (`unread.rs`). Nothing is stored: after a
 //! restart the first stream of a user seeds it again. A counter lingers
 //! [`LINGER`] after the user's last stream closes (still following the
-//! log), so a reconnect storm does not pay a `COUNT` per user.
+//! log), so a reconnect storm does not pay a `COUNT` per user; then
+//! `tasks::linger` evicts it.
 //!
-//! **Order.** Callers apply entries in log order, each after its commit,
-//! by the `Publisher`, right after each commit; `applied` is the
-//! last position applied. A stream attaching here learns the unread count
+//! **Order.** Entries are applied in log order, each after its commit (by
+//! the publisher, or by the follower on a cluster: `delivery::backplane`);
+//! `applied` is the last position applied. A stream attaching here learns the unread count
 //! and `applied` in one step, under the registry lock: what it replays
 //! from the store is `(resume point, applied]`, what it receives live is
 //! everything after. No gap, no duplicate.
@@ -32,21 +34,27 @@
 //! concurrent subscribes cannot overshoot it.
 
 mod frame;
+mod funnel;
+mod registry;
+mod stats;
+mod unread;
 
 pub use frame::{BadEventName, EventName, Frame, FrameTemplate};
+pub use stats::{HubCounters, HubStats};
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, RwLock,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 use tokio::sync::mpsc;
 
 use crate::model::Role;
 use crate::server::store::{log::Span, notifications::CounterSeed};
+use registry::{ClientSlot, LiveUser, Registry};
 
 pub type ClientId = u64;
 pub type UserId = i64;
@@ -64,106 +72,6 @@ pub struct ClientInfo {
     pub user_id: UserId,
     pub role: Role,
     pub session_id: String,
-}
-
-struct ClientSlot {
-    info: ClientInfo,
-    tx: mpsc::Sender<Frame>,
-    lagged: Arc<AtomicBool>,
-}
-
-/// A user with open streams (or whose last one closed less than [`LINGER`] ago).
-struct LiveUser {
-    clients: Vec<ClientId>,
-    role: Role,
-    unread: i64,
-    read_all_up_to: i64,
-    spans: Vec<Span>,
-    /// The highest position queued to one of their clients, and the one the
-    /// funnel last took (see [`Hub::take_delivered`]).
-    delivered: i64,
-    flushed: i64,
-    linger_until: Option<Instant>,
-}
-
-impl LiveUser {
-    fn in_target(&self, user_id: UserId, target: &Target) -> bool {
-        match target {
-            Target::All => true,
-            Target::Role(role) => self.role == *role,
-            Target::User(id) => *id == user_id,
-        }
-    }
-}
-
-#[derive(Default)]
-struct Registry {
-    clients: HashMap<ClientId, ClientSlot>,
-    users: HashMap<UserId, LiveUser>,
-    /// The last log position applied.
-    applied: i64,
-}
-
-impl Registry {
-    fn remove(&mut self, id: ClientId) -> bool {
-        let Some(slot) = self.clients.remove(&id) else {
-            return false;
-        };
-        if let Some(user) = self.users.get_mut(&slot.info.user_id) {
-            user.clients.retain(|c| *c != id);
-            if user.clients.is_empty() {
-                user.linger_until = Some(Instant::now() + LINGER);
-            }
-        }
-        true
-    }
-
-    /// Queues `frame` for every client of `user`; returns how many got it.
-    fn offer(
-        clients: &HashMap<ClientId, ClientSlot>,
-        ids: &[ClientId],
-        frame: &Frame,
-        counters: &HubCounters,
-        closed: &mut Vec<ClientId>,
-    ) -> usize {
-        let mut delivered = 0;
-        for id in ids {
-            let Some(slot) = clients.get(id) else {
-                continue;
-            };
-            match slot.tx.try_send(frame.clone()) {
-                Ok(()) => delivered += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    // Never a silent drop: the stream will tell its client to resync.
-                    if !slot.lagged.swap(true, Ordering::AcqRel) {
-                        counters.lagged_events.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => closed.push(*id),
-            }
-        }
-        delivered
-    }
-}
-
-/// Counters an operator wants; exported by `/metrics`.
-#[derive(Default)]
-pub struct HubCounters {
-    pub streams_opened: AtomicU64,
-    pub streams_closed: AtomicU64,
-    /// Of the streams opened, those served straight on the socket
-    /// (`sse::direct`) rather than through the router; counted there.
-    pub streams_direct: AtomicU64,
-    /// `writev` calls made by those streams for their frames: with
-    /// `messages_sent`, how many frames a burst puts into one write.
-    pub direct_writes: AtomicU64,
-    pub messages_sent: AtomicU64,
-    pub lagged_events: AtomicU64,
-    /// Counters seeded from the store (a user's first stream) and reused
-    /// (another tab, or a reconnect while the counter lingered).
-    pub counters_seeded: AtomicU64,
-    pub counters_reused: AtomicU64,
-    pub publish_to_write: crate::server::delivery::latency::LatencyHistogram,
 }
 
 struct Inner {
@@ -197,9 +105,6 @@ pub struct Attached {
 pub struct Hub {
     inner: Arc<Inner>,
 }
-
-/// Live numbers for `/api/sse/stats` (the body's own type, in the model).
-pub use crate::model::StreamStats as HubStats;
 
 impl Hub {
     pub fn new(queue_capacity: usize, max_streams_per_user: usize) -> Hub {
@@ -279,21 +184,8 @@ impl Hub {
                 .remove(&user_id)
                 .map(|old| old.clients)
                 .unwrap_or_default();
-            reg.users.insert(
-                user_id,
-                LiveUser {
-                    clients,
-                    role: info.role,
-                    unread: seed.unread,
-                    read_all_up_to: seed.read_all_up_to,
-                    spans: seed.spans,
-                    delivered: 0,
-                    flushed: 0,
-                    // Until a client is added below (a refused one leaves
-                    // the counter to linger out like any other).
-                    linger_until: Some(Instant::now() + LINGER),
-                },
-            );
+            reg.users
+                .insert(user_id, LiveUser::seeded(info.role, seed, clients));
             self.inner
                 .counters
                 .counters_seeded
@@ -355,7 +247,7 @@ impl Hub {
         frame_for: impl Fn(i64) -> Frame,
     ) -> usize {
         self.apply(target, Some(position), frame_for, |_, user| {
-            user.unread += 1;
+            user.count_notification();
         })
     }
 
@@ -374,15 +266,9 @@ impl Hub {
         readers: &[UserId],
         frame_for: impl Fn(i64) -> Frame,
     ) -> usize {
-        let readers: std::collections::HashSet<UserId> = readers.iter().copied().collect();
+        let readers: HashSet<UserId> = readers.iter().copied().collect();
         self.apply(target, Some(position), frame_for, |user_id, user| {
-            // A live user's spans are those of its seed, whose open spans
-            // cover everything applied since (a role change forgets the
-            // counter: `disconnect_user`).
-            let had_it = user.spans.iter().any(|s| s.covers(channel, removes));
-            if had_it && removes > user.read_all_up_to && !readers.contains(&user_id) {
-                user.unread = (user.unread - 1).max(0);
-            }
+            user.count_removal(user_id, channel, removes, &readers);
         })
     }
 
@@ -463,12 +349,7 @@ impl Hub {
             &Target::User(user_id),
             None,
             |_| frame.clone(),
-            |_, user| {
-                user.unread = unread;
-                if let Some(up_to) = read_all_up_to {
-                    user.read_all_up_to = user.read_all_up_to.max(up_to);
-                }
-            },
+            |_, user| user.count_read(unread, read_all_up_to),
         )
     }
 
@@ -526,30 +407,6 @@ impl Hub {
         delivered
     }
 
-    /// A stream replayed up to `position` for this user (the funnel's delivered).
-    pub fn note_delivered(&self, user_id: UserId, position: i64) {
-        if let Some(user) = self.write().users.get_mut(&user_id) {
-            user.delivered = user.delivered.max(position);
-        }
-    }
-
-    /// For the funnel: each user brought further since the last call, with
-    /// the position they reached. Also forgets counters that lingered past
-    /// [`LINGER`] (after taking what they had).
-    pub fn take_delivered(&self) -> Vec<(UserId, i64)> {
-        let now = Instant::now();
-        let mut reg = self.write();
-        let mut out = Vec::new();
-        reg.users.retain(|id, user| {
-            if user.delivered > user.flushed {
-                user.flushed = user.delivered;
-                out.push((*id, user.delivered));
-            }
-            user.linger_until.is_none_or(|until| until > now)
-        });
-        out
-    }
-
     /// Ends every stream opened with this session (logout, revocation).
     pub fn disconnect_session(&self, session_id: &str) -> usize {
         self.disconnect_where(|info| info.session_id == session_id)
@@ -589,32 +446,6 @@ impl Hub {
             .map(|slot| &slot.info.session_id)
             .collect();
         ids.into_iter().cloned().collect()
-    }
-
-    pub fn stats(&self) -> HubStats {
-        let reg = self.read();
-        HubStats {
-            total_clients: reg.clients.len(),
-            user_clients: reg
-                .users
-                .iter()
-                .filter(|(_, user)| !user.clients.is_empty())
-                .map(|(user, u)| (user.to_string(), u.clients.len()))
-                .collect(),
-        }
-    }
-
-    pub fn active_connections(&self) -> usize {
-        self.read().clients.len()
-    }
-
-    /// Users with a counter in memory (online or lingering).
-    pub fn live_users(&self) -> usize {
-        self.read().users.len()
-    }
-
-    pub fn counters(&self) -> &HubCounters {
-        &self.inner.counters
     }
 
     fn unregister(&self, id: ClientId) {

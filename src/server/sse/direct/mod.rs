@@ -26,7 +26,7 @@
 //! - a stream is taken here only when hyper would read the same bytes as a
 //!   body-less `GET /sse/stream` in origin form over HTTP/1.1 (the property
 //!   test in `direct/proptests.rs` holds it to that);
-//! - `HERALD_DIRECT_STREAMS=0` turns this path off (`listener.rs`).
+//! - `HERALD_DIRECT_STREAMS=0` turns this path off (`net/listener`).
 //!
 //! It must never: answer anything but a stream's success, or hand hyper
 //! bytes other than those the client sent.

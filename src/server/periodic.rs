@@ -1,4 +1,4 @@
-//! Background work that runs every so often: one loop for all of it. A run
+//! The one periodic loop every background task runs on. A run
 //! that overruns delays the next instead of bunching them up.
 
 use std::{future::Future, time::Duration};
@@ -9,7 +9,10 @@ where
     Fut: Future<Output = ()> + Send,
 {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
+        // The first run is one period after the start: at start-up nothing
+        // is due yet, and a burst of tasks at once is avoided.
+        let start = tokio::time::Instant::now() + period;
+        let mut tick = tokio::time::interval_at(start, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -152,7 +152,8 @@ impl Follower {
         }
     }
 
-    /// A progress update heard from some instance: to this one's streams.
+    /// A progress update heard from some instance (`model::UserProgress`,
+    /// written by `Backplane::progress`): to this one's streams.
     fn progress(&self, payload: &str) {
         match serde_json::from_str::<UserProgress>(payload) {
             Ok(update) => {

@@ -1,0 +1,139 @@
+//! An admin sending an announcement: store it and append it once to the log
+//! of its channel, then publish it, now; one with a send time is stored and
+//! left for the scheduler (`schedule`). It arrives parsed
+//! ([`Announcement`]): this use case checks who sends, how often, and to
+//! whom, never a field.
+//!
+//! All or nothing: the announcement, its log entry, the audit row and the
+//! `Idempotency-Key` result commit in one write transaction of the
+//! `Publisher`, which applies it to the hub right after the commit, in log
+//! order. Nothing after the commit can fail the request.
+
+use crate::{
+    model::{AppError, Channel, SentAnnouncement},
+    server::{
+        auth::Session,
+        delivery::events::DomainEvent,
+        domain::announcement::Announcement,
+        state::AppState,
+        store::{
+            announcements::{self, Timing},
+            audit::{self, Actor},
+            notifications::NewAnnouncement,
+            now_ms, users,
+        },
+        usecases::{
+            idempotency::{self, Once},
+            require_admin,
+        },
+    },
+};
+
+pub async fn send(
+    state: &AppState,
+    sender: &Session,
+    announcement: Announcement,
+    recipients: Channel,
+) -> Result<SentAnnouncement, AppError> {
+    send_once(state, sender, announcement, recipients, None).await
+}
+
+/// [`send`], keyed: with `once`, a retry of the same request within 24 h
+/// gets the first result back, and nothing is sent twice (see `idempotency`).
+pub async fn send_once(
+    state: &AppState,
+    sender: &Session,
+    announcement: Announcement,
+    recipients: Channel,
+    once: Option<&Once>,
+) -> Result<SentAnnouncement, AppError> {
+    require_admin(sender)?;
+    let sender_id = sender.user.id;
+    if let Some(once) = once {
+        if let Some(first) = idempotency::first_result(&state.pool, sender_id, once).await? {
+            return Ok(first);
+        }
+    }
+    if !state.limits.publish.allow(&sender_id.to_string()) {
+        return Err(AppError::RateLimited);
+    }
+    // After the first-result lookup: a retry is answered even once its send
+    // time has passed.
+    announcement.check_timely(now_ms())?;
+    if let Channel::User(user_id) = recipients {
+        if users::find_by_id(&state.pool, user_id).await?.is_none() {
+            return Err(AppError::NotFound(format!("user {user_id}")));
+        }
+    }
+    let timing = Timing {
+        send_at: announcement.send_at(),
+        expires_at: announcement.expires_at(),
+    };
+    let new = NewAnnouncement {
+        sender_id: Some(sender_id),
+        event: announcement.event().clone(),
+        title: announcement.title().to_string(),
+        body: announcement.body().to_string(),
+        severity: announcement.severity(),
+        link: announcement.link().map(str::to_string),
+    };
+
+    let mut turn = state.publisher.begin().await?;
+    let (id, published) = announcements::insert(&mut turn.tx, &new, &recipients, timing).await?;
+    let sent = SentAnnouncement {
+        id,
+        recipients: published.as_ref().map_or(0, |p| p.recipients),
+        scheduled: published.is_none(),
+    };
+    let action = if sent.scheduled {
+        "announcement.scheduled"
+    } else {
+        "announcement.sent"
+    };
+    let detail = format!(
+        "#{id} \"{}\" ({}) to {} recipient(s)",
+        new.title,
+        new.severity.as_str(),
+        sent.recipients
+    );
+    let actor = Actor {
+        id: Some(sender_id),
+        name: &sender.user.username,
+    };
+    audit::record(&mut turn.tx, actor, action, &recipients.to_string(), &detail).await?;
+    if let Some(once) = once {
+        if !idempotency::keep(&mut turn.tx, sender_id, once, &sent).await? {
+            // A concurrent request with this key committed first: ours rolls back.
+            drop(turn);
+            return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
+        }
+    }
+    turn.commit(published.map(DomainEvent::Notified)).await?;
+    tracing::info!(
+        announcement_id = id,
+        sender_id,
+        target = %recipients.to_string(),
+        recipients = sent.recipients,
+        scheduled = sent.scheduled,
+        "announcement accepted"
+    );
+    Ok(sent)
+}
+
+/// The one user an admin names in a form: admins only, checked before the
+/// lookup, so a refusal never tells whether the name exists.
+pub async fn recipient_named(
+    state: &AppState,
+    sender: &Session,
+    username: Option<&str>,
+) -> Result<Channel, AppError> {
+    require_admin(sender)?;
+    let name = username.map(str::trim).unwrap_or_default();
+    if name.is_empty() {
+        return Err(AppError::invalid("username", "is required for one user"));
+    }
+    let user = users::find_by_name(&state.pool, name)
+        .await?
+        .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))?;
+    Ok(Channel::User(user.id))
+}

@@ -1,0 +1,182 @@
+//! The inbox state one tab keeps beside the server-rendered page, and what
+//! each event does to it.
+//!
+//! The unread count always comes from the server (every event carries it),
+//! never from counting locally: the count on the wire already includes
+//! reads and removals made in other tabs and devices.
+
+use super::{Connection, Cursor, Event, Overlay, Step};
+use crate::model::{
+    Channel, NotificationEvent, NotificationView, ProgressEvent, ReadEvent, Severity, WithUnread,
+};
+
+/// A short-lived announcement of one new notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toast {
+    pub id: i64,
+    pub title: String,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbox {
+    connection: Connection,
+    /// The count carried by the latest event; `None` until one arrives
+    /// (the page's own count shows until then).
+    unread: Option<i64>,
+    overlay: Overlay,
+    toasts: Vec<Toast>,
+    /// Critical notifications not yet acknowledged, oldest first.
+    critical: Vec<NotificationView>,
+    progress: Option<ProgressEvent>,
+    /// Bumped whenever the page must be refetched (`resync`, or a gap).
+    resyncs: u32,
+    cursor: Cursor,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Inbox {
+            connection: Connection::Connecting,
+            unread: None,
+            overlay: Overlay::default(),
+            toasts: Vec::new(),
+            critical: Vec::new(),
+            progress: None,
+            resyncs: 0,
+            cursor: Cursor::default(),
+        }
+    }
+}
+
+impl Inbox {
+    pub fn connection(&self) -> Connection {
+        self.connection
+    }
+    pub fn unread(&self) -> Option<i64> {
+        self.unread
+    }
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
+    }
+    pub fn toasts(&self) -> &[Toast] {
+        &self.toasts
+    }
+    pub fn critical(&self) -> &[NotificationView] {
+        &self.critical
+    }
+    pub fn progress(&self) -> Option<&ProgressEvent> {
+        self.progress.as_ref()
+    }
+    pub fn resyncs(&self) -> u32 {
+        self.resyncs
+    }
+    /// Where a (re)opened stream resumes.
+    pub fn last_position(&self) -> i64 {
+        self.cursor.last_position()
+    }
+
+    /// Starts taking events in after what the server rendered.
+    pub fn follow_from(&mut self, cursor: Cursor) {
+        self.cursor = cursor;
+    }
+
+    /// Applies one event. Returns the notification that just arrived for
+    /// the first time, if any, for the caller to announce (toast timer,
+    /// system notification): each arrival is returned once however often
+    /// it is replayed or relayed.
+    pub fn apply(&mut self, event: Event) -> Option<NotificationView> {
+        match event {
+            Event::Connected { unread } => {
+                self.connection = Connection::Live;
+                if let Some(unread) = unread {
+                    self.unread = Some(unread);
+                }
+            }
+            Event::Notification(n) => {
+                let entry = &n.event;
+                if self.take(entry.notification.position, entry.ch, entry.off) {
+                    return self.arrive(n);
+                }
+            }
+            Event::Read(read) => self.read(&read),
+            Event::Removed(WithUnread { event, unread }) => {
+                if self.take(event.position, event.ch, event.off) {
+                    // Gone from the inbox, like an archived one.
+                    let gone = ReadEvent::archived(event.ids, unread);
+                    self.read(&gone);
+                    self.toasts.retain(|t| !gone.ids.contains(&t.id));
+                }
+            }
+            Event::Progress(p) => self.progress = Some(p),
+            Event::Resync => self.resyncs += 1,
+            Event::State(state) => self.connection = state,
+        }
+        None
+    }
+
+    pub fn set_connection(&mut self, state: Connection) {
+        self.connection = state;
+    }
+
+    /// The count an inbox action answered with (mark read, archive), so
+    /// the badge is right before the stream's own event.
+    pub fn set_unread(&mut self, unread: i64) {
+        self.unread = Some(unread);
+    }
+
+    /// The user acknowledged a critical banner.
+    pub fn acknowledge(&mut self, id: i64) {
+        self.critical.retain(|n| n.id != id);
+    }
+
+    pub fn expire_toast(&mut self, id: i64) {
+        self.toasts.retain(|t| t.id != id);
+    }
+
+    /// Forgets local changes once the page was refetched; where the stream
+    /// stands is kept.
+    pub fn reset(&mut self) {
+        self.overlay = Overlay::default();
+        self.unread = None;
+    }
+
+    /// Runs a stored event through the cursor: false for a replay, which
+    /// must change nothing; a gap asks for a refetch.
+    fn take(&mut self, position: i64, ch: Channel, off: i64) -> bool {
+        match self.cursor.take(position, ch, off) {
+            Step::Replayed => false,
+            Step::InOrder => true,
+            Step::AfterGap => {
+                self.resyncs += 1;
+                true
+            }
+        }
+    }
+
+    fn arrive(&mut self, event: NotificationEvent) -> Option<NotificationView> {
+        self.unread = Some(event.unread);
+        let n = event.event.notification;
+        if !self.overlay.add(n.clone()) {
+            return None; // rendered with the page already: never shown twice
+        }
+        if n.severity == Severity::Critical && !n.read {
+            self.critical.push(n.clone());
+        }
+        self.toasts.push(Toast {
+            id: n.id,
+            title: n.title.clone(),
+            severity: n.severity,
+        });
+        Some(n)
+    }
+
+    fn read(&mut self, read: &ReadEvent) {
+        self.unread = Some(read.unread);
+        self.overlay.apply_read(read);
+        self.critical
+            .retain(|n| {
+                !read.ids.contains(&n.id) && read.up_to_position.is_none_or(|p| n.position > p)
+            });
+    }
+}
