@@ -100,7 +100,14 @@ pub async fn send_once(
         id: Some(sender_id),
         name: &sender.user.username,
     };
-    audit::record(&mut turn.tx, actor, action, &recipients.to_string(), &detail).await?;
+    audit::record(
+        &mut turn.tx,
+        actor,
+        action,
+        &recipients.to_string(),
+        &detail,
+    )
+    .await?;
     if let Some(once) = once {
         if !idempotency::keep(&mut turn.tx, sender_id, once, &sent).await? {
             // A concurrent request with this key committed first: ours rolls back.

@@ -174,9 +174,8 @@ impl Inbox {
     fn read(&mut self, read: &ReadEvent) {
         self.unread = Some(read.unread);
         self.overlay.apply_read(read);
-        self.critical
-            .retain(|n| {
-                !read.ids.contains(&n.id) && read.up_to_position.is_none_or(|p| n.position > p)
-            });
+        self.critical.retain(|n| {
+            !read.ids.contains(&n.id) && read.up_to_position.is_none_or(|p| n.position > p)
+        });
     }
 }

@@ -49,7 +49,12 @@ pub struct Session {
 impl Session {
     /// Starts following the tab that holds the user's stream, and takes
     /// the stream over when this tab is given the lead.
-    pub fn start(live: LiveInbox, user_id: i64, last_position: i64, channels: Vec<ChannelHead>) -> Self {
+    pub fn start(
+        live: LiveInbox,
+        user_id: i64,
+        last_position: i64,
+        channels: Vec<ChannelHead>,
+    ) -> Self {
         live.follow_from(Cursor::new(last_position, channels));
         let relay = Relay::join(&format!("herald-{user_id}"), move |tabs, text| {
             on_tab_message(live, tabs, &text)
