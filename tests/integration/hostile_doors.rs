@@ -246,7 +246,10 @@ async fn a_user_calling_the_admin_consoles_server_fn_gets_403_and_no_data() {
     assert_eq!(res.status(), StatusCode::OK);
     let console = res.text().await.unwrap();
     for shown in [title, "alice", "bob"] {
-        assert!(console.contains(shown), "the admin sees {shown:?}: {console}");
+        assert!(
+            console.contains(shown),
+            "the admin sees {shown:?}: {console}"
+        );
     }
 
     let cookie = server.cookie("alice").await;
