@@ -3,13 +3,14 @@
 #   make test  — install what is missing, lint, unit + integration tests, release build, Playwright
 # (and `make cluster`: three instances on one PostgreSQL behind nginx, on loopback)
 # (and `make bench`, the load benchmark quoted in the README, and `make soak`)
+# (and `make screenshots`: the README's screenshots, which `make test` leaves alone)
 # Installs are checked first, so a second run skips them.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run cluster test bench bench-broadcast soak tools tools-test build fmt-check lint unit e2e
+.PHONY: run cluster test bench bench-broadcast soak screenshots tools tools-test build fmt-check lint unit e2e
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
@@ -65,8 +66,17 @@ unit:
 		HERALD_TEST_BACKEND=postgres cargo test --features ssr --test integration -- $(PG_SUITES); \
 	fi
 
+# The README's screenshots (docs/screenshots/*.png, tracked) are written only
+# with HERALD_SCREENSHOTS=1 (end2end/tests/helpers.ts): `make test` leaves
+# the checkout as it found it.
 e2e:
 	cd end2end && npx playwright test
+
+# Not part of `make test`: the whole Playwright suite once more, this time
+# rewriting the README's screenshots; commit the ones that changed.
+screenshots: tools-test build
+	cd end2end && HERALD_SCREENSHOTS=1 npx playwright test
+	git status --short -- docs/screenshots
 
 # Not part of `make test`: five tables, each against a baseline measured in
 # the same invocation (machine, load average and settings printed with each;
