@@ -1,8 +1,5 @@
 import { expect, test } from "@playwright/test";
-import * as path from "node:path";
-import { PASSWORD, signedInPage } from "./helpers";
-
-const SCREENSHOTS = path.join(__dirname, "..", "..", "docs", "screenshots");
+import { announce, PASSWORD, readmeScreenshot, signedInPage } from "./helpers";
 
 /** `YYYY-MM-DDTHH:MM:SS` in UTC, `ms` from now, as the datetime inputs take it. */
 function utcInput(ms: number): string {
@@ -37,7 +34,7 @@ test("an admin sends to one user and only that user sees it", async ({ browser }
   const rows = admin.getByTestId("history-row");
   await expect(rows.filter({ hasText: title }).getByTestId("funnel")).toHaveText(/^1 \/ 1 \/ 0$/);
   await admin.setViewportSize({ width: 1000, height: 900 });
-  await admin.screenshot({ path: path.join(SCREENSHOTS, "admin.png") });
+  await readmeScreenshot(admin, "admin.png");
 });
 
 test("field errors show next to the field", async ({ browser }) => {
@@ -55,26 +52,51 @@ test("field errors show next to the field", async ({ browser }) => {
   await expect(admin.getByTestId("error-username")).toContainText("no user named");
 });
 
-test("a scheduled announcement arrives on time", async ({ browser }) => {
+test("a scheduled announcement arrives on time, not before", async ({ browser, request }) => {
   const alice = await signedInPage(browser, "alice");
   const admin = await signedInPage(browser, "admin");
   await admin.goto("/admin");
   await expect(admin.getByTestId("connection-state")).toHaveText("live");
   const title = `Scheduled ${Date.now()}`;
+  // Alice's page notes when the title first shows in her inbox, by the
+  // browser's clock: the machine's, as this test's and the server's are.
+  await alice.evaluate((title) => {
+    const w = window as unknown as { __arrivedAt?: number };
+    const inbox = () => document.querySelector('[data-testid="inbox"]');
+    new MutationObserver(() => {
+      if (w.__arrivedAt === undefined && inbox()?.textContent?.includes(title)) w.__arrivedAt = Date.now();
+    }).observe(document.body, { childList: true, subtree: true, characterData: true });
+  }, title);
+  // The input takes whole seconds: this is the instant the server is given.
+  const sendAt = utcInput(6_000);
+  const sendAtMs = Date.parse(`${sendAt}Z`);
   await admin.getByLabel("Title").fill(title);
-  await admin.getByTestId("send-at").fill(utcInput(4_000));
+  await admin.getByTestId("send-at").fill(sendAt);
   await admin.getByTestId("send-broadcast").click();
   await expect(admin.getByTestId("send-result")).toHaveText("Scheduled.");
   await expect(admin.getByTestId("history-row").filter({ hasText: title })).toHaveAttribute(
     "data-status",
     "scheduled",
   );
-  // Not yet...
-  await expect(alice.getByTestId("inbox").getByText(title)).toHaveCount(0);
-  // ...then live, without a reload.
+  // Not yet: something sent now reaches alice (her stream is delivering),
+  // and the scheduled one is still not there — checked before its time, or
+  // the check would prove nothing.
+  const now = `Sent meanwhile ${Date.now()}`;
+  await announce(request, { title: now });
+  await expect(alice.getByTestId("inbox").getByText(now)).toHaveCount(1);
+  const checkedAt = Date.now();
+  const early = await alice.getByTestId("inbox").getByText(title).count();
+  expect(checkedAt, "checked before the scheduled time (the 6 s lead was too short)").toBeLessThan(sendAtMs);
+  expect(early, "not there yet").toBe(0);
+  // ...then live, without a reload, and not before its time.
   await expect(alice.getByTestId("inbox").getByTestId("notification-title").first()).toHaveText(title, {
     timeout: 15_000,
   });
+  const arrivedAt = await alice.evaluate(() => (window as unknown as { __arrivedAt?: number }).__arrivedAt);
+  expect(arrivedAt, "the arrival was seen").toBeDefined();
+  expect(arrivedAt!, "not before its time").toBeGreaterThanOrEqual(sendAtMs);
+  // The scheduler looks every second (HERALD_SCHEDULER_MS): on time is within a few.
+  expect(arrivedAt! - sendAtMs, "on time").toBeLessThan(5_000);
 });
 
 test("a retracted announcement disappears live", async ({ browser }) => {

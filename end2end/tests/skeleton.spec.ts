@@ -1,8 +1,5 @@
 import { expect, test } from "@playwright/test";
-import * as path from "node:path";
-import { PASSWORD, signedInPage } from "./helpers";
-
-const SCREENSHOTS = path.join(__dirname, "..", "..", "docs", "screenshots");
+import { PASSWORD, readmeScreenshot, signedInPage } from "./helpers";
 
 test("an admin's broadcast reaches alice's bell live, without a reload", async ({ browser }) => {
   const alice = await signedInPage(browser, "alice");
@@ -35,7 +32,7 @@ test("an admin's broadcast reaches alice's bell live, without a reload", async (
   await alice.setViewportSize({ width: 900, height: 560 });
   await alice.getByTestId("bell").click();
   await expect(alice.getByTestId("bell-list").getByTestId("notification-title").first()).toHaveText(title);
-  await alice.screenshot({ path: path.join(SCREENSHOTS, "bell.png") });
+  await readmeScreenshot(alice, "bell.png");
 });
 
 test("alice cannot open the admin page", async ({ browser }) => {

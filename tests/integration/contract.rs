@@ -300,28 +300,42 @@ async fn json_is_compressed_but_the_stream_never_is() {
     assert_eq!(reader.next_event().await.unwrap().event, "connected");
 }
 
+/// Expired, tampered and unsigned tokens get 401. The expired ones name a
+/// real session: alice's own, signed with the server's secret, so that only
+/// their expiry can refuse them — the same claims with a future `exp` get
+/// in (checked first), a past `exp` does not, nor does a future `exp` on a
+/// session whose row has expired.
 #[tokio::test]
 async fn expired_tampered_and_unsigned_tokens_get_401() {
-    use herald::{
-        model::Role,
-        server::auth::jwt::{Claims, JwtKeys},
+    use herald::server::{
+        auth::jwt::{Claims, JwtKeys},
+        store::{now_ms, Pool},
     };
     let server = TestServer::start().await;
     let alice = server.token("alice").await;
-    let alice_id = server.user_id(&alice).await;
-
-    // Signed with the server's own secret, but expired.
     let keys = JwtKeys::new(b"test-secret-test-secret-test-secret!");
-    let expired = keys
-        .issue(&Claims {
-            sub: alice_id.to_string(),
-            role: Role::User,
-            sid: "whatever".into(),
-            iat: 1,
-            exp: 2,
+    let real = keys
+        .verify(&alice)
+        .expect("alice's token, signed with the test secret");
+    let now_secs = now_ms() / 1000;
+    let signed = |sid: &str, exp: i64| {
+        keys.issue(&Claims {
+            sid: sid.to_string(),
+            exp,
+            ..real.clone()
         })
-        .unwrap();
+        .unwrap()
+    };
+    let reissued = signed(&real.sid, now_secs + 3600);
+    assert_eq!(
+        server.get("/api/me", &reissued).await.status(),
+        StatusCode::OK,
+        "alice's session, re-signed: the claims and secret are right"
+    );
+    let expired_token = signed(&real.sid, now_secs - 60);
+
     // Alice's real token with its payload swapped for an admin claim.
+    let alice_id = real.sub.clone();
     let parts: Vec<&str> = alice.split('.').collect();
     let forged_payload = {
         let admin_claims =
@@ -335,8 +349,33 @@ async fn expired_tampered_and_unsigned_tokens_get_401() {
         parts[1]
     );
 
+    // A second session of alice's whose row has expired; its token has not.
+    let other = server.token("alice").await;
+    let second = keys.verify(&other).unwrap();
+    assert_ne!(second.sid, real.sid);
+    let expire = "UPDATE sessions SET expires_at = $1 WHERE id = $2";
+    let past = now_ms() - 1000;
+    match &server.state.pool {
+        Pool::Sqlite(pool) => sqlx::query(expire)
+            .bind(past)
+            .bind(&second.sid)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        Pool::Postgres(pool) => sqlx::query(expire)
+            .bind(past)
+            .bind(&second.sid)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+    }
+    .map(|rows| assert_eq!(rows, 1, "the session row"))
+    .unwrap();
+    let expired_session = signed(&second.sid, now_secs + 3600);
+
     for (name, token) in [
-        ("expired", expired),
+        ("expired token of a live session", expired_token),
+        ("live token of an expired session", expired_session),
         ("tampered", tampered),
         ("alg none", unsigned),
     ] {
@@ -357,6 +396,11 @@ async fn expired_tampered_and_unsigned_tokens_get_401() {
             "{name} as a cookie"
         );
     }
+    assert_eq!(
+        server.get("/api/me", &reissued).await.status(),
+        StatusCode::OK,
+        "alice's first session is still live"
+    );
 }
 
 fn base64url(bytes: &[u8]) -> String {

@@ -36,12 +36,12 @@ impl TestServer {
 
     /// On SQLite in a temp dir; on the throwaway PostgreSQL instead when
     /// `HERALD_TEST_BACKEND=postgres` (how `make test` runs the stream
-    /// contract suites a second time, on the other backend).
+    /// contract suites a second time, on the other backend). That pass
+    /// asks for PostgreSQL by name, so a missing one fails it whatever
+    /// `HERALD_SKIP_POSTGRES` says (`pg.rs`).
     pub async fn start_with(extra: &[(&str, &str)]) -> TestServer {
         if std::env::var("HERALD_TEST_BACKEND").as_deref() == Ok("postgres") {
-            let url = crate::pg::fresh_database()
-                .await
-                .expect("HERALD_TEST_BACKEND=postgres needs PostgreSQL");
+            let url = crate::pg::PgCluster::required().database().await;
             return Self::start_on(&url, extra).await;
         }
         let dir = tempfile::tempdir().expect("temp dir");
@@ -57,7 +57,8 @@ impl TestServer {
     }
 
     /// A server on a fresh database of the shared throwaway PostgreSQL
-    /// (`pg.rs`); `None` when PostgreSQL is missing outside CI.
+    /// (`pg.rs`); `None` only when PostgreSQL is missing and the developer
+    /// opted out with `HERALD_SKIP_POSTGRES=1` (the test then returns).
     pub async fn start_postgres(extra: &[(&str, &str)]) -> Option<TestServer> {
         let url = crate::pg::fresh_database().await?;
         Some(Self::start_on(&url, extra).await)

@@ -5,7 +5,7 @@
 
 use herald::{
     api::{
-        admin::SendAnnouncement,
+        admin::{AdminConsole, SendAnnouncement},
         auth::Login,
         inbox::{Archive, MarkAllRead},
     },
@@ -226,6 +226,40 @@ async fn a_user_sending_an_announcement_gets_403_and_learns_no_names() {
         assert_eq!(body, &answers[0].1, "the same answer for every name");
     }
     let err: AppError = serde_json::from_str(&answers[0].1).unwrap();
+    assert_eq!(err, AppError::Forbidden);
+}
+
+/// The console's data comes from one server function, and the page guard
+/// on `/admin` does not stand in front of it: a signed-in user who posts
+/// to it directly, from Herald's own origin with their cookie, is refused
+/// there, and the answer carries nothing of the console. The admin's own
+/// call, first, shows what "nothing" would have contained.
+#[tokio::test]
+async fn a_user_calling_the_admin_consoles_server_fn_gets_403_and_no_data() {
+    let server = TestServer::start().await;
+    let admin = server.token("admin").await;
+    let title = "console-only: the quarterly numbers";
+    server.broadcast(&admin, title).await;
+
+    let admin_cookie = server.cookie("admin").await;
+    let res = call(&server, AdminConsole::PATH, &[], &admin_cookie).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let console = res.text().await.unwrap();
+    for shown in [title, "alice", "bob"] {
+        assert!(
+            console.contains(shown),
+            "the admin sees {shown:?}: {console}"
+        );
+    }
+
+    let cookie = server.cookie("alice").await;
+    let res = call(&server, AdminConsole::PATH, &[], &cookie).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = res.text().await.unwrap();
+    for hidden in [title, "bob", "history", "audit"] {
+        assert!(!body.contains(hidden), "{hidden:?} leaked: {body}");
+    }
+    let err: AppError = serde_json::from_str(&body).unwrap();
     assert_eq!(err, AppError::Forbidden);
 }
 

@@ -11,14 +11,23 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use herald::server::{config::Config, state::AppState, store::now_ms, usecases::schedule};
+use herald::{
+    model::Role,
+    server::{
+        auth::password::Hashers,
+        config::Config,
+        state::AppState,
+        store::now_ms,
+        usecases::{accounts, schedule},
+    },
+};
 use leptos::prelude::LeptosOptions;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::{
     announcements::in_ms,
-    harness::{eventually, SseReader, TestServer},
+    harness::{eventually, SseReader, TestServer, PASSWORD},
 };
 
 async fn post_keyed(
@@ -174,6 +183,64 @@ async fn malformed_keys_are_refused_by_name() {
         );
     }
     assert_eq!(count(&history_titles(&server, &admin).await, "never"), 0);
+}
+
+/// A key names one sender's request: two admins who happen to pick the same
+/// key for the same body (a shared client library counting from 1, say) are
+/// two requests, and each gets its own announcement — neither gets the
+/// other's result back. Each one's retry still gets its own first result.
+#[tokio::test]
+async fn an_idempotency_key_is_per_user_so_two_admins_make_two_announcements() {
+    let server = TestServer::start().await;
+    let hashers = Hashers::new(1, Duration::from_secs(5)).unwrap();
+    accounts::add_user(
+        &server.state.pool,
+        &hashers,
+        "second-admin",
+        PASSWORD,
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    let admins = [
+        server.token("admin").await,
+        server.token("second-admin").await,
+    ];
+    let alice = server.token("alice").await;
+    let (mut stream, _) = server.open_stream(&alice, "").await;
+    let body = json!({ "data": { "title": "same key, same body", "body": "b" } });
+
+    let mut firsts = Vec::new();
+    for admin in &admins {
+        let first = status_and_json(
+            post_keyed(&server, "/api/sse/broadcast", admin, "shared", &body).await,
+        )
+        .await;
+        assert_eq!(first.0, StatusCode::OK, "{}", first.1);
+        let retry = status_and_json(
+            post_keyed(&server, "/api/sse/broadcast", admin, "shared", &body).await,
+        )
+        .await;
+        assert_eq!(
+            retry, first,
+            "each admin's retry gets their own first result"
+        );
+        firsts.push(first.1);
+    }
+    assert_ne!(firsts[0], firsts[1], "two results, not one shared");
+
+    assert_eq!(
+        titles_before_marker(&server, &admins[0], &mut stream, "marker").await,
+        ["same key, same body", "same key, same body"],
+        "alice got both"
+    );
+    assert_eq!(
+        count(
+            &history_titles(&server, &admins[0]).await,
+            "same key, same body"
+        ),
+        2
+    );
 }
 
 #[tokio::test]

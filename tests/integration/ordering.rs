@@ -480,6 +480,73 @@ async fn a_garbage_last_event_id_never_breaks_the_stream() {
     }
 }
 
+/// A resume replays at most 500 entries (`REPLAY_LIMIT` in `sse`): from
+/// exactly 500 behind, all 500 in order and then live; from 501 behind,
+/// `resync` right after `connected` (the client refetches) and nothing
+/// replayed — the next event is a live one. Both sides of the limit, on
+/// both paths, since an off-by-one moves it.
+#[tokio::test]
+async fn a_resume_more_than_500_behind_gets_resync_right_after_connected() {
+    const LIMIT: usize = 500;
+    let server = roomy_server().await;
+    let admin = server.token("admin").await;
+    let alice = server.token("alice").await;
+    let alice_id = server.user_id(&alice).await;
+    let publisher = Publisher::of(&server, &admin);
+
+    // LIMIT + 1 entries for alice after the first one, each of her channels.
+    let (mut stream, _) = open_on(&server, Path::Direct, &alice, "", &[]).await;
+    for n in 0..=LIMIT + 1 {
+        let to = if n % 2 == 0 {
+            To::Everyone
+        } else {
+            To::User(alice_id)
+        };
+        publisher.send(to, &format!("entry {n}")).await;
+    }
+    // Everything alice's stream has carried, in order; each live event
+    // below joins it, so the resume points move with the head.
+    let mut log = take(&mut stream, LIMIT + 2).await;
+    drop(stream);
+    // A replayed event carries the count at its reconnection: compare the rest.
+    let key = |e: &Seen| (e.id, e.title.clone(), e.ch.clone(), e.off);
+
+    for (round, path) in [Path::Direct, Path::Routed].into_iter().enumerate() {
+        let what = format!("{path:?} resume {LIMIT} behind");
+        let exactly_limit = log[log.len() - 1 - LIMIT].id;
+        let (mut resumed, _) = reopen(&server, path, &alice, Resume::Header, exactly_limit).await;
+        let replayed = take(&mut resumed, LIMIT).await;
+        let expected = &log[log.len() - LIMIT..];
+        assert_eq!(
+            replayed.iter().map(key).collect::<Vec<_>>(),
+            expected.iter().map(key).collect::<Vec<_>>(),
+            "{what}: all of them, in order"
+        );
+        let live = format!("live after the replay {round}");
+        publisher.send(To::User(alice_id), &live).await;
+        let next = take(&mut resumed, 1).await.remove(0);
+        assert_eq!(next.title, live, "{what}: then live");
+        log.push(next);
+        drop(resumed);
+
+        let what = format!("{path:?} resume {} behind", LIMIT + 1);
+        let one_more = log[log.len() - 2 - LIMIT].id;
+        let (mut resumed, connected) =
+            reopen(&server, path, &alice, Resume::Header, one_more).await;
+        assert_eq!(connected.event, "connected", "{what}");
+        let next = resumed.next_non_ping().await.expect("an event");
+        assert_eq!(
+            next.event, "resync",
+            "{what}: right after connected: {next:?}"
+        );
+        let live = format!("live after the resync {round}");
+        publisher.send(To::User(alice_id), &live).await;
+        let next = seen(&resumed.next_non_ping().await.expect("an event"));
+        assert_eq!(next.title, live, "{what}: nothing replayed");
+        log.push(next);
+    }
+}
+
 // ---- resume under concurrent publishing ------------------------------------
 
 /// Clients of one user that keep dropping their streams and resuming with

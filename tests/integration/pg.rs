@@ -19,19 +19,26 @@
 //!
 //! PostgreSQL missing (no `initdb`/`pg_ctl` under `/usr/lib/postgresql/*/bin`
 //! or on `PATH`, or in `HERALD_PG_BINDIR` when that is set, or running as
-//! root without a `postgres` user): with
-//! `CI=true` the test fails with one line; otherwise it prints a note and
-//! passes without checking anything.
+//! root without a `postgres` user): every test that needs it FAILS, with one
+//! line saying what is missing — a test that returned early would be counted
+//! as passed and say nothing. `HERALD_SKIP_POSTGRES=1` is the developer's
+//! explicit opt-out: each such test then prints
+//! `SKIPPED (no PostgreSQL): <test>` on stderr (past the test harness's
+//! capture, so it shows in a plain `cargo test`) and returns. It does not
+//! apply under `CI=true`, nor to a `HERALD_TEST_BACKEND=postgres` pass,
+//! which asks for PostgreSQL by name. `make test` installs PostgreSQL first
+//! (`scripts/install-tools.sh --test`), so it never skips.
 
 use std::{
     collections::BTreeSet,
     ffi::CString,
+    io::Write,
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     str::FromStr,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Mutex, OnceLock,
     },
     time::Instant,
@@ -46,7 +53,10 @@ use sqlx::{
 /// Next cluster directory and next database name, process-wide.
 static NEXT_CLUSTER: AtomicU64 = AtomicU64::new(0);
 static NEXT_DATABASE: AtomicU64 = AtomicU64::new(0);
-static SHARED: OnceLock<Option<PgCluster>> = OnceLock::new();
+/// Tests skipped under `HERALD_SKIP_POSTGRES=1`, for the count at exit.
+static SKIPPED: AtomicUsize = AtomicUsize::new(0);
+/// The cluster, or why PostgreSQL is missing.
+static SHARED: OnceLock<Result<PgCluster, String>> = OnceLock::new();
 
 pub struct PgCluster {
     bin: PathBuf,
@@ -58,8 +68,9 @@ pub struct PgCluster {
     watchdog: Mutex<Option<Child>>,
 }
 
-/// Why there is no cluster: PostgreSQL is not installed (a skip, outside
-/// CI), or it is and would not start (always a failure).
+/// Why there is no cluster: PostgreSQL is not installed (a failure, or a
+/// visible skip under `HERALD_SKIP_POSTGRES=1`), or it is and would not
+/// start (always a failure).
 enum StartError {
     Missing(String),
     Failed(String),
@@ -69,35 +80,80 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
+/// The developer's opt-out for a machine without PostgreSQL (see the top
+/// of this file); never under CI.
+fn skip_allowed() -> bool {
+    std::env::var("HERALD_SKIP_POSTGRES").is_ok_and(|v| v == "1") && !in_ci()
+}
+
+/// PostgreSQL is missing: fails the calling test, or, under the opt-out,
+/// says the test was skipped. Written to the stderr handle itself: the test
+/// harness captures `eprintln!` of passing tests, and a skip nobody sees is
+/// what this replaces. The test's name is its thread's (libtest names each
+/// test thread after its test; `#[tokio::test]` runs the body on it).
+fn missing(why: &str, skippable: bool) {
+    if !(skippable && skip_allowed()) {
+        panic!(
+            "PostgreSQL is missing: {why}. scripts/install-tools.sh --test installs it; \
+             HERALD_SKIP_POSTGRES=1 skips the tests that need it (not under CI=true, \
+             nor with HERALD_TEST_BACKEND=postgres)"
+        );
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("(unnamed test)");
+    let _ = writeln!(std::io::stderr(), "SKIPPED (no PostgreSQL): {test} ({why})");
+    // libtest counts each of them as passed: a count after its summary line
+    // says how many of those checked nothing.
+    if SKIPPED.fetch_add(1, Ordering::Relaxed) == 0 {
+        extern "C" fn count_skipped() {
+            let n = SKIPPED.load(Ordering::Relaxed);
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED (no PostgreSQL): {n} test(s) counted as passed above checked nothing"
+            );
+        }
+        // SAFETY: registers a plain function that only writes to stderr.
+        unsafe { libc::atexit(count_skipped) };
+    }
+}
+
 impl PgCluster {
-    /// The process's cluster, started on first use. `None` (after a note on
-    /// stderr) when PostgreSQL is not installed and `CI` is not set.
+    /// The process's cluster, started on first use. `None` only under
+    /// `HERALD_SKIP_POSTGRES=1` when PostgreSQL is missing, after the
+    /// `SKIPPED` line; the caller's test then returns.
     pub fn shared() -> Option<&'static PgCluster> {
-        SHARED
-            .get_or_init(|| match Self::start() {
-                Ok(cluster) => {
-                    extern "C" fn stop_shared() {
-                        if let Some(Some(cluster)) = SHARED.get() {
-                            cluster.remove();
-                        }
+        Self::shared_or_missing(true)
+    }
+
+    /// The shared cluster for a caller that cannot be skipped: a
+    /// `HERALD_TEST_BACKEND=postgres` pass asked for PostgreSQL by name.
+    pub fn required() -> &'static PgCluster {
+        Self::shared_or_missing(false).expect("missing() panics when not skippable")
+    }
+
+    fn shared_or_missing(skippable: bool) -> Option<&'static PgCluster> {
+        let started = SHARED.get_or_init(|| match Self::start() {
+            Ok(cluster) => {
+                extern "C" fn stop_shared() {
+                    if let Some(Ok(cluster)) = SHARED.get() {
+                        cluster.remove();
                     }
-                    // SAFETY: registers a plain function; it only runs
-                    // processes and removes files.
-                    unsafe { libc::atexit(stop_shared) };
-                    Some(cluster)
                 }
-                Err(StartError::Missing(why)) if !in_ci() => {
-                    eprintln!(
-                        "note: PostgreSQL tests skipped: {why} (scripts/install-tools.sh --test installs it)"
-                    );
-                    None
-                }
-                Err(StartError::Missing(why)) => {
-                    panic!("PostgreSQL is required under CI=true but missing: {why}")
-                }
-                Err(StartError::Failed(why)) => panic!("PostgreSQL would not start: {why}"),
-            })
-            .as_ref()
+                // SAFETY: registers a plain function; it only runs
+                // processes and removes files.
+                unsafe { libc::atexit(stop_shared) };
+                Ok(cluster)
+            }
+            Err(StartError::Missing(why)) => Err(why),
+            Err(StartError::Failed(why)) => panic!("PostgreSQL would not start: {why}"),
+        });
+        match started {
+            Ok(cluster) => Some(cluster),
+            Err(why) => {
+                missing(why, skippable);
+                None
+            }
+        }
     }
 
     /// A cluster of the caller's own, for a test that stops or restarts it;
@@ -320,8 +376,9 @@ impl Drop for PgCluster {
     }
 }
 
-/// A fresh database on the shared cluster, or `None` when PostgreSQL is
-/// not installed and `CI` is not set (the test then returns early).
+/// A fresh database on the shared cluster; `None` only when PostgreSQL is
+/// missing and the developer opted out (`HERALD_SKIP_POSTGRES=1`, after the
+/// `SKIPPED` line); the test then returns.
 pub async fn fresh_database() -> Option<String> {
     Some(PgCluster::shared()?.database().await)
 }
