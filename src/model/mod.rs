@@ -10,6 +10,7 @@ pub mod channel;
 pub mod error;
 pub mod events;
 pub mod limits;
+pub mod link;
 pub mod notification;
 
 pub use account::{Role, UserView};
@@ -21,6 +22,7 @@ pub use events::{
     BadEventName, ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent,
     ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent, UserProgress, WithUnread,
 };
+pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};
 
 #[cfg(test)]

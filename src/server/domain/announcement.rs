@@ -179,17 +179,11 @@ fn is_reserved(name: &EventName) -> bool {
     .any(|reserved| reserved == name)
 }
 
-/// Only http(s) URLs and same-origin paths: a `javascript:` link in an inbox
-/// would run in every recipient's session. Browsers read `//host`, `/\host`
-/// and `\\host` as "another host, same scheme", so a path must start with
-/// exactly one `/`, and no backslash is allowed anywhere (WHATWG URL parsing
-/// turns it into `/`).
+/// Only what the link rule (`model::link_opens`) lets an inbox open: a
+/// `javascript:` link would run in every recipient's session.
 fn parse_link(link: &str) -> Result<String, AppError> {
     at_most("link", link, limits::LINK_MAX)?;
-    let absolute = link.starts_with("https://") || link.starts_with("http://");
-    let same_origin = link.starts_with('/') && !link.starts_with("//");
-    let smuggles = link.contains('\\') || link.chars().any(char::is_control);
-    if !(absolute || same_origin) || smuggles {
+    if !crate::model::link_opens(link) {
         return Err(AppError::invalid(
             "link",
             "must be an http(s) URL or a path starting with a single /",
@@ -357,28 +351,12 @@ mod tests {
             "link",
             "must be an http(s) URL or a path starting with a single /",
         );
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "\\\\evil.example",
-            "\\/evil.example",
-            "/ok\\..\\x",
-            "https:\\\\evil.example",
-            "javascript:alert(1)",
-            "JavaScript:alert(1)",
-            "data:text/html,x",
-            "evil.example/path",
-            "/\t/evil.example",
-            "/\n/evil.example",
-        ] {
+        // The rule itself is model::link_opens, tested there; here: the
+        // draft applies it, with its field-named error.
+        for bad in ["//evil.example", "javascript:alert(1)", "/\n/evil.example"] {
             assert_eq!(with(|d| d.link = Some(bad.into())), refused, "{bad:?}");
         }
-        for good in [
-            "/changelog",
-            "/inbox?x=1#top",
-            "https://example.com/a",
-            "http://example.com",
-        ] {
+        for good in ["/changelog", "https://example.com/a"] {
             let parsed = with(|d| d.link = Some(good.into())).unwrap();
             assert_eq!(parsed.link(), Some(good));
         }

@@ -1,17 +1,14 @@
 //! JSON handlers: parse, call a use case, shape the answer. No logic of their own.
 
 use axum::{
-    extract::{
-        rejection::{PathRejection, QueryRejection},
-        ConnectInfo, Path, Query, State,
-    },
+    extract::{rejection::QueryRejection, ConnectInfo, Path, Query, State},
     http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{AppendHeaders, IntoResponse, Response},
     Json,
 };
 use std::net::SocketAddr;
 
-use crate::server::http::{idempotency_key::KeyHeader, json::ApiJson};
+use crate::server::http::{id_path::IdPath, idempotency_key::KeyHeader, json::ApiJson};
 use crate::{
     model::{
         api::{
@@ -97,9 +94,8 @@ pub async fn notifications(
 pub async fn mark_read(
     State(state): State<AppState>,
     session: Session,
-    id: Result<Path<i64>, PathRejection>,
+    IdPath(id): IdPath,
 ) -> Result<StatusCode, AppError> {
-    let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
     usecases::inbox::mark_read(&state, &session, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -210,9 +206,8 @@ pub async fn export_result(
 pub async fn archive(
     State(state): State<AppState>,
     session: Session,
-    id: Result<Path<i64>, PathRejection>,
+    IdPath(id): IdPath,
 ) -> Result<Json<UnreadCount>, AppError> {
-    let Path(id) = id.map_err(|_| AppError::invalid("id", "must be a notification id"))?;
     let unread = usecases::inbox::archive(&state, &session, id).await?;
     Ok(Json(UnreadCount { unread }))
 }
@@ -229,9 +224,8 @@ pub async fn history(
 pub async fn retract(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    id: Result<Path<i64>, PathRejection>,
+    IdPath(id): IdPath,
 ) -> Result<StatusCode, AppError> {
-    let Path(id) = id.map_err(|_| AppError::invalid("id", "must be an announcement id"))?;
     usecases::retract::retract(&state, &admin, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

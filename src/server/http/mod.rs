@@ -3,6 +3,7 @@
 
 mod api;
 pub mod error;
+mod id_path;
 mod idempotency_key;
 mod json;
 mod metrics;

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use super::{InboxActions, InboxResource};
 use crate::{
-    model::NotificationView,
-    ui::{inbox::link_opens, live::LiveInbox},
+    model::{link_opens, NotificationView},
+    ui::live::LiveInbox,
 };
 
 #[component]

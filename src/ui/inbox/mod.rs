@@ -8,7 +8,6 @@
 mod connection;
 mod cursor;
 mod event;
-mod link;
 mod overlay;
 mod state;
 mod tabs;
@@ -16,7 +15,6 @@ mod tabs;
 pub use connection::Connection;
 pub use cursor::{Cursor, Step};
 pub use event::{Event, STREAMED_EVENTS};
-pub use link::link_opens;
 pub use overlay::Overlay;
 pub use state::{Inbox, Toast};
 pub use tabs::TabMessage;

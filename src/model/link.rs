@@ -1,15 +1,15 @@
-//! Which notification links the inbox lets the user open.
-//!
-//! The server already refuses any other link when an announcement is
-//! made; the inbox checks again before it renders an `href`, because a
-//! `javascript:` link would run in the user's session, and a stored row
-//! (an older version, a hand-edited database) should not be able to.
+//! The link rule: which notification links may be stored and opened. One
+//! rule for both ends: the server refuses any other link when an
+//! announcement is parsed (`domain::announcement`), and the inbox checks
+//! again before it renders an `href`, because a `javascript:` link would run
+//! in the user's session, and a stored row (an older version, a hand-edited
+//! database) should not be able to.
 
 /// Only http(s) URLs and same-origin paths. Browsers read `//host`,
 /// `/\host` and `\\host` as "another host, same scheme", so a path must
 /// start with exactly one `/`, and no backslash or control character is
 /// allowed anywhere (URL parsing turns `\` into `/` and drops tabs and
-/// newlines). The same rule as the server's announcement check.
+/// newlines).
 pub fn link_opens(link: &str) -> bool {
     let absolute = link.starts_with("https://") || link.starts_with("http://");
     let same_origin = link.starts_with('/') && !link.starts_with("//");
