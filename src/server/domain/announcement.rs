@@ -11,8 +11,8 @@
 //! that result once its time has come.
 
 use crate::{
-    model::{limits, AppError, Severity},
-    server::{delivery::hub::EventName, domain::at_most},
+    model::{limits, AppError, EventName, Severity},
+    server::domain::at_most,
 };
 
 /// How far in the past a `send_at` may be before it is taken for a mistake.
