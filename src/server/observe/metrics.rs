@@ -20,103 +20,31 @@ pub fn render(state: &AppState) -> String {
             crate::server::store::Backend::Postgres => "postgres",
         }
     );
-    let mut gauge = |name: &str, kind: &str, help: &str, value: u64| {
+    let connections = &state.connections;
+    // (name, type, help, value): one line each, in the order scrapers have seen.
+    let series: [(&str, &str, &str, u64); 15] = [
+        ("sse_active_connections", "gauge", "Open SSE streams.", hub.active_connections() as u64),
+        ("sse_active_users", "gauge", "Users with at least one open stream.", hub.stats().user_clients.len() as u64),
+        ("herald_live_counters", "gauge", "Users whose unread count is kept in memory (online, or lingering after their last stream).", hub.live_users() as u64),
+        ("herald_counters_seeded_total", "counter", "Unread counters seeded from the store (a user's first stream on this instance).", c.counters_seeded.load(Ordering::Relaxed)),
+        ("herald_counters_reused_total", "counter", "Streams that found their user's counter in memory (another tab, a reconnect).", c.counters_reused.load(Ordering::Relaxed)),
+        ("sse_messages_sent_total", "counter", "Events queued to streams (one per stream reached).", c.messages_sent.load(Ordering::Relaxed)),
+        ("sse_streams_opened_total", "counter", "Streams opened since start.", c.streams_opened.load(Ordering::Relaxed)),
+        ("sse_streams_closed_total", "counter", "Streams closed since start.", c.streams_closed.load(Ordering::Relaxed)),
+        ("sse_streams_direct_total", "counter", "Streams served straight on the socket, as their connection's first request.", c.streams_direct.load(Ordering::Relaxed)),
+        ("sse_direct_writes_total", "counter", "Write calls (writev) that carried frames of direct streams; several queued frames share one.", c.direct_writes.load(Ordering::Relaxed)),
+        ("sse_lagged_clients_total", "counter", "Times a stream's queue overflowed and it was sent `resync`.", c.lagged_events.load(Ordering::Relaxed)),
+        ("herald_password_hashes_total", "counter", "Password hashes and checks run (sign-ins included), each ~19 MiB for a moment.", state.hashers.runs()),
+        ("http_connections_open", "gauge", "Open client connections, on both paths (HERALD_MAX_CONNECTIONS caps them).", connections.open() as u64),
+        ("http_connections_max", "gauge", "The connection cap (HERALD_MAX_CONNECTIONS).", connections.max() as u64),
+        ("http_connections_refused_total", "counter", "Connections answered 503 because the cap was reached.", connections.refused()),
+    ];
+    for (name, kind, help, value) in series {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
         );
-    };
-    gauge(
-        "sse_active_connections",
-        "gauge",
-        "Open SSE streams.",
-        hub.active_connections() as u64,
-    );
-    gauge(
-        "sse_active_users",
-        "gauge",
-        "Users with at least one open stream.",
-        hub.stats().user_clients.len() as u64,
-    );
-    gauge(
-        "herald_live_counters",
-        "gauge",
-        "Users whose unread count is kept in memory (online, or lingering after their last stream).",
-        hub.live_users() as u64,
-    );
-    gauge(
-        "herald_counters_seeded_total",
-        "counter",
-        "Unread counters seeded from the store (a user's first stream on this instance).",
-        c.counters_seeded.load(Ordering::Relaxed),
-    );
-    gauge(
-        "herald_counters_reused_total",
-        "counter",
-        "Streams that found their user's counter in memory (another tab, a reconnect).",
-        c.counters_reused.load(Ordering::Relaxed),
-    );
-    gauge(
-        "sse_messages_sent_total",
-        "counter",
-        "Events queued to streams (one per stream reached).",
-        c.messages_sent.load(Ordering::Relaxed),
-    );
-    gauge(
-        "sse_streams_opened_total",
-        "counter",
-        "Streams opened since start.",
-        c.streams_opened.load(Ordering::Relaxed),
-    );
-    gauge(
-        "sse_streams_closed_total",
-        "counter",
-        "Streams closed since start.",
-        c.streams_closed.load(Ordering::Relaxed),
-    );
-    gauge(
-        "sse_streams_direct_total",
-        "counter",
-        "Streams served straight on the socket, as their connection's first request.",
-        c.streams_direct.load(Ordering::Relaxed),
-    );
-    gauge(
-        "sse_direct_writes_total",
-        "counter",
-        "Write calls (writev) that carried frames of direct streams; several queued frames share one.",
-        c.direct_writes.load(Ordering::Relaxed),
-    );
-    gauge(
-        "sse_lagged_clients_total",
-        "counter",
-        "Times a stream's queue overflowed and it was sent `resync`.",
-        c.lagged_events.load(Ordering::Relaxed),
-    );
-    gauge(
-        "herald_password_hashes_total",
-        "counter",
-        "Password hashes and checks run (sign-ins included), each ~19 MiB for a moment.",
-        state.hashers.runs(),
-    );
-    let connections = &state.connections;
-    gauge(
-        "http_connections_open",
-        "gauge",
-        "Open client connections, on both paths (HERALD_MAX_CONNECTIONS caps them).",
-        connections.open() as u64,
-    );
-    gauge(
-        "http_connections_max",
-        "gauge",
-        "The connection cap (HERALD_MAX_CONNECTIONS).",
-        connections.max() as u64,
-    );
-    gauge(
-        "http_connections_refused_total",
-        "counter",
-        "Connections answered 503 because the cap was reached.",
-        connections.refused(),
-    );
+    }
     c.publish_to_write.render(
         "sse_publish_to_write_seconds",
         "Time from publishing an event to handing it to a stream's connection.",
