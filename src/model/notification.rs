@@ -32,6 +32,24 @@ impl Severity {
     }
 }
 
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A severity that is not `info`, `warning` or `critical`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a severity (info, warning or critical)")]
+pub struct BadSeverity(pub String);
+
+impl std::str::FromStr for Severity {
+    type Err = BadSeverity;
+    fn from_str(s: &str) -> Result<Severity, BadSeverity> {
+        Severity::parse(s).ok_or_else(|| BadSeverity(s.to_string()))
+    }
+}
+
 /// One notification in a user's inbox; also the `data:` of a `notification`
 /// SSE event (with `unread` added there).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

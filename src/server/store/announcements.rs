@@ -88,7 +88,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         event: EventName,
         title: String,
         body: String,
-        severity: String,
+        severity: Severity,
         link: Option<String>,
         target: Channel,
     }
@@ -107,7 +107,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         event: row.event,
         title: row.title,
         body: row.body,
-        severity: Severity::parse(&row.severity).unwrap_or_default(),
+        severity: row.severity,
         link: row.link,
     };
     Ok(Some(publish(tx, id, &new, &row.target).await?))
@@ -218,7 +218,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
     struct Row {
         id: i64,
         title: String,
-        severity: String,
+        severity: Severity,
         target: Channel,
         status: String,
         created_at: i64,
@@ -245,7 +245,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
         .map(|r| AnnouncementSummary {
             id: r.id,
             title: r.title,
-            severity: Severity::parse(&r.severity).unwrap_or_default(),
+            severity: r.severity,
             target: r.target,
             status: r.status,
             sender: r.sender.unwrap_or_else(|| "herald".into()),

@@ -81,7 +81,7 @@ struct ItemRow {
     event: EventName,
     title: String,
     body: String,
-    severity: String,
+    severity: Severity,
     link: Option<String>,
     created_at: i64,
     /// Computed per user: see [`read_expr`].
@@ -116,7 +116,7 @@ impl ItemRow {
                 position: self.position,
                 title: self.title,
                 body: self.body,
-                severity: Severity::parse(&self.severity).unwrap_or_default(),
+                severity: self.severity,
                 link: self.link,
                 created_at: rfc3339(self.created_at),
                 read: self.read,
