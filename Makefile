@@ -32,8 +32,12 @@ tools:
 tools-test:
 	./scripts/install-tools.sh --test
 
+# The bundle (target/site/pkg, names hashed by cargo-leptos) is then
+# compressed once, brotli and gzip at their best, beside each file
+# (scripts/precompress.mjs, Node's own zlib): the server sends those as they are.
 build:
 	cargo leptos build --release
+	node scripts/precompress.mjs
 
 fmt-check:
 	cargo fmt --check
@@ -78,8 +82,8 @@ screenshots: tools-test build
 	cd end2end && HERALD_SCREENSHOTS=1 npx playwright test
 	git status --short -- docs/screenshots
 
-# Not part of `make test`: five tables, each against a baseline measured in
-# the same invocation (machine, load average and settings printed with each;
+# Not part of `make test`: six tables, the first five each against a baseline
+# measured in the same invocation (machine, load average and settings printed with each;
 # quote the ratios, the machine is shared and noisy), ~7 min in all:
 #   1. broadcast cost by registered users, against a one-row-transaction floor
 #      (scripts/bench-broadcast.sh, below);
@@ -97,13 +101,17 @@ screenshots: tools-test build
 #      15 s published round-robin through all three, against ONE Herald on
 #      SQLite under the same load (deliveries/s, publish → last subscriber
 #      p50/p99, 0 lost; target: cluster p99 ≤ 1.5× single), then a ramp of
-#      4 s steps at 50, 100, 200, 400/s to where each breaks.
+#      4 s steps at 50, 100, 200, 400/s to where each breaks;
+#   6. the page in Chromium (a few seconds, end2end/page-bytes.mjs): the
+#      bundle's bytes over the wire on a first visit and on a repeat one, and
+#      each file's size as brotli, gzip and identity. Needs Chromium and
+#      Playwright, hence tools-test.
 # Tables 2-4 run the axum + tokio broadcast server in bench/ as the baseline
-# (scripts/bench.sh, MODE=throughput|fanout|storm); table 5 is MODE=cluster;
-# scripts/bench-all.sh runs the five. BENCH_SECS=10 make bench shortens table
+# (scripts/bench.sh, MODE=throughput|fanout|storm); table 5 is MODE=cluster,
+# table 6 scripts/bench-page.sh; scripts/bench-all.sh runs the six. BENCH_SECS=10 make bench shortens table
 # 3's run to 10 s, CLUSTER_SECS=60 lengthens table 5's; TABLES="2 4" runs
 # some; HERALD_BIN=path/to/herald picks the binary.
-bench: tools build
+bench: tools-test build
 	bash scripts/bench-all.sh
 
 # Table 1 alone: broadcast cost at 1k / 10k / 100k / 1M registered users

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# `make bench`: the five benchmark tables, each against a baseline measured in
-# the same invocation (see the Makefile and README.md#benchmarks), ~8 min:
+# `make bench`: the six benchmark tables, the first five each against a
+# baseline measured in the same invocation (see the Makefile and
+# README.md#benchmarks), ~8 min:
 #   1. broadcast cost by registered users  scripts/bench-broadcast.sh
 #   2. publishing throughput, 1,000 streams MODE=throughput scripts/bench.sh
 #   3. 10,000 streams at 20/s, then a ramp  MODE=fanout scripts/bench.sh
 #   4. reconnect storm, 10,000 streams      MODE=storm scripts/bench.sh
 #   5. a cluster: 3,000 streams and 20/s     MODE=cluster scripts/bench.sh
 #      over three instances on PostgreSQL, against one on SQLite, then a ramp
+#   6. the page in Chromium: bundle bytes,  scripts/bench-page.sh
+#      first visit and repeat visit
 #
 # Settings (environment), besides each script's own:
-#   TABLES      which tables to run          (default "1 2 3 4 5")
+#   TABLES      which tables to run          (default "1 2 3 4 5 6")
 #   BENCH_SECS  table 3's run at 20/s, in s  (default 60)
 #   CLUSTER_SECS table 5's run at 20/s, in s (default 15)
 #   OUT_DIR     if set, each table's JSON results and Markdown go to OUT_DIR/table-N
@@ -20,7 +23,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TABLES="${TABLES:-1 2 3 4 5}"
+TABLES="${TABLES:-1 2 3 4 5 6}"
 BENCH_SECS="${BENCH_SECS:-60}"
 CLUSTER_SECS="${CLUSTER_SECS:-15}"
 OUT_DIR="${OUT_DIR:-}"
@@ -37,7 +40,8 @@ for t in $TABLES; do
     3) env "${out[@]}" MODE=fanout DURATION="$BENCH_SECS" bash scripts/bench.sh || rc=$? ;;
     4) env "${out[@]}" MODE=storm bash scripts/bench.sh || rc=$? ;;
     5) env "${out[@]}" MODE=cluster DURATION="$CLUSTER_SECS" bash scripts/bench.sh || rc=$? ;;
-    *) printf '[bench] error: TABLES are 1 to 5, got %s\n' "$t" >&2; exit 1 ;;
+    6) env "${out[@]}" bash scripts/bench-page.sh || rc=$? ;;
+    *) printf '[bench] error: TABLES are 1 to 6, got %s\n' "$t" >&2; exit 1 ;;
     esac
     case "$rc" in
     0) ;;

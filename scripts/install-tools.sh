@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, once, what building Herald needs on a fresh machine of this kind:
-# the wasm target, cargo-leptos, the wasm-bindgen CLI (matching the crate pin)
-# and wasm-opt from npm's binaryen (Debian's 108 breaks hydration, see TOOLCHAIN.md).
+# the wasm target, cargo-leptos, the wasm-bindgen CLI (matching the crate pin),
+# wasm-opt from npm's binaryen (Debian's 108 breaks hydration, see TOOLCHAIN.md)
+# and Node, which precompresses the bundle (scripts/precompress.mjs).
 # Every step checks first, so a second run only prints "ok" lines.
 # With --test it also installs what the test suite needs: Chromium, Playwright
 # and PostgreSQL (the tests run their own throwaway server with its binaries).
@@ -35,6 +36,17 @@ else
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # --locked fails: a crate version pinned in its lock file is gone from the index.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# Node: npm installs binaryen below, and scripts/precompress.mjs (make build)
+# compresses the bundle with Node's own zlib (brotli since Node 11.7).
+if command -v node >/dev/null && node -e 'process.exit(require("zlib").brotliCompressSync ? 0 : 1)'; then
+  say "ok node $(node --version)"
+else
+  say "installing nodejs and npm from apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nodejs npm >/dev/null
 fi
 
 if [ -x tools/node_modules/.bin/wasm-opt ] && tools/node_modules/.bin/wasm-opt --version | grep -q "version $BINARYEN_VERSION"; then

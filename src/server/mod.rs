@@ -43,16 +43,22 @@ pub fn router(state: AppState) -> Router {
         ))
         // The server functions live here: the JSON routes' body limit and statuses.
         .layer(middleware::from_fn(http::server_fn_doors))
-        .layer(DefaultBodyLimit::max(http::BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(http::BODY_LIMIT))
+        // A deploy must be seen at once: pages are revalidated, the bundle
+        // they name is kept (`http::assets`).
+        .layer(middleware::map_response(http::assets::revalidate_pages));
     http::routes()
         .merge(pages)
+        // Pages and JSON are compressed as they go; tower-http's default
+        // predicate never compresses text/event-stream, which would buffer
+        // events. A layer wraps only the routes already added: the bundle,
+        // merged below, was compressed at build time and is sent as it is.
+        .layer(CompressionLayer::new())
+        .merge(http::bundle_routes())
         // Outermost first: odd request targets never reach a route, and
         // cross-site state changes never reach a handler.
         .layer(middleware::from_fn(guard::csrf::refuse_cross_site))
         .layer(middleware::from_fn(http::refuse_odd_targets))
-        // Pages, assets and JSON are compressed; tower-http's default predicate
-        // never compresses text/event-stream, which would buffer events.
-        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(observe::request_span::for_router))
         .with_state(state)
 }
@@ -77,11 +83,19 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, String> {
         .map_err(|e| format!("leptos configuration: {e}"))?
         .leptos_options;
     options.site_addr = config.site_addr;
+    // cargo-leptos tells the server build whether it named the bundle by
+    // hash (LEPTOS_HASH_FILES, from Cargo.toml's `hash-files`), but leptos
+    // reads that variable at run time only, where `make run` and
+    // end2end/start-server.sh do not set it: the build's answer is the default.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        options.hash_files = option_env!("LEPTOS_HASH_FILES") == Some("true");
+    }
     Ok(options)
 }
 
 pub async fn serve(config: Config) -> Result<(), String> {
     let options = leptos_options(&config)?;
+    http::assets::check_hash_file(&options)?;
     let addr = config.site_addr;
     let demo = config.demo;
     let state = AppState::new(config, options)

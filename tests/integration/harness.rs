@@ -86,9 +86,15 @@ impl TestServer {
                 .map(|(_, v)| v.clone())
         })
         .expect("test config");
+        // LEPTOS_SITE_ROOT among `extra`: a site of the test's own (assets.rs).
+        let site_root = vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == "LEPTOS_SITE_ROOT")
+            .map_or("target/site".to_string(), |(_, v)| v.clone());
         let options = LeptosOptions::builder()
             .output_name("herald")
-            .site_root("target/site")
+            .site_root(site_root)
             .build();
         let state = AppState::new(config, options).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

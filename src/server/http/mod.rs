@@ -2,6 +2,7 @@
 //! a server function).
 
 mod api;
+pub mod assets;
 pub mod error;
 mod id_path;
 mod idempotency_key;
@@ -48,4 +49,10 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// The browser bundle (`assets`): to be merged outside the compression
+/// layer, since it was compressed at build time.
+pub fn bundle_routes() -> Router<AppState> {
+    Router::new().route("/pkg/{*file}", get(assets::bundle_file))
 }

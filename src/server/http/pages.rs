@@ -10,6 +10,9 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 
+use leptos::prelude::*;
+use leptos_meta::HashedStylesheet;
+
 use crate::server::{auth::authenticate, state::AppState};
 
 pub async fn guard_pages(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -20,7 +23,9 @@ pub async fn guard_pages(State(state): State<AppState>, mut req: Request, next: 
     match (page, &session) {
         (Page::Login, Some(_)) => return Redirect::to("/").into_response(),
         (Page::Home | Page::Admin, None) => return Redirect::to("/login").into_response(),
-        (Page::Admin, Some(s)) if !s.user.is_admin() => return forbidden_page(),
+        (Page::Admin, Some(s)) if !s.user.is_admin() => {
+            return forbidden_page(&state.leptos_options)
+        }
         _ => {}
     }
     if let Some(session) = session {
@@ -94,18 +99,20 @@ fn percent_decoded(path: &str) -> String {
     }
 }
 
-fn forbidden_page() -> Response {
+fn forbidden_page(options: &LeptosOptions) -> Response {
+    // The shell's own stylesheet link, hashed name included.
+    let stylesheet = view! { <HashedStylesheet options=options.clone() /> }.to_html();
     (
         StatusCode::FORBIDDEN,
         [(header::CACHE_CONTROL, "no-store")],
-        Html(
+        Html(format!(
             r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>403 · Herald</title><link rel="stylesheet" href="/pkg/herald.css"></head>
+<title>403 · Herald</title>{stylesheet}</head>
 <body><main class="page narrow"><h1>403 — admins only</h1>
 <p data-testid="forbidden">This page is for Herald admins. Your account cannot open it.</p>
-<p><a href="/">Back to your inbox</a></p></main></body></html>"#,
-        ),
+<p><a href="/">Back to your inbox</a></p></main></body></html>"#
+        )),
     )
         .into_response()
 }
