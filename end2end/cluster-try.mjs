@@ -9,16 +9,17 @@
 // must show it. Saves docs/screenshots/cluster.png.
 import { chromium, expect } from "@playwright/test";
 import * as path from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const BASE = process.argv[2] || process.env.CLUSTER_URL || "http://127.0.0.1:8080";
 const SHOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "docs", "screenshots", "cluster.png");
 expect.configure({ timeout: 10_000 });
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
-});
+// Debian's Chromium, headless, no network of its own: the suite's own flags.
+const browser = await chromium.launch(
+  JSON.parse(readFileSync(new URL("./chromium.json", import.meta.url), "utf8")),
+);
 
 async function signedIn(username) {
   const context = await browser.newContext({ baseURL: BASE });

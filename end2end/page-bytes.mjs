@@ -12,7 +12,7 @@
 // as brotli, gzip and identity, outside the browser, to print the three sizes.
 // Exit status 3 when the repeat visit downloaded any of the bundle again.
 import { chromium, expect } from "@playwright/test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as http from "node:http";
 
 const BASE = process.argv[2] || "http://127.0.0.1:3204";
@@ -22,20 +22,10 @@ expect.configure({ timeout: 20_000 });
 const isBundle = (url) => /^\/pkg\/.+\.(wasm|js|css)$/.test(new URL(url).pathname);
 const kb = (n) => (n >= 1024 ? `${(n / 1024).toFixed(1)} KB` : `${n} B`);
 
-const browser = await chromium.launch({
-  // The flags of playwright.config.ts: Debian's Chromium, headless, no network of its own.
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+// Debian's Chromium, headless, no network of its own: the suite's own flags.
+const browser = await chromium.launch(
+  JSON.parse(readFileSync(new URL("./chromium.json", import.meta.url), "utf8")),
+);
 
 /** One visit to / in a new tab of `context`: what each response cost. */
 async function visit(context) {

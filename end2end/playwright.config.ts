@@ -1,5 +1,7 @@
 import { defineConfig } from "@playwright/test";
 
+const chromium: { executablePath: string; args: string[] } = require("./chromium.json");
+
 // Herald's own port for the suite, so a dev server on :3000 does not interfere.
 const PORT = 3100;
 
@@ -16,20 +18,10 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${PORT}`,
     trace: "retain-on-failure",
-    launchOptions: {
-      // Debian's Chromium: Playwright's own browser download cannot work here.
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    },
+    // Debian's Chromium (Playwright's own browser download cannot work here),
+    // headless, with no network of its own: end2end/chromium.json, shared with
+    // the scripts beside this file.
+    launchOptions: chromium,
   },
   webServer: {
     command: "bash ./start-server.sh",
