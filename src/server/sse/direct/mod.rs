@@ -445,6 +445,12 @@ mod tests {
         long.resize(MAX_HEAD, b'a');
         assert_eq!(classify(&long), Verdict::Other);
         assert_eq!(classify(b"GET /sse/stream \x01\r\n\r\n"), Verdict::Other);
+        // Empty lines before the request line: hyper skips them and serves
+        // the stream through the router (found by the proptest in CI).
+        assert_eq!(
+            classify(b"\nGET /sse/stream HTTP/1.1\r\n\r\n"),
+            Verdict::Other
+        );
     }
 
     #[test]

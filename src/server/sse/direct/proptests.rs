@@ -8,7 +8,8 @@
 //!   `GET /sse/stream` in origin form over HTTP/1.1 (no `Content-Length`,
 //!   `Transfer-Encoding`, `Upgrade` or `Expect`, and a query the stream
 //!   route accepts), and takes every such request unless its head passes
-//!   [`MAX_HEAD`] bytes or [`MAX_HEADERS`] headers (those go to hyper);
+//!   [`MAX_HEAD`] bytes or [`MAX_HEADERS`] headers, or starts with the empty
+//!   lines RFC 9112 §2.2 lets a server skip (those go to hyper);
 //! - what reaches hyper (the bytes read, then the rest of the socket) is
 //!   byte for byte what the client sent;
 //! - the classifier never changes its mind as more bytes arrive.
@@ -68,8 +69,12 @@ fn is_plain_stream_request(parts: &http::request::Parts) -> bool {
         && Query::<StreamQuery>::try_from_uri(uri).is_ok()
 }
 
-/// Heads the direct path leaves to hyper by design: too long, too many headers.
+/// Heads the direct path leaves to hyper by design: too long, too many
+/// headers, or led by empty lines (which hyper skips; no browser sends them).
 fn beyond_direct_limits(bytes: &[u8]) -> bool {
+    if bytes.first().is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+        return true;
+    }
     let mut headers = [httparse::EMPTY_HEADER; 256];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
