@@ -68,6 +68,8 @@ pub struct ConnectionLimits {
     pub max_connections: NonZeroUsize,
     /// Whether a connection's first stream request is served on the socket.
     pub direct_streams: bool,
+    /// Threads the direct streams are written from (`net::stream_workers`).
+    pub stream_threads: NonZeroUsize,
 }
 
 /// `DATABASE_URL`, whose `Debug` hides a password in it (`postgres://u:***@h/db`):
@@ -302,6 +304,11 @@ where
     })
 }
 
+/// The machine's cores, as the runtime counts them (1 when unknown).
+fn cores() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+}
+
 impl ConnectionLimits {
     fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let max_streams_per_user = at_least_one(
@@ -320,6 +327,7 @@ impl ConnectionLimits {
             max_streams_per_user,
             max_connections,
             direct_streams: parse_flag_or(get, "HERALD_DIRECT_STREAMS", true)?,
+            stream_threads: at_least_one(get, "HERALD_STREAM_THREADS", cores())?,
         })
     }
 }

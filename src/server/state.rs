@@ -22,6 +22,7 @@ use crate::server::{
         connections::Connections, login_throttle::LoginLimits, per_user::PerUserSlots,
         ratelimit::Limits,
     },
+    net::stream_workers::StreamWorkers,
     private_files,
     store::{self, users, Pool},
 };
@@ -46,6 +47,8 @@ pub struct AppState {
     pub devices: DeviceCookies,
     /// Open connections against `HERALD_MAX_CONNECTIONS` (both paths).
     pub connections: Arc<Connections>,
+    /// The threads direct streams are written from (the data path).
+    pub stream_workers: Arc<StreamWorkers>,
 }
 
 impl crate::server::auth::SessionCheck for AppState {
@@ -135,6 +138,7 @@ impl AppState {
                 config.publish_per_minute,
             )),
             connections: Connections::new(config.connections.max_connections.get()),
+            stream_workers: Arc::new(StreamWorkers::new(config.connections.stream_threads)),
             config: Arc::new(config),
         })
     }

@@ -157,3 +157,56 @@ async fn resuming_while_notifications_are_published_loses_and_repeats_nothing() 
     assert_eq!(seqs, expected, "every seq exactly once, in order");
     assert!(rounds > 5, "the test resumed several times ({rounds})");
 }
+
+/// The control path (accept, authenticate, commit, apply to the hub) runs
+/// apart from the threads that write the streams (`net::stream_workers`):
+/// with every stream worker wedged, a publish is still answered, and the
+/// stream gets it once the workers run again. Were the streams written from
+/// the server's own runtime, the wedge would hold the publish (and this
+/// test's thread) until it gave up by itself, and the test would fail;
+/// were they written from anywhere but the stream workers, the frame would
+/// arrive while the workers are wedged.
+#[tokio::test]
+async fn a_publish_never_waits_for_the_stream_workers() {
+    let server = TestServer::start_with(&[("HERALD_STREAM_THREADS", "1")]).await;
+    let admin = server.token("admin").await;
+    let (mut reader, _) = server.open_stream(&admin, "").await;
+
+    let (release, wait) = std::sync::mpsc::channel::<()>();
+    let (wedged, is_wedged) = tokio::sync::oneshot::channel();
+    let (ended, how_it_ended) = tokio::sync::oneshot::channel();
+    server
+        .state
+        .stream_workers
+        .spawn(async move {
+            let _ = wedged.send(());
+            // Blocks the only stream worker: nothing else runs on it.
+            let released = wait.recv_timeout(Duration::from_secs(20)).is_ok();
+            let _ = ended.send(released);
+        })
+        .unwrap();
+    is_wedged.await.unwrap();
+
+    let sent = server
+        .broadcast(&admin, "while the workers are wedged")
+        .await;
+    // And the stream is indeed written from the wedged workers: nothing
+    // reaches it meanwhile (were it on the server's runtime, it would have
+    // the frame within a millisecond of the publish's answer).
+    let early = tokio::time::timeout(Duration::from_millis(300), reader.next_non_ping()).await;
+    assert!(
+        early.is_err(),
+        "written while the stream workers were wedged: {early:?}"
+    );
+    // Fails after the wedge's own 20 s when the publish had to wait for it.
+    let _ = release.send(());
+    assert!(
+        how_it_ended.await.unwrap(),
+        "the publish was answered only once the stream workers ran again"
+    );
+    assert_eq!(sent["data"]["recipients"], 3, "{sent}");
+
+    let event = reader.next_non_ping().await.expect("the stream goes on");
+    assert_eq!(event.event, "notification");
+    assert_eq!(event.json()["title"], "while the workers are wedged");
+}

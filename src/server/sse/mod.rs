@@ -24,7 +24,7 @@ use std::{
 
 mod direct;
 
-pub use direct::{serve_first_request, DirectPath, FirstRequest};
+pub use direct::{serve_first_request, DirectPath, DirectStream, FirstRequest};
 
 use axum::{
     body::Body,

@@ -60,7 +60,7 @@ pub use io::{Prefixed, WriteDeadline};
 use crate::server::{
     config::ConnectionLimits,
     guard::connections::ConnectionPermit,
-    sse::{self, DirectPath, FirstRequest},
+    sse::{self, DirectPath, DirectStream, FirstRequest},
     state::AppState,
 };
 
@@ -127,7 +127,7 @@ pub async fn accept_loop(mut listener: TcpListener, shared: Arc<Shared>) {
 async fn serve_connection(
     tcp: TcpStream,
     peer: SocketAddr,
-    _permit: ConnectionPermit,
+    permit: ConnectionPermit,
     shared: Arc<Shared>,
 ) {
     set_keepalive(&tcp);
@@ -136,10 +136,10 @@ async fn serve_connection(
             state: &shared.state,
             limits: &shared.limits,
             stop: &shared.stop,
-            streams: &shared.direct_streams,
         };
         match sse::serve_first_request(path, tcp, peer).await {
             FirstRequest::Done => return,
+            FirstRequest::Stream(stream) => return run_on_stream_workers(stream, permit, &shared),
             FirstRequest::ForRouter(tcp, read) => (tcp, read),
         }
     } else {
@@ -147,6 +147,22 @@ async fn serve_connection(
     };
     let _routed = shared.routed.token();
     serve_with_hyper(Prefixed::new(read, tcp), peer, &shared).await;
+    drop(permit);
+}
+
+/// The stream leaves this runtime for the stream workers
+/// (`net::stream_workers`), taking its connection permit and its place in
+/// what shutdown waits for.
+fn run_on_stream_workers(stream: DirectStream, permit: ConnectionPermit, shared: &Shared) {
+    let counted = shared.direct_streams.token();
+    let run = async move {
+        let _permit = permit;
+        let _counted = counted;
+        stream.run().await;
+    };
+    if let Err(e) = shared.state.stream_workers.spawn(run) {
+        tracing::error!(error = %e, "cannot start the stream workers: stream closed");
+    }
 }
 
 /// hyper with a timer: its header deadline covers the head it is handed

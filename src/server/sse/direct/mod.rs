@@ -52,7 +52,7 @@ use tracing::Instrument;
 
 use crate::server::sse::{open, resume_point, ClientStream, StreamQuery, STREAM_HEADERS};
 
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_util::sync::CancellationToken;
 
 use crate::server::{
     auth::authenticate, config::ConnectionLimits, observe::request_span, state::AppState,
@@ -64,8 +64,6 @@ pub struct DirectPath<'a> {
     pub limits: &'a ConnectionLimits,
     /// Cancelled when the server shuts down.
     pub stop: &'a CancellationToken,
-    /// Counts the streams served here, so that shutdown can wait for them.
-    pub streams: &'a TaskTracker,
 }
 
 const STREAM_PATH: &str = "/sse/stream";
@@ -83,9 +81,12 @@ const BATCH_BYTES: usize = 64 * 1024;
 
 /// What became of a connection's first request.
 pub enum FirstRequest {
-    /// A stream, served here until it ended; or a connection that closed
-    /// before sending a request.
+    /// A connection that closed before sending a request, or a stream
+    /// that could not start after all.
     Done,
+    /// A stream that passed authentication and is attached to the hub:
+    /// [`DirectStream::run`] writes it, on the stream workers.
+    Stream(DirectStream),
     /// For the router: the connection and the bytes already read from it.
     ForRouter(TcpStream, Bytes),
 }
@@ -117,16 +118,51 @@ pub async fn serve_first_request(
     let opened = Box::pin(open_for(path.state, request))
         .instrument(span.clone())
         .await;
-    match opened {
-        Some(client) => {
-            drop(head);
-            let _counted = path.streams.token();
-            write_stream(tcp, client, path.limits.write_timeout)
-                .instrument(span)
-                .await;
+    let Some(client) = opened else {
+        return FirstRequest::ForRouter(tcp, head.into());
+    };
+    // Out of this runtime's reactor: the stream workers register it with theirs.
+    match tcp.into_std() {
+        Ok(tcp) => FirstRequest::Stream(DirectStream {
+            tcp,
+            client,
+            span,
+            write_timeout: path.limits.write_timeout,
+        }),
+        Err(e) => {
+            tracing::debug!(parent: &span, error = %e, "stream socket lost before its first write");
             FirstRequest::Done
         }
-        None => FirstRequest::ForRouter(tcp, head.into()),
+    }
+}
+
+/// An authenticated stream on its socket, to be written from the stream
+/// workers (`net::stream_workers`).
+pub struct DirectStream {
+    tcp: std::net::TcpStream,
+    client: ClientStream,
+    span: tracing::Span,
+    write_timeout: Duration,
+}
+
+impl DirectStream {
+    /// Writes the stream until it ends. Must run on the runtime that is to
+    /// drive the socket: it registers there.
+    pub async fn run(self) {
+        let DirectStream {
+            tcp,
+            client,
+            span,
+            write_timeout,
+        } = self;
+        match TcpStream::from_std(tcp) {
+            Ok(tcp) => {
+                write_stream(tcp, client, write_timeout)
+                    .instrument(span)
+                    .await
+            }
+            Err(e) => tracing::debug!(parent: &span, error = %e, "stream socket not registered"),
+        }
     }
 }
 
