@@ -11,6 +11,7 @@ mod cluster;
 mod contract;
 mod delivery;
 mod event_log;
+mod group_commit;
 mod harness;
 mod hostile_auth;
 mod hostile_conn;

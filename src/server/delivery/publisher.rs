@@ -1,8 +1,8 @@
 //! The one publishing path. Every change that must reach streams — a
-//! notification, a removal, a read — is written in a transaction taken
-//! here, and applied to the hub right after its commit, in commit order.
-//! Use cases hand the Publisher their writes and the domain events they
-//! produce; they never take a lock themselves.
+//! notification, a removal, a read — is written in a turn taken here, and
+//! applied to the hub right after its commit, in commit order. Use cases
+//! hand the Publisher their writes and the domain events they produce; they
+//! never take a lock themselves.
 //!
 //! Why one ordering lock around "commit, then apply": the hub's counters
 //! and its `applied` position must follow the log in the order the store
@@ -12,8 +12,29 @@
 //! the lock costs no concurrency the database would have allowed. On
 //! PostgreSQL the backplane (`delivery::backplane`) extends the turn to the
 //! cluster and every instance's follower applies the log in position order.
+//!
+//! **Group commit.** Turns that queue behind one another share one
+//! transaction, one commit and one pass over the hub (docs/publish-path.md):
+//! - a turn is a savepoint in the group's transaction; it sees what the
+//!   turns before it wrote, as it would after their commits;
+//! - a turn that ends without committing (an error, a lost race, a request
+//!   gone) is rolled back to its savepoint and leaves the others' writes be;
+//! - a turn that commits while others wait for theirs leaves the commit to
+//!   the last of them, at most [`MAX_GROUP_TURNS`] turns in a group;
+//! - the group commits once, then applies every turn's events in turn
+//!   order (their log positions are in that order), and every turn in it
+//!   gets the one outcome: [`Turn::commit`] returns only once its writes
+//!   are committed and applied, as before.
+//!
+//! The commit and its apply run in a task of their own, so that a request
+//! that goes away cannot stop them halfway (committed but not applied).
 
-use tokio::sync::{Mutex, MutexGuard};
+use std::sync::{
+    atomic::{AtomicU64, AtomicUsize, Ordering},
+    Arc,
+};
+
+use tokio::sync::{watch, Mutex, OwnedMutexGuard};
 
 use crate::model::{ProgressEvent, UserProgress};
 use crate::server::{
@@ -22,23 +43,73 @@ use crate::server::{
         events::DomainEvent,
         hub::{AttachError, Attached, ClientInfo, Hub},
     },
-    store::{self, notifications, Pool, StoreError, Tx},
+    store::{self, dialect::execute, notifications, Pool, StoreError, Tx},
 };
+
+/// The most turns one group commits: bounds how long a group holds the
+/// database's write lock and how much one commit applies.
+pub const MAX_GROUP_TURNS: usize = 64;
 
 pub struct Publisher {
     pool: Pool,
     hub: Hub,
-    order: Mutex<()>,
+    group: Arc<Mutex<Group>>,
+    /// Turns waiting in [`Publisher::begin`]: while there are some, a turn
+    /// that has written leaves the commit to them.
+    queued: AtomicUsize,
     /// How commits reach the hubs: this one's alone, or every instance's.
     backplane: Backplane,
+    counts: GroupCounts,
 }
 
-/// A turn to publish: the ordering lock and a write transaction. Dropped
-/// without [`Turn::commit`], it rolls back and lets the next turn go.
-pub struct Turn<'p> {
-    pub tx: Tx,
-    publisher: &'p Publisher,
-    _order: MutexGuard<'p, ()>,
+/// Turns and the commits they took, for `/metrics`: their ratio is how
+/// many turns a commit carried.
+#[derive(Default)]
+pub struct GroupCounts {
+    pub turns: AtomicU64,
+    pub commits: AtomicU64,
+}
+
+/// The open transaction and what its turns wrote.
+struct Group {
+    tx: Option<Tx>,
+    /// Every committed turn's events, in turn order.
+    events: Vec<DomainEvent>,
+    /// Turns ended in this group, waiting for its commit.
+    turns: usize,
+    /// A turn ended without committing: its savepoint is still to be rolled back.
+    abandoned: bool,
+    /// Which group this is: a turn waiting for its group's commit knows it
+    /// by number.
+    number: u64,
+    /// Where the group's outcome is told to its turns.
+    outcome: watch::Sender<Option<Outcome>>,
+}
+
+type Outcome = Result<(), Arc<StoreError>>;
+
+/// A turn to publish: a savepoint in the group's write transaction, with
+/// the group held. Dropped without [`Turn::commit`], its writes are rolled
+/// back and the next turn goes.
+pub struct Turn {
+    group: Option<OwnedMutexGuard<Group>>,
+    publisher: Arc<Publisher>,
+}
+
+/// Counts a turn waiting for the group until it has it (or gives up).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn enter(count: &'a AtomicUsize) -> Queued<'a> {
+        count.fetch_add(1, Ordering::AcqRel);
+        Queued(count)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Publisher {
@@ -46,8 +117,17 @@ impl Publisher {
         Publisher {
             pool,
             hub,
-            order: Mutex::new(()),
+            group: Arc::new(Mutex::new(Group {
+                tx: None,
+                events: Vec::new(),
+                turns: 0,
+                abandoned: false,
+                number: 0,
+                outcome: watch::channel(None).0,
+            })),
+            queued: AtomicUsize::new(0),
             backplane,
+            counts: GroupCounts::default(),
         }
     }
 
@@ -55,17 +135,115 @@ impl Publisher {
         &self.backplane
     }
 
-    /// Waits for the turn, then begins the write transaction (on a
-    /// cluster the backplane makes the turn cluster-wide).
-    pub async fn begin(&self) -> Result<Turn<'_>, StoreError> {
-        let order = self.order.lock().await;
-        let mut tx = store::begin_write(&self.pool).await?;
-        self.backplane.enter_turn(&mut tx).await?;
+    pub fn counts(&self) -> &GroupCounts {
+        &self.counts
+    }
+
+    /// Turns waiting for the group now.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Waits for the turn, then opens its savepoint in the group's write
+    /// transaction (beginning one if none is open; on a cluster the
+    /// backplane makes it cluster-wide).
+    pub async fn begin(self: &Arc<Self>) -> Result<Turn, StoreError> {
+        let queued = Queued::enter(&self.queued);
+        let mut group = self.group.clone().lock_owned().await;
+        drop(queued);
+        if let Err(e) = self.open(&mut group).await {
+            if group.turns == 0 {
+                // Nobody else wrote in it: start afresh next time.
+                group.tx = None;
+                group.abandoned = false;
+            }
+            return Err(e);
+        }
         Ok(Turn {
-            tx,
-            publisher: self,
-            _order: order,
+            group: Some(group),
+            publisher: self.clone(),
         })
+    }
+
+    async fn open(&self, group: &mut Group) -> Result<(), StoreError> {
+        if group.abandoned {
+            let tx = group
+                .tx
+                .as_mut()
+                .expect("an abandoned turn leaves its transaction");
+            roll_back_turn(tx).await?;
+            group.abandoned = false;
+        }
+        let tx = match &mut group.tx {
+            Some(tx) => tx,
+            None => {
+                let mut tx = store::begin_write(&self.pool).await?;
+                self.backplane.enter_turn(&mut tx).await?;
+                group.tx.insert(tx)
+            }
+        };
+        execute!(tx, "SAVEPOINT turn")?;
+        Ok(())
+    }
+
+    /// Waits until the group `number` is committed and applied; commits it
+    /// if, once the group is ours, it still is not (the turn that was to
+    /// commit it went away).
+    async fn outcome_of(
+        self: &Arc<Self>,
+        number: u64,
+        mut outcome: watch::Receiver<Option<Outcome>>,
+    ) -> Result<(), StoreError> {
+        let group = tokio::select! {
+            biased;
+            told = outcome.wait_for(Option::is_some) => {
+                return told_outcome(told.map(|v| v.clone()));
+            }
+            group = self.group.clone().lock_owned() => group,
+        };
+        if group.number == number {
+            return self.clone().commit_group(group).await;
+        }
+        // Committed meanwhile: the outcome is there.
+        drop(group);
+        told_outcome(outcome.wait_for(Option::is_some).await.map(|v| v.clone()))
+    }
+
+    /// Commits the group and applies its events, in a task of its own (it
+    /// must finish once begun), and tells its turns.
+    async fn commit_group(
+        self: Arc<Self>,
+        mut group: OwnedMutexGuard<Group>,
+    ) -> Result<(), StoreError> {
+        let task = tokio::spawn(async move {
+            let outcome = self.finish(&mut group).await.map_err(Arc::new);
+            let told = std::mem::replace(&mut group.outcome, watch::channel(None).0);
+            told.send_replace(Some(outcome.clone()));
+            outcome
+        });
+        match task.await {
+            Ok(outcome) => outcome.map_err(StoreError::Group),
+            Err(e) => Err(StoreError::Io(std::io::Error::other(e))),
+        }
+    }
+
+    async fn finish(&self, group: &mut Group) -> Result<(), StoreError> {
+        group.number += 1;
+        let events = std::mem::take(&mut group.events);
+        let turns = std::mem::take(&mut group.turns);
+        let abandoned = std::mem::take(&mut group.abandoned);
+        let Some(mut tx) = group.tx.take() else {
+            return Err(StoreError::Io(std::io::Error::other(
+                "a group without its transaction",
+            )));
+        };
+        if abandoned {
+            roll_back_turn(&mut tx).await?;
+        }
+        self.backplane.commit(tx, &self.hub, events).await?;
+        self.counts.turns.fetch_add(turns as u64, Ordering::Relaxed);
+        self.counts.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Progress of a user's task: every tab of theirs, on every instance;
@@ -85,30 +263,97 @@ impl Publisher {
     /// Attaches a stream with a counter seeded from the store, while
     /// nothing is applied to the hub: the count is exact at the position
     /// the hub holds (the backplane holds the hub still and brings it to
-    /// the seed's snapshot).
+    /// the seed's snapshot). A group's uncommitted writes are neither in
+    /// the seed nor in the hub.
     pub async fn attach_seeded(
         &self,
         info: ClientInfo,
     ) -> Result<Result<Attached, AttachError>, StoreError> {
-        let mut hold = self.backplane.hold(&self.order).await;
+        let mut hold = self.backplane.hold(self.group.lock()).await;
         let seed = notifications::counter_seed(&self.pool, info.user_id).await?;
         self.backplane.bring_to(&mut hold, seed.head).await?;
         Ok(self.hub.attach(info, Some(seed)))
     }
 }
 
-impl Turn<'_> {
-    /// Commits, then applies `events` to the hub (through the backplane),
-    /// then ends the turn. Nothing after the commit can fail.
+fn told_outcome(told: Result<Option<Outcome>, watch::error::RecvError>) -> Result<(), StoreError> {
+    match told {
+        Ok(Some(outcome)) => outcome.map_err(StoreError::Group),
+        // The committing task ended without a word: it panicked.
+        Ok(None) | Err(_) => Err(StoreError::Io(std::io::Error::other(
+            "the group commit ended without an outcome",
+        ))),
+    }
+}
+
+/// Undoes what the turn wrote since its savepoint, and the savepoint.
+async fn roll_back_turn(tx: &mut Tx) -> Result<(), StoreError> {
+    execute!(tx, "ROLLBACK TO SAVEPOINT turn")?;
+    execute!(tx, "RELEASE SAVEPOINT turn")?;
+    Ok(())
+}
+
+impl Turn {
+    /// The group's transaction, at this turn's savepoint.
+    pub fn tx(&mut self) -> &mut Tx {
+        self.group
+            .as_mut()
+            .and_then(|group| group.tx.as_mut())
+            .expect("a turn holds the open transaction")
+    }
+
+    /// Keeps this turn's writes and returns once they are committed and
+    /// `events` applied to the hub (through the backplane), with those of
+    /// the turns grouped with it. Nothing after the commit can fail.
     pub async fn commit(
-        self,
+        mut self,
         events: impl IntoIterator<Item = DomainEvent>,
     ) -> Result<(), StoreError> {
-        let Turn {
-            tx,
-            publisher,
-            _order,
-        } = self;
-        publisher.backplane.commit(tx, &publisher.hub, events).await
+        execute!(self.tx(), "RELEASE SAVEPOINT turn")?;
+        self.end(events).await
+    }
+
+    /// Undoes this turn's writes, and returns once the turns before it in
+    /// its group are committed: what they wrote can then be read from the
+    /// pool (the winner of an `Idempotency-Key` race, say).
+    pub async fn roll_back(mut self) -> Result<(), StoreError> {
+        roll_back_turn(self.tx()).await?;
+        self.end([]).await
+    }
+
+    async fn end(
+        mut self,
+        events: impl IntoIterator<Item = DomainEvent>,
+    ) -> Result<(), StoreError> {
+        let mut group = self.group.take().expect("a turn ends once");
+        let publisher = self.publisher.clone();
+        group.events.extend(events);
+        group.turns += 1;
+        if group.turns < MAX_GROUP_TURNS && publisher.queued.load(Ordering::Acquire) > 0 {
+            // Others are waiting to write: they join this transaction, and
+            // the last of them commits it for everyone.
+            let number = group.number;
+            let outcome = group.outcome.subscribe();
+            drop(group);
+            return publisher.outcome_of(number, outcome).await;
+        }
+        publisher.commit_group(group).await
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let Some(mut group) = self.group.take() else {
+            return;
+        };
+        if group.turns == 0 {
+            // Alone in its transaction: dropping it rolls everything back
+            // and frees the database's write lock at once.
+            group.tx = None;
+        } else {
+            // Others wrote before it and wait for the commit: only this
+            // turn's savepoint goes, by whoever takes the group next.
+            group.abandoned = true;
+        }
     }
 }

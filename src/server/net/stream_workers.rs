@@ -26,6 +26,7 @@
 use std::{future::Future, num::NonZeroUsize, sync::OnceLock};
 
 use tokio::runtime::{Builder, Handle, Runtime};
+use tracing::instrument::WithSubscriber;
 
 pub struct StreamWorkers {
     threads: NonZeroUsize,
@@ -61,9 +62,10 @@ impl StreamWorkers {
         Ok(runtime.handle().clone())
     }
 
-    /// Runs `stream` on the stream workers.
+    /// Runs `stream` on the stream workers, logging to the subscriber of
+    /// the code that spawns it (a test's scoped one, as well as the global).
     pub fn spawn(&self, stream: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        self.handle()?.spawn(stream);
+        self.handle()?.spawn(stream.with_current_subscriber());
         Ok(())
     }
 }

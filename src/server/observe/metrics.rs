@@ -22,7 +22,8 @@ pub fn render(state: &AppState) -> String {
     );
     let connections = &state.connections;
     // (name, type, help, value): one line each, in the order scrapers have seen.
-    let series: [(&str, &str, &str, u64); 15] = [
+    let groups = state.publisher.counts();
+    let series: [(&str, &str, &str, u64); 17] = [
         ("sse_active_connections", "gauge", "Open SSE streams.", hub.active_connections() as u64),
         ("sse_active_users", "gauge", "Users with at least one open stream.", hub.stats().user_clients.len() as u64),
         ("herald_live_counters", "gauge", "Users whose unread count is kept in memory (online, or lingering after their last stream).", hub.live_users() as u64),
@@ -34,6 +35,8 @@ pub fn render(state: &AppState) -> String {
         ("sse_streams_direct_total", "counter", "Streams served straight on the socket, as their connection's first request.", c.streams_direct.load(Ordering::Relaxed)),
         ("sse_direct_writes_total", "counter", "Write calls (writev) that carried frames of direct streams; several queued frames share one.", c.direct_writes.load(Ordering::Relaxed)),
         ("sse_lagged_clients_total", "counter", "Times a stream's queue overflowed and it was sent `resync`.", c.lagged_events.load(Ordering::Relaxed)),
+        ("herald_publish_turns_total", "counter", "Publishing turns committed (a send, a read, a removal…).", groups.turns.load(Ordering::Relaxed)),
+        ("herald_publish_commits_total", "counter", "Transactions those turns were committed in: turns that queued behind one another share one (group commit).", groups.commits.load(Ordering::Relaxed)),
         ("herald_password_hashes_total", "counter", "Password hashes and checks run (sign-ins included), each ~19 MiB for a moment.", state.hashers.runs()),
         ("http_connections_open", "gauge", "Open client connections, on both paths (HERALD_MAX_CONNECTIONS caps them).", connections.open() as u64),
         ("http_connections_max", "gauge", "The connection cap (HERALD_MAX_CONNECTIONS).", connections.max() as u64),

@@ -120,14 +120,20 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A group commit failed: every turn in the group gets the one error
+    /// (`delivery::publisher`).
+    #[error("{0}")]
+    Group(std::sync::Arc<StoreError>),
 }
 
 impl StoreError {
     /// The database could not be reached or refused work for now (down,
     /// restarting, every connection busy): a clear 503, not a 500.
     pub fn is_unavailable(&self) -> bool {
-        let StoreError::Sqlx(err) = self else {
-            return false;
+        let err = match self {
+            StoreError::Sqlx(err) => err,
+            StoreError::Group(shared) => return shared.is_unavailable(),
+            _ => return false,
         };
         match err {
             sqlx::Error::Io(_)

@@ -95,7 +95,7 @@ async fn read_one(
 ) -> Result<i64, AppError> {
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
-    let unread = notifications::mark_read(&mut turn.tx, user_id, id, archive)
+    let unread = notifications::mark_read(turn.tx(), user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
     let read = if archive {
@@ -113,7 +113,7 @@ async fn read_one(
 pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
-    let (up_to, unread) = notifications::mark_all_read(&mut turn.tx, user_id).await?;
+    let (up_to, unread) = notifications::mark_all_read(turn.tx(), user_id).await?;
     let read = ReadEvent::up_to(up_to, unread);
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;

@@ -41,7 +41,7 @@ async fn notify_user(
 ) -> Result<(), AppError> {
     let mut turn = state.publisher.begin().await?;
     let (_, published) = announcements::insert(
-        &mut turn.tx,
+        turn.tx(),
         notice,
         &Channel::User(user_id),
         Timing::default(),

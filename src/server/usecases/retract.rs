@@ -58,7 +58,7 @@ async fn remove_everywhere(
     actor: &Actor<'_>,
 ) -> Result<Option<()>, AppError> {
     let mut turn = state.publisher.begin().await?;
-    let Some(removal) = announcements::remove(&mut turn.tx, id, status).await? else {
+    let Some(removal) = announcements::remove(turn.tx(), id, status).await? else {
         return Ok(None);
     };
     let detail = match &removal {
@@ -66,7 +66,7 @@ async fn remove_everywhere(
         None => "before it was sent".to_string(),
     };
     let action = format!("announcement.{status}");
-    audit::record(&mut turn.tx, *actor, &action, &format!("#{id}"), &detail).await?;
+    audit::record(turn.tx(), *actor, &action, &format!("#{id}"), &detail).await?;
     turn.commit(removal.map(DomainEvent::Removed)).await?;
     Ok(Some(()))
 }

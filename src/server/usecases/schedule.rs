@@ -38,7 +38,7 @@ async fn send_due(state: &AppState) -> Result<usize, AppError> {
 /// else sent it meanwhile.
 async fn send_scheduled(state: &AppState, id: i64) -> Result<bool, AppError> {
     let mut turn = state.publisher.begin().await?;
-    let Some(published) = announcements::send_scheduled(&mut turn.tx, id).await? else {
+    let Some(published) = announcements::send_scheduled(turn.tx(), id).await? else {
         return Ok(false);
     };
     turn.commit([DomainEvent::Notified(published)]).await?;

@@ -79,7 +79,7 @@ pub async fn send_once(
     };
 
     let mut turn = state.publisher.begin().await?;
-    let (id, published) = announcements::insert(&mut turn.tx, &new, &recipients, timing).await?;
+    let (id, published) = announcements::insert(turn.tx(), &new, &recipients, timing).await?;
     let sent = SentAnnouncement {
         id,
         recipients: published.as_ref().map_or(0, |p| p.recipients),
@@ -100,18 +100,12 @@ pub async fn send_once(
         id: Some(sender_id),
         name: &sender.user.username,
     };
-    audit::record(
-        &mut turn.tx,
-        actor,
-        action,
-        &recipients.to_string(),
-        &detail,
-    )
-    .await?;
+    audit::record(turn.tx(), actor, action, &recipients.to_string(), &detail).await?;
     if let Some(once) = once {
-        if !idempotency::keep(&mut turn.tx, sender_id, once, &sent).await? {
-            // A concurrent request with this key committed first: ours rolls back.
-            drop(turn);
+        if !idempotency::keep(turn.tx(), sender_id, once, &sent).await? {
+            // A concurrent request with this key wrote first: ours rolls
+            // back, and waits for the winner's commit to read its answer.
+            turn.roll_back().await?;
             return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
         }
     }

@@ -14,9 +14,9 @@
 mod follower;
 mod heartbeat;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, future::Future, sync::Arc};
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::MutexGuard;
 
 pub use follower::Follower;
 
@@ -49,8 +49,8 @@ pub struct SharedLog {
 /// What keeps the hub still while a stream's counter is seeded: the
 /// publisher's ordering lock in one process (every apply happens under it),
 /// the follower's cursor on the log.
-pub enum Hold<'a> {
-    Order(MutexGuard<'a, ()>),
+pub enum Hold<'a, G> {
+    Order(G),
     Cursor(MutexGuard<'a, i64>),
 }
 
@@ -171,10 +171,11 @@ impl Backplane {
         }
     }
 
-    /// Keeps the hub still (see [`Hold`]) until the guard drops.
-    pub async fn hold<'a>(&'a self, order: &'a Mutex<()>) -> Hold<'a> {
+    /// Keeps the hub still (see [`Hold`]) until the guard drops; `order`
+    /// takes the publisher's ordering lock, when that is what holds it.
+    pub async fn hold<G>(&self, order: impl Future<Output = G>) -> Hold<'_, G> {
         match self {
-            Backplane::InProcess => Hold::Order(order.lock().await),
+            Backplane::InProcess => Hold::Order(order.await),
             Backplane::Log(log) => Hold::Cursor(log.follower.hold().await),
         }
     }
@@ -182,7 +183,11 @@ impl Backplane {
     /// Brings a held hub exactly to `position` (a snapshot's head): on the
     /// log the follower applies what lies between; in one process the hub
     /// is there already (every commit was applied under the held lock).
-    pub async fn bring_to(&self, hold: &mut Hold<'_>, position: i64) -> Result<(), StoreError> {
+    pub async fn bring_to<G>(
+        &self,
+        hold: &mut Hold<'_, G>,
+        position: i64,
+    ) -> Result<(), StoreError> {
         match (self, hold) {
             (Backplane::Log(log), Hold::Cursor(cursor)) => {
                 log.follower.apply_through(cursor, position).await?;
