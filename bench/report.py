@@ -2,8 +2,12 @@
 """Builds the Markdown comparison table from two `loadgen --json-out` files
 of the same mode (fanout: table 3, throughput: table 2, storm: table 4).
 
-usage: report.py HERALD.json BASELINE.json "COMMAND LINE"
+usage: report.py [--padded PADDED.json] HERALD.json BASELINE.json "COMMAND LINE"
        report.py --cluster CLUSTER.json SINGLE.json "COMMAND LINE"
+
+With --padded, a second baseline run whose data was the size of Herald's
+(`loadgen --padded`) gets columns of its own: the baseline's frames are a
+third of Herald's, and the client that reads them shares the machine.
 
 With --cluster (table 5, `MODE=cluster scripts/bench.sh`) the two files are
 fanout runs of Herald: N instances on PostgreSQL, against one instance on
@@ -84,6 +88,18 @@ def wire(r):
     return f"{r['wire_repeated_ids']:,} / {r['wire_gaps']:,} ({what})"
 
 
+def per_delivery_us(key):
+    """CPU `key` (seconds) per delivery, in µs: a derived figure, with its ratio."""
+    def value(r):
+        cpu, n = r.get(key), r.get("deliveries")
+        return cpu * 1e6 / n if cpu is not None and n else None
+    value.derived = True
+    return value
+
+
+SERVER_US = per_delivery_us("server_cpu_publish_s")
+LOADGEN_US = per_delivery_us("loadgen_cpu_publish_s")
+
 # Rows: (label, key or function, unit, digits, ratio?). A function gets the
 # result and returns the cell; its ratio is "—".
 COMMON_TAIL = [
@@ -110,6 +126,8 @@ TABLES = {
             ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
             ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
             ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Server CPU per delivery", SERVER_US, " µs", 2, True),
+            ("Load generator CPU per delivery", LOADGEN_US, " µs", 2, True),
             ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
         ]
         + COMMON_TAIL,
@@ -133,6 +151,8 @@ TABLES = {
             ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
             ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
             ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            ("Server CPU per delivery", SERVER_US, " µs", 2, True),
+            ("Load generator CPU per delivery", LOADGEN_US, " µs", 2, True),
             ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
             ("Server RSS after connect", "rss_after_kb", " KB", 0, True),
         ]
@@ -191,24 +211,36 @@ TABLES = {
 
 
 def cell(r, key, unit, digits):
+    if callable(key) and getattr(key, "derived", False):
+        v = key(r)
+        return fmt(v, unit, digits), v
     if callable(key):
         return key(r), None
     v = r.get(key)
     return fmt(v, unit, digits), v
 
 
-def verdicts(mode, h, b):
-    """The plan's targets (docs/event-log.md §9; the cluster's: issue 10), as measured here."""
+def verdicts(mode, h, b, p=None):
+    """The plan's targets (docs/event-log.md §9; the cluster's: issue 10;
+    the publish path's: issue 16), as measured here; `p`: the padded baseline."""
     out = []
+    if p is not None:
+        out.extend(padded_verdicts(mode, h, b, p))
+        return out
     if mode == "cluster":
         rate, ach = h.get("rate"), h.get("achieved_rate")
         hp, bp = h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms")
         clean = all(r["lost"] == 0 and r["duplicates"] == 0 and r["wire_gaps"] == 0
                     and r["wire_repeated_ids"] == 0 and r["streams_failed"] == 0 for r in (h, b))
         full = ach is not None and rate and ach >= 0.95 * rate
-        line = (f"Target: cluster last-subscriber p99 ≤ 1.5× the single instance's — "
+        step = lambda r: next((s for s in r.get("ramp") or [] if s["rate"] == 100), None)  # noqa: E731
+        h100, b100 = step(h), step(b)
+        r100 = x(h100 and h100.get("last_subscriber_p99_ms"), b100 and b100.get("last_subscriber_p99_ms"))
+        line = (f"Target: cluster last-subscriber p99 ≤ 1.25× the single instance's — "
                 + (f"{fmt(hp, ' ms', 1)} against {fmt(bp, ' ms', 1)}, {hp / bp:.2f}×: "
-                   f"**{'met' if hp <= 1.5 * bp else 'NOT met'}**" if hp is not None and bp else "n/a")
+                   f"{met(hp <= 1.25 * bp)}" if hp is not None and bp else "n/a")
+                + (f"; at 100/s (ramp) {fmt(r100, '×', 2)}: {met(r100 <= 1.25)}" if r100 is not None
+                   else "; at 100/s: not reached by both")
                 + f"; the full {rate:g}/s ({fmt(ach, '', 2)} msg/s sent): {'met' if full else 'NOT met'}"
                 + f"; 0 lost, 0 duplicated, no skipped offset on either: {'met' if clean else 'NOT met'} "
                 f"(cluster {h['lost']} / {h['duplicates']}, single {b['lost']} / {b['duplicates']}).")
@@ -235,6 +267,53 @@ def verdicts(mode, h, b):
             f"{h['resynced_streams']} streams resynced ({h['lost_after_resync']} notifications to refetch): "
             f"{'met' if ok else 'NOT met'}. The baseline cannot replay: its losses are what a client "
             f"of it misses while away."
+        )
+    return out
+
+
+def met(ok):
+    return "met" if ok else "**NOT met**"
+
+
+def x(a, b):
+    return a / b if a is not None and b else None
+
+
+def padded_verdicts(mode, h, b, p):
+    """Issue 16's targets, against both baselines."""
+    out = []
+    if mode == "throughput":
+        rb, rp = x(h.get("deliveries_per_sec"), b.get("deliveries_per_sec")), x(
+            h.get("deliveries_per_sec"), p.get("deliveries_per_sec"))
+        cp = x(SERVER_US(h), SERVER_US(p))
+        out.append(
+            f"Targets: deliveries/s ≥ 0.7× the baseline — {fmt(rb, '×', 2)}: {met(rb is not None and rb >= 0.7)}; "
+            f"≥ 1.0× the padded baseline — {fmt(rp, '×', 2)}: {met(rp is not None and rp >= 1.0)}; "
+            f"server CPU per delivery ≤ 1.0× the padded baseline's — {fmt(cp, '×', 2)}: {met(cp is not None and cp <= 1.0)}."
+        )
+    elif mode == "fanout":
+        rate, ach = h.get("rate"), h.get("achieved_rate")
+        full = ach is not None and rate and ach >= 0.95 * rate and h["lost"] == 0
+        hp = h.get("last_subscriber_p99_ms")
+        pb, pp = x(hp, b.get("last_subscriber_p99_ms")), x(hp, p.get("last_subscriber_p99_ms"))
+        req = x(h.get("publish_request_p50_ms"), b.get("publish_request_p50_ms"))
+        cp = x(SERVER_US(h), SERVER_US(p))
+        out.append(
+            f"Targets: the full {rate:g}/s ({fmt(ach, '', 2)} msg/s sent, {h['lost']} lost): {met(full)}; "
+            f"last-subscriber p99 ≤ 1.25× the baseline — {fmt(pb, '×', 2)}: {met(pb is not None and pb <= 1.25)} "
+            f"(padded baseline: {fmt(pp, '×', 2)}); publish request p50 ≤ 3× the baseline — {fmt(req, '×', 1)}: "
+            f"{met(req is not None and req <= 3)}; server CPU per delivery ≤ 1.0× the padded baseline's — "
+            f"{fmt(cp, '×', 2)}: {met(cp is not None and cp <= 1.0)}."
+        )
+    elif mode == "storm":
+        ok = h["lost"] == 0 and h["duplicates"] == 0 and h.get("reconnect_failed", 1) == 0
+        pb = x(h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms"))
+        pp = x(h.get("last_subscriber_p99_ms"), p.get("last_subscriber_p99_ms"))
+        out.append(
+            f"Targets: 0 lost, 0 duplicated — Herald {h['lost']} lost, {h['duplicates']} duplicated, "
+            f"{h['resynced_streams']} streams resynced: {met(ok)}; last-subscriber p99 over the run ≤ 2× the "
+            f"baseline — {fmt(pb, '×', 2)}: {met(pb is not None and pb <= 2)} (padded baseline: {fmt(pp, '×', 2)}). "
+            f"The baselines cannot replay: their losses are what a client of them misses while away."
         )
     return out
 
@@ -308,6 +387,11 @@ def main():
     cluster = args[:1] == ["--cluster"]
     if cluster:
         args = args[1:]
+    padded = None
+    if args[:1] == ["--padded"] and len(args) > 1:
+        with open(args[1]) as f:
+            padded = json.load(f)
+        args = args[2:]
     if len(args) != 3:
         sys.exit(__doc__)
     with open(args[0]) as f:
@@ -354,26 +438,43 @@ def main():
         print(
             f"Streams spread over {herald['source_ips']} loopback source IPs (at most "
             f"{herald['connect_concurrency']} opening at once); the load generator and the server "
-            f"share the machine; the baseline (axum + tokio broadcast) ran first, same settings."
+            f"share the machine; the baseline (axum + tokio broadcast) ran first, same settings"
+            + (", then again with Herald-sized data (\"padded\": each message the fields of Herald's "
+               "notification, same lengths, so the client reads as many bytes from both)." if padded else ".")
         )
     print()
-    print(f"| Metric | {names[0]} | {names[1]} | {names[2]} |")
-    print("|---|---:|---:|---:|")
-    for label, key, unit, digits, with_ratio in table["rows"]:
-        h, hv = cell(herald, key, unit, digits)
-        b, bv = cell(base, key, unit, digits)
+    if padded:
+        print(f"| Metric | {names[0]} | {names[1]} | {names[2]} | Baseline, padded | Herald / padded |")
+        print("|---|---:|---:|---:|---:|---:|")
+    else:
+        print(f"| Metric | {names[0]} | {names[1]} | {names[2]} |")
+        print("|---|---:|---:|---:|")
+
+    def base_cell(r, key, unit, digits):
+        b, bv = cell(r, key, unit, digits)
         if mode == "storm" and key in ("time_to_catch_up_s",):
             b += " (no replay)"
         if mode == "storm" and key in (lost_dup, wire, "lost_after_resync", "resynced_streams"):
             b = f"n/a (no replay{': ' + b if key is lost_dup else ''})"
         if key is wire and mode not in ("storm", "cluster"):
             b = "n/a"
-        print(f"| {label} | {h} | {b} | {ratio(hv, bv) if with_ratio else '—'} |")
+        return b, bv
+
+    for label, key, unit, digits, with_ratio in table["rows"]:
+        h, hv = cell(herald, key, unit, digits)
+        b, bv = base_cell(base, key, unit, digits)
+        row = f"| {label} | {h} | {b} | {ratio(hv, bv) if with_ratio else '—'} |"
+        if padded:
+            pc, pv = base_cell(padded, key, unit, digits)
+            row += f" {pc} | {ratio(hv, pv) if with_ratio else '—'} |"
+        print(row)
     print()
-    for line in verdicts(mode, herald, base):
+    for line in verdicts(mode, herald, base, padded):
         print(line)
     if mode == "fanout":
         ramp_table(herald, base)
+        if padded:
+            ramp_table(herald, padded, ("Herald", "Padded baseline", "the padded baseline"))
     if mode == "cluster":
         ramp_table(herald, base, ("Cluster", "Single", "single"))
     for name, r in ((names[0], herald), (names[1], base)):

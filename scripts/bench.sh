@@ -335,24 +335,34 @@ if [[ "$MODE" == cluster ]]; then
     pg_stop
     TARGET_JSON="$WORK/cluster.json" BASE_JSON="$WORK/single.json"
 else
-    # d. Baseline run (the same loadgen arguments as Herald's, but the target).
-    log "baseline: starting on 127.0.0.1:$BASELINE_PORT"
-    "$BASELINE_BIN" --addr "127.0.0.1:$BASELINE_PORT" >"$WORK/baseline.log" 2>&1 &
-    SERVER_PID=$!
-    wait_healthy "http://127.0.0.1:$BASELINE_PORT/healthz" || die "baseline did not become healthy (exited, or no answer within 30 s)"
-    BASELINE_CMD=("$LOADGEN_BIN" --target baseline --base-url "http://127.0.0.1:$BASELINE_PORT"
-        "${MODE_ARGS[@]}" --server-pid "$SERVER_PID" --json-out "$WORK/baseline.json")
-    log "baseline: ${BASELINE_CMD[*]}"
+    # d. Baseline runs (the same loadgen arguments as Herald's, but the
+    # target): as it is, then with Herald-sized data (--padded), so that the
+    # client reads as many bytes from both and its cost is not the difference.
+    run_baseline() { # name, extra loadgen arguments…
+        local name="$1" rc=0
+        shift
+        log "$name: starting on 127.0.0.1:$BASELINE_PORT"
+        "$BASELINE_BIN" --addr "127.0.0.1:$BASELINE_PORT" >"$WORK/$name.log" 2>&1 &
+        SERVER_PID=$!
+        wait_healthy "http://127.0.0.1:$BASELINE_PORT/healthz" || die "$name did not become healthy (exited, or no answer within 30 s)"
+        local cmd=("$LOADGEN_BIN" --target baseline --base-url "http://127.0.0.1:$BASELINE_PORT"
+            "${MODE_ARGS[@]}" "$@" --server-pid "$SERVER_PID" --json-out "$WORK/$name.json")
+        log "$name: ${cmd[*]}"
+        timeout "$LOADGEN_TIMEOUT" "${cmd[@]}" || rc=$?
+        stop_server
+        [[ $rc -eq 0 || $rc -eq 3 ]] || die "loadgen ($name) failed with status $rc"
+        [[ $rc -eq 0 ]] || baseline_rc=$rc
+    }
     baseline_rc=0
-    timeout "$LOADGEN_TIMEOUT" "${BASELINE_CMD[@]}" || baseline_rc=$?
-    stop_server
-    [[ $baseline_rc -eq 0 || $baseline_rc -eq 3 ]] || die "loadgen (baseline) failed with status $baseline_rc"
+    run_baseline baseline
+    run_baseline baseline-padded --padded
 
     # e. Herald run, on a fresh database.
     use_sqlite data
     run_herald herald "$HERALD_PORT"
     herald_rc=$RUN_RC
     TARGET_JSON="$WORK/herald.json" BASE_JSON="$WORK/baseline.json"
+    PADDED_JSON="$WORK/baseline-padded.json"
 fi
 
 # f. The comparison.
@@ -365,13 +375,14 @@ esac
 command_line="MODE=$MODE SUBSCRIBERS=$SUBSCRIBERS USERS=$USERS $mode_settings PING_SECS=$PING_SECS SOURCE_IPS=$SOURCE_IPS CONNECT_CONCURRENCY=$CONNECT_CONCURRENCY bash scripts/bench.sh"
 REPORT_ARGS=()
 [[ "$MODE" != cluster ]] || REPORT_ARGS=(--cluster)
+[[ -z "${PADDED_JSON:-}" ]] || REPORT_ARGS=(--padded "$PADDED_JSON")
 BENCH_LOAD_AT_START="$LOAD_AT_START" BENCH_PG_SETTINGS="$PG_SETTINGS" \
     python3 bench/report.py "${REPORT_ARGS[@]}" "$TARGET_JSON" "$BASE_JSON" "$command_line" |
     tee "$WORK/table.md"
 
 if [[ -n "$OUT_DIR" ]]; then
     mkdir -p "$OUT_DIR"
-    cp "$TARGET_JSON" "$BASE_JSON" "$WORK/table.md" "$OUT_DIR/"
+    cp "$TARGET_JSON" "$BASE_JSON" ${PADDED_JSON:+"$PADDED_JSON"} "$WORK/table.md" "$OUT_DIR/"
     log "results copied to $OUT_DIR"
 fi
 

@@ -15,8 +15,9 @@
 //!
 //! **Group commit.** Turns that queue behind one another share one
 //! transaction, one commit and one pass over the hub (docs/publish-path.md):
-//! - a turn is a savepoint in the group's transaction; it sees what the
-//!   turns before it wrote, as it would after their commits;
+//! - the first turn begins the transaction; each later one is a savepoint
+//!   in it, and sees what the turns before it wrote, as it would after
+//!   their commits (a lone turn costs no round trip more than before);
 //! - a turn that ends without committing (an error, a lost race, a request
 //!   gone) is rolled back to its savepoint and leaves the others' writes be;
 //! - a turn that commits while others wait for theirs leaves the commit to
@@ -94,6 +95,9 @@ type Outcome = Result<(), Arc<StoreError>>;
 pub struct Turn {
     group: Option<OwnedMutexGuard<Group>>,
     publisher: Arc<Publisher>,
+    /// Whether the turn has a savepoint: not when it began the transaction
+    /// (a lone turn pays no extra round trip; undoing it is a rollback).
+    savepoint: bool,
 }
 
 /// Counts a turn waiting for the group until it has it (or gives up).
@@ -151,21 +155,26 @@ impl Publisher {
         let queued = Queued::enter(&self.queued);
         let mut group = self.group.clone().lock_owned().await;
         drop(queued);
-        if let Err(e) = self.open(&mut group).await {
-            if group.turns == 0 {
-                // Nobody else wrote in it: start afresh next time.
-                group.tx = None;
-                group.abandoned = false;
+        match self.open(&mut group).await {
+            Ok(savepoint) => Ok(Turn {
+                group: Some(group),
+                publisher: self.clone(),
+                savepoint,
+            }),
+            Err(e) => {
+                if group.turns == 0 {
+                    // Nobody else wrote in it: start afresh next time.
+                    group.tx = None;
+                    group.abandoned = false;
+                }
+                Err(e)
             }
-            return Err(e);
         }
-        Ok(Turn {
-            group: Some(group),
-            publisher: self.clone(),
-        })
     }
 
-    async fn open(&self, group: &mut Group) -> Result<(), StoreError> {
+    /// Opens the turn: a savepoint in the open transaction (`true`), or a
+    /// new transaction.
+    async fn open(&self, group: &mut Group) -> Result<bool, StoreError> {
         if group.abandoned {
             let tx = group
                 .tx
@@ -174,16 +183,18 @@ impl Publisher {
             roll_back_turn(tx).await?;
             group.abandoned = false;
         }
-        let tx = match &mut group.tx {
-            Some(tx) => tx,
+        match &mut group.tx {
+            Some(tx) => {
+                execute!(tx, "SAVEPOINT turn")?;
+                Ok(true)
+            }
             None => {
                 let mut tx = store::begin_write(&self.pool).await?;
                 self.backplane.enter_turn(&mut tx).await?;
-                group.tx.insert(tx)
+                group.tx = Some(tx);
+                Ok(false)
             }
-        };
-        execute!(tx, "SAVEPOINT turn")?;
-        Ok(())
+        }
     }
 
     /// Waits until the group `number` is committed and applied; commits it
@@ -309,7 +320,9 @@ impl Turn {
         mut self,
         events: impl IntoIterator<Item = DomainEvent>,
     ) -> Result<(), StoreError> {
-        execute!(self.tx(), "RELEASE SAVEPOINT turn")?;
+        if self.savepoint {
+            execute!(self.tx(), "RELEASE SAVEPOINT turn")?;
+        }
         self.end(events).await
     }
 
@@ -317,6 +330,12 @@ impl Turn {
     /// its group are committed: what they wrote can then be read from the
     /// pool (the winner of an `Idempotency-Key` race, say).
     pub async fn roll_back(mut self) -> Result<(), StoreError> {
+        if !self.savepoint {
+            // First in its transaction: nothing before it to wait for (the
+            // last group committed before this one began); dropping rolls back.
+            drop(self);
+            return Ok(());
+        }
         roll_back_turn(self.tx()).await?;
         self.end([]).await
     }
@@ -346,9 +365,10 @@ impl Drop for Turn {
         let Some(mut group) = self.group.take() else {
             return;
         };
-        if group.turns == 0 {
-            // Alone in its transaction: dropping it rolls everything back
-            // and frees the database's write lock at once.
+        if !self.savepoint {
+            // First in its transaction, so alone in it: dropping it rolls
+            // everything back and frees the database's write lock at once.
+            debug_assert_eq!(group.turns, 0);
             group.tx = None;
         } else {
             // Others wrote before it and wait for the commit: only this

@@ -123,6 +123,11 @@ pub struct Args {
     /// herald: bearer token that publishes
     #[arg(long, value_name = "TOKEN")]
     pub admin_token: Option<String>,
+    /// baseline: publish data the size of Herald's (its notification's
+    /// fields, same lengths), so both streams carry as many bytes and the
+    /// client's cost is no longer the difference
+    #[arg(long)]
+    pub padded: bool,
     /// Streams being opened at once (keep it under the server's listen
     /// backlog, 128 for tokio's default)
     #[arg(long, value_name = "C", value_parser = positive_count, default_value = "100")]

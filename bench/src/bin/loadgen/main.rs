@@ -340,6 +340,7 @@ async fn run(args: Args) -> Result<bool, String> {
         target: args.target,
         servers: args.servers.clone(),
         admin_token: args.admin_token.clone(),
+        padded: args.padded,
     });
     let cpu_publish = CpuMark::now(pid);
     let mut out = json!({});
@@ -798,6 +799,7 @@ async fn run(args: Args) -> Result<bool, String> {
         "loadgen_rss_kb": loadgen_rss,
     });
     out["instances"] = json!(args.servers.len());
+    out["padded"] = json!(args.padded);
     if let (Value::Object(o), Value::Object(c)) = (&mut out, common) {
         o.extend(c);
     }

@@ -36,6 +36,19 @@ pub struct PubConfig {
     pub target: Target,
     pub servers: Vec<SocketAddr>,
     pub admin_token: Option<String>,
+    /// Baseline: Herald-sized data (`--padded`).
+    pub padded: bool,
+}
+
+/// What Herald's stream carries for message `i` (the fields of its
+/// `notification` data, same lengths), as the baseline's data when padded.
+/// Its channel fields are renamed (`cx`, `of`): the baseline has no log,
+/// and the loadgen checks offsets wherever it finds them.
+fn herald_sized(i: usize) -> serde_json::Value {
+    json!({
+        "id": i, "seq": i, "title": format!("bench {i}"), "body": "", "severity": "info",
+        "created_at": "2026-12-03T17:40:22.067Z", "read": false, "cx": "all", "of": i, "unread": i,
+    })
 }
 
 impl PubConfig {
@@ -77,6 +90,7 @@ async fn publish_one(
             "/api/sse/broadcast",
             json!({"event": "notification", "data": {"title": format!("bench {i}"), "body": ""}}),
         ),
+        Target::Baseline if cfg.padded => ("/publish", herald_sized(i)),
         Target::Baseline => ("/publish", json!({"title": format!("bench {i}")})),
     };
     let body = body.to_string();
