@@ -12,6 +12,12 @@
 //! authenticate, validate, commit, apply to the hub) never queues behind a
 //! socket write, however many streams a broadcast woke.
 //!
+//! The workers also run at a lower CPU priority ([`STREAM_NICE`]): when the
+//! cores are saturated by a fan-out, a control-path thread that wakes (a
+//! database answer, a new request) gets a core at once instead of waiting
+//! for its share beside the streams. The streams lose nothing they need:
+//! the control path is a small fraction of the CPU (docs/publish-path.md).
+//!
 //! The hub stays where it was: a commit applies its events to the hub on
 //! the control path (offering a frame to each queue is 0.35% of the CPU);
 //! the wake-up of each stream's task crosses to these threads.
@@ -49,6 +55,7 @@ impl StreamWorkers {
         let runtime = Builder::new_multi_thread()
             .worker_threads(self.threads.get())
             .thread_name("herald-stream")
+            .on_thread_start(yield_to_the_control_path)
             .enable_all()
             .build()?;
         // A concurrent first call may have won: its runtime is used, ours dropped.
@@ -70,6 +77,26 @@ impl StreamWorkers {
     }
 }
 
+/// How much lower the stream workers' priority is than the server's (Linux
+/// `nice`: 0 is the default, 19 the lowest). 10 weighs a worker a tenth of a control thread
+/// in the kernel's fair share, and lets a waking control thread preempt it.
+pub const STREAM_NICE: i32 = 10;
+
+/// Lowers the calling thread's priority (Linux: `nice` is per thread). A
+/// failure only costs the control path its head start.
+fn yield_to_the_control_path() {
+    // SAFETY: plain system calls on the calling thread, no memory passed.
+    // Relative to the thread's own (a server started under `nice` keeps its place).
+    let done = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let own = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (own + STREAM_NICE).min(19))
+    };
+    if done != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "stream worker priority unchanged");
+    }
+}
+
 impl Drop for StreamWorkers {
     fn drop(&mut self) {
         // Dropping a runtime blocks, which panics inside another runtime
@@ -77,5 +104,35 @@ impl Drop for StreamWorkers {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own_nice() -> i32 {
+        // SAFETY: plain system calls on the calling thread.
+        unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::getpriority(libc::PRIO_PROCESS, tid)
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_run_on_their_own_lower_priority_threads() {
+        let workers = StreamWorkers::new(NonZeroUsize::MIN);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        workers
+            .spawn(async move {
+                let thread = std::thread::current().name().map(str::to_string);
+                let _ = tx.send((thread, own_nice()));
+            })
+            .unwrap();
+        let (thread, nice) = rx.await.unwrap();
+        assert_eq!(thread.as_deref(), Some("herald-stream"));
+        assert_eq!(nice, own_nice() + STREAM_NICE);
+        // Dropped inside a runtime without a panic.
+        drop(workers);
     }
 }
