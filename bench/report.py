@@ -91,7 +91,10 @@ def wire(r):
 def per_delivery_us(key):
     """CPU `key` (seconds) per delivery, in µs: a derived figure, with its ratio."""
     def value(r):
-        cpu, n = r.get(key), r.get("deliveries")
+        # The deliveries of the measured run (fanout: before the ramp), as
+        # the CPU figure is: its rate over its window.
+        cpu, rate, window = r.get(key), r.get("deliveries_per_sec"), r.get("delivery_window_s")
+        n = rate * window if rate and window else r.get("deliveries")
         return cpu * 1e6 / n if cpu is not None and n else None
     value.derived = True
     return value

@@ -28,25 +28,36 @@ BENCH_SECS="${BENCH_SECS:-60}"
 CLUSTER_SECS="${CLUSTER_SECS:-15}"
 OUT_DIR="${OUT_DIR:-}"
 
+# Each table's output is also kept, to gather their verdicts at the end.
+seen="$(mktemp -d)"
+trap 'rm -rf "$seen"' EXIT
+
 status=0
 for t in $TABLES; do
     out=()
     [[ -z "$OUT_DIR" ]] || out=(OUT_DIR="$OUT_DIR/table-$t")
     printf '\n[bench] ===== table %s =====\n' "$t" >&2
-    rc=0
     case "$t" in
-    1) env "${out[@]}" bash scripts/bench-broadcast.sh || rc=$? ;;
-    2) env "${out[@]}" MODE=throughput bash scripts/bench.sh || rc=$? ;;
-    3) env "${out[@]}" MODE=fanout DURATION="$BENCH_SECS" bash scripts/bench.sh || rc=$? ;;
-    4) env "${out[@]}" MODE=storm bash scripts/bench.sh || rc=$? ;;
-    5) env "${out[@]}" MODE=cluster DURATION="$CLUSTER_SECS" bash scripts/bench.sh || rc=$? ;;
-    6) env "${out[@]}" bash scripts/bench-page.sh || rc=$? ;;
+    1) run=(bash scripts/bench-broadcast.sh) ;;
+    2) run=(env MODE=throughput bash scripts/bench.sh) ;;
+    3) run=(env MODE=fanout DURATION="$BENCH_SECS" bash scripts/bench.sh) ;;
+    4) run=(env MODE=storm bash scripts/bench.sh) ;;
+    5) run=(env MODE=cluster DURATION="$CLUSTER_SECS" bash scripts/bench.sh) ;;
+    6) run=(bash scripts/bench-page.sh) ;;
     *) printf '[bench] error: TABLES are 1 to 6, got %s\n' "$t" >&2; exit 1 ;;
     esac
+    rc=0
+    env "${out[@]}" "${run[@]}" | tee "$seen/table-$t.md" || rc=${PIPESTATUS[0]}
     case "$rc" in
     0) ;;
     3) status=3; printf '[bench] table %s reported failures (see above)\n' "$t" >&2 ;;
     *) exit "$rc" ;;
     esac
+done
+
+# Every table's verdicts in one place (issue 16's targets among them).
+printf '\n## Targets, as measured above\n\n'
+for t in $TABLES; do
+    grep -hE '^(Targets?:|Highest rate sustained)' "$seen/table-$t.md" 2>/dev/null | sed "s/^/- Table $t: /" || true
 done
 exit "$status"

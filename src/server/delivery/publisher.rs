@@ -51,6 +51,12 @@ use crate::server::{
 /// database's write lock and how much one commit applies.
 pub const MAX_GROUP_TURNS: usize = 64;
 
+/// The longest a turn waits for the streams to take the last fan-out:
+/// streams that stopped reading hold their frames, and must not hold
+/// publishing for long.
+pub const PACE_LIMIT: std::time::Duration = std::time::Duration::from_millis(100);
+const PACE_STEP: std::time::Duration = std::time::Duration::from_millis(1);
+
 pub struct Publisher {
     pool: Pool,
     hub: Hub,
@@ -152,6 +158,7 @@ impl Publisher {
     /// transaction (beginning one if none is open; on a cluster the
     /// backplane makes it cluster-wide).
     pub async fn begin(self: &Arc<Self>) -> Result<Turn, StoreError> {
+        self.pace().await;
         let queued = Queued::enter(&self.queued);
         let mut group = self.group.clone().lock_owned().await;
         drop(queued);
@@ -169,6 +176,18 @@ impl Publisher {
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Waits, at most [`PACE_LIMIT`], while most streams have not yet taken
+    /// the last fan-out (`hub/pace.rs`): the control path runs ahead of the
+    /// streams (it has their CPU priority, `net::stream_workers`), and
+    /// without this a flood of publishes would overflow their queues. Turns
+    /// that wait here join the next group together.
+    async fn pace(&self) {
+        let until = tokio::time::Instant::now() + PACE_LIMIT;
+        while self.hub.fan_out_behind() && tokio::time::Instant::now() < until {
+            tokio::time::sleep(PACE_STEP).await;
         }
     }
 

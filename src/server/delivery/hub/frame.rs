@@ -65,6 +65,11 @@ impl Frame {
         self.0.position
     }
 
+    /// How many hold this frame (queues, and whoever else kept a copy).
+    pub(super) fn holders(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
     pub fn age(&self) -> std::time::Duration {
         self.0.created.elapsed()
     }

@@ -35,11 +35,13 @@
 
 mod frame;
 mod funnel;
+mod pace;
 mod registry;
 mod stats;
 mod unread;
 
 pub use frame::{BadEventName, EventName, Frame, FrameTemplate};
+pub use pace::PACED_FROM;
 pub use stats::{HubCounters, HubStats};
 
 use std::{
@@ -80,6 +82,8 @@ struct Inner {
     queue_capacity: usize,
     max_streams_per_user: usize,
     counters: HubCounters,
+    /// The last notification's fan-out, to pace publishing by (`pace.rs`).
+    last_fan_out: pace::LastFanOut,
 }
 
 /// Why a stream could not attach.
@@ -115,6 +119,7 @@ impl Hub {
                 queue_capacity: queue_capacity.max(1),
                 max_streams_per_user: max_streams_per_user.max(1),
                 counters: HubCounters::default(),
+                last_fan_out: Default::default(),
             }),
         }
     }
@@ -328,6 +333,11 @@ impl Hub {
             reg.remove(id);
         }
         drop(reg);
+        if position.is_some() {
+            self.inner
+                .last_fan_out
+                .remember(frames.into_values().collect(), reached);
+        }
         self.inner
             .counters
             .messages_sent
