@@ -556,8 +556,11 @@ async fn run(args: Args) -> Result<bool, String> {
             let tail = (to..published.end)
                 .find(|&i| shared.sent_at[i].load(Ordering::Relaxed) > back)
                 .unwrap_or(published.end)..published.end;
-            let drained_s = drain(&shared, tail, args.drain_timeout).await;
+            let drained_s = drain(&shared, tail.clone(), args.drain_timeout).await;
             let f = shared.range_figures(published.first..published.end);
+            // What the baseline's figure is made of too (it replays nothing):
+            // messages published once every stream was back.
+            let after = shared.range_figures(tail);
             let pending = closed.saturating_sub(reconnected + reconnect_failed);
             text.push(format!(
                 "storm                   {closed} of {open_before} open streams closed in {close_s:.3} s, reopened after {:.1} s \
@@ -594,6 +597,8 @@ async fn run(args: Args) -> Result<bool, String> {
             out["closed"] = json!(closed);
             out["missed_while_closed"] = json!(missed);
             out["replayed"] = json!(replayed);
+            out["after_storm_messages"] = json!(after.accepted);
+            out["after_storm_last_subscriber_p99_ms"] = json!(after.last_sub.p99_ms);
             out["close_s"] = json!(close_s);
             out["reconnected"] = json!(reconnected);
             out["reconnect_failed"] = json!(reconnect_failed);
