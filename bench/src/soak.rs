@@ -23,6 +23,18 @@ impl SeqSet {
         let word = (seq / 64) as usize;
         word < self.0.len() && self.0[word] & (1u64 << (seq % 64)) != 0
     }
+    /// How many positions are in this set or `other`.
+    pub fn union_len(&self, other: &SeqSet) -> u64 {
+        let (long, short) = if self.0.len() >= other.0.len() {
+            (&self.0, &other.0)
+        } else {
+            (&other.0, &self.0)
+        };
+        long.iter()
+            .enumerate()
+            .map(|(i, w)| (w | short.get(i).copied().unwrap_or(0)).count_ones() as u64)
+            .sum()
+    }
     /// Highest n such that 1..=n are all present.
     pub fn contiguous(&self) -> u64 {
         let mut n = 0;
@@ -33,7 +45,7 @@ impl SeqSet {
     }
 }
 
-/// How one stream slot fared against the `1..=range` seqs its user has.
+/// How one stream slot fared against the positions its user's inbox holds.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SlotCheck {
     /// Received on a stream.
@@ -44,10 +56,12 @@ pub struct SlotCheck {
     pub missing: Vec<u64>,
 }
 
-/// Checks a slot's record against the seqs `1..=range`.
-pub fn check_slot(streamed: &SeqSet, recovered: &SeqSet, range: u64) -> SlotCheck {
+/// Checks a slot's record against `expected`: the log positions of the
+/// user's notifications (global positions, so not `1..=n`: other users'
+/// entries lie between them).
+pub fn check_slot(streamed: &SeqSet, recovered: &SeqSet, expected: &[u64]) -> SlotCheck {
     let mut check = SlotCheck::default();
-    for q in 1..=range {
+    for &q in expected {
         if streamed.contains(q) {
             check.streamed += 1;
         } else if recovered.contains(q) {
@@ -205,10 +219,15 @@ mod tests {
         }
         recovered.insert(4);
         recovered.insert(3);
-        let check = check_slot(&streamed, &recovered, 7);
+        let check = check_slot(&streamed, &recovered, &[1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(check.streamed, 4);
         assert_eq!(check.recovered, 1);
         assert_eq!(check.missing, vec![5, 7]);
+        // Positions of other users' entries are not this slot's to have.
+        let check = check_slot(&streamed, &recovered, &[2, 4, 6, 9]);
+        assert_eq!((check.streamed, check.recovered), (2, 1));
+        assert_eq!(check.missing, vec![9]);
+        assert_eq!(streamed.union_len(&recovered), 5);
     }
 
     #[test]
