@@ -1,11 +1,12 @@
-//! `herald`: with no subcommand, serves the app; `herald user …` manages accounts.
+//! `herald`: with no subcommand, serves the app; `herald user …` manages
+//! accounts, `herald key …` service API keys.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use clap::Parser;
     use herald::server::{
-        cli::{run_user_command, Cli, Command},
+        cli::{run_key_command, run_user_command, Cli, Command},
         config::Config,
         serve,
     };
@@ -38,6 +39,7 @@ async fn main() -> std::process::ExitCode {
             serve(config).await
         }
         Some(Command::User(command)) => run_user_command(&config, command).await,
+        Some(Command::Key(command)) => run_key_command(&config, command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{AppError, ConsoleView, SentAnnouncement};
+use crate::model::{AppError, ConsoleView, CreatedKey, KeyView, SentAnnouncement};
 
 /// Sends (or schedules) an announcement. `target` is `all`, `role` (with
 /// `role`) or `user` (with `username`).
@@ -26,15 +26,13 @@ pub async fn send_announcement(
     use crate::{
         model::{Channel, Role},
         server::{
+            auth::Caller,
             domain::announcement::AnnouncementDraft,
-            usecases::{
-                require_admin,
-                send::{recipient_named, send},
-            },
+            usecases::send::{recipient_named, send},
         },
     };
     let state = state()?;
-    let session = session(&state).await?;
+    let admin = Caller::User(session(&state).await?);
     let recipients = match target.as_deref().unwrap_or("all") {
         "all" => Channel::All,
         "role" => Channel::Role(
@@ -42,12 +40,12 @@ pub async fn send_announcement(
                 .and_then(Role::parse)
                 .ok_or_else(|| AppError::invalid("role", "pick user or admin"))?,
         ),
-        "user" => recipient_named(&state, &session, username.as_deref()).await?,
+        "user" => recipient_named(&state, &admin, username.as_deref()).await?,
         _ => return Err(AppError::invalid("target", "must be all, role or user")),
     };
     // A user hears 403, not what is wrong with the draft (the use case checks
     // again; this keeps the refusal ahead of parsing).
-    require_admin(&session)?;
+    admin.require(crate::model::Scope::Publish)?;
     let announcement = AnnouncementDraft {
         event: None,
         title,
@@ -58,7 +56,7 @@ pub async fn send_announcement(
         expires_at,
     }
     .parse()?;
-    send(&state, &session, announcement, recipients).await
+    send(&state, &admin, announcement, recipients).await
 }
 
 /// History with its funnel, audit log, users and live hub numbers.
@@ -93,6 +91,48 @@ pub async fn admin_console() -> Result<ConsoleView, AppError> {
 pub async fn retract_announcement(id: i64) -> Result<(), AppError> {
     use super::ssr::{session, state};
     let state = state()?;
+    let admin = crate::server::auth::Caller::User(session(&state).await?);
+    crate::server::usecases::retract::retract(&state, &admin, id).await
+}
+
+/// Service API keys, newest live ones first (never a key or its hash).
+#[server]
+pub async fn list_keys() -> Result<Vec<KeyView>, AppError> {
+    use super::ssr::{session, state};
+    use crate::server::usecases::keys;
+    let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::retract::retract(&state, &session, id).await
+    keys::admin_actor(&session)?;
+    keys::list(&state.pool).await
+}
+
+/// Creates a key with the ticked scopes (`scopes`: comma-separated, e.g.
+/// `publish,read`); the answer is the only time the key is shown.
+#[server]
+pub async fn create_key(name: String, scopes: String) -> Result<CreatedKey, AppError> {
+    use super::ssr::{session, state};
+    use crate::{model::Scope, server::usecases::keys};
+    let state = state()?;
+    let session = session(&state).await?;
+    let actor = keys::admin_actor(&session)?;
+    let scopes = scopes
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Scope::parse(s)
+                .ok_or_else(|| AppError::invalid("scopes", format!("unknown scope {s:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    keys::create(&state.pool, actor, &name, &scopes).await
+}
+
+/// Revokes a key: every request with it is refused from now on.
+#[server]
+pub async fn revoke_key(name: String) -> Result<(), AppError> {
+    use super::ssr::{session, state};
+    use crate::server::usecases::keys;
+    let state = state()?;
+    let session = session(&state).await?;
+    keys::revoke(&state.pool, keys::admin_actor(&session)?, &name).await
 }

@@ -110,7 +110,13 @@ pub struct BroadcastBody {
 /// `POST /api/sse/send-to-user`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendToUserBody {
-    pub user_id: i64,
+    /// The recipient, by id or by `username` (exactly one of the two).
+    /// Absent fields are left out of the request's digest, so keys sent
+    /// before `username` existed still match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     pub event: Option<String>,
     pub data: EventData,
     #[serde(flatten)]

@@ -13,6 +13,10 @@ pub enum AppError {
     BadCredentials,
     #[error("you need to sign in")]
     Unauthorized,
+    /// A service API key on a route for signed-in users (the inbox, the
+    /// stream, the pages): a key is never a user session (401).
+    #[error("this route needs a signed-in user; a service API key cannot act as one")]
+    KeyIsNotASession,
     #[error("admins only")]
     Forbidden,
     /// Refused whoever is asking (403), with the reason: a cross-site
@@ -21,6 +25,9 @@ pub enum AppError {
     Refused(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// The request clashes with what exists (a taken username): 409.
+    #[error("{0}")]
+    Conflict(String),
     #[error("too many attempts, try again later")]
     RateLimited,
     /// A cap on concurrent work per user (429); the message says which.

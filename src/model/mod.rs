@@ -12,6 +12,7 @@ pub mod events;
 pub mod limits;
 pub mod link;
 pub mod notification;
+pub mod service;
 
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
@@ -24,6 +25,7 @@ pub use events::{
 };
 pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};
+pub use service::{AccountView, CreatedKey, KeyView, Scope};
 
 #[cfg(test)]
 mod tests;

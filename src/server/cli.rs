@@ -1,15 +1,16 @@
 //! The `herald` command line: `herald` (or `herald serve`) serves;
-//! `herald user …` manages accounts for deployments without demo mode.
+//! `herald user …` manages accounts for deployments without demo mode;
+//! `herald key …` manages service API keys.
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
 
-use crate::model::Role;
+use crate::model::{Role, Scope};
 use crate::server::{
     auth::password::{self, Hashers},
     config::Config,
     store,
-    usecases::accounts,
+    usecases::{accounts, keys},
 };
 
 #[derive(Parser)]
@@ -30,6 +31,78 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage service API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create a key and print it (the only time it is shown).
+    Add {
+        name: String,
+        /// What the key may do: publish (broadcast, send, retract), read
+        /// (stats, announcements, audit), users (provisioning). Repeat it.
+        #[arg(long = "scope", required = true, value_parser = ["publish", "read", "users"])]
+        scopes: Vec<String>,
+    },
+    /// List keys: names, scopes, when created and last used (never a key).
+    List,
+    /// Revoke a key: every request with it is refused from now on.
+    Revoke { name: String },
+}
+
+/// Runs a `herald key …` command against the configured database.
+pub async fn run_key_command(config: &Config, command: KeyCommand) -> Result<(), String> {
+    let pool = store::open(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match command {
+        KeyCommand::Add { name, scopes } => {
+            let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+            keys::create(&pool, keys::CLI, &name, &scopes)
+                .await
+                .map(|created| {
+                    println!("{}", created.key);
+                    eprintln!(
+                        "created key {:?} ({}): the line above is the key; it is shown only \
+                         this once, so store it now. Use it as `Authorization: Bearer <key>`.",
+                        created.view.name,
+                        scope_list(&created.view.scopes)
+                    );
+                })
+        }
+        KeyCommand::List => keys::list(&pool).await.map(|keys| {
+            println!(
+                "{:<24}  {:<20}  {:<20}  {:<25}  {:<25}  status",
+                "name", "scopes", "prefix", "created", "last used"
+            );
+            for key in keys {
+                println!(
+                    "{:<24}  {:<20}  {:<20}  {:<25}  {:<25}  {}",
+                    key.name,
+                    scope_list(&key.scopes),
+                    key.prefix,
+                    key.created_at,
+                    key.last_used_at.as_deref().unwrap_or("never"),
+                    key.revoked_at
+                        .map_or("live".to_string(), |at| format!("revoked {at}"))
+                );
+            }
+        }),
+        KeyCommand::Revoke { name } => keys::revoke(&pool, keys::CLI, &name)
+            .await
+            .map(|()| println!("revoked key {name}")),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+fn scope_list(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[derive(Subcommand)]

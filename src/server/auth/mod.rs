@@ -1,10 +1,13 @@
 //! Authentication: passwords, tokens, and who is asking.
 
+mod caller;
 pub mod device;
 pub mod jwt;
 pub mod password;
+pub mod service_key;
 mod session;
 
+pub use caller::{identify, Caller};
 pub use session::{
     authenticate, carries_bearer, clear_cookie, cookie_value, session_cookie, Admin, Session,
     SessionCheck, SESSION_COOKIE,

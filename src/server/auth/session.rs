@@ -28,6 +28,14 @@ pub struct Session {
     pub session_id: String,
 }
 
+impl Session {
+    /// What the user's rate limits and `Idempotency-Key`s are kept under
+    /// (a service key's are `key:<id>`, see `Caller::owner`).
+    pub fn owner(&self) -> String {
+        format!("user:{}", self.user.id)
+    }
+}
+
 /// A session whose user is an admin; rejecting with 403 otherwise.
 #[derive(Debug, Clone)]
 pub struct Admin(pub Session);
@@ -39,6 +47,10 @@ pub async fn authenticate(
     let token = bearer_token(headers)
         .or_else(|| cookie_token(headers))
         .ok_or(AppError::Unauthorized)?;
+    if super::service_key::is_key(token) {
+        // Never tried as a session, nor looked up: a key is not one.
+        return Err(AppError::KeyIsNotASession);
+    }
     let claims = state.keys().verify(token).ok_or(AppError::Unauthorized)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthorized)?;
     let user = sessions::active_user(state.pool(), &claims.sid, user_id)
@@ -57,7 +69,7 @@ pub fn carries_bearer(headers: &HeaderMap) -> bool {
     bearer_token(headers).is_some()
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())

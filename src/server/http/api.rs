@@ -15,11 +15,11 @@ use crate::{
             BroadcastBody, EventData, ExportStarted, LoginBody, NotificationPage, PageQuery,
             SendToUserBody, SignedIn, TimingBody, UnreadCount,
         },
-        AnnouncementSummary, AppError, AuditEntry, Channel, Envelope, Role, SentAnnouncement,
-        StreamStats, UserView,
+        AnnouncementSummary, AppError, AuditEntry, Channel, Envelope, Role, Scope,
+        SentAnnouncement, StreamStats, UserView,
     },
     server::{
-        auth::{clear_cookie, Admin, Session},
+        auth::{clear_cookie, Caller, Session},
         domain::announcement::{Announcement, AnnouncementDraft},
         state::AppState,
         usecases::{self, auth::SignInFrom, idempotency::Once},
@@ -110,9 +110,11 @@ pub async fn mark_all_read(
 
 pub async fn stats(
     State(state): State<AppState>,
-    _admin: Admin,
+    caller: Caller,
 ) -> Result<Envelope<StreamStats>, AppError> {
-    Ok(Envelope::ok(usecases::admin::stream_stats(&state).await?))
+    Ok(Envelope::ok(
+        usecases::admin::stream_stats(&state, &caller).await?,
+    ))
 }
 
 fn parse(
@@ -134,10 +136,12 @@ fn parse(
 
 pub async fn broadcast(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    caller: Caller,
     KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<BroadcastBody>,
 ) -> Result<Envelope<SentAnnouncement>, AppError> {
+    // The scope first: a refusal never says what was wrong with the body.
+    caller.require(Scope::Publish)?;
     let once = key.map(|key| Once::new(key, "broadcast", &body));
     let recipients = match body.role.as_deref() {
         None => Channel::All,
@@ -147,21 +151,33 @@ pub async fn broadcast(
     };
     let announcement = parse(body.event, body.data, body.timing)?;
     let result =
-        usecases::send::send_once(&state, &admin, announcement, recipients, once.as_ref()).await?;
+        usecases::send::send_once(&state, &caller, announcement, recipients, once.as_ref()).await?;
     Ok(Envelope::ok(result))
 }
 
 pub async fn send_to_user(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    caller: Caller,
     KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<SendToUserBody>,
 ) -> Result<Envelope<SentAnnouncement>, AppError> {
+    caller.require(Scope::Publish)?;
     let once = key.map(|key| Once::new(key, "send-to-user", &body));
-    let recipients = Channel::User(body.user_id);
+    let recipients = match (body.user_id, body.username.as_deref()) {
+        (Some(user_id), None) => Channel::User(user_id),
+        (None, Some(name)) => usecases::send::user_named(&state, &caller, name)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {name:?}")))?,
+        _ => {
+            return Err(AppError::invalid(
+                "user_id",
+                "give the recipient as user_id or as username (one of the two)",
+            ))
+        }
+    };
     let result = usecases::send::send_once(
         &state,
-        &admin,
+        &caller,
         parse(body.event, body.data, body.timing)?,
         recipients,
         once.as_ref(),
@@ -214,27 +230,27 @@ pub async fn archive(
 
 pub async fn history(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    caller: Caller,
 ) -> Result<Envelope<Vec<AnnouncementSummary>>, AppError> {
     Ok(Envelope::ok(
-        usecases::admin::history(&state, &admin).await?,
+        usecases::admin::history(&state, &caller).await?,
     ))
 }
 
 pub async fn retract(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    caller: Caller,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, AppError> {
-    usecases::retract::retract(&state, &admin, id).await?;
+    usecases::retract::retract(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn audit_log(
     State(state): State<AppState>,
-    Admin(admin): Admin,
+    caller: Caller,
 ) -> Result<Envelope<Vec<AuditEntry>>, AppError> {
     Ok(Envelope::ok(
-        usecases::admin::audit_log(&state, &admin).await?,
+        usecases::admin::audit_log(&state, &caller).await?,
     ))
 }

@@ -17,9 +17,12 @@ use crate::{
 pub fn status_of(err: &AppError) -> StatusCode {
     match err {
         AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
-        AppError::BadCredentials | AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::BadCredentials | AppError::Unauthorized | AppError::KeyIsNotASession => {
+            StatusCode::UNAUTHORIZED
+        }
         AppError::Forbidden | AppError::Refused(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::RateLimited | AppError::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -11,6 +11,7 @@ mod metrics;
 mod pages;
 mod server_fns;
 mod target;
+mod users;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -42,6 +43,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/announcements", get(api::history))
         .route("/api/announcements/{id}", delete(api::retract))
         .route("/api/audit", get(api::audit_log))
+        .route("/api/users", post(users::create))
+        .route(
+            "/api/users/{username}",
+            get(users::get).patch(users::set_role).delete(users::delete),
+        )
         .route("/api/sse/stats", get(api::stats))
         .route("/api/sse/broadcast", post(api::broadcast))
         .route("/api/sse/send-to-user", post(api::send_to_user))

@@ -24,7 +24,7 @@ pub async fn refuse_odd_targets(req: Request, next: Next) -> Response {
         // "What does this server support?", asked of the server as a whole.
         return (
             StatusCode::NO_CONTENT,
-            [(header::ALLOW, "GET, HEAD, POST, DELETE, OPTIONS")],
+            [(header::ALLOW, "GET, HEAD, POST, PATCH, DELETE, OPTIONS")],
         )
             .into_response();
     }

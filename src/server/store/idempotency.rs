@@ -1,5 +1,6 @@
 //! First results of keyed requests (`Idempotency-Key`), one row per
-//! (user, key). A row is written inside the transaction of the work it
+//! (owner, key), the owner a user (`user:<id>`) or a service key
+//! (`key:<id>`). A row is written inside the transaction of the work it
 //! answers for, so it exists exactly when that work was committed.
 
 use crate::server::store::{
@@ -19,7 +20,7 @@ pub struct Kept {
 /// match nothing, even before the sweeper deletes them). One primary-key lookup.
 pub async fn find(
     pool: &Pool,
-    user_id: i64,
+    owner: &str,
     key: &str,
     since_ms: i64,
 ) -> Result<Option<Kept>, StoreError> {
@@ -29,8 +30,8 @@ pub async fn find(
         fetch_optional,
         (String, String),
         "SELECT request_hash, result FROM idempotency_keys
-         WHERE user_id = ? AND key = ? AND created_at >= ?",
-        user_id,
+         WHERE owner = ? AND key = ? AND created_at >= ?",
+        owner,
         key,
         since_ms
     )?;
@@ -46,7 +47,7 @@ pub async fn find(
 /// An expired row still in the table is taken over.
 pub async fn keep(
     tx: &mut Tx,
-    user_id: i64,
+    owner: &str,
     key: &str,
     request_hash: &str,
     result: &str,
@@ -55,12 +56,12 @@ pub async fn keep(
 ) -> Result<bool, StoreError> {
     let done = execute!(
         tx,
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, result, created_at)
+        "INSERT INTO idempotency_keys (owner, key, request_hash, result, created_at)
          VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (user_id, key) DO UPDATE SET
+         ON CONFLICT (owner, key) DO UPDATE SET
            request_hash = excluded.request_hash, result = excluded.result, created_at = excluded.created_at
          WHERE idempotency_keys.created_at < ?",
-        user_id,
+        owner,
         key,
         request_hash,
         result,

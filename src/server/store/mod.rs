@@ -4,6 +4,7 @@
 //! on [`Backend`].
 
 pub mod announcements;
+pub mod api_keys;
 pub mod audit;
 mod columns;
 pub mod control;

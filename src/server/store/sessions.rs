@@ -3,7 +3,7 @@
 use crate::model::UserView;
 use crate::server::store::{
     dialect::{execute, fetch, json_list},
-    now_ms, users, Pool, StoreError,
+    now_ms, users, Pool, StoreError, Tx,
 };
 
 pub async fn insert(
@@ -60,11 +60,18 @@ pub async fn revoke(pool: &Pool, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Ends every session of a user (role change, password reset).
+/// Ends every session of a user (password reset).
 pub async fn revoke_all_for_user(pool: &Pool, user_id: i64) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await?;
+    let mut tx = crate::server::store::begin_write(pool).await?;
+    revoke_all_for_user_in(&mut tx, user_id).await?;
+    crate::server::store::commit(tx).await
+}
+
+/// [`revoke_all_for_user`] in the caller's transaction, so the sessions end
+/// with the change that ends them.
+pub async fn revoke_all_for_user_in(tx: &mut Tx, user_id: i64) -> Result<(), StoreError> {
     execute!(
-        conn,
+        tx,
         "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
         now_ms(),
         user_id

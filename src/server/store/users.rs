@@ -6,6 +6,11 @@ use crate::server::store::{
     log, now_ms, Pool, StoreError, Tx,
 };
 
+/// The password hash of an account created without a password: not a PHC
+/// string, so no password ever matches it (sign-in checks a decoy instead,
+/// so such an account answers as slowly as any other).
+pub const NO_PASSWORD: &str = "!";
+
 /// A user row including the password hash; stays inside the server.
 #[derive(Clone, sqlx::FromRow)]
 pub struct UserRecord {
@@ -13,6 +18,8 @@ pub struct UserRecord {
     pub username: String,
     pub password_hash: String,
     pub role: String,
+    /// Given when a host app provisions the account.
+    pub email: Option<String>,
 }
 
 impl UserRecord {
@@ -40,7 +47,7 @@ pub async fn find_by_name(pool: &Pool, username: &str) -> Result<Option<UserReco
         conn,
         fetch_optional,
         UserRecord,
-        "SELECT id, username, password_hash, role FROM users WHERE username = ?",
+        "SELECT id, username, password_hash, role, email FROM users WHERE username = ?",
         username
     )?)
 }
@@ -51,14 +58,13 @@ pub async fn find_by_id(pool: &Pool, id: i64) -> Result<Option<UserRecord>, Stor
         conn,
         fetch_optional,
         UserRecord,
-        "SELECT id, username, password_hash, role FROM users WHERE id = ?",
+        "SELECT id, username, password_hash, role, email FROM users WHERE id = ?",
         id
     )?)
 }
 
 /// Creates the user unless the name is taken; returns whether it was
-/// created. They join their channels at the log's head: what was sent
-/// before is not theirs.
+/// created.
 pub async fn insert_if_absent(
     pool: &Pool,
     username: &str,
@@ -66,23 +72,38 @@ pub async fn insert_if_absent(
     role: Role,
 ) -> Result<bool, StoreError> {
     let mut tx = crate::server::store::begin_write(pool).await?;
+    let created = insert(&mut tx, username, password_hash, role, None).await?;
+    crate::server::store::commit(tx).await?;
+    Ok(created.is_some())
+}
+
+/// Creates the user in the caller's write transaction unless the name is
+/// taken; returns the new id. They join their channels at the log's head:
+/// what was sent before is not theirs.
+pub async fn insert(
+    tx: &mut Tx,
+    username: &str,
+    password_hash: &str,
+    role: Role,
+    email: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
     let created: Option<(i64,)> = fetch!(
         tx,
         fetch_optional,
         (i64,),
-        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO users (username, password_hash, role, created_at, email) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (username) DO NOTHING RETURNING id",
         username,
         password_hash,
         role.as_str(),
-        now_ms()
+        now_ms(),
+        email
     )?;
     let Some((id,)) = created else {
-        return Ok(false);
+        return Ok(None);
     };
-    log::join(&mut tx, id, role).await?;
-    crate::server::store::commit(tx).await?;
-    Ok(true)
+    log::join(tx, id, role).await?;
+    Ok(Some(id))
 }
 
 pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
@@ -91,27 +112,32 @@ pub async fn list(pool: &Pool) -> Result<Vec<UserRecord>, StoreError> {
         conn,
         fetch_all,
         UserRecord,
-        "SELECT id, username, password_hash, role FROM users ORDER BY id"
+        "SELECT id, username, password_hash, role, email FROM users ORDER BY id"
     )?)
 }
 
-/// Returns whether a user with that name existed. Their role channel
-/// changes at the log's head: role announcements already sent stay as
-/// they were received.
-pub async fn set_role(pool: &Pool, username: &str, role: Role) -> Result<bool, StoreError> {
-    let mut tx = crate::server::store::begin_write(pool).await?;
-    let Some((id, old)) = id_and_role(&mut tx, username).await? else {
-        return Ok(false);
+/// In the caller's write transaction; returns the user's id and former
+/// role, `None` when there is no such user. Their role channel changes at
+/// the log's head: role announcements already sent stay as they were
+/// received.
+pub async fn set_role(
+    tx: &mut Tx,
+    username: &str,
+    role: Role,
+) -> Result<Option<(i64, Role)>, StoreError> {
+    let Some((id, old)) = id_and_role(tx, username).await? else {
+        return Ok(None);
     };
-    execute!(
-        tx,
-        "UPDATE users SET role = ? WHERE id = ?",
-        role.as_str(),
-        id
-    )?;
-    log::change_role(&mut tx, id, old, role).await?;
-    crate::server::store::commit(tx).await?;
-    Ok(true)
+    if old != role {
+        execute!(
+            tx,
+            "UPDATE users SET role = ? WHERE id = ?",
+            role.as_str(),
+            id
+        )?;
+        log::change_role(tx, id, old, role).await?;
+    }
+    Ok(Some((id, old)))
 }
 
 /// Returns whether a user with that name existed.
@@ -130,17 +156,17 @@ pub async fn set_password_hash(
     Ok(done == 1)
 }
 
-/// Deletes the user; their sessions, channels and inbox state go with them
-/// (ON DELETE CASCADE), and the channels' member counts drop.
-pub async fn delete(pool: &Pool, username: &str) -> Result<bool, StoreError> {
-    let mut tx = crate::server::store::begin_write(pool).await?;
-    let Some((id, role)) = id_and_role(&mut tx, username).await? else {
-        return Ok(false);
+/// Deletes the user in the caller's write transaction; returns their id,
+/// `None` when there is no such user. Their sessions, channels and inbox
+/// state go with them (ON DELETE CASCADE), and the channels' member counts
+/// drop.
+pub async fn delete(tx: &mut Tx, username: &str) -> Result<Option<i64>, StoreError> {
+    let Some((id, role)) = id_and_role(tx, username).await? else {
+        return Ok(None);
     };
-    log::leave_all(&mut tx, id, role).await?;
+    log::leave_all(tx, id, role).await?;
     execute!(tx, "DELETE FROM users WHERE id = ?", id)?;
-    crate::server::store::commit(tx).await?;
-    Ok(true)
+    Ok(Some(id))
 }
 
 /// The user's id and current role, in the caller's write transaction.
@@ -153,4 +179,16 @@ async fn id_and_role(tx: &mut Tx, username: &str) -> Result<Option<(i64, Role)>,
         username
     )?;
     Ok(row.map(|(id, role)| (id, role_from_row(&role))))
+}
+
+/// The user's e-mail address, in the caller's transaction.
+pub async fn email_of(tx: &mut Tx, id: i64) -> Result<Option<String>, StoreError> {
+    let row: Option<(Option<String>,)> = fetch!(
+        tx,
+        fetch_optional,
+        (Option<String>,),
+        "SELECT email FROM users WHERE id = ?",
+        id
+    )?;
+    Ok(row.and_then(|(email,)| email))
 }

@@ -153,7 +153,12 @@ async fn check_password(
     password: &str,
 ) -> Result<Option<users::UserRecord>, AppError> {
     let user = users::find_by_name(&state.pool, username).await?;
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
+    // An account without a password is checked against the decoy, like an
+    // unknown one: it never matches, and takes as long.
+    let phc = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .filter(|hash| hash != users::NO_PASSWORD);
     let matches = state.hashers.verify(password, phc).await?;
     Ok(user.filter(|_| matches))
 }

@@ -43,8 +43,9 @@ pub async fn start_once(
     once: Option<&Once>,
 ) -> Result<String, AppError> {
     let user_id = session.user.id;
+    let owner = session.owner();
     if let Some(once) = once {
-        if let Some(first) = idempotency::first_result(&state.pool, user_id, once).await? {
+        if let Some(first) = idempotency::first_result(&state.pool, &owner, once).await? {
             return Ok(first);
         }
     }
@@ -57,10 +58,10 @@ pub async fn start_once(
     let task_id = random_task_id()?;
     if let Some(once) = once {
         let mut tx = store::begin_write(&state.pool).await?;
-        if !idempotency::keep(&mut tx, user_id, once, &task_id).await? {
+        if !idempotency::keep(&mut tx, &owner, once, &task_id).await? {
             drop(tx);
             drop(slot);
-            return idempotency::answer_of_winner(&state.pool, user_id, once).await;
+            return idempotency::answer_of_winner(&state.pool, &owner, once).await;
         }
         store::commit(tx).await?;
     }

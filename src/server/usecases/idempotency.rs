@@ -3,7 +3,7 @@
 //!
 //! - The first successful result is kept for [`KEEP`] (24 h) with a hash of
 //!   the request, in the same transaction as the work itself.
-//! - The same key (same user) returns that result and does nothing else; the
+//! - The same key (same caller: a user or a service key) returns that result and does nothing else; the
 //!   same key on a different request is refused with 422.
 //! - Only work that was done is kept: a request refused before it did
 //!   anything (a bad field, a rate limit) may be retried with the same key.
@@ -77,10 +77,10 @@ fn since() -> i64 {
 /// 422 when the key was used for another request.
 pub(crate) async fn first_result<T: DeserializeOwned>(
     pool: &Pool,
-    user_id: i64,
+    owner: &str,
     once: &Once,
 ) -> Result<Option<T>, AppError> {
-    let Some(kept) = idempotency::find(pool, user_id, once.key.as_str(), since()).await? else {
+    let Some(kept) = idempotency::find(pool, owner, once.key.as_str(), since()).await? else {
         return Ok(None);
     };
     if kept.request_hash != once.request_hash {
@@ -99,14 +99,14 @@ pub(crate) async fn first_result<T: DeserializeOwned>(
 /// the caller must drop its transaction and answer with [`first_result`].
 pub(crate) async fn keep<T: Serialize>(
     tx: &mut crate::server::store::Tx,
-    user_id: i64,
+    owner: &str,
     once: &Once,
     result: &T,
 ) -> Result<bool, AppError> {
     let json = serde_json::to_string(result).map_err(|_| AppError::Internal)?;
     let kept = idempotency::keep(
         tx,
-        user_id,
+        owner,
         once.key.as_str(),
         &once.request_hash,
         &json,
@@ -120,10 +120,10 @@ pub(crate) async fn keep<T: Serialize>(
 /// After losing the race in [`keep`]: the winner's result (or 422).
 pub(crate) async fn answer_of_winner<T: DeserializeOwned>(
     pool: &Pool,
-    user_id: i64,
+    owner: &str,
     once: &Once,
 ) -> Result<T, AppError> {
-    first_result(pool, user_id, once).await?.ok_or_else(|| {
+    first_result(pool, owner, once).await?.ok_or_else(|| {
         tracing::error!("idempotency key taken but not found");
         AppError::Internal
     })

@@ -3,27 +3,22 @@
 //! commit together, then every inbox hears of it, live.
 
 use crate::{
-    model::AppError,
+    model::{AppError, Scope},
     server::{
-        auth::Session,
+        auth::Caller,
         delivery::events::DomainEvent,
         state::AppState,
         store::{
             announcements,
             audit::{self, Actor},
         },
-        usecases::require_admin,
     },
 };
 
 /// Takes an announcement out of every inbox, live.
-pub async fn retract(state: &AppState, admin: &Session, id: i64) -> Result<(), AppError> {
-    require_admin(admin)?;
-    let actor = Actor {
-        id: Some(admin.user.id),
-        name: &admin.user.username,
-    };
-    remove_everywhere(state, id, "retracted", &actor)
+pub async fn retract(state: &AppState, caller: &Caller, id: i64) -> Result<(), AppError> {
+    caller.require(Scope::Publish)?;
+    remove_everywhere(state, id, "retracted", &caller.actor())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("announcement {id} in inboxes")))?;
     Ok(())

@@ -10,28 +10,25 @@
 //! order. Nothing after the commit can fail the request.
 
 use crate::{
-    model::{AppError, Channel, SentAnnouncement},
+    model::{AppError, Channel, Scope, SentAnnouncement},
     server::{
-        auth::Session,
+        auth::Caller,
         delivery::events::DomainEvent,
         domain::announcement::Announcement,
         state::AppState,
         store::{
             announcements::{self, Timing},
-            audit::{self, Actor},
+            audit,
             notifications::NewAnnouncement,
             now_ms, users,
         },
-        usecases::{
-            idempotency::{self, Once},
-            require_admin,
-        },
+        usecases::idempotency::{self, Once},
     },
 };
 
 pub async fn send(
     state: &AppState,
-    sender: &Session,
+    sender: &Caller,
     announcement: Announcement,
     recipients: Channel,
 ) -> Result<SentAnnouncement, AppError> {
@@ -42,19 +39,20 @@ pub async fn send(
 /// gets the first result back, and nothing is sent twice (see `idempotency`).
 pub async fn send_once(
     state: &AppState,
-    sender: &Session,
+    sender: &Caller,
     announcement: Announcement,
     recipients: Channel,
     once: Option<&Once>,
 ) -> Result<SentAnnouncement, AppError> {
-    require_admin(sender)?;
-    let sender_id = sender.user.id;
+    sender.require(Scope::Publish)?;
+    // An admin, or a service key (each key has its own rate limit and keys).
+    let owner = sender.owner();
     if let Some(once) = once {
-        if let Some(first) = idempotency::first_result(&state.pool, sender_id, once).await? {
+        if let Some(first) = idempotency::first_result(&state.pool, &owner, once).await? {
             return Ok(first);
         }
     }
-    if !state.limits.publish.allow(&sender_id.to_string()) {
+    if !state.limits.publish.allow(&owner) {
         return Err(AppError::RateLimited);
     }
     // After the first-result lookup: a retry is answered even once its send
@@ -70,7 +68,7 @@ pub async fn send_once(
         expires_at: announcement.expires_at(),
     };
     let new = NewAnnouncement {
-        sender_id: Some(sender_id),
+        sender_id: sender.user_id(),
         event: announcement.event().clone(),
         title: announcement.title().to_string(),
         body: announcement.body().to_string(),
@@ -96,23 +94,26 @@ pub async fn send_once(
         new.severity.as_str(),
         sent.recipients
     );
-    let actor = Actor {
-        id: Some(sender_id),
-        name: &sender.user.username,
-    };
-    audit::record(turn.tx(), actor, action, &recipients.to_string(), &detail).await?;
+    audit::record(
+        turn.tx(),
+        sender.actor(),
+        action,
+        &recipients.to_string(),
+        &detail,
+    )
+    .await?;
     if let Some(once) = once {
-        if !idempotency::keep(turn.tx(), sender_id, once, &sent).await? {
+        if !idempotency::keep(turn.tx(), &owner, once, &sent).await? {
             // A concurrent request with this key wrote first: ours rolls
             // back, and waits for the winner's commit to read its answer.
             turn.roll_back().await?;
-            return idempotency::answer_of_winner(&state.pool, sender_id, once).await;
+            return idempotency::answer_of_winner(&state.pool, &owner, once).await;
         }
     }
     turn.commit(published.map(DomainEvent::Notified)).await?;
     tracing::info!(
         announcement_id = id,
-        sender_id,
+        sender = sender.actor().name,
         target = %recipients.to_string(),
         recipients = sent.recipients,
         scheduled = sent.scheduled,
@@ -121,20 +122,32 @@ pub async fn send_once(
     Ok(sent)
 }
 
-/// The one user an admin names in a form: admins only, checked before the
-/// lookup, so a refusal never tells whether the name exists.
+/// The one user an admin names in a form: checked before the lookup, so a
+/// refusal never tells whether the name exists; an unknown name is the
+/// form's field error.
 pub async fn recipient_named(
     state: &AppState,
-    sender: &Session,
+    sender: &Caller,
     username: Option<&str>,
 ) -> Result<Channel, AppError> {
-    require_admin(sender)?;
     let name = username.map(str::trim).unwrap_or_default();
     if name.is_empty() {
+        sender.require(Scope::Publish)?;
         return Err(AppError::invalid("username", "is required for one user"));
     }
-    let user = users::find_by_name(&state.pool, name)
+    user_named(state, sender, name)
         .await?
-        .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))?;
-    Ok(Channel::User(user.id))
+        .ok_or_else(|| AppError::invalid("username", format!("no user named {name:?}")))
+}
+
+/// The user a publisher names (`send-to-user`'s `username`), `None` when
+/// there is none; the scope is checked before the lookup.
+pub async fn user_named(
+    state: &AppState,
+    sender: &Caller,
+    username: &str,
+) -> Result<Option<Channel>, AppError> {
+    sender.require(Scope::Publish)?;
+    let user = users::find_by_name(&state.pool, username).await?;
+    Ok(user.map(|u| Channel::User(u.id)))
 }
