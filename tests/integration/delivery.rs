@@ -4,7 +4,11 @@ use std::{sync::atomic::Ordering, time::Duration};
 
 use herald::{
     model::{Channel, Role, UserView},
-    server::{auth::Session, domain::announcement::AnnouncementDraft, usecases::send::send},
+    server::{
+        auth::{Caller, Session},
+        domain::announcement::AnnouncementDraft,
+        usecases::send::send,
+    },
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -13,15 +17,15 @@ use tokio::{
 
 use crate::harness::TestServer;
 
-fn admin_session() -> Session {
-    Session {
+fn admin_session() -> Caller {
+    Caller::User(Session {
         user: UserView {
             id: 1,
             username: "admin".into(),
             role: Role::Admin,
         },
         session_id: "in-process".into(),
-    }
+    })
 }
 
 async fn send_to(server: &TestServer, user_id: i64, title: String, body: String) {

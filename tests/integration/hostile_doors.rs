@@ -11,7 +11,7 @@ use herald::{
     },
     model::{AppError, Channel},
     server::{
-        auth::authenticate,
+        auth::{authenticate, Caller},
         domain::announcement::AnnouncementDraft,
         usecases::send::{recipient_named, send},
     },
@@ -344,7 +344,7 @@ async fn the_announce_use_case_refuses_a_user_by_itself() {
         "authorization",
         format!("Bearer {alice_token}").parse().unwrap(),
     );
-    let alice = authenticate(&server.state, &headers).await.unwrap();
+    let alice = Caller::User(authenticate(&server.state, &headers).await.unwrap());
     let draft = AnnouncementDraft {
         title: "not from an admin".into(),
         body: "b".into(),

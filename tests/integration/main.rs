@@ -21,5 +21,7 @@ mod migration;
 mod ordering;
 mod pages;
 mod pg;
+mod provisioning;
+mod service_keys;
 mod stream;
 mod wire;

@@ -1,5 +1,6 @@
 //! `/admin`: compose, preview and send (or schedule) an announcement; see
-//! its funnel, retract it, watch who is online, read the audit log. The
+//! its funnel, retract it, watch who is online, read the audit log, manage
+//! service API keys (`admin_keys`). The
 //! page guard and every server function check the caller is an admin.
 
 use leptos::prelude::*;
@@ -7,7 +8,10 @@ use leptos::prelude::*;
 use crate::{
     api::admin::{admin_console, RetractAnnouncement, SendAnnouncement},
     model::{limits, AppError, ConsoleView, NotificationView, Severity},
-    ui::components::{NotificationPreview, SignedInLayout},
+    ui::{
+        components::{NotificationPreview, SignedInLayout},
+        pages::admin_keys::ServiceKeys,
+    },
 };
 
 /// How often the console's numbers refresh while the page is open.
@@ -46,6 +50,7 @@ pub fn AdminPage() -> impl IntoView {
                         }
                     })}
                 </Transition>
+                <ServiceKeys />
             </div>
         </SignedInLayout>
     }

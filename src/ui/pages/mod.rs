@@ -1,4 +1,5 @@
 mod admin;
+mod admin_keys;
 mod home;
 mod login;
 mod not_found;
