@@ -44,11 +44,21 @@ async fn assert_refused_for_lack_of(res: reqwest::Response, scope: &str) {
     assert!(error.contains(&format!("\"{scope}\" scope")), "{error}");
 }
 
-async fn one_i64(server: &TestServer, sql: &str) -> i64 {
+/// One value from the server's database, whichever backend it runs on.
+async fn scalar<T>(server: &TestServer, sql: &str) -> T
+where
+    T: Send + Unpin,
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
     match &server.state.pool {
         Pool::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         Pool::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
+}
+
+async fn one_i64(server: &TestServer, sql: &str) -> i64 {
+    scalar(server, sql).await
 }
 
 #[tokio::test]
@@ -324,10 +334,7 @@ async fn the_cli_adds_lists_and_revokes_keys_and_shows_a_key_only_once() {
         "used, so its last use is shown: {line}"
     );
     let secret = key.rsplit('_').next().unwrap();
-    let hash: String = sqlx::query_scalar("SELECT secret_hash FROM api_keys")
-        .fetch_one(server.state.pool.as_sqlite().unwrap())
-        .await
-        .unwrap();
+    let hash: String = scalar(&server, "SELECT secret_hash FROM api_keys").await;
     for shown in [&list, &err] {
         assert!(!shown.contains(secret) && !shown.contains(&hash), "{shown}");
     }
