@@ -589,3 +589,65 @@ async fn a_key_never_reaches_a_log_line() {
         assert!(!log.contains(piece), "the {what} reached the log");
     }
 }
+
+/// The console's key functions: admins only (checked on the server), and
+/// the list never carries a key.
+#[tokio::test]
+async fn only_an_admin_manages_keys_in_the_console() {
+    use herald::api::admin::{CreateKey, ListKeys, RevokeKey};
+    let server = TestServer::start().await;
+    let call = |path: &'static str, cookie: String, form: Vec<(&'static str, &'static str)>| {
+        server
+            .http
+            .post(server.url(path))
+            .header(header::ACCEPT, "application/json")
+            .header(header::ORIGIN, &server.base)
+            .header("sec-fetch-site", "same-origin")
+            .header(header::COOKIE, cookie)
+            .form(&form)
+            .send()
+    };
+    let alice = server.cookie("alice").await;
+    let form = vec![("name", "sneaky"), ("scopes", "publish,read,users")];
+    for (path, form) in [
+        (CreateKey::PATH, form.clone()),
+        (ListKeys::PATH, vec![]),
+        (RevokeKey::PATH, vec![("name", "sneaky")]),
+    ] {
+        let res = call(path, alice.clone(), form).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(one_i64(&server, "SELECT COUNT(*) FROM api_keys").await, 0);
+
+    let admin = server.cookie("admin").await;
+    let created: Value = call(CreateKey::PATH, admin.clone(), form)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_string();
+    assert_eq!(
+        server.get("/api/sse/stats", &key).await.status(),
+        StatusCode::OK
+    );
+    let listed = call(ListKeys::PATH, admin.clone(), vec![])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("sneaky"), "{listed}");
+    assert!(
+        !listed.contains(key.rsplit('_').next().unwrap()),
+        "{listed}"
+    );
+    let res = call(RevokeKey::PATH, admin, vec![("name", "sneaky")])
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        server.get("/api/sse/stats", &key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
