@@ -156,9 +156,21 @@ fn request_bodies() {
     // What a client may leave out.
     let minimal: SendToUserBody =
         serde_json::from_value(json!({"user_id": 2, "data": {"title": "Hi alice"}})).unwrap();
-    assert_eq!(minimal.user_id, 2);
+    assert_eq!(minimal.user_id, Some(2));
     assert_eq!(minimal.data.body, "");
     assert!(minimal.event.is_none() && minimal.timing.send_at.is_none());
+    // `username` (added later) is left out of the digest when absent, so a
+    // key kept for a request by id still matches its retry.
+    assert_eq!(
+        serde_json::to_string(&minimal).unwrap(),
+        r#"{"user_id":2,"event":null,"data":{"title":"Hi alice","body":"","severity":null,"link":null},"send_at":null,"expires_at":null}"#
+    );
+    let by_name: SendToUserBody =
+        serde_json::from_value(json!({"username": "alice", "data": {"title": "Hi"}})).unwrap();
+    assert_eq!(
+        (by_name.user_id, by_name.username.as_deref()),
+        (None, Some("alice"))
+    );
 }
 
 #[test]
@@ -173,4 +185,22 @@ fn secrets_stay_out_of_debug() {
     };
     assert!(!format!("{login:?}").contains("herald-demo"));
     assert!(!format!("{signed_in:?}").contains("secret"));
+    let created = crate::model::CreatedKey {
+        key: "hrld_0123456789ab_secretsecret".into(),
+        view: crate::model::KeyView {
+            name: "ci".into(),
+            scopes: vec![crate::model::Scope::Read],
+            prefix: "hrld_0123456789ab".into(),
+            created_by: "cli".into(),
+            created_at: String::new(),
+            last_used_at: None,
+            revoked_at: None,
+        },
+    };
+    assert!(!format!("{created:?}").contains("secretsecret"));
+    let new_user: crate::model::service::NewUserBody = serde_json::from_value(
+        json!({"username": "erin", "role": "user", "password": "hunter2-hunter2"}),
+    )
+    .unwrap();
+    assert!(!format!("{new_user:?}").contains("hunter2"));
 }
