@@ -9,4 +9,6 @@ export DATABASE_URL="sqlite://end2end/.e2e-data/herald.db"
 export HERALD_DEMO=1
 export LEPTOS_SITE_ADDR="127.0.0.1:${HERALD_E2E_PORT:-3100}"
 export RUST_LOG="${RUST_LOG:-herald=info}"
-exec ./target/release/herald
+# HERALD_E2E_BIN: a release binary built elsewhere (a CARGO_TARGET_DIR of
+# one's own); the site is the checkout's target/site either way.
+exec "${HERALD_E2E_BIN:-./target/release/herald}"

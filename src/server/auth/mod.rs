@@ -9,6 +9,6 @@ mod session;
 
 pub use caller::{identify, Caller};
 pub use session::{
-    authenticate, carries_bearer, clear_cookie, cookie_value, session_cookie, Admin, Session,
+    authenticate, carries_bearer, clear_cookie, cookie_value, session_cookie, Session,
     SessionCheck, SESSION_COOKIE,
 };

@@ -36,10 +36,6 @@ impl Session {
     }
 }
 
-/// A session whose user is an admin; rejecting with 403 otherwise.
-#[derive(Debug, Clone)]
-pub struct Admin(pub Session);
-
 pub async fn authenticate(
     state: &impl SessionCheck,
     headers: &HeaderMap,
@@ -123,19 +119,6 @@ impl<S: SessionCheck + Send + Sync> FromRequestParts<S> for Session {
         let session = authenticate(state, &parts.headers).await?;
         parts.extensions.insert(session.clone());
         Ok(session)
-    }
-}
-
-impl<S: SessionCheck + Send + Sync> FromRequestParts<S> for Admin {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state).await?;
-        if session.user.is_admin() {
-            Ok(Admin(session))
-        } else {
-            Err(AppError::Forbidden)
-        }
     }
 }
 
