@@ -13,6 +13,8 @@ CREATE TABLE api_keys (
 );
 CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
 
+ALTER TABLE announcements ADD COLUMN sender_key_id BIGINT REFERENCES api_keys (id) ON DELETE SET NULL;
+
 ALTER TABLE users ADD COLUMN email TEXT;
 
 -- Rebuilt rather than altered, so its columns keep SQLite's order.

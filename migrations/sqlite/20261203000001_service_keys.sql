@@ -24,6 +24,10 @@ CREATE TABLE api_keys (
 -- A name belongs to one live key; a revoked key's name may be used again.
 CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE revoked_at IS NULL;
 
+-- An announcement a service key sent: the key (its sender_id is NULL, as
+-- for Herald's own notices, but it is an admin-origin announcement).
+ALTER TABLE announcements ADD COLUMN sender_key_id INTEGER REFERENCES api_keys (id) ON DELETE SET NULL;
+
 -- An address given when a host app provisions the user (counts as verified).
 ALTER TABLE users ADD COLUMN email TEXT;
 

@@ -398,6 +398,13 @@ async fn the_audit_log_names_the_key() {
         ],
         "{audit}"
     );
+    // The history lists it as the key's, for the admin and for a `read` key.
+    let reader = key(&server, "dashboard", &[Scope::Read]).await;
+    for token in [&admin, &reader] {
+        let history = server.get_json("/api/announcements", token).await;
+        assert_eq!(history["data"][0]["title"], "invoice due", "{history}");
+        assert_eq!(history["data"][0]["sender"], "key:billing", "{history}");
+    }
 }
 
 #[tokio::test]

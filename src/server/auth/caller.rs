@@ -64,6 +64,14 @@ impl Caller {
         }
     }
 
+    /// The key, when a service key is calling.
+    pub fn key_id(&self) -> Option<i64> {
+        match self {
+            Caller::User(_) => None,
+            Caller::Service(key) => Some(key.id),
+        }
+    }
+
     /// The user, when a user is calling.
     pub fn user_id(&self) -> Option<i64> {
         match self {

@@ -43,8 +43,8 @@ pub async fn insert(
         fetch_one,
         (i64,),
         "INSERT INTO announcements
-           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id",
+           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin, sender_key_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id",
         new.sender_id,
         &new.event,
         &new.title,
@@ -56,7 +56,8 @@ pub async fn insert(
         if scheduled { "scheduled" } else { "sent" },
         timing.send_at,
         timing.expires_at,
-        new.origin()
+        new.origin(),
+        new.sender_key_id
     )?;
     let published = if scheduled {
         None
@@ -85,6 +86,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
     #[derive(sqlx::FromRow)]
     struct Row {
         sender_id: Option<i64>,
+        sender_key_id: Option<i64>,
         event: EventName,
         title: String,
         body: String,
@@ -98,12 +100,13 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         fetch_optional,
         Row,
         "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled' AND send_at <= {now_ms}
-         RETURNING sender_id, event, title, body, severity, link, target",
+         RETURNING sender_id, sender_key_id, event, title, body, severity, link, target",
         id
     )?;
     let Some(row) = row else { return Ok(None) };
     let new = NewAnnouncement {
         sender_id: row.sender_id,
+        sender_key_id: row.sender_key_id,
         event: row.event,
         title: row.title,
         body: row.body,
@@ -236,7 +239,8 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
         Row,
         "SELECT a.id, a.title, a.severity, a.target, a.status, a.created_at, a.send_at, a.expires_at,
                 a.recipients, a.delivered_count AS delivered, a.read_count AS read,
-                (SELECT username FROM users u WHERE u.id = a.sender_id) AS sender
+                COALESCE((SELECT username FROM users u WHERE u.id = a.sender_id),
+                         (SELECT 'key:' || k.name FROM api_keys k WHERE k.id = a.sender_key_id)) AS sender
          FROM announcements a WHERE a.origin = 'admin' ORDER BY a.id DESC LIMIT ?",
         limit
     )?;

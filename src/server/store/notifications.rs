@@ -19,6 +19,8 @@ pub struct NewAnnouncement {
     /// `None` for what Herald itself sends (e.g. "your export is ready"):
     /// see [`NewAnnouncement::origin`].
     pub sender_id: Option<i64>,
+    /// The service key that sent it, if one did.
+    pub sender_key_id: Option<i64>,
     pub event: EventName,
     pub title: String,
     pub body: String,
@@ -29,7 +31,7 @@ pub struct NewAnnouncement {
 impl NewAnnouncement {
     /// `announcements.origin`: the admin's history lists only `admin` ones.
     pub fn origin(&self) -> &'static str {
-        if self.sender_id.is_some() {
+        if self.sender_id.is_some() || self.sender_key_id.is_some() {
             "admin"
         } else {
             "system"

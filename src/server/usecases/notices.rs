@@ -24,6 +24,7 @@ pub(crate) async fn export_ready(
 ) -> Result<(), AppError> {
     let notice = NewAnnouncement {
         sender_id: None,
+        sender_key_id: None,
         event: EventName::NOTIFICATION,
         title: "Your export is ready".into(),
         body: format!("{rows} notifications, as CSV."),

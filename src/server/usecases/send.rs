@@ -69,6 +69,7 @@ pub async fn send_once(
     };
     let new = NewAnnouncement {
         sender_id: sender.user_id(),
+        sender_key_id: sender.key_id(),
         event: announcement.event().clone(),
         title: announcement.title().to_string(),
         body: announcement.body().to_string(),
