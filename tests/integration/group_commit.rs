@@ -26,15 +26,15 @@ use tokio::task::JoinHandle;
 
 use crate::harness::{eventually, TestServer};
 
-fn admin() -> herald::server::auth::Session {
-    herald::server::auth::Session {
+fn admin() -> herald::server::auth::Caller {
+    herald::server::auth::Caller::User(herald::server::auth::Session {
         user: herald::model::UserView {
             id: 1,
             username: "admin".into(),
             role: herald::model::Role::Admin,
         },
         session_id: "in-process".into(),
-    }
+    })
 }
 
 /// A broadcast through the use case, in a task: it queues for the group.
@@ -102,6 +102,7 @@ async fn turns_queued_behind_one_another_share_one_commit_and_each_keeps_its_fat
             let mut turn = publisher.begin().await.unwrap();
             let new = NewAnnouncement {
                 sender_id: Some(1),
+                sender_key_id: None,
                 event: EventName::NOTIFICATION,
                 title: "never committed".into(),
                 body: "b".into(),
