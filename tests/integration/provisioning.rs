@@ -406,3 +406,48 @@ async fn send_to_user_takes_a_username() {
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+/// On a cluster, the instance that deletes or demotes a user closes their
+/// streams at once; every other instance within its session sweep (every
+/// second on PostgreSQL), since their sessions went in the same commit.
+#[tokio::test]
+async fn provisioning_closes_streams_on_every_instance_of_a_cluster() {
+    let Some(url) = crate::pg::fresh_database().await else {
+        return;
+    };
+    let (a, b) = tokio::join!(
+        TestServer::start_on(&url, &[]),
+        TestServer::start_on(&url, &[])
+    );
+    let host = users_key(&a).await;
+    for name in ["ivy", "jon"] {
+        let body = json!({"username": name, "role": "admin", "password": "long-enough-1"});
+        assert_eq!(
+            a.post_json("/api/users", &host, &body).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let ivy = b
+        .login_response("ivy", "long-enough-1")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let jon = b
+        .login_response("jon", "long-enough-1")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (mut ivy_stream, _) = b.open_stream(ivy["token"].as_str().unwrap(), "").await;
+    let (mut jon_stream, _) = b.open_stream(jon["token"].as_str().unwrap(), "").await;
+
+    let res = patch(&a, "/api/users/ivy", &host, &json!({"role": "user"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    ivy_stream.expect_end().await;
+    assert_eq!(
+        a.delete("/api/users/jon", &host).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    jon_stream.expect_end().await;
+}
