@@ -361,6 +361,8 @@ def ramp_table(h, b, names=("Herald", "Baseline", "baseline")):
             why.append(f"sends at {fmt(s.get('send_rate'), '/s', 1)}")
         if s["undelivered"]:
             why.append(f"{s['undelivered']:,} undelivered")
+        if s.get("resyncs"):
+            why.append(f"{s['resyncs']:,} resyncs")
         if s["publish_errors"]:
             why.append(f"{s['publish_errors']} publish errors")
         p99 = s.get("last_subscriber_p99_ms")

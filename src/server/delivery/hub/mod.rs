@@ -83,7 +83,7 @@ struct Inner {
     max_streams_per_user: usize,
     counters: HubCounters,
     /// The last notification's fan-out, to pace publishing by (`pace.rs`).
-    last_fan_out: pace::LastFanOut,
+    last_fan_outs: pace::LastFanOuts,
 }
 
 /// Why a stream could not attach.
@@ -119,7 +119,7 @@ impl Hub {
                 queue_capacity: queue_capacity.max(1),
                 max_streams_per_user: max_streams_per_user.max(1),
                 counters: HubCounters::default(),
-                last_fan_out: Default::default(),
+                last_fan_outs: Default::default(),
             }),
         }
     }
@@ -335,7 +335,7 @@ impl Hub {
         drop(reg);
         if position.is_some() {
             self.inner
-                .last_fan_out
+                .last_fan_outs
                 .remember(frames.into_values().collect(), reached);
         }
         self.inner
