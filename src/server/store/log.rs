@@ -116,16 +116,15 @@ pub async fn append(
     removes: Option<i64>,
     now: i64,
 ) -> Result<(Entry, i64), StoreError> {
-    execute!(
-        tx,
-        "INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
-        channel
-    )?;
+    // One round trip: the channel is created at its first entry, or its
+    // head moves on by one; either way its new offset and member count.
     let (offset, members): (i64, i64) = fetch!(
         tx,
         fetch_one,
         (i64, i64),
-        "UPDATE channels SET head_offset = head_offset + 1 WHERE name = ? RETURNING head_offset, members",
+        "INSERT INTO channels (name, head_offset) VALUES (?, 1)
+         ON CONFLICT (name) DO UPDATE SET head_offset = channels.head_offset + 1
+         RETURNING head_offset, members",
         channel
     )?;
     // SQLite: AUTOINCREMENT under the write lock every writer takes first.

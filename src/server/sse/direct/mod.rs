@@ -296,6 +296,12 @@ async fn open_for(state: &AppState, request: StreamRequest) -> Option<ClientStre
 /// a write waits longer than `write_timeout` for the client to read.
 async fn write_stream(mut tcp: TcpStream, mut client: ClientStream, write_timeout: Duration) {
     let started = Instant::now();
+    // Counted before anything is written: a client that sees the head sees it counted.
+    client
+        .hub
+        .counters()
+        .streams_direct
+        .fetch_add(1, Ordering::Relaxed);
     // Each write is whole events (a wake's worth): send it now rather than wait to coalesce.
     let _ = tcp.set_nodelay(true);
     let head = response_head(SystemTime::now());
@@ -325,11 +331,6 @@ async fn stream_frames(
     client: &mut ClientStream,
     write_timeout: Duration,
 ) -> &'static str {
-    client
-        .hub
-        .counters()
-        .streams_direct
-        .fetch_add(1, Ordering::Relaxed);
     let mut batch = Vec::new();
     loop {
         // One future per wake, polled without registering and dropping a
