@@ -38,13 +38,21 @@ pub async fn insert(
 ) -> Result<(i64, Option<Published>), StoreError> {
     let now = now_ms();
     let scheduled = timing.send_at.is_some_and(|at| at > now);
+    // Sent now: the channel's head moves first, so that the announcement is
+    // stored with its recipients and the entry follows (three statements,
+    // each returning what the next needs).
+    let head = if scheduled {
+        None
+    } else {
+        Some(log::advance(tx, channel).await?)
+    };
     let (id,): (i64,) = fetch!(
         tx,
         fetch_one,
         (i64,),
         "INSERT INTO announcements
-           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin, sender_key_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?) RETURNING id",
+           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin, sender_key_id, sent_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         new.sender_id,
         &new.event,
         &new.title,
@@ -52,19 +60,20 @@ pub async fn insert(
         new.severity.as_str(),
         &new.link,
         channel,
+        head.map_or(0, |(_, members)| members),
         now,
         if scheduled { "scheduled" } else { "sent" },
         timing.send_at,
         timing.expires_at,
         new.origin(),
-        new.sender_key_id
+        new.sender_key_id,
+        head.map(|_| now)
     )?;
-    let published = if scheduled {
-        None
-    } else {
-        Some(publish(tx, id, new, channel).await?)
+    let Some((offset, members)) = head else {
+        return Ok((id, None));
     };
-    Ok((id, published))
+    let entry = log::record(tx, Kind::Notification, channel, offset, id, None, now).await?;
+    Ok((id, Some(published(id, new, entry, members, now))))
 }
 
 /// Scheduled announcements whose time has come by the database's clock
@@ -134,7 +143,18 @@ async fn publish(
         now,
         announcement_id
     )?;
-    Ok(Published {
+    Ok(published(announcement_id, new, entry, members, now))
+}
+
+/// What was appended, for the hub once committed.
+fn published(
+    announcement_id: i64,
+    new: &NewAnnouncement,
+    entry: log::Entry,
+    members: i64,
+    now: i64,
+) -> Published {
+    Published {
         announcement_id,
         event: new.event.clone(),
         notification: NotificationView {
@@ -149,7 +169,7 @@ async fn publish(
         },
         entry,
         recipients: members,
-    })
+    }
 }
 
 /// Takes an announcement out of every inbox (retract, expiry), in the

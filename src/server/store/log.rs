@@ -116,8 +116,16 @@ pub async fn append(
     removes: Option<i64>,
     now: i64,
 ) -> Result<(Entry, i64), StoreError> {
-    // One round trip: the channel is created at its first entry, or its
-    // head moves on by one; either way its new offset and member count.
+    let (offset, members) = advance(tx, channel).await?;
+    let entry = record(tx, kind, channel, offset, announcement_id, removes, now).await?;
+    Ok((entry, members))
+}
+
+/// The first half of [`append`]: the channel's head moves on by one (the
+/// channel is created at its first entry). Returns the new offset and the
+/// channel's member count, in one round trip. The caller must [`record`]
+/// the entry at that offset in the same transaction.
+pub async fn advance(tx: &mut Tx, channel: &Channel) -> Result<(i64, i64), StoreError> {
     let (offset, members): (i64, i64) = fetch!(
         tx,
         fetch_one,
@@ -127,6 +135,20 @@ pub async fn append(
          RETURNING head_offset, members",
         channel
     )?;
+    Ok((offset, members))
+}
+
+/// The second half of [`append`]: the entry at `offset`, given its global
+/// position, and the channel's last position.
+pub async fn record(
+    tx: &mut Tx,
+    kind: Kind,
+    channel: &Channel,
+    offset: i64,
+    announcement_id: i64,
+    removes: Option<i64>,
+    now: i64,
+) -> Result<Entry, StoreError> {
     // SQLite: AUTOINCREMENT under the write lock every writer takes first.
     // PostgreSQL: the sequence is called only under the publishing lock
     // (`Publisher`), held to commit, so positions follow commit order.
@@ -158,14 +180,11 @@ pub async fn append(
         position,
         channel
     )?;
-    Ok((
-        Entry {
-            position,
-            channel: *channel,
-            offset,
-        },
-        members,
-    ))
+    Ok(Entry {
+        position,
+        channel: *channel,
+        offset,
+    })
 }
 
 /// The channels a user sees, and since when.
