@@ -89,12 +89,15 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
     let _ = write!(
         html,
         "<section class=\"op\" id=\"{}\"><h3><span class=\"method\">{method}</span> \
-         <code>{}</code></h3><p><strong>{}</strong></p><p>{}</p>",
+         <code>{}</code></h3><p><strong>{}</strong></p>",
         text(&op["operationId"]),
         escape(path),
         text(&op["summary"]),
-        text(&op["description"]),
     );
+    let description = text(&op["description"]);
+    if !description.is_empty() {
+        let _ = write!(html, "<p>{description}</p>");
+    }
     let _ = write!(html, "<p>Who: {}</p>", who(&op["security"]));
     if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
         html.push_str("<p>Parameters:</p><ul>");
