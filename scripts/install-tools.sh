@@ -65,10 +65,12 @@ if [ "${1:-}" = "--test" ]; then
     apt-get update -qq
     apt-get install -y -qq chromium >/dev/null
   fi
-  if [ -x end2end/node_modules/.bin/playwright ]; then
-    say "ok playwright"
+  # The OpenAPI validator came after Playwright: a checkout installed before
+  # it needs the npm ci again.
+  if [ -x end2end/node_modules/.bin/playwright ] && [ -d end2end/node_modules/@apidevtools/swagger-parser ]; then
+    say "ok playwright, swagger-parser"
   else
-    say "installing playwright (npm ci in end2end/)"
+    say "installing playwright and swagger-parser (npm ci in end2end/)"
     (cd end2end && npm ci --no-audit --no-fund)
   fi
   # tests/integration/pg.rs runs initdb and pg_ctl from Debian's versioned

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Channel, Severity, UserView};
 
 /// One line of the admin's history, with its funnel.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnnouncementSummary {
     pub id: i64,
@@ -24,6 +25,7 @@ pub struct AnnouncementSummary {
 }
 
 /// One line of the audit log.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: i64,
@@ -46,6 +48,7 @@ pub struct ConsoleView {
 }
 
 /// What the admin page gets back after sending.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentAnnouncement {
     pub id: i64,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::{NotificationView, UserView};
 
 /// `{"success":true,"data":…}`: the answer of the admin and service routes.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope<T> {
     /// Always `true` here; a refusal is an [`ErrorBody`].
@@ -35,6 +36,7 @@ impl<T> Envelope<T> {
 
 /// `{"success":false,"error":"…"}`: every refusal, with a plain message
 /// (the detail of an internal failure is logged, never sent).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Always `false`.
@@ -56,6 +58,7 @@ impl ErrorBody {
 // so a field added, renamed or moved changes every key's digest.
 
 /// `POST /api/auth/login`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginBody {
     pub username: String,
@@ -72,14 +75,21 @@ impl fmt::Debug for LoginBody {
 }
 
 /// `GET /api/notifications?before=&limit=`.
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PageQuery {
-    /// A position: only notifications older than it.
+    /// A position: only notifications older than it (a page's `next_before`).
     pub before: Option<i64>,
+    /// How many, at most (the server caps it).
     pub limit: Option<i64>,
 }
 
 /// `data` of an admin's event: what every inbox shows.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventData {
     pub title: String,
@@ -90,6 +100,7 @@ pub struct EventData {
 }
 
 /// Optional schedule: RFC 3339 times.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TimingBody {
     pub send_at: Option<String>,
@@ -97,6 +108,7 @@ pub struct TimingBody {
 }
 
 /// `POST /api/sse/broadcast`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BroadcastBody {
     pub event: Option<String>,
@@ -108,6 +120,7 @@ pub struct BroadcastBody {
 }
 
 /// `POST /api/sse/send-to-user`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendToUserBody {
     /// The recipient, by id or by `username` (exactly one of the two).
@@ -127,6 +140,7 @@ pub struct SendToUserBody {
 
 /// `POST /api/auth/login`: the session token (also set as a cookie) and
 /// who it is for.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub token: String,
@@ -143,6 +157,7 @@ impl fmt::Debug for SignedIn {
 }
 
 /// `GET /api/notifications`: newest first.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationPage {
     pub items: Vec<NotificationView>,
@@ -152,6 +167,7 @@ pub struct NotificationPage {
 }
 
 /// The user's unread count after a change (read-all, archive).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnreadCount {
     pub unread: i64,
@@ -160,6 +176,7 @@ pub struct UnreadCount {
 // `data` of the enveloped routes.
 
 /// `GET /api/sse/stats`: open streams, in total and per user id.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamStats {
     pub total_clients: usize,
@@ -167,6 +184,7 @@ pub struct StreamStats {
 }
 
 /// `POST /api/exports` (202): the task whose `progress` events follow.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportStarted {
     pub task_id: String,

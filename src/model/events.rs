@@ -73,6 +73,7 @@ impl<'de> Deserialize<'de> for EventName {
 // the tests in `server::delivery::wire` pin.
 
 /// `data:` of the `connected` event, the first of every stream.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectedEvent {
     pub client_id: u64,
@@ -83,6 +84,7 @@ pub struct ConnectedEvent {
 }
 
 /// `data:` of the `ping` keep-alive.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PingEvent {
     pub timestamp: String,
@@ -90,6 +92,7 @@ pub struct PingEvent {
 
 /// `data:` of `resync`: this client missed something (it lagged, or resumed
 /// from where no replay can start) and must refetch its inbox.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResyncEvent {
     pub reason: String,
@@ -100,6 +103,7 @@ pub struct ResyncEvent {
 /// part before it is the same for every recipient, so the server encodes it
 /// once per entry and appends each count (`FrameTemplate`); the browser
 /// reads the whole.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WithUnread<T> {
     #[serde(flatten)]
@@ -111,6 +115,7 @@ pub struct WithUnread<T> {
 /// its channel (`ch`, `off`); offsets in a channel are consecutive, so a
 /// jump means something was missed. Its position (`seq` in the data) is
 /// also the SSE `id:`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationEntry {
     #[serde(flatten)]
@@ -124,6 +129,7 @@ pub type NotificationEvent = WithUnread<NotificationEntry>;
 
 /// A removal entry of the log: the positions that left the inbox
 /// (retracted or expired), and where the removal sits in its channel.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemovalEntry {
     pub ids: Vec<i64>,
@@ -144,6 +150,7 @@ pub type RemovedEvent = WithUnread<RemovalEntry>;
 /// it; on PostgreSQL it is also the control entry every instance applies.
 /// Only what is set is written: `{"ids","unread"}`, `{"up_to_seq","unread"}`
 /// or `{"ids","archived":true,"unread"}`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadEvent {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -193,10 +200,12 @@ impl ReadEvent {
 }
 
 /// `data:` of the `progress` event: a user's long-running task.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgressEvent {
     pub task_id: String,
     /// 0 to 100.
+    #[cfg_attr(feature = "ssr", schema(maximum = 100))]
     pub progress: u8,
     pub status: String,
 }

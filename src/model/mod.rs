@@ -1,7 +1,10 @@
 //! Types shared by the server and the browser: what crosses the wire, each
 //! written by one end and read by the other from the same definition.
 //! Nothing secret lives here, and nothing server-only: this compiles for
-//! the browser (wasm) too.
+//! the browser (wasm) too. The one server-side addition is each type's
+//! schema for the API document (`ToSchema` derives behind the `ssr`
+//! feature, and `schema.rs`), so the document is generated from these very
+//! types and the browser build never compiles it.
 
 pub mod account;
 pub mod admin;
@@ -12,6 +15,8 @@ pub mod events;
 pub mod limits;
 pub mod link;
 pub mod notification;
+#[cfg(feature = "ssr")]
+pub mod schema;
 pub mod service;
 
 pub use account::{Role, UserView};

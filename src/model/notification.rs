@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ChannelHead;
 
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -52,6 +53,7 @@ impl std::str::FromStr for Severity {
 
 /// One notification in a user's inbox; also the `data:` of a `notification`
 /// SSE event (with `unread` added there).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationView {
     pub id: i64,

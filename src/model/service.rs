@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Role;
 
 /// What a service key may do. An admin session may do all of it.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -74,6 +75,7 @@ impl fmt::Debug for CreatedKey {
 
 /// `POST /api/users`. Unknown fields are refused: a misspelt `password`
 /// must not create an account without one.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
@@ -96,6 +98,7 @@ impl fmt::Debug for NewUserBody {
 }
 
 /// `PATCH /api/users/{username}`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
@@ -103,6 +106,7 @@ pub struct RoleBody {
 }
 
 /// An account as the provisioning routes answer it (no password hash).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub id: i64,

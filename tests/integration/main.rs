@@ -5,6 +5,7 @@
 mod accounts;
 mod admin_api;
 mod announcements;
+mod api_doc;
 mod assets;
 mod auth;
 mod cluster;

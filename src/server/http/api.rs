@@ -8,7 +8,18 @@ use axum::{
 };
 use std::net::SocketAddr;
 
-use crate::server::http::{id_path::IdPath, idempotency_key::KeyHeader, json::ApiJson};
+use crate::server::http::{
+    id_path::IdPath,
+    idempotency_key::KeyHeader,
+    json::ApiJson,
+    openapi::{
+        errors::{
+            BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
+            Unavailable, Unprocessable, UnsupportedMediaType,
+        },
+        params::IdempotencyKeyHeader,
+    },
+};
 use crate::{
     model::{
         api::{
@@ -28,8 +39,26 @@ use crate::{
 
 // Answers: the user's own routes return `Json<T>`, the admin and service
 // routes `Envelope<T>`, refusals `AppError` (an `ErrorBody`); see
-// `model::api` for the rule.
+// `model::api` for the rule. Each handler's `#[utoipa::path]` is its entry
+// in the API document: its body types, the refusals it can answer, and who
+// may call it (`openapi` names the security schemes).
 
+/// Sign in with a username and password.
+///
+/// Answers the session token and sets it as the `herald_session` cookie too. An unknown user
+/// and a wrong password get the same 401; repeated failures are throttled (429) without
+/// locking the account's owner out.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "session",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in: the token (also set as the cookie) and the user.", body = SignedIn),
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, TooManyRequests, Unavailable,
+    ),
+    security(())
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -58,6 +87,17 @@ pub async fn login(
     ))
 }
 
+/// Sign out: ends this session, clears the cookie and closes the session's open streams.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "session",
+    responses(
+        (status = 204, description = "Signed out."),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
     usecases::auth::logout(&state, &session).await?;
     Ok((
@@ -70,10 +110,33 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Result<R
         .into_response())
 }
 
+/// Who is signed in.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "session",
+    responses(
+        (status = 200, description = "The signed-in user.", body = UserView),
+        Unauthorized, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn me(session: Session) -> Json<UserView> {
     Json(session.user)
 }
 
+/// A page of the signed-in user's inbox, newest first, with their unread count.
+#[utoipa::path(
+    get,
+    path = "/api/notifications",
+    tag = "inbox",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The page; `next_before` is the cursor of the next (older) one.", body = NotificationPage),
+        BadRequest, Unauthorized, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn notifications(
     State(state): State<AppState>,
     session: Session,
@@ -91,6 +154,18 @@ pub async fn notifications(
     }))
 }
 
+/// Mark one notification read; every tab of the user gets `notification.read`.
+#[utoipa::path(
+    post,
+    path = "/api/notifications/{id}/read",
+    tag = "inbox",
+    params(("id" = i64, Path, description = "The notification's `id`.")),
+    responses(
+        (status = 204, description = "Read."),
+        BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn mark_read(
     State(state): State<AppState>,
     session: Session,
@@ -100,6 +175,17 @@ pub async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Mark everything in the inbox read.
+#[utoipa::path(
+    post,
+    path = "/api/notifications/read-all",
+    tag = "inbox",
+    responses(
+        (status = 200, description = "The new unread count (0).", body = UnreadCount),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn mark_all_read(
     State(state): State<AppState>,
     session: Session,
@@ -108,6 +194,17 @@ pub async fn mark_all_read(
     Ok(Json(UnreadCount { unread }))
 }
 
+/// Open streams, in total and per user id.
+#[utoipa::path(
+    get,
+    path = "/api/sse/stats",
+    tag = "reading",
+    responses(
+        (status = 200, description = "The stream counts.", body = Envelope<StreamStats>),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["read"]))
+)]
 pub async fn stats(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,6 +231,23 @@ fn parse(
     .parse()
 }
 
+/// Send an announcement to everyone, or to one role.
+///
+/// Stored once whatever the number of users, then delivered to every open stream of its
+/// audience as `notification` (or the custom `event` name). With `send_at` it is scheduled;
+/// with `expires_at` it leaves the inboxes then (`notification.removed`).
+#[utoipa::path(
+    post,
+    path = "/api/sse/broadcast",
+    tag = "publishing",
+    params(IdempotencyKeyHeader),
+    request_body = BroadcastBody,
+    responses(
+        (status = 200, description = "Sent (or scheduled).", body = Envelope<SentAnnouncement>),
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["publish"]))
+)]
 pub async fn broadcast(
     State(state): State<AppState>,
     caller: Caller,
@@ -155,6 +269,19 @@ pub async fn broadcast(
     Ok(Envelope::ok(result))
 }
 
+/// Send a notification to one user, named by `user_id` or by `username`.
+#[utoipa::path(
+    post,
+    path = "/api/sse/send-to-user",
+    tag = "publishing",
+    params(IdempotencyKeyHeader),
+    request_body = SendToUserBody,
+    responses(
+        (status = 200, description = "Sent (or scheduled).", body = Envelope<SentAnnouncement>),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, Unprocessable, TooManyRequests, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["publish"]))
+)]
 pub async fn send_to_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -186,6 +313,21 @@ pub async fn send_to_user(
     Ok(Envelope::ok(result))
 }
 
+/// Start exporting the signed-in user's inbox as CSV.
+///
+/// `progress` events follow on the user's streams; the last is a `notification` whose `link`
+/// is the file (`GET /api/exports/{task_id}`).
+#[utoipa::path(
+    post,
+    path = "/api/exports",
+    tag = "inbox",
+    params(IdempotencyKeyHeader),
+    responses(
+        (status = 202, description = "Started: the task whose `progress` events follow.", body = Envelope<ExportStarted>),
+        BadRequest, Unauthorized, Forbidden, Unprocessable, TooManyRequests, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn start_export(
     State(state): State<AppState>,
     session: Session,
@@ -200,6 +342,18 @@ pub async fn start_export(
     ))
 }
 
+/// Download a finished export (CSV), the signed-in user's own only.
+#[utoipa::path(
+    get,
+    path = "/api/exports/{task_id}",
+    tag = "inbox",
+    params(("task_id" = String, Path, description = "From `POST /api/exports`.")),
+    responses(
+        (status = 200, description = "The inbox as CSV.", body = String, content_type = "text/csv"),
+        Unauthorized, NotFound, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn export_result(
     State(state): State<AppState>,
     session: Session,
@@ -219,6 +373,18 @@ pub async fn export_result(
         .into_response())
 }
 
+/// Archive one notification: out of the inbox, read.
+#[utoipa::path(
+    post,
+    path = "/api/notifications/{id}/archive",
+    tag = "inbox",
+    params(("id" = i64, Path, description = "The notification's `id`.")),
+    responses(
+        (status = 200, description = "The new unread count.", body = UnreadCount),
+        BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
 pub async fn archive(
     State(state): State<AppState>,
     session: Session,
@@ -228,6 +394,17 @@ pub async fn archive(
     Ok(Json(UnreadCount { unread }))
 }
 
+/// The announcements sent, newest first, each with its funnel (recipients, delivered, read).
+#[utoipa::path(
+    get,
+    path = "/api/announcements",
+    tag = "reading",
+    responses(
+        (status = 200, description = "The history.", body = Envelope<Vec<AnnouncementSummary>>),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["read"]))
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
@@ -237,6 +414,18 @@ pub async fn history(
     ))
 }
 
+/// Retract an announcement: it leaves every inbox, live (`notification.removed`).
+#[utoipa::path(
+    delete,
+    path = "/api/announcements/{id}",
+    tag = "publishing",
+    params(("id" = i64, Path, description = "The announcement's `id`.")),
+    responses(
+        (status = 204, description = "Retracted."),
+        BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["publish"]))
+)]
 pub async fn retract(
     State(state): State<AppState>,
     caller: Caller,
@@ -246,6 +435,17 @@ pub async fn retract(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Who did what, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/audit",
+    tag = "reading",
+    responses(
+        (status = 200, description = "The audit log.", body = Envelope<Vec<AuditEntry>>),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["read"]))
+)]
 pub async fn audit_log(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,12 +10,39 @@ use crate::{
     },
     server::{
         auth::Caller,
-        http::{id_path::NamePath, idempotency_key::KeyHeader, json::ApiJson},
+        http::{
+            id_path::NamePath,
+            idempotency_key::KeyHeader,
+            json::ApiJson,
+            openapi::{
+                errors::{
+                    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized,
+                    Unavailable, Unprocessable, UnsupportedMediaType,
+                },
+                params::IdempotencyKeyHeader,
+            },
+        },
         state::AppState,
         usecases::provisioning::{self, NewUser},
     },
 };
 
+/// Create an account.
+///
+/// Without a password the account cannot sign in with one. Unknown fields are refused (400).
+#[utoipa::path(
+    post,
+    path = "/api/users",
+    tag = "users",
+    operation_id = "create_user",
+    params(IdempotencyKeyHeader),
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "Created.", body = Envelope<AccountView>),
+        BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -33,6 +60,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, Envelope::ok(account)))
 }
 
+/// One account.
+#[utoipa::path(
+    get,
+    path = "/api/users/{username}",
+    tag = "users",
+    operation_id = "get_user",
+    params(("username" = String, Path, description = "The account's username.")),
+    responses(
+        (status = 200, description = "The account.", body = Envelope<AccountView>),
+        BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -43,6 +83,20 @@ pub async fn get(
     ))
 }
 
+/// Change an account's role; a demoted admin's streams and sessions end.
+#[utoipa::path(
+    patch,
+    path = "/api/users/{username}",
+    tag = "users",
+    operation_id = "set_user_role",
+    params(("username" = String, Path, description = "The account's username."), IdempotencyKeyHeader),
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "The account, changed.", body = Envelope<AccountView>),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
+)]
 pub async fn set_role(
     State(state): State<AppState>,
     caller: Caller,
@@ -57,6 +111,19 @@ pub async fn set_role(
     ))
 }
 
+/// Delete an account; its streams and sessions end.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{username}",
+    tag = "users",
+    operation_id = "delete_user",
+    params(("username" = String, Path, description = "The account's username."), IdempotencyKeyHeader),
+    responses(
+        (status = 204, description = "Deleted."),
+        BadRequest, Unauthorized, Forbidden, NotFound, Unprocessable, Unavailable,
+    ),
+    security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
