@@ -13,6 +13,7 @@ pub mod limits;
 pub mod link;
 pub mod notification;
 pub mod service;
+pub mod webhooks;
 
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
@@ -26,6 +27,7 @@ pub use events::{
 pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};
 pub use service::{AccountView, CreatedKey, KeyView, Scope};
+pub use webhooks::{CreatedWebhook, WebhookAttempt, WebhookEvent, WebhookView};
 
 #[cfg(test)]
 mod tests;

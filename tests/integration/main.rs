@@ -24,4 +24,5 @@ mod pg;
 mod provisioning;
 mod service_keys;
 mod stream;
+mod webhooks;
 mod wire;

@@ -12,6 +12,7 @@ mod pages;
 mod server_fns;
 mod target;
 mod users;
+mod webhooks;
 
 use axum::{
     extract::DefaultBodyLimit,
@@ -48,6 +49,8 @@ pub fn routes() -> Router<AppState> {
             "/api/users/{username}",
             get(users::get).patch(users::set_role).delete(users::delete),
         )
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/webhooks/{id}", delete(webhooks::remove))
         .route("/api/sse/stats", get(api::stats))
         .route("/api/sse/broadcast", post(api::broadcast))
         .route("/api/sse/send-to-user", post(api::send_to_user))
