@@ -62,7 +62,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     periodic::every(TICK, move || {
         let workers = workers.clone();
         ticks = ticks.wrapping_add(1);
-        let prune = ticks % PRUNE_EVERY == 0;
+        let prune = ticks.is_multiple_of(PRUNE_EVERY);
         async move {
             if prune {
                 let before = now_ms() - RETENTION.as_millis() as i64;
