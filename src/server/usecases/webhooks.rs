@@ -153,7 +153,12 @@ mod tests {
             );
             assert!(parse_url(url, true).await.is_ok(), "{url}");
         }
-        for url in ["ftp://example.com/", "not a url", "http://", "mailto:ops@example.com"] {
+        for url in [
+            "ftp://example.com/",
+            "not a url",
+            "http://",
+            "mailto:ops@example.com",
+        ] {
             assert!(parse_url(url, true).await.is_err(), "{url}");
         }
     }

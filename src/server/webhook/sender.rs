@@ -144,3 +144,33 @@ impl reqwest::dns::Resolve for PublicOnly {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address is checked again when sending: a literal one before the
+    /// request, a name where it is resolved for the connection.
+    #[tokio::test]
+    async fn private_addresses_are_refused_at_send_time() {
+        let sender = Sender::new(false).unwrap();
+        for url in [
+            "http://127.0.0.1:9/hook",
+            "http://[::1]:9/hook",
+            "http://localhost:9/hook",
+        ] {
+            let outcome = sender
+                .send(&Message {
+                    url,
+                    secret: "whsec_c2VjcmV0",
+                    id: "msg_1",
+                    body: "{}",
+                })
+                .await;
+            assert_eq!(outcome.status, None, "{url}");
+            let error = outcome.error.unwrap_or_default();
+            assert!(error.contains("private address"), "{url}: {error}");
+            assert!(!error.contains("whsec_"), "{error}");
+        }
+    }
+}
