@@ -574,3 +574,33 @@ async fn a_cluster_sends_each_message_once() {
         .collect();
     assert_eq!(got, titles);
 }
+
+/// The console's section, rendered on the server: the endpoint and its
+/// last attempt, never its secret.
+#[tokio::test]
+async fn the_admin_console_lists_endpoints_and_their_attempts_without_secrets() {
+    let server = TestServer::start_with(RECEIVER_ENV).await;
+    let admin = server.token("admin").await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = register(&server, &admin, &receiver.url(), &["announcement.sent"]).await;
+    server.broadcast(&admin, "shown").await;
+    receiver.wait_accepted(1).await;
+    eventually("the attempt is recorded", async || {
+        endpoint_view(&server, &admin, id).await["recent_attempts"][0]["status"] == 204
+    })
+    .await;
+
+    let page = server
+        .http
+        .get(server.url("/admin"))
+        .header("cookie", server.cookie("admin").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"webhooks\""), "the section");
+    assert!(html.contains(&receiver.url()), "the endpoint is listed");
+    assert!(html.contains("announcement.sent 204"), "its last attempt");
+    assert!(!html.contains(&secret), "never the secret");
+}
