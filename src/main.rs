@@ -1,12 +1,13 @@
 //! `herald`: with no subcommand, serves the app; `herald user …` manages
-//! accounts, `herald key …` service API keys.
+//! accounts, `herald key …` service API keys, `herald webhook …` webhook
+//! endpoints.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use clap::Parser;
     use herald::server::{
-        cli::{run_key_command, run_user_command, Cli, Command},
+        cli::{run_key_command, run_user_command, run_webhook_command, Cli, Command},
         config::Config,
         serve,
     };
@@ -40,6 +41,7 @@ async fn main() -> std::process::ExitCode {
         }
         Some(Command::User(command)) => run_user_command(&config, command).await,
         Some(Command::Key(command)) => run_key_command(&config, command).await,
+        Some(Command::Webhook(command)) => run_webhook_command(&config, command).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

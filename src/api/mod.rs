@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod inbox;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {

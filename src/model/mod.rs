@@ -18,6 +18,7 @@ pub mod notification;
 #[cfg(feature = "ssr")]
 pub mod schema;
 pub mod service;
+pub mod webhooks;
 
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
@@ -31,6 +32,7 @@ pub use events::{
 pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};
 pub use service::{AccountView, CreatedKey, KeyView, Scope};
+pub use webhooks::{CreatedWebhook, WebhookAttempt, WebhookEvent, WebhookView};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The `herald` command line: `herald` (or `herald serve`) serves;
 //! `herald user …` manages accounts for deployments without demo mode;
-//! `herald key …` manages service API keys.
+//! `herald key …` manages service API keys; `herald webhook …` webhook
+//! endpoints.
 
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -10,7 +11,7 @@ use crate::server::{
     auth::password::{self, Hashers},
     config::Config,
     store,
-    usecases::{accounts, keys},
+    usecases::{accounts, keys, webhooks},
 };
 
 #[derive(Parser)]
@@ -34,6 +35,82 @@ pub enum Command {
     /// Manage service API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage webhook endpoints.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Subcommand)]
+pub enum WebhookCommand {
+    /// Register an endpoint and print its signing secret (the only time it
+    /// is shown).
+    Add {
+        url: String,
+        /// What to send it: announcement.sent, notification.read,
+        /// notification.delivered, notification.clicked. Repeat it.
+        #[arg(long = "event", required = true)]
+        events: Vec<String>,
+    },
+    /// List endpoints with their pending messages and last attempts (never a secret).
+    List,
+    /// Remove an endpoint and what it was still to be sent.
+    Remove { id: i64 },
+}
+
+/// Runs a `herald webhook …` command against the configured database.
+pub async fn run_webhook_command(config: &Config, command: WebhookCommand) -> Result<(), String> {
+    let pool = store::open(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match command {
+        WebhookCommand::Add { url, events } => webhooks::create(
+            &pool,
+            keys::CLI,
+            config.webhook_allow_private,
+            &url,
+            &events,
+        )
+        .await
+        .map(|created| {
+            println!("{}", created.secret);
+            eprintln!(
+                "registered webhook {} for {url}: the line above is its signing secret; it is \
+                 shown only this once, so give it to the receiver now.",
+                created.id
+            );
+        }),
+        WebhookCommand::List => webhooks::list(&pool).await.map(|endpoints| {
+            println!(
+                "{:>5}  {:<40}  {:<50}  {:>7}  last attempt",
+                "id", "url", "events", "pending"
+            );
+            for endpoint in endpoints {
+                let events: Vec<&str> = endpoint.events.iter().map(|e| e.as_str()).collect();
+                let last = endpoint.recent_attempts.first().map_or_else(
+                    || "none".to_string(),
+                    |a| {
+                        let answer = a
+                            .status
+                            .map(|s| s.to_string())
+                            .or_else(|| a.error.clone())
+                            .unwrap_or_default();
+                        format!("{} {} {answer}", a.at, a.message_id)
+                    },
+                );
+                println!(
+                    "{:>5}  {:<40}  {:<50}  {:>7}  {last}",
+                    endpoint.id,
+                    endpoint.url,
+                    events.join(","),
+                    endpoint.pending
+                );
+            }
+        }),
+        WebhookCommand::Remove { id } => webhooks::remove(&pool, keys::CLI, id)
+            .await
+            .map(|()| println!("removed webhook {id}")),
+    };
+    result.map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]

@@ -52,6 +52,12 @@ pub struct Config {
     pub password_hashers: NonZeroUsize,
     /// Connection limits (first byte, head, writes, caps): `net/listener` says how each is used.
     pub connections: ConnectionLimits,
+    /// Webhook endpoints on loopback or private addresses are allowed
+    /// (`HERALD_WEBHOOK_ALLOW_PRIVATE=1`; tests, a receiver on the same host).
+    pub webhook_allow_private: bool,
+    /// The first retry's delay of a failed webhook; it doubles each time
+    /// (`HERALD_WEBHOOK_RETRY_BASE_MS`, default 5000).
+    pub webhook_retry_base: Duration,
 }
 
 /// What one client may hold or take: see the top of `src/server/net/listener/mod.rs`.
@@ -221,6 +227,10 @@ impl Config {
             trusted_proxies: parse_or(&get, "HERALD_TRUSTED_PROXIES", TrustedProxies::default())?,
             password_hashers,
             connections: ConnectionLimits::from_lookup(&get)?,
+            webhook_allow_private: parse_flag(&get, "HERALD_WEBHOOK_ALLOW_PRIVATE")?,
+            webhook_retry_base: Duration::from_millis(
+                parse_or(&get, "HERALD_WEBHOOK_RETRY_BASE_MS", 5000)?.max(10),
+            ),
         })
     }
 

@@ -17,6 +17,7 @@ pub mod state;
 pub mod store;
 mod tasks;
 pub mod usecases;
+pub mod webhook;
 
 use axum::{extract::DefaultBodyLimit, middleware, Router};
 use leptos::prelude::*;
@@ -70,6 +71,7 @@ pub fn start_background_tasks(state: &AppState) {
     tasks::pinger::spawn(state.hub.clone(), state.config.ping_interval);
     tasks::funnel_flush::spawn(state.clone());
     tasks::linger::spawn(state.hub.clone());
+    tasks::webhooks::spawn(state.clone());
     state
         .publisher
         .backplane()

@@ -25,4 +25,5 @@ mod pg;
 mod provisioning;
 mod service_keys;
 mod stream;
+mod webhooks;
 mod wire;

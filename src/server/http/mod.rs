@@ -13,6 +13,7 @@ mod pages;
 mod server_fns;
 mod target;
 mod users;
+mod webhooks;
 
 use axum::{extract::DefaultBodyLimit, routing::get, Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -59,6 +60,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::stats))
         .routes(routes!(api::broadcast))
         .routes(routes!(api::send_to_user))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::remove))
         .routes(routes!(openapi::openapi_json))
         .routes(routes!(openapi::event_schemas_json))
         .routes(routes!(openapi::docs_page))

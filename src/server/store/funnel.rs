@@ -12,11 +12,14 @@
 
 use std::collections::{hash_map::Entry, BTreeMap, HashMap};
 
-use crate::model::Channel;
+use crate::model::{
+    webhooks::{DeliveredCount, NotificationDeliveredData},
+    Channel, WebhookEvent,
+};
 
 use crate::server::store::{
     dialect::{execute, fetch, json_list},
-    Pool, StoreError,
+    webhooks, Pool, StoreError,
 };
 
 /// Advances each user's watermark to the given position (a lower one is a
@@ -97,6 +100,18 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
         for (id,) in announcements {
             *counts.entry(id).or_default() += users;
         }
+    }
+    if !counts.is_empty() {
+        // The batch's counts, one message per subscribed endpoint, in the
+        // batch's transaction: never one per user.
+        let delivered = NotificationDeliveredData {
+            users: moved.values().map(|users| users.len() as i64).sum(),
+            announcements: counts
+                .iter()
+                .map(|(&id, &delivered)| DeliveredCount { id, delivered })
+                .collect(),
+        };
+        webhooks::enqueue(&mut tx, WebhookEvent::NotificationDelivered, &delivered).await?;
     }
     for (id, n) in counts {
         execute!(

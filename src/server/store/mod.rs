@@ -16,6 +16,7 @@ pub mod log;
 pub mod notifications;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::postgres::PgPool;
 use sqlx::{

@@ -6,3 +6,4 @@ pub(crate) mod linger;
 pub(crate) mod pinger;
 pub(crate) mod scheduler;
 pub(crate) mod sweeper;
+pub(crate) mod webhooks;

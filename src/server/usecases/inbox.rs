@@ -10,6 +10,7 @@ use crate::{
         store::{
             funnel,
             notifications::{self, InboxSnapshot},
+            webhooks,
         },
     },
 };
@@ -103,6 +104,8 @@ async fn read_one(
     } else {
         ReadEvent::ids(vec![id], unread)
     };
+    // In the reader's turn: one message per read action and endpoint.
+    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
     Ok(unread)
@@ -115,6 +118,7 @@ pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, A
     let mut turn = state.publisher.begin().await?;
     let (up_to, unread) = notifications::mark_all_read(turn.tx(), user_id).await?;
     let read = ReadEvent::up_to(up_to, unread);
+    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
     Ok(unread)

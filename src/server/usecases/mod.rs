@@ -14,6 +14,7 @@ pub mod provisioning;
 pub mod retract;
 pub mod schedule;
 pub mod send;
+pub mod webhooks;
 
 use crate::{model::AppError, server::auth::Session};
 

@@ -5,7 +5,9 @@
 use crate::{
     model::AppError,
     server::{
-        delivery::events::DomainEvent, state::AppState, store::announcements,
+        delivery::events::DomainEvent,
+        state::AppState,
+        store::{announcements, webhooks},
         usecases::retract::expire_due,
     },
 };
@@ -41,6 +43,7 @@ async fn send_scheduled(state: &AppState, id: i64) -> Result<bool, AppError> {
     let Some(published) = announcements::send_scheduled(turn.tx(), id).await? else {
         return Ok(false);
     };
+    webhooks::announcement_sent(turn.tx(), &published).await?;
     turn.commit([DomainEvent::Notified(published)]).await?;
     Ok(true)
 }

@@ -20,7 +20,7 @@ use crate::{
             announcements::{self, Timing},
             audit,
             notifications::NewAnnouncement,
-            now_ms, users,
+            now_ms, users, webhooks,
         },
         usecases::idempotency::{self, Once},
     },
@@ -103,6 +103,11 @@ pub async fn send_once(
         &detail,
     )
     .await?;
+    if let Some(published) = &published {
+        // In the publishing turn: the message exists if and only if the
+        // announcement does.
+        webhooks::announcement_sent(turn.tx(), published).await?;
+    }
     if let Some(once) = once {
         if !idempotency::keep(turn.tx(), &owner, once, &sent).await? {
             // A concurrent request with this key wrote first: ours rolls

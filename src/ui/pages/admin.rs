@@ -1,6 +1,6 @@
 //! `/admin`: compose, preview and send (or schedule) an announcement; see
 //! its funnel, retract it, watch who is online, read the audit log, manage
-//! service API keys (`admin_keys`). The
+//! service API keys (`admin_keys`) and webhooks (`admin_webhooks`). The
 //! page guard and every server function check the caller is an admin.
 
 use leptos::prelude::*;
@@ -10,7 +10,7 @@ use crate::{
     model::{limits, AppError, ConsoleView, NotificationView, Severity},
     ui::{
         components::{NotificationPreview, SignedInLayout},
-        pages::admin_keys::ServiceKeys,
+        pages::{admin_keys::ServiceKeys, admin_webhooks::Webhooks},
     },
 };
 
@@ -51,6 +51,7 @@ pub fn AdminPage() -> impl IntoView {
                     })}
                 </Transition>
                 <ServiceKeys />
+                <Webhooks />
             </div>
         </SignedInLayout>
     }

@@ -1,5 +1,6 @@
 mod admin;
 mod admin_keys;
+mod admin_webhooks;
 mod home;
 mod login;
 mod not_found;
