@@ -40,15 +40,40 @@ pub fn parse_role(raw: &str) -> Result<Role, AppError> {
     Role::parse(raw).ok_or_else(|| AppError::invalid("role", "must be user or admin"))
 }
 
-/// The first result kept for the request's key, if any.
-async fn kept<T: DeserializeOwned>(
-    state: &AppState,
-    owner: &str,
-    once: Option<&Once>,
-) -> Result<Option<T>, AppError> {
-    match once {
-        Some(once) => idempotency::first_result(&state.pool, owner, once).await,
-        None => Ok(None),
+/// A provisioning call's `Idempotency-Key` (matched against the request's
+/// digest) and whose keys it is among: one for every call below.
+struct Keyed {
+    owner: String,
+    once: Option<Once>,
+}
+
+impl Keyed {
+    fn new(
+        caller: &Caller,
+        key: Option<IdempotencyKey>,
+        route: &str,
+        digest: &impl Serialize,
+    ) -> Keyed {
+        Keyed {
+            owner: caller.owner(),
+            once: key.map(|key| Once::new(key, route, digest)),
+        }
+    }
+
+    /// The first result kept for the request's key, if any.
+    async fn first<T: DeserializeOwned>(&self, state: &AppState) -> Result<Option<T>, AppError> {
+        match &self.once {
+            Some(once) => idempotency::first_result(&state.pool, &self.owner, once).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The account change, by `caller`, keeping its result under the key.
+    fn change<'a>(&'a self, caller: &'a Caller) -> Change<'a> {
+        Change {
+            actor: caller.actor(),
+            once: self.once.as_ref().map(|once| (self.owner.as_str(), once)),
+        }
     }
 }
 
@@ -65,22 +90,17 @@ pub async fn create(
         has_password: new.password.is_some(),
         email: new.email.as_deref(),
     };
-    let once = key.map(|key| Once::new(key, "users.create", &digest));
-    let owner = caller.owner();
-    if let Some(first) = kept(state, &owner, once.as_ref()).await? {
+    let keyed = Keyed::new(caller, key, "users.create", &digest);
+    if let Some(first) = keyed.first(state).await? {
         return Ok(first);
     }
-    let change = Change {
-        actor: caller.actor(),
-        once: once.as_ref().map(|once| (owner.as_str(), once)),
-    };
     let account = NewAccount {
         username: &new.username,
         password: new.password.as_deref(),
         role: new.role,
         email: new.email.as_deref(),
     };
-    accounts::create(&state.pool, &state.hashers, &change, account).await
+    accounts::create(&state.pool, &state.hashers, &keyed.change(caller), account).await
 }
 
 pub async fn get(
@@ -100,16 +120,18 @@ pub async fn set_role(
     key: Option<IdempotencyKey>,
 ) -> Result<AccountView, AppError> {
     caller.require(Scope::Users)?;
-    let once = key.map(|key| Once::new(key, "users.role", &(username, role)));
-    let owner = caller.owner();
-    if let Some(first) = kept(state, &owner, once.as_ref()).await? {
+    let keyed = Keyed::new(caller, key, "users.role", &(username, role));
+    if let Some(first) = keyed.first(state).await? {
         return Ok(first);
     }
-    let change = Change {
-        actor: caller.actor(),
-        once: once.as_ref().map(|once| (owner.as_str(), once)),
-    };
-    accounts::change_role(&state.pool, Some(&state.hub), &change, username, role).await
+    accounts::change_role(
+        &state.pool,
+        Some(&state.hub),
+        &keyed.change(caller),
+        username,
+        role,
+    )
+    .await
 }
 
 pub async fn delete(
@@ -119,14 +141,15 @@ pub async fn delete(
     key: Option<IdempotencyKey>,
 ) -> Result<(), AppError> {
     caller.require(Scope::Users)?;
-    let once = key.map(|key| Once::new(key, "users.delete", &username));
-    let owner = caller.owner();
-    if let Some(()) = kept(state, &owner, once.as_ref()).await? {
+    let keyed = Keyed::new(caller, key, "users.delete", &username);
+    if let Some(()) = keyed.first(state).await? {
         return Ok(());
     }
-    let change = Change {
-        actor: caller.actor(),
-        once: once.as_ref().map(|once| (owner.as_str(), once)),
-    };
-    accounts::remove(&state.pool, Some(&state.hub), &change, username).await
+    accounts::remove(
+        &state.pool,
+        Some(&state.hub),
+        &keyed.change(caller),
+        username,
+    )
+    .await
 }
