@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run cluster test bench bench-broadcast soak screenshots tools tools-test build fmt-check lint unit e2e
+.PHONY: run cluster test bench bench-broadcast soak screenshots tools tools-test build fmt-check lint unit e2e js-test js-build example
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
@@ -23,7 +23,7 @@ run: tools build
 cluster: tools build
 	bash scripts/cluster.sh
 
-test: tools-test fmt-check lint unit build e2e
+test: tools-test fmt-check lint js-test unit build e2e
 	@echo "make test: all green"
 
 tools:
@@ -35,9 +35,28 @@ tools-test:
 # The bundle (target/site/pkg, names hashed by cargo-leptos) is then
 # compressed once, brotli and gzip at their best, beside each file
 # (scripts/precompress.mjs, Node's own zlib): the server sends those as they are.
-build:
+build: js-build
 	cargo leptos build --release
 	node scripts/precompress.mjs
+
+# The JS client and <herald-inbox> (clients/js): node's own test runner on
+# the pure parts (no npm needed), then the minified ES modules in
+# clients/js/dist (esbuild, from npm via tools) and their size, raw and
+# gzipped, which fails over the 10 KB gzipped budget.
+js-test:
+	cd clients/js && node --test test/
+
+js-build:
+	cd clients/js && node build.mjs && node size.mjs
+
+# Not part of `make test`: Herald (demo mode, its own throwaway database) on
+# 127.0.0.1:3000 and the example host app (examples/host-page) on
+# 127.0.0.1:3001, a second origin that Herald allows (HERALD_ALLOWED_ORIGINS),
+# holding a service key made with `herald key add`. Open
+# http://127.0.0.1:3001/?as=alice and send from http://127.0.0.1:3000/admin
+# (admin / herald-demo). Ctrl-C stops both.
+example: tools build
+	bash scripts/example.sh
 
 fmt-check:
 	cargo fmt --check

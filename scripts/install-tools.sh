@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs, once, what building Herald needs on a fresh machine of this kind:
 # the wasm target, cargo-leptos, the wasm-bindgen CLI (matching the crate pin),
-# wasm-opt from npm's binaryen (Debian's 108 breaks hydration, see TOOLCHAIN.md)
-# and Node, which precompresses the bundle (scripts/precompress.mjs).
+# wasm-opt from npm's binaryen (Debian's 108 breaks hydration, see TOOLCHAIN.md),
+# Node, which precompresses the bundle (scripts/precompress.mjs), and esbuild
+# from npm, which minifies the JS client (clients/js).
 # Every step checks first, so a second run only prints "ok" lines.
 # With --test it also installs what the test suite needs: Chromium, Playwright
 # and PostgreSQL (the tests run their own throwaway server with its binaries).
@@ -54,6 +55,14 @@ if [ -x tools/node_modules/.bin/wasm-opt ] && tools/node_modules/.bin/wasm-opt -
 else
   say "installing binaryen $BINARYEN_VERSION into ./tools (npm ci)"
   (cd tools && npm ci --no-audit --no-fund)
+fi
+
+# esbuild (npm) minifies the JS client (clients/js, `make js-build`).
+if [ -x clients/js/node_modules/.bin/esbuild ]; then
+  say "ok esbuild"
+else
+  say "installing esbuild into ./clients/js (npm ci)"
+  (cd clients/js && npm ci --no-audit --no-fund)
 fi
 
 if [ "${1:-}" = "--test" ]; then
