@@ -9,6 +9,8 @@ export DATABASE_URL="sqlite://end2end/.e2e-data/herald.db"
 export HERALD_DEMO=1
 # The service walkthrough's webhook receiver listens on loopback (walkthrough.spec.ts).
 export HERALD_WEBHOOK_ALLOW_PRIVATE=1
+# The example host app (embed.spec.ts) shows the bell from a second loopback origin.
+export HERALD_ALLOWED_ORIGINS="http://127.0.0.1:3101"
 export LEPTOS_SITE_ADDR="127.0.0.1:${HERALD_E2E_PORT:-3100}"
 export RUST_LOG="${RUST_LOG:-herald=info}"
 # HERALD_E2E_BIN: a release binary built elsewhere (a CARGO_TARGET_DIR of
