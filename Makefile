@@ -80,7 +80,7 @@ PG_SUITES := accounts:: admin_api:: announcements:: api_doc:: auth:: contract:: 
 # `SKIPPED (no PostgreSQL): <test>` on stderr, the run ends with their count,
 # and the PostgreSQL pass below is left out, saying so. Ignored under CI=true;
 # `make test` installs PostgreSQL first (tools-test), so it never skips.
-unit:
+unit: js-build
 	cargo test --features ssr
 	@if [ "$${HERALD_SKIP_POSTGRES:-}" = 1 ] && [ "$${CI:-}" != true ] && [ "$${CI:-}" != 1 ] \
 		&& ! (source scripts/lib/pg.sh && pg_find_bin >/dev/null); then \

@@ -17,9 +17,10 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const HERALD_URL = (process.env.HERALD_URL || "http://127.0.0.1:3000").replace(/\/+$/, "");
 const HERALD_KEY = process.env.HERALD_KEY || "";
 const PORT = Number(process.env.PORT || 3001);
-// Where the page loads the component from: Herald's own served copy when set
-// (HERALD_SDK_URL, e.g. $HERALD_URL/sdk/herald-inbox.js), else this host's copy of the build.
-const SDK_URL = process.env.HERALD_SDK_URL || "/herald-inbox.js";
+// Where the page loads the component from: Herald's own copy by default (its
+// stable alias, which redirects to the current versioned, cache-busted path),
+// or HERALD_SDK_URL=/herald-inbox.js for this host's copy of clients/js/dist.
+const SDK_URL = process.env.HERALD_SDK_URL || `${HERALD_URL}/sdk/herald-inbox.js`;
 const DIST = join(HERE, "../../clients/js/dist");
 const SESSION = "acme_session"; // not Herald's cookie name: cookies are per host, not per port
 

@@ -23,6 +23,7 @@ mod ordering;
 mod pages;
 mod pg;
 mod provisioning;
+mod sdk;
 mod service_keys;
 mod stream;
 mod webhooks;

@@ -10,6 +10,7 @@ mod json;
 mod metrics;
 pub mod openapi;
 mod pages;
+pub mod sdk;
 mod server_fns;
 mod target;
 mod users;
@@ -35,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/sse/stream", get(sse::stream))
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/sdk/{file}", get(sdk::stable))
+        .route("/sdk/{release}/{file}", get(sdk::versioned))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
