@@ -174,7 +174,17 @@ export class HeraldInbox extends Base {
     this.herald = null;
   }
 
+  /** Once per task, however many attributes changed (an upgrade reports each). */
   restart() {
+    if (this.restarting) return;
+    this.restarting = true;
+    queueMicrotask(() => {
+      this.restarting = false;
+      this.start();
+    });
+  }
+
+  start() {
     this.stop();
     const baseUrl = this.getAttribute("base-url");
     const getToken = this.tokenSource();
