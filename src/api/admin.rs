@@ -134,5 +134,5 @@ pub async fn revoke_key(name: String) -> Result<(), AppError> {
     use crate::server::usecases::keys;
     let state = state()?;
     let session = session(&state).await?;
-    keys::revoke(&state.pool, keys::admin_actor(&session)?, &name).await
+    keys::revoke_and_close(&state, keys::admin_actor(&session)?, &name).await
 }

@@ -26,12 +26,15 @@ pub(crate) mod ssr {
 
     /// The caller's session: the one the page guard already verified for
     /// this request, or verified here from the request's headers.
+    /// User tokens (a host app's) are refused here: these doors are Herald's own pages'.
     pub async fn session(state: &AppState) -> Result<Session, AppError> {
         let parts = use_context::<http::request::Parts>().ok_or(AppError::Unauthorized)?;
-        if let Some(session) = parts.extensions.get::<Session>() {
-            return Ok(session.clone());
-        }
-        authenticate(state, &parts.headers).await
+        let session = match parts.extensions.get::<Session>() {
+            Some(session) => session.clone(),
+            None => authenticate(state, &parts.headers).await?,
+        };
+        session.require_own_page()?;
+        Ok(session)
     }
 
     /// True for a plain HTML form post (no JS): the answer must be a redirect.

@@ -31,7 +31,7 @@ pub use events::{
 };
 pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};
-pub use service::{AccountView, CreatedKey, KeyView, Scope};
+pub use service::{AccountView, CreatedKey, KeyView, Scope, StreamTicket, UserToken};
 pub use webhooks::{CreatedWebhook, WebhookAttempt, WebhookEvent, WebhookView};
 
 #[cfg(test)]

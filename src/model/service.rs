@@ -114,3 +114,23 @@ pub struct AccountView {
     pub role: Role,
     pub email: Option<String>,
 }
+
+/// `POST /api/users/{username}/tokens`: a short-lived user token for a host
+/// app's page, shown once.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserToken {
+    /// Use as `Authorization: Bearer` on the user's routes, from the allowed origins.
+    pub token: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// `POST /api/stream-tickets`: a single-use ticket for `/sse/stream?ticket=`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    pub ticket: String,
+    /// RFC 3339; about 30 s after it was issued.
+    pub expires_at: String,
+}

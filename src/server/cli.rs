@@ -167,9 +167,12 @@ pub async fn run_key_command(config: &Config, command: KeyCommand) -> Result<(),
                 );
             }
         }),
-        KeyCommand::Revoke { name } => keys::revoke(&pool, keys::CLI, &name)
-            .await
-            .map(|()| println!("revoked key {name}")),
+        KeyCommand::Revoke { name } => keys::revoke(&pool, keys::CLI, &name).await.map(|ended| {
+            println!(
+                "revoked key {name} and {} user token(s) issued to it",
+                ended.len()
+            )
+        }),
     };
     result.map_err(|e| e.to_string())
 }

@@ -11,7 +11,7 @@ use std::{
 
 use secrecy::{SecretSlice, SecretString};
 
-use crate::server::guard::client_addr::TrustedProxies;
+use crate::server::{auth::AllowedOrigins, guard::client_addr::TrustedProxies};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -58,6 +58,11 @@ pub struct Config {
     /// The first retry's delay of a failed webhook; it doubles each time
     /// (`HERALD_WEBHOOK_RETRY_BASE_MS`, default 5000).
     pub webhook_retry_base: Duration,
+    /// Origins whose pages may use user tokens and get CORS answers on the
+    /// user routes (`HERALD_ALLOWED_ORIGINS`, comma-separated, exact).
+    pub allowed_origins: AllowedOrigins,
+    /// How long a user token a host app asks for lives (`HERALD_USER_TOKEN_SECS`, default 600).
+    pub user_token_ttl: Duration,
 }
 
 /// What one client may hold or take: see the top of `src/server/net/listener/mod.rs`.
@@ -190,6 +195,15 @@ impl Config {
             "HERALD_PASSWORD_HASHERS",
             crate::server::auth::password::Hashers::default_concurrency(),
         )?;
+        // Minutes, as the issue asks: long enough for a page's life between
+        // two fetches of a new one, short enough that a leaked one soon dies.
+        let user_token_secs: u64 = parse_or(&get, "HERALD_USER_TOKEN_SECS", 600)?;
+        if !(1..=86_400).contains(&user_token_secs) {
+            return Err(ConfigError {
+                var: "HERALD_USER_TOKEN_SECS",
+                reason: "must be 1 to 86400 (seconds)".into(),
+            });
+        }
         Ok(Config {
             site_addr,
             database_url,
@@ -231,6 +245,8 @@ impl Config {
             webhook_retry_base: Duration::from_millis(
                 parse_or(&get, "HERALD_WEBHOOK_RETRY_BASE_MS", 5000)?.max(10),
             ),
+            allowed_origins: parse_or(&get, "HERALD_ALLOWED_ORIGINS", AllowedOrigins::default())?,
+            user_token_ttl: Duration::from_secs(user_token_secs),
         })
     }
 

@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         // A deploy must be seen at once: pages are revalidated, the bundle
         // they name is kept (`http::assets`).
         .layer(middleware::map_response(http::assets::revalidate_pages));
-    http::routes()
+    http::routes(&state.config.allowed_origins)
         .merge(pages)
         // Pages and JSON are compressed as they go; tower-http's default
         // predicate never compresses text/event-stream, which would buffer

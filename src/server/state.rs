@@ -58,6 +58,9 @@ impl crate::server::auth::SessionCheck for AppState {
     fn pool(&self) -> &Pool {
         &self.pool
     }
+    fn allowed_origins(&self) -> &crate::server::auth::AllowedOrigins {
+        &self.config.allowed_origins
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -25,6 +25,7 @@ fn admin_session() -> Caller {
             role: Role::Admin,
         },
         session_id: "in-process".into(),
+        host_key: None,
     })
 }
 

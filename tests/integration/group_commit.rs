@@ -34,6 +34,7 @@ fn admin() -> herald::server::auth::Caller {
             role: herald::model::Role::Admin,
         },
         session_id: "in-process".into(),
+        host_key: None,
     })
 }
 

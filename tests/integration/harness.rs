@@ -22,7 +22,7 @@ pub struct TestServer {
     /// Opens every stream on a connection of its own, as a browser's
     /// EventSource usually does, so streams take the direct path
     /// (`tests/integration/wire.rs` covers the router's).
-    streams: Client,
+    pub streams: Client,
     /// `notify_one` starts a graceful shutdown, as SIGTERM does.
     pub shutdown: Arc<Notify>,
     /// Owned by the first server on a database; a second one shares it.

@@ -14,6 +14,7 @@ mod delivery;
 mod event_log;
 mod group_commit;
 mod harness;
+mod host_tokens;
 mod hostile_auth;
 mod hostile_conn;
 mod hostile_doors;

@@ -31,7 +31,7 @@ fn announcement(title: &str) -> Value {
 }
 
 /// The status and `error` of a refusal.
-async fn refusal(res: reqwest::Response) -> (StatusCode, String) {
+pub async fn refusal(res: reqwest::Response) -> (StatusCode, String) {
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["success"], false, "{body}");
@@ -57,7 +57,7 @@ where
     }
 }
 
-async fn one_i64(server: &TestServer, sql: &str) -> i64 {
+pub async fn one_i64(server: &TestServer, sql: &str) -> i64 {
     scalar(server, sql).await
 }
 

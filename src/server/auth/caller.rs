@@ -29,7 +29,7 @@ impl Caller {
     /// the scope it lacks.
     pub fn require(&self, scope: Scope) -> Result<(), AppError> {
         let allowed = match self {
-            Caller::User(session) => session.user.is_admin(),
+            Caller::User(session) => session.is_admin(),
             Caller::Service(key) => key.scopes.contains(&scope),
         };
         match (allowed, self) {

@@ -14,7 +14,7 @@
 //!   attacker with bad keys a way to burn CPU).
 //! - No cache: every request reads the key's row, so a revocation holds at
 //!   once on every instance sharing the database. That is the same cost as
-//!   a session check (`sessions::active_user`), one indexed read.
+//!   a session check (`sessions::active`), one indexed read.
 //! - `last_used_at` is written at most about once a minute per key
 //!   ([`TOUCH_EVERY`]): only when the row read says it is older than that,
 //!   and then conditionally, so other instances' writes count too. Bad keys
@@ -81,7 +81,8 @@ fn public_id(token: &str) -> Option<&str> {
     (hex(id) && hex(secret)).then_some(id)
 }
 
-fn digest(token: &str) -> String {
+/// SHA-256 of a bearer secret, hex: what is stored instead of it (keys, stream tickets).
+pub(super) fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

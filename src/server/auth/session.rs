@@ -6,17 +6,19 @@
 use axum::{extract::FromRequestParts, http::request::Parts};
 use http::{header, HeaderMap, HeaderValue};
 
-use super::jwt::JwtKeys;
+use super::{jwt::JwtKeys, origins::AllowedOrigins};
 use crate::{
     model::{AppError, UserView},
     server::store::{sessions, Pool},
 };
 
-/// What checking a session needs: the signing keys and the sessions table.
-/// `AppState` provides it; auth itself knows nothing of the state.
+/// What checking a session needs: the signing keys, the sessions table and
+/// the origins user tokens may be used from. `AppState` provides it; auth
+/// itself knows nothing of the state.
 pub trait SessionCheck {
     fn keys(&self) -> &JwtKeys;
     fn pool(&self) -> &Pool;
+    fn allowed_origins(&self) -> &AllowedOrigins;
 }
 
 pub const SESSION_COOKIE: &str = "herald_session";
@@ -26,6 +28,9 @@ pub const SESSION_COOKIE: &str = "herald_session";
 pub struct Session {
     pub user: UserView,
     pub session_id: String,
+    /// For a user token (issued to a host app's backend): the service key it
+    /// was issued to. Such a session is the user's on their own routes only.
+    pub host_key: Option<i64>,
 }
 
 impl Session {
@@ -33,6 +38,24 @@ impl Session {
     /// (a service key's are `key:<id>`, see `Caller::owner`).
     pub fn owner(&self) -> String {
         format!("user:{}", self.user.id)
+    }
+
+    /// Whether this session may use the admin doors: an admin's own
+    /// sign-in. A user token never may, whoever its user is: a host app
+    /// embeds a bell, not a console.
+    pub fn is_admin(&self) -> bool {
+        self.host_key.is_none() && self.user.is_admin()
+    }
+
+    /// Refuses user tokens at doors meant for Herald's own pages (server
+    /// functions, exports): a user token is for the inbox routes and the stream.
+    pub fn require_own_page(&self) -> Result<(), AppError> {
+        match self.host_key {
+            None => Ok(()),
+            Some(_) => Err(AppError::Refused(
+                "a user token is for the inbox routes and the stream only".into(),
+            )),
+        }
     }
 }
 
@@ -49,13 +72,39 @@ pub async fn authenticate(
     }
     let claims = state.keys().verify(token).ok_or(AppError::Unauthorized)?;
     let user_id: i64 = claims.sub.parse().map_err(|_| AppError::Unauthorized)?;
-    let user = sessions::active_user(state.pool(), &claims.sid, user_id)
+    let session = active_session(state, &claims.sid, user_id).await?;
+    if session.host_key.is_some() {
+        check_origin(state.allowed_origins(), headers)?;
+    }
+    Ok(session)
+}
+
+/// The session `session_id` of `user_id`, if it is still usable.
+pub(super) async fn active_session(
+    state: &impl SessionCheck,
+    session_id: &str,
+    user_id: i64,
+) -> Result<Session, AppError> {
+    let active = sessions::active(state.pool(), session_id, user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(Session {
-        user,
-        session_id: claims.sid,
+        user: active.user,
+        session_id: session_id.to_string(),
+        host_key: active.key_id,
     })
+}
+
+/// A user token works from the allowed origins: a browser request from
+/// any other page is refused (a request with no `Origin` is not a
+/// browser's cross-origin one: the host app's backend, a script).
+pub(super) fn check_origin(allowed: &AllowedOrigins, headers: &HeaderMap) -> Result<(), AppError> {
+    match headers.get(header::ORIGIN) {
+        Some(origin) if !allowed.allows(origin) => Err(AppError::Refused(
+            "this origin may not use user tokens (HERALD_ALLOWED_ORIGINS)".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// True when the request names its session in `Authorization: Bearer`: then

@@ -4,6 +4,7 @@
 
 pub mod client_addr;
 pub mod connections;
+pub mod cors;
 pub mod csrf;
 pub mod login_throttle;
 pub mod per_user;

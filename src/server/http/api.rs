@@ -333,6 +333,7 @@ pub async fn start_export(
     session: Session,
     KeyHeader(key): KeyHeader,
 ) -> Result<(StatusCode, Envelope<ExportStarted>), AppError> {
+    session.require_own_page()?;
     // The request has no body: the route is all there is to match.
     let once = key.map(|key| Once::new(key, "export", &()));
     let task_id = usecases::export::start_once(&state, &session, once.as_ref()).await?;
@@ -359,6 +360,7 @@ pub async fn export_result(
     session: Session,
     Path(task_id): Path<String>,
 ) -> Result<Response, AppError> {
+    session.require_own_page()?;
     let csv = usecases::export::result(&state, &session, &task_id).await?;
     Ok((
         [

@@ -12,6 +12,7 @@ pub mod openapi;
 mod pages;
 pub mod sdk;
 mod server_fns;
+mod stream_tickets;
 mod target;
 mod users;
 mod webhooks;
@@ -19,7 +20,7 @@ mod webhooks;
 use axum::{extract::DefaultBodyLimit, routing::get, Extension, Router};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::server::{sse, state::AppState};
+use crate::server::{auth::AllowedOrigins, guard, sse, state::AppState};
 
 pub use pages::guard_pages;
 pub use server_fns::server_fn_doors;
@@ -29,11 +30,23 @@ pub use target::refuse_odd_targets;
 /// functions alike.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    let (api, document) = documented_routes().split_for_parts();
-    api.layer(Extension(openapi::Published::new(&document)))
+/// `allowed`: the other origins whose pages get CORS on the user routes
+/// and the stream (`guard::cors`).
+pub fn routes(allowed: &AllowedOrigins) -> Router<AppState> {
+    let cors = guard::cors::layer(allowed);
+    let (user_api, _) = user_routes().split_for_parts();
+    let stream = Router::new().route("/sse/stream", get(sse::stream));
+    let (user_api, stream) = match cors {
+        Some(cors) => (user_api.layer(cors.clone()), stream.layer(cors)),
+        None => (user_api, stream),
+    };
+    let (other_api, _) = other_routes().split_for_parts();
+    let document = documented_routes().into_openapi();
+    user_api
+        .merge(other_api)
+        .layer(Extension(openapi::Published::new(&document)))
         // Not JSON: documented by hand (the stream, in `openapi`) or not at all.
-        .route("/sse/stream", get(sse::stream))
+        .merge(stream)
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(|| async { "ok" }))
         .route("/sdk/{file}", get(sdk::stable))
@@ -42,17 +55,32 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Every route under `/api`, each registered together with its document
-/// entry (the handler's `#[utoipa::path]`): add one here, never with
-/// `.route(…)`, or `tests/integration/api_doc.rs` fails.
+/// entry (the handler's `#[utoipa::path]`): add one to [`user_routes`] or
+/// [`other_routes`], never with `.route(…)`, or `tests/integration/api_doc.rs` fails.
 fn documented_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(<openapi::BaseDocument as utoipa::OpenApi>::openapi())
-        .routes(routes!(api::login))
-        .routes(routes!(api::logout))
+        .merge(user_routes())
+        .merge(other_routes())
+}
+
+/// The signed-in user's own routes: what a user token may call, and what
+/// pages on `HERALD_ALLOWED_ORIGINS` get CORS for.
+fn user_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .routes(routes!(api::me))
         .routes(routes!(api::notifications))
         .routes(routes!(api::mark_all_read))
         .routes(routes!(api::mark_read))
         .routes(routes!(api::archive))
+        .routes(routes!(stream_tickets::create))
+}
+
+/// Everything else: signing in and out, exports, admin and service routes,
+/// the documents. Same-origin only.
+fn other_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::login))
+        .routes(routes!(api::logout))
         .routes(routes!(api::start_export))
         .routes(routes!(api::export_result))
         .routes(routes!(api::history))
@@ -60,6 +88,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::audit_log))
         .routes(routes!(users::create))
         .routes(routes!(users::get, users::set_role, users::delete))
+        .routes(routes!(users::create_token))
         .routes(routes!(api::stats))
         .routes(routes!(api::broadcast))
         .routes(routes!(api::send_to_user))

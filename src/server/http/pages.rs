@@ -23,9 +23,7 @@ pub async fn guard_pages(State(state): State<AppState>, mut req: Request, next: 
     match (page, &session) {
         (Page::Login, Some(_)) => return Redirect::to("/").into_response(),
         (Page::Home | Page::Admin, None) => return Redirect::to("/login").into_response(),
-        (Page::Admin, Some(s)) if !s.user.is_admin() => {
-            return forbidden_page(&state.leptos_options)
-        }
+        (Page::Admin, Some(s)) if !s.is_admin() => return forbidden_page(&state.leptos_options),
         _ => {}
     }
     if let Some(session) = session {

@@ -6,7 +6,7 @@ use axum::{extract::State, http::StatusCode};
 use crate::{
     model::{
         service::{NewUserBody, RoleBody},
-        AccountView, AppError, Envelope, Scope,
+        AccountView, AppError, Envelope, Scope, UserToken,
     },
     server::{
         auth::Caller,
@@ -16,14 +16,17 @@ use crate::{
             json::ApiJson,
             openapi::{
                 errors::{
-                    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized,
-                    Unavailable, Unprocessable, UnsupportedMediaType,
+                    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, TooManyRequests,
+                    Unauthorized, Unavailable, Unprocessable, UnsupportedMediaType,
                 },
                 params::IdempotencyKeyHeader,
             },
         },
         state::AppState,
-        usecases::provisioning::{self, NewUser},
+        usecases::{
+            provisioning::{self, NewUser},
+            user_tokens,
+        },
     },
 };
 
@@ -132,4 +135,33 @@ pub async fn delete(
 ) -> Result<StatusCode, AppError> {
     provisioning::delete(&state, &caller, &username, key).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A short-lived user token for a host app's page.
+///
+/// For a host app's backend holding a `users` key: it hands the token to
+/// the user's page, where Herald's bell uses it as `Authorization: Bearer`
+/// on the user's own routes (inbox, read, archive, read-all, stream
+/// tickets), from the origins in `HERALD_ALLOWED_ORIGINS`. Never on admin or
+/// key routes. It lives `HERALD_USER_TOKEN_SECS` (default 600 s) and ends
+/// when the key is revoked or the user deleted. No body.
+#[utoipa::path(
+    post,
+    path = "/api/users/{username}/tokens",
+    tag = "users",
+    operation_id = "create_user_token",
+    params(("username" = String, Path, description = "The account the token is for.")),
+    responses(
+        (status = 201, description = "The token, shown once.", body = Envelope<UserToken>),
+        BadRequest, Unauthorized, Forbidden, NotFound, TooManyRequests, Unavailable,
+    ),
+    security(("api_key" = ["users"]))
+)]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    NamePath(username): NamePath,
+) -> Result<(StatusCode, Envelope<UserToken>), AppError> {
+    let token = user_tokens::issue(&state, &caller, &username).await?;
+    Ok((StatusCode::CREATED, Envelope::ok(token)))
 }

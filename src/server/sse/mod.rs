@@ -38,7 +38,7 @@ use serde::Deserialize;
 
 use crate::model::AppError;
 use crate::server::{
-    auth::Session,
+    auth::{stream_ticket::authenticate_stream, Session},
     delivery::hub::{AttachError, Attached, ClientInfo, Frame, Hub, Subscription},
     delivery::wire,
     state::AppState,
@@ -56,6 +56,9 @@ const REPLAY_LIMIT: i64 = 500;
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
     last_event_id: Option<String>,
+    /// A stream ticket (`auth::stream_ticket`): how a page on another
+    /// origin, whose `EventSource` cannot send a bearer, opens its stream.
+    ticket: Option<String>,
 }
 
 /// The response headers of every stream, whichever path serves it (README, "The stream").
@@ -73,10 +76,10 @@ const STREAM_HEADERS: [(&str, &str); 4] = [
 /// refusal.
 pub async fn stream(
     State(state): State<AppState>,
-    session: Session,
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let session = authenticate_stream(&state, &headers, query.ticket.as_deref()).await?;
     let resume_after = resume_point(&headers, query);
     let client = open(&state, session, resume_after).await?;
     let mut response = Body::from_stream(client).into_response();

@@ -8,7 +8,7 @@ use crate::server::store::{
     audit::{self, Actor},
     begin_write, commit,
     dialect::{execute, fetch},
-    now_ms, rfc3339, Pool, StoreError,
+    now_ms, rfc3339, sessions, Pool, StoreError,
 };
 
 /// What a request's key is checked against: a live (unrevoked) key.
@@ -178,19 +178,28 @@ pub async fn list(pool: &Pool) -> Result<Vec<KeyView>, StoreError> {
         .collect())
 }
 
-/// Revokes the live key of that name; `false` when there is none.
-pub async fn revoke(pool: &Pool, name: &str, actor: Actor<'_>) -> Result<bool, StoreError> {
+/// Revokes the live key of that name and the user tokens issued to it, in
+/// one transaction; `None` when there is no such key, else the ids of the
+/// sessions it ended.
+pub async fn revoke(
+    pool: &Pool,
+    name: &str,
+    actor: Actor<'_>,
+) -> Result<Option<Vec<String>>, StoreError> {
     let mut tx = begin_write(pool).await?;
-    let done = execute!(
+    let revoked: Option<(i64,)> = fetch!(
         tx,
-        "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+        fetch_optional,
+        (i64,),
+        "UPDATE api_keys SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING id",
         now_ms(),
         name
     )?;
-    if done == 0 {
-        return Ok(false);
-    }
+    let Some((id,)) = revoked else {
+        return Ok(None);
+    };
+    let ended = sessions::revoke_all_for_key_in(&mut tx, id).await?;
     audit::record(&mut tx, actor, "key.revoked", &format!("key:{name}"), "").await?;
     commit(tx).await?;
-    Ok(true)
+    Ok(Some(ended))
 }

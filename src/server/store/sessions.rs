@@ -6,46 +6,60 @@ use crate::server::store::{
     now_ms, users, Pool, StoreError, Tx,
 };
 
+/// `key_id`: the service key a host app asked for this session with (a
+/// user token), or `None` for a sign-in.
 pub async fn insert(
     pool: &Pool,
     id: &str,
     user_id: i64,
     expires_at_ms: i64,
+    key_id: Option<i64>,
 ) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     execute!(
         conn,
-        "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO sessions (id, user_id, created_at, expires_at, key_id) VALUES (?, ?, ?, ?, ?)",
         id,
         user_id,
         now_ms(),
-        expires_at_ms
+        expires_at_ms,
+        key_id
     )?;
     Ok(())
 }
 
-/// The user behind a session that is neither revoked nor expired, with
-/// their current name and role: one query for every authenticated request.
-pub async fn active_user(
+/// A usable session: its user (current name and role) and, for a user
+/// token, the key it was issued to.
+pub struct ActiveSession {
+    pub user: UserView,
+    pub key_id: Option<i64>,
+}
+
+/// The session if it is neither revoked nor expired, nor issued to a key
+/// since revoked: one query for every authenticated request.
+pub async fn active(
     pool: &Pool,
     id: &str,
     user_id: i64,
-) -> Result<Option<UserView>, StoreError> {
+) -> Result<Option<ActiveSession>, StoreError> {
     let mut conn = pool.acquire().await?;
-    let row: Option<(i64, String, String)> = fetch!(
+    let row: Option<(i64, String, String, Option<i64>)> = fetch!(
         conn,
         fetch_optional,
-        (i64, String, String),
-        "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+        (i64, String, String, Option<i64>),
+        "SELECT u.id, u.username, u.role, s.key_id FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.id = ? AND s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
         id,
         user_id,
         now_ms()
     )?;
-    Ok(row.map(|(id, username, role)| UserView {
-        id,
-        username,
-        role: users::role_from_row(&role),
+    Ok(row.map(|(id, username, role, key_id)| ActiveSession {
+        user: UserView {
+            id,
+            username,
+            role: users::role_from_row(&role),
+        },
+        key_id,
     }))
 }
 
@@ -77,6 +91,21 @@ pub async fn revoke_all_for_user_in(tx: &mut Tx, user_id: i64) -> Result<(), Sto
         user_id
     )?;
     Ok(())
+}
+
+/// Ends every session issued to the key (its user tokens), in the
+/// transaction that revokes the key; the ids, so this instance can close
+/// their streams at once (the others do at their session sweep).
+pub async fn revoke_all_for_key_in(tx: &mut Tx, key_id: i64) -> Result<Vec<String>, StoreError> {
+    let ended: Vec<(String,)> = fetch!(
+        tx,
+        fetch_all,
+        (String,),
+        "UPDATE sessions SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL RETURNING id",
+        now_ms(),
+        key_id
+    )?;
+    Ok(ended.into_iter().map(|(id,)| id).collect())
 }
 
 /// Of the given session ids, those that are no longer usable (revoked,

@@ -3,7 +3,8 @@
 //! Revocations made inside this process close streams at once; this sweep
 //! bounds the delay for the rest to one period. The same period also clears
 //! what Herald keeps only for a while: `Idempotency-Key` results older than
-//! 24 h and export files older than `HERALD_EXPORT_RETENTION_HOURS`.
+//! 24 h, expired stream tickets, and export files older than
+//! `HERALD_EXPORT_RETENTION_HOURS`.
 
 use crate::server::{
     delivery::events,
@@ -37,6 +38,10 @@ async fn clear_expired(state: &AppState) {
         Ok(0) => {}
         Ok(n) => tracing::info!(entries = n, "pruned old control entries"),
         Err(e) => tracing::warn!(error = %e, "control entry pruning failed; will retry"),
+    }
+    match store::stream_tickets::delete_expired(&state.pool).await {
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "stream ticket clean-up failed; will retry"),
     }
     let dir = state.config.exports_dir();
     let retention = state.config.export_retention;

@@ -116,21 +116,7 @@ pub async fn login(
     };
 
     let ttl = state.config.session_ttl;
-    let now = now_ms();
-    let expires = now + ttl.as_millis() as i64;
-    let sid = new_session_id()?;
-    sessions::insert(&state.pool, &sid, user.id, expires).await?;
-    let claims = Claims {
-        sub: user.id.to_string(),
-        role: user.role(),
-        sid,
-        iat: now / 1000,
-        exp: expires / 1000,
-    };
-    let token = state.keys.issue(&claims).map_err(|e| {
-        tracing::error!(error = %e, "signing a session token failed");
-        AppError::Internal
-    })?;
+    let token = issue_session(state, &user, ttl, None).await?.token;
     tracing::info!(user_id = user.id, "signed in");
     let device_cookie = state.devices.cookie(
         from.device.as_ref(),
@@ -142,6 +128,42 @@ pub async fn login(
         user: user.view(),
         max_age: ttl,
         device_cookie,
+    })
+}
+
+/// A session's token, signed.
+pub struct Issued {
+    pub token: String,
+    pub expires_at_ms: i64,
+}
+
+/// Opens a session for `user` lasting `ttl` (a sign-in's, or a user
+/// token's when `key_id` names the service key that asked): a row, so it
+/// can be revoked, and its signed token.
+pub async fn issue_session(
+    state: &AppState,
+    user: &users::UserRecord,
+    ttl: std::time::Duration,
+    key_id: Option<i64>,
+) -> Result<Issued, AppError> {
+    let now = now_ms();
+    let expires = now + ttl.as_millis() as i64;
+    let sid = new_session_id()?;
+    sessions::insert(&state.pool, &sid, user.id, expires, key_id).await?;
+    let claims = Claims {
+        sub: user.id.to_string(),
+        role: user.role(),
+        sid,
+        iat: now / 1000,
+        exp: expires / 1000,
+    };
+    let token = state.keys.issue(&claims).map_err(|e| {
+        tracing::error!(error = %e, "signing a session token failed");
+        AppError::Internal
+    })?;
+    Ok(Issued {
+        token,
+        expires_at_ms: expires,
     })
 }
 

@@ -5,6 +5,8 @@ use crate::{
     model::{AppError, CreatedKey, KeyView, Scope},
     server::{
         auth::{service_key, Session},
+        delivery::events::{self, DomainEvent},
+        state::AppState,
         store::{api_keys, audit::Actor, Pool},
         usecases::require_admin,
     },
@@ -74,12 +76,37 @@ pub async fn list(pool: &Pool) -> Result<Vec<KeyView>, AppError> {
 }
 
 /// Revokes it: from the commit on, every request with it gets 401, on
-/// every instance (each checks the database on every request).
-pub async fn revoke(pool: &Pool, actor: Actor<'_>, name: &str) -> Result<(), AppError> {
-    if !api_keys::revoke(pool, name.trim(), actor).await? {
+/// every instance (each checks the database on every request), and the
+/// user tokens issued to it are revoked with it. The answer is their
+/// sessions: the caller closes their streams here (other instances close
+/// theirs at their session sweep).
+pub async fn revoke(pool: &Pool, actor: Actor<'_>, name: &str) -> Result<Vec<String>, AppError> {
+    let Some(ended) = api_keys::revoke(pool, name.trim(), actor).await? else {
         return Err(AppError::NotFound(format!("live key {name:?}")));
-    }
-    tracing::info!(key = name, by = actor.name, "API key revoked");
+    };
+    tracing::info!(
+        key = name,
+        by = actor.name,
+        tokens = ended.len(),
+        "API key revoked"
+    );
+    Ok(ended)
+}
+
+/// [`revoke`] from a running server: the streams of the key's user tokens
+/// on this instance close at once.
+pub async fn revoke_and_close(
+    state: &AppState,
+    actor: Actor<'_>,
+    name: &str,
+) -> Result<(), AppError> {
+    let ended = revoke(&state.pool, actor, name).await?;
+    events::publish(
+        &state.hub,
+        ended
+            .into_iter()
+            .map(|session_id| DomainEvent::SessionRevoked { session_id }),
+    );
     Ok(())
 }
 

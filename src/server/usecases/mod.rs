@@ -14,6 +14,7 @@ pub mod provisioning;
 pub mod retract;
 pub mod schedule;
 pub mod send;
+pub mod user_tokens;
 pub mod webhooks;
 
 use crate::{model::AppError, server::auth::Session};
@@ -21,7 +22,7 @@ use crate::{model::AppError, server::auth::Session};
 /// The one admin check every admin-only use case starts with, before it
 /// looks anything up (a refusal must not tell whether a name exists).
 pub(crate) fn require_admin(session: &Session) -> Result<(), AppError> {
-    if session.user.is_admin() {
+    if session.is_admin() {
         Ok(())
     } else {
         Err(AppError::Forbidden)

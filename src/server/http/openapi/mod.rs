@@ -54,7 +54,7 @@ pub const API_KEY_SCHEME: &str = "api_key";
         (name = "inbox", description = "The signed-in user's notifications and exports."),
         (name = "publishing", description = "Announcements: broadcast, send to a user, retract (an admin, or a key with the `publish` scope)."),
         (name = "reading", description = "Stream stats, the announcements' history, the audit log (an admin, or a key with the `read` scope)."),
-        (name = "users", description = "Provisioning accounts (an admin, or a key with the `users` scope)."),
+        (name = "users", description = "Provisioning accounts (an admin, or a key with the `users` scope), and user tokens for a host app's pages (a `users` key)."),
         (name = "stream", description = "The live stream of a user's events."),
         (name = "documents", description = "This document, the stream's event schemas, and a page listing both."),
     )
@@ -82,8 +82,10 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "`Authorization: Bearer <token>`, the `token` sign-in answers. \
-                         Requirements name the role a route needs.",
+                        "`Authorization: Bearer <token>`: the `token` sign-in answers, or a user \
+                         token a host app's backend got from `POST /api/users/{username}/tokens` \
+                         (user routes only, from `HERALD_ALLOWED_ORIGINS` when a browser sends it; \
+                         never an admin's rights). Requirements name the role a route needs.",
                     ))
                     .build(),
             ),
@@ -98,7 +100,7 @@ impl Modify for SecuritySchemes {
                         "A service API key, `Authorization: Bearer hrld_…`, made by an admin \
                          (console or `herald key add NAME --scope …`). Scopes: `publish` \
                          (broadcast, send to a user, retract), `read` (stream stats, \
-                         announcements, audit), `users` (provisioning). Requirements name the \
+                         announcements, audit), `users` (provisioning, user tokens). Requirements name the \
                          scope a route needs; outside it a key gets 403 naming the scope, a \
                          revoked key 401. A key is never a user session: routes for a signed-in \
                          user answer it 401.",
@@ -124,6 +126,7 @@ impl Modify for SecuritySchemes {
     params(
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id:` this client applied: the stream replays what came after it."),
         ("last_event_id" = Option<String>, Query, description = "The same, for clients that cannot set the header (the header wins)."),
+        ("ticket" = Option<String>, Query, description = "A single-use ticket from `POST /api/stream-tickets`, for pages (on another origin) whose `EventSource` cannot send a bearer. When given, it alone authenticates: used, expired or forged, it gets 401."),
     ),
     responses(
         (status = 200, description = "The stream: one event per frame, `data:` per `/api/event-schemas.json`.", body = String, content_type = "text/event-stream"),

@@ -55,7 +55,8 @@ use crate::server::sse::{open, resume_point, ClientStream, StreamQuery, STREAM_H
 use tokio_util::sync::CancellationToken;
 
 use crate::server::{
-    auth::authenticate, config::ConnectionLimits, observe::request_span, state::AppState,
+    auth::stream_ticket::authenticate_stream, config::ConnectionLimits, observe::request_span,
+    state::AppState,
 };
 
 /// What the direct path needs from the server that runs it.
@@ -113,6 +114,13 @@ pub async fn serve_first_request(
         return FirstRequest::ForRouter(tcp, head.into());
     };
     let span = request_span::request_span(&Method::GET, &request.uri, Version::HTTP_11, Some(peer));
+    // A page on an allowed other origin reads the stream through CORS, as
+    // the router's layer would answer it (`guard::cors`).
+    let allow_origin = request
+        .headers
+        .get(header::ORIGIN)
+        .filter(|origin| path.state.config.allowed_origins.allows(origin))
+        .cloned();
     // Boxed so that the authentication and start-up queries, which are large
     // futures, do not size the task every open stream keeps.
     let opened = Box::pin(open_for(path.state, request))
@@ -128,6 +136,7 @@ pub async fn serve_first_request(
             client,
             span,
             write_timeout: path.limits.write_timeout,
+            allow_origin,
         }),
         Err(e) => {
             tracing::debug!(parent: &span, error = %e, "stream socket lost before its first write");
@@ -143,6 +152,9 @@ pub struct DirectStream {
     client: ClientStream,
     span: tracing::Span,
     write_timeout: Duration,
+    /// `Access-Control-Allow-Origin` for the head, when the request came
+    /// from an allowed other origin.
+    allow_origin: Option<HeaderValue>,
 }
 
 impl DirectStream {
@@ -154,10 +166,12 @@ impl DirectStream {
             client,
             span,
             write_timeout,
+            allow_origin,
         } = self;
+        let head = response_head(SystemTime::now(), allow_origin.as_ref());
         match TcpStream::from_std(tcp) {
             Ok(tcp) => {
-                write_stream(tcp, client, write_timeout)
+                write_stream(tcp, client, head, write_timeout)
                     .instrument(span)
                     .await
             }
@@ -286,15 +300,28 @@ fn parse_request(head: &[u8]) -> Option<StreamRequest> {
 
 /// Authenticates and opens the stream; `None` leaves the answer to the router
 /// (which authenticates again and answers 401, 400, 429 or 500 as usual).
+///
+/// A ticket is taken by the first attempt: should the stream then fail to
+/// open here (the user at their stream cap), the router's second look finds
+/// it used and answers 401 rather than 429. The client fetches a new ticket
+/// either way.
 async fn open_for(state: &AppState, request: StreamRequest) -> Option<ClientStream> {
-    let session = authenticate(state, &request.headers).await.ok()?;
+    let ticket = request.query.ticket.as_deref();
+    let session = authenticate_stream(state, &request.headers, ticket)
+        .await
+        .ok()?;
     let resume_after = resume_point(&request.headers, request.query);
     open(state, session, resume_after).await.ok()
 }
 
 /// Writes the response until the hub ends the stream, the client leaves, or
 /// a write waits longer than `write_timeout` for the client to read.
-async fn write_stream(mut tcp: TcpStream, mut client: ClientStream, write_timeout: Duration) {
+async fn write_stream(
+    mut tcp: TcpStream,
+    mut client: ClientStream,
+    head: Vec<u8>,
+    write_timeout: Duration,
+) {
     let started = Instant::now();
     // Counted before anything is written: a client that sees the head sees it counted.
     client
@@ -304,7 +331,6 @@ async fn write_stream(mut tcp: TcpStream, mut client: ClientStream, write_timeou
         .fetch_add(1, Ordering::Relaxed);
     // Each write is whole events (a wake's worth): send it now rather than wait to coalesce.
     let _ = tcp.set_nodelay(true);
-    let head = response_head(SystemTime::now());
     if !matches!(
         timeout(write_timeout, tcp.write_all(&head)).await,
         Ok(Ok(()))
@@ -391,10 +417,17 @@ fn poll_client_gone(tcp: &TcpStream, cx: &mut Context<'_>) -> Poll<()> {
     }
 }
 
-fn response_head(now: SystemTime) -> Vec<u8> {
+fn response_head(now: SystemTime, allow_origin: Option<&HeaderValue>) -> Vec<u8> {
     let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
     for (name, value) in STREAM_HEADERS {
         head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    if let Some(origin) = allow_origin {
+        // One of the configured origins, matched byte for byte: never the
+        // request's bytes unchecked.
+        head.extend_from_slice(b"access-control-allow-origin: ");
+        head.extend_from_slice(origin.as_bytes());
+        head.extend_from_slice(b"\r\nvary: origin\r\n");
     }
     head.extend_from_slice(b"transfer-encoding: chunked\r\n");
     head.extend_from_slice(format!("date: {}\r\n\r\n", httpdate::fmt_http_date(now)).as_bytes());
@@ -514,12 +547,23 @@ mod tests {
 
     #[test]
     fn the_response_head_has_the_stream_headers_and_chunked_framing() {
-        let head = String::from_utf8(response_head(SystemTime::UNIX_EPOCH)).unwrap();
+        let head = String::from_utf8(response_head(SystemTime::UNIX_EPOCH, None)).unwrap();
         assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
         for (name, value) in STREAM_HEADERS {
             assert!(head.contains(&format!("\r\n{name}: {value}\r\n")), "{head}");
         }
         assert!(head.contains("\r\ntransfer-encoding: chunked\r\n"));
         assert!(head.ends_with("\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n"));
+        assert!(!head.contains("access-control"), "{head}");
+
+        let origin = HeaderValue::from_static("http://127.0.0.1:5173");
+        let head = String::from_utf8(response_head(SystemTime::UNIX_EPOCH, Some(&origin))).unwrap();
+        assert!(
+            head.contains(
+                "\r\naccess-control-allow-origin: http://127.0.0.1:5173\r\nvary: origin\r\n"
+            ),
+            "{head}"
+        );
+        assert!(head.ends_with("\r\n\r\n"));
     }
 }
