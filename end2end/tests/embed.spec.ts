@@ -142,6 +142,56 @@ test("a dropped connection resumes with nothing missed or doubled", async ({ bro
   await expect(badge(page)).toHaveText("4");
 });
 
+test("a stream the server closes resumes with a new token and ticket, nothing missed or doubled", async ({ browser, request }) => {
+  const user = await newUser(request);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // The user tokens the page got from its host backend, the last one first.
+  const tokens: string[] = [];
+  await page.route(`${HOST}/herald-token`, async (route) => {
+    const res = await route.fetch();
+    tokens.unshift((await res.json()).token);
+    await route.fulfill({ response: res });
+  });
+  await hostPage(browser, user.username, page);
+  await page.evaluate(() => {
+    const w = window as unknown as { arrivals: string[] };
+    w.arrivals = [];
+    const el = document.querySelector("herald-inbox") as unknown as { client: { on(t: string, f: (n: { title: string }) => void): void } };
+    el.client.on("notification", (n) => w.arrivals.push(n.title));
+  });
+  await sendTo(request, user.username, "Before the cut");
+  await expect(badge(page)).toHaveText("1");
+
+  // Hold every new ticket request until the test lets go: the page stays away meanwhile.
+  let letGo!: () => void;
+  const held = new Promise<void>((resolve) => (letGo = resolve));
+  let ticketAsks = 0;
+  await page.route("**/api/stream-tickets", async (route) => {
+    ticketAsks++;
+    await held;
+    await route.continue();
+  });
+  // Signing the page's token out ends its session and closes its stream, server side.
+  const out = await request.post("/api/auth/logout", { headers: { Authorization: `Bearer ${tokens[0]}` } });
+  expect(out.status()).toBe(204);
+  await expect(page.getByTestId("herald-state")).toHaveAttribute("data-state", "reconnecting");
+  await expect.poll(() => streamsOf(request, user.id)).toBe(0);
+  await expect.poll(() => ticketAsks).toBeGreaterThan(0);
+  await sendTo(request, user.username, "While cut 1");
+  await sendTo(request, user.username, "While cut 2");
+  letGo();
+
+  await expect(page.getByTestId("herald-state")).toHaveAttribute("data-state", "open");
+  await expect(badge(page)).toHaveText("3");
+  expect(tokens.length, "a fresh token after the old one was refused").toBeGreaterThan(1);
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { arrivals: string[] }).arrivals))
+    .toEqual(["Before the cut", "While cut 1", "While cut 2"]);
+  await page.getByTestId("herald-bell").click();
+  await expect(page.getByTestId("herald-title")).toHaveText(["While cut 2", "While cut 1", "Before the cut"]);
+});
+
 test("two tabs share one stream, and the other takes over when the leader closes", async ({ browser, request }) => {
   const user = await newUser(request);
   const context = await browser.newContext();
