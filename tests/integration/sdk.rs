@@ -10,7 +10,7 @@ use crate::harness::TestServer;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
-fn header_of<'a>(res: &'a reqwest::Response, name: header::HeaderName) -> Option<&'a str> {
+fn header_of(res: &reqwest::Response, name: header::HeaderName) -> Option<&str> {
     res.headers().get(name).map(|v| v.to_str().unwrap())
 }
 

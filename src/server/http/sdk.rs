@@ -68,20 +68,20 @@ fn not_found(why: &'static str) -> Response {
 }
 
 /// The built file, or why there is none.
-fn built(name: &str) -> Result<&'static [u8], Response> {
+fn built(name: &str) -> Result<&'static [u8], &'static str> {
     match file(name) {
-        None => Err(not_found("no such file")),
-        Some([]) => Err(not_found(
-            "the JS client was not built into this binary (make js-build, then build Herald)",
-        )),
+        None => Err("no such file"),
+        Some([]) => {
+            Err("the JS client was not built into this binary (make js-build, then build Herald)")
+        }
         Some(bytes) => Ok(bytes),
     }
 }
 
 /// `GET /sdk/{file}`: a redirect to the current versioned path.
 pub async fn stable(Path(name): Path<String>) -> Response {
-    if let Err(refusal) = built(&name) {
-        return refusal;
+    if let Err(why) = built(&name) {
+        return not_found(why);
     }
     let mut res = StatusCode::FOUND.into_response();
     let headers = res.headers_mut();
@@ -101,7 +101,7 @@ pub async fn stable(Path(name): Path<String>) -> Response {
 pub async fn versioned(Path((release, name)): Path<(String, String)>) -> Response {
     let bytes = match built(&name) {
         Ok(bytes) => bytes,
-        Err(refusal) => return refusal,
+        Err(why) => return not_found(why),
     };
     if release != *RELEASE {
         return not_found("not this release: load /sdk/<file> for the current one");
