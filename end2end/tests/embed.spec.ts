@@ -1,7 +1,7 @@
-import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
-import { signIn, PASSWORD } from "./helpers";
+import { readmeScreenshot, signIn, PASSWORD } from "./helpers";
 
 // Herald's bell on another origin (issue 18): examples/host-page, a host app on
 // 127.0.0.1:3101 (HERALD_ALLOWED_ORIGINS in start-server.sh), with its own
@@ -35,8 +35,28 @@ test.beforeAll(async ({ baseURL }) => {
   await expect.poll(() => hostLog, { timeout: 10_000 }).toContain("example host listening");
 });
 
-test.afterAll(() => {
+/** Browser contexts a test opened: closed after it, so no page of it asks the host for tokens later. */
+const contexts: BrowserContext[] = [];
+
+async function newContext(browser: Browser): Promise<BrowserContext> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  return context;
+}
+
+test.afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+});
+
+/** Users this spec made: deleted at the end, so later specs count the demo's users only. */
+const made: string[] = [];
+
+test.afterAll(async ({ request }) => {
   host?.kill();
+  for (const username of made) {
+    const res = await request.delete(`/api/users/${username}`, { headers: { Authorization: `Bearer ${key}` } });
+    expect(res.status()).toBe(204);
+  }
 });
 
 /** A fresh user for one test (so counts start at 0), provisioned with the host's key. */
@@ -47,6 +67,7 @@ async function newUser(request: APIRequestContext): Promise<{ id: number; userna
     data: { username, role: "user", password: PASSWORD },
   });
   expect(res.status(), await res.text()).toBe(201);
+  made.push(username);
   const { data } = await res.json();
   return { id: data.id, username };
 }
@@ -67,7 +88,7 @@ async function sendTo(request: APIRequestContext, username: string, title: strin
 
 /** The host page signed in (host session) as `username`, its bell live. */
 async function hostPage(browser: Browser, username: string, page?: Page): Promise<Page> {
-  page ??= await (await browser.newContext()).newPage();
+  page ??= await (await newContext(browser)).newPage();
   await page.goto(`${HOST}/?as=${username}`);
   await expect(page.getByTestId("host-user")).toHaveText(username);
   await expect(page.getByTestId("herald-state")).toHaveAttribute("data-state", "open");
@@ -100,6 +121,7 @@ test("the bell on another origin updates live when an admin sends", async ({ bro
   await expect(page.getByTestId("herald-bell")).toHaveAttribute("aria-expanded", "true");
   await expect(page.getByTestId("herald-title")).toHaveText("Deploy <b>finished</b>");
   await expect(page.getByTestId("herald-dropdown").locator("b")).toHaveCount(0);
+  await readmeScreenshot(page, "embed-host-page.png");
   await page.keyboard.press("Escape");
   await expect(page.getByTestId("herald-dropdown")).toBeHidden();
   await expect(page.getByTestId("herald-bell")).toBeFocused();
@@ -144,7 +166,7 @@ test("a dropped connection resumes with nothing missed or doubled", async ({ bro
 
 test("a stream the server closes resumes with a new token and ticket, nothing missed or doubled", async ({ browser, request }) => {
   const user = await newUser(request);
-  const context = await browser.newContext();
+  const context = await newContext(browser);
   const page = await context.newPage();
   // The user tokens the page got from its host backend, the last one first.
   const tokens: string[] = [];
@@ -194,7 +216,7 @@ test("a stream the server closes resumes with a new token and ticket, nothing mi
 
 test("two tabs share one stream, and the other takes over when the leader closes", async ({ browser, request }) => {
   const user = await newUser(request);
-  const context = await browser.newContext();
+  const context = await newContext(browser);
   const first = await hostPage(browser, user.username, await context.newPage());
   const second = await hostPage(browser, user.username, await context.newPage());
   await expect.poll(() => streamsOf(request, user.id)).toBe(1);
@@ -216,7 +238,7 @@ test("two tabs share one stream, and the other takes over when the leader closes
 test("counts agree with Herald's own page for the same user", async ({ browser, request }) => {
   const user = await newUser(request);
   const host = await hostPage(browser, user.username);
-  const herald = await (await browser.newContext()).newPage();
+  const herald = await (await newContext(browser)).newPage();
   await signIn(herald, user.username);
 
   for (const title of ["One", "Two", "Three"]) await sendTo(request, user.username, title);
