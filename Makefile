@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/tools/node_modules/.bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run cluster test bench bench-broadcast soak screenshots tools tools-test build fmt-check lint unit e2e js-test js-build example
+.PHONY: run cluster test bench bench-broadcast bench-doors soak screenshots tools tools-test build fmt-check lint unit e2e js-test js-build example
 
 run: tools build
 	HERALD_DEMO=1 ./target/release/herald
@@ -70,7 +70,7 @@ lint:
 # throwaway PostgreSQL (the suites that reach into SQLite itself — triggers,
 # the old-schema conversion — stay SQLite-only).
 PG_SUITES := accounts:: admin_api:: announcements:: api_doc:: auth:: contract:: delivery:: event_log:: group_commit:: \
-	provisioning:: service_keys:: webhooks:: \
+	host_tokens:: provisioning:: service_keys:: webhooks:: \
 	hostile_auth:: hostile_conn:: hostile_doors:: ordering:: pages:: stream:: wire::
 
 #
@@ -140,6 +140,13 @@ bench: tools-test build
 # SIZES="1000 10000" make bench-broadcast for a quick one.
 bench-broadcast: tools build
 	bash scripts/bench-broadcast.sh
+
+# The embeddable bell's doors under a crowd (issue 18): user tokens, then
+# at 500 … 16,000 concurrent requests `GET /api/me` (the baseline), stream
+# tickets, streams opened with them, and one user's flood against its cap;
+# under a minute. LEVELS=500,1000 make bench-doors for a quick one.
+bench-doors: tools
+	bash scripts/bench-doors.sh
 
 # Not part of `make test`: 30 minutes of mixed load on loopback (streams
 # churning and resuming, reconnect storms, sign-ins good and bad, broadcasts,

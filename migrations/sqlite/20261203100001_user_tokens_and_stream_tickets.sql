@@ -5,6 +5,9 @@
 -- key that asked for it (revoking the key revokes these rows).
 ALTER TABLE sessions ADD COLUMN key_id INTEGER REFERENCES api_keys (id);
 CREATE INDEX sessions_by_key ON sessions (key_id) WHERE key_id IS NOT NULL;
+-- The sweeper deletes sessions an hour after they expire (user tokens make
+-- thousands a day): found by this index, not by a scan of the table.
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 
 -- A stream ticket: single use, seconds long, so that `EventSource` (which
 -- cannot send headers) opens a stream without a lasting secret in its URL.

@@ -63,6 +63,9 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// How long a user token a host app asks for lives (`HERALD_USER_TOKEN_SECS`, default 600).
     pub user_token_ttl: Duration,
+    /// User tokens one key may ask for per minute (`HERALD_USER_TOKENS_PER_MINUTE`,
+    /// default 6000: 60,000 users' pages each renewing every ten minutes).
+    pub user_tokens_per_minute: u32,
 }
 
 /// What one client may hold or take: see the top of `src/server/net/listener/mod.rs`.
@@ -247,6 +250,7 @@ impl Config {
             ),
             allowed_origins: parse_or(&get, "HERALD_ALLOWED_ORIGINS", AllowedOrigins::default())?,
             user_token_ttl: Duration::from_secs(user_token_secs),
+            user_tokens_per_minute: parse_or(&get, "HERALD_USER_TOKENS_PER_MINUTE", 6000)?,
         })
     }
 

@@ -139,6 +139,7 @@ impl AppState {
                     per_account: config.login_failures_per_account_per_minute.get(),
                 },
                 config.publish_per_minute,
+                config.user_tokens_per_minute,
             )),
             connections: Connections::new(config.connections.max_connections.get()),
             stream_workers: Arc::new(StreamWorkers::new(config.connections.stream_threads)),

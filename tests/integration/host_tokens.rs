@@ -441,6 +441,7 @@ async fn revoking_the_key_ends_its_tokens_and_their_streams_at_once() {
 #[tokio::test]
 async fn a_user_token_expires() {
     let server = server_for_host(&[("HERALD_SESSION_SWEEP_SECS", "1")]).await;
+    let signed_in = server.token("alice").await;
     let token = user_token(&server, "alice").await;
     let (mut stream, _) =
         connected(open_with_ticket(&server, &ticket(&server, &token).await).await).await;
@@ -458,6 +459,43 @@ async fn a_user_token_expires() {
         server.get("/api/me", &token).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    // The sweep (every second here) closes its stream.
+    // The sweep (every second here) closes its stream, and deletes the
+    // row once it is an hour past its expiry (it is, at 0).
     stream.expect_end().await;
+    crate::harness::eventually("the expired user token's row to be deleted", async || {
+        one_i64(
+            &server,
+            "SELECT COUNT(*) FROM sessions WHERE key_id IS NOT NULL",
+        )
+        .await
+            == 0
+    })
+    .await;
+    // Sign-ins that have not expired are kept.
+    assert_eq!(
+        server.get("/api/me", &signed_in).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_key_asks_for_user_tokens_within_its_rate_limit() {
+    let server = TestServer::start_with(&[("HERALD_USER_TOKENS_PER_MINUTE", "3")]).await;
+    let users = key(&server, "host-app", &[Scope::Users]).await;
+    let other = key(&server, "other-app", &[Scope::Users]).await;
+    for _ in 0..3 {
+        token_from(&server, &users, "alice").await;
+    }
+    let (status, _) = refusal(ask_token(&server, &users, "alice").await).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        one_i64(
+            &server,
+            "SELECT COUNT(*) FROM sessions WHERE key_id IS NOT NULL"
+        )
+        .await,
+        3
+    );
+    // Each key has its own allowance.
+    token_from(&server, &other, "alice").await;
 }

@@ -1,5 +1,5 @@
 //! Fixed-window counters per key: announcements per admin (a runaway
-//! script). Sign-ins have their own throttle (`login_throttle`), which
+//! script), user tokens per service key. Sign-ins have their own throttle (`login_throttle`), which
 //! reserves attempts before the password check.
 
 use std::{
@@ -56,13 +56,17 @@ impl RateLimiter {
 pub struct Limits {
     pub login: LoginThrottle,
     pub publish: RateLimiter,
+    /// User tokens one service key may ask for per minute: each is a
+    /// session row, so a looping or stolen key must not write without end.
+    pub user_tokens: RateLimiter,
 }
 
 impl Limits {
-    pub fn new(login: LoginLimits, publish_per_minute: u32) -> Limits {
+    pub fn new(login: LoginLimits, publish_per_minute: u32, user_tokens_per_minute: u32) -> Limits {
         Limits {
             login: LoginThrottle::new(login),
             publish: RateLimiter::new(publish_per_minute, Duration::from_secs(60)),
+            user_tokens: RateLimiter::new(user_tokens_per_minute, Duration::from_secs(60)),
         }
     }
 }

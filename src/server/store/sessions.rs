@@ -108,6 +108,21 @@ pub async fn revoke_all_for_key_in(tx: &mut Tx, key_id: i64) -> Result<Vec<Strin
     Ok(ended.into_iter().map(|(id,)| id).collect())
 }
 
+/// Deletes up to `batch` sessions that expired before `before_ms`: with
+/// user tokens (minutes long, thousands a day) the table would otherwise
+/// grow without end. Rows a sweep leaves go at the next one.
+pub async fn delete_expired(pool: &Pool, before_ms: i64, batch: i64) -> Result<u64, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let deleted = execute!(
+        conn,
+        "DELETE FROM sessions WHERE id IN
+           (SELECT id FROM sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
+        before_ms,
+        batch
+    )?;
+    Ok(deleted)
+}
+
 /// Of the given session ids, those that are no longer usable (revoked,
 /// expired, or gone with their user): the server closes their streams.
 pub async fn dead_among(pool: &Pool, ids: &[String]) -> Result<Vec<String>, StoreError> {

@@ -43,6 +43,13 @@ async fn clear_expired(state: &AppState) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "stream ticket clean-up failed; will retry"),
     }
+    // An hour after expiry: every stream of theirs is closed by then.
+    let an_hour_ago = store::now_ms() - 3_600_000;
+    match sessions::delete_expired(&state.pool, an_hour_ago, 10_000).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+        Err(e) => tracing::warn!(error = %e, "expired session clean-up failed; will retry"),
+    }
     let dir = state.config.exports_dir();
     let retention = state.config.export_retention;
     match tokio::task::spawn_blocking(move || export::delete_expired(&dir, retention)).await {

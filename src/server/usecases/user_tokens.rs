@@ -7,8 +7,9 @@
 //! key, the user, or at its expiry, and its streams closed with it), the
 //! signing secret never leaves Herald, and there is no second secret per key
 //! to store, show once and rotate. The cost is one request from the host's
-//! backend per token, every few minutes per user: a key's rate limit
-//! bounds it.
+//! backend per token, every few minutes per user, and a session row that
+//! the sweeper deletes once it has expired: `HERALD_USER_TOKENS_PER_MINUTE`
+//! per key bounds the rows a looping or stolen key can write.
 
 use crate::{
     model::{AppError, Scope, UserToken},
@@ -33,6 +34,9 @@ pub async fn issue(
             "user tokens are issued to service keys (scope \"users\")".into(),
         ));
     };
+    if !state.limits.user_tokens.allow(&caller.owner()) {
+        return Err(AppError::RateLimited);
+    }
     let user = users::find_by_name(&state.pool, username)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {username:?}")))?;

@@ -46,31 +46,6 @@ use stream::{Phase, SubConfig, SubResult};
 /// publishers, stdio, /proc readings).
 const SPARE_FDS: u64 = 100;
 
-/// Raises the soft open-file limit to the hard one; returns the new soft limit.
-fn raise_fd_limit() -> Result<u64, String> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls on a stack value we own.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return Err(format!("getrlimit: {}", std::io::Error::last_os_error()));
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
-                return Err(format!("setrlimit: {}", std::io::Error::last_os_error()));
-            }
-            lim = raised;
-        }
-    }
-    Ok(lim.rlim_cur)
-}
-
 /// CPU seconds used so far: the server's (every instance's), the
 /// database's (if watched), this process's, the machine's.
 #[derive(Clone, Copy)]
@@ -223,7 +198,7 @@ fn range_json(f: &RangeFigures) -> Value {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse_checked();
-    let fd_limit = match raise_fd_limit() {
+    let fd_limit = match cli::raise_fd_limit() {
         Ok(l) => l,
         Err(e) => {
             eprintln!("loadgen: {e}");
