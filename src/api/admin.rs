@@ -21,6 +21,7 @@ pub async fn send_announcement(
     username: Option<String>,
     send_at: Option<String>,
     expires_at: Option<String>,
+    category: Option<String>,
 ) -> Result<SentAnnouncement, AppError> {
     use super::ssr::{session, state};
     use crate::{
@@ -54,6 +55,9 @@ pub async fn send_announcement(
         link,
         send_at,
         expires_at,
+        category,
+        data: None,
+        actions: Vec::new(),
     }
     .parse()?;
     send(&state, &admin, announcement, recipients).await

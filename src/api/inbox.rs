@@ -24,12 +24,24 @@ pub async fn mark_read(id: i64) -> Result<i64, AppError> {
     crate::server::usecases::inbox::mark_read(&state, &session, id).await
 }
 
+/// Everything read, or (with `category`) everything of that category.
 #[server]
-pub async fn mark_all_read() -> Result<i64, AppError> {
+pub async fn mark_all_read(category: Option<String>) -> Result<i64, AppError> {
+    use super::ssr::{session, state};
+    use crate::server::domain::announcement::parse_category;
+    let state = state()?;
+    let session = session(&state).await?;
+    let category = parse_category(category.as_deref())?;
+    crate::server::usecases::inbox::mark_all_read(&state, &session, category.as_deref()).await
+}
+
+/// A click on action `action` of notification `id`: recorded once per user.
+#[server]
+pub async fn click_action(id: i64, action: u8) -> Result<bool, AppError> {
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::inbox::mark_all_read(&state, &session).await
+    crate::server::usecases::inbox::click(&state, &session, id, Some(action)).await
 }
 
 #[server]

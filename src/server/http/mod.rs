@@ -10,6 +10,7 @@ mod json;
 mod metrics;
 pub mod openapi;
 mod pages;
+mod prefs;
 mod server_fns;
 mod target;
 mod users;
@@ -47,7 +48,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::logout))
         .routes(routes!(api::me))
         .routes(routes!(api::notifications))
-        .routes(routes!(api::mark_all_read))
+        .routes(routes!(prefs::mark_all_read))
+        .routes(routes!(prefs::click))
+        .routes(routes!(prefs::categories))
+        .routes(routes!(prefs::set_category))
+        .routes(routes!(prefs::get_preferences, prefs::put_preferences))
         .routes(routes!(api::mark_read))
         .routes(routes!(api::archive))
         .routes(routes!(api::start_export))

@@ -6,6 +6,8 @@
 pub mod announcements;
 pub mod api_keys;
 pub mod audit;
+pub mod categories;
+pub mod clicks;
 mod columns;
 pub mod control;
 pub mod dialect;
@@ -14,6 +16,7 @@ pub mod idempotency;
 pub mod instances;
 pub mod log;
 pub mod notifications;
+pub mod preferences;
 pub mod sessions;
 pub mod users;
 pub mod webhooks;

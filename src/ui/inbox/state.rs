@@ -100,7 +100,7 @@ impl Inbox {
                 }
             }
             Event::Read(read) => self.read(&read),
-            Event::Removed(WithUnread { event, unread }) => {
+            Event::Removed(WithUnread { event, unread, .. }) => {
                 if self.take(event.position, event.ch, event.off) {
                     // Gone from the inbox, like an archived one.
                     let gone = ReadEvent::archived(event.ids, unread);

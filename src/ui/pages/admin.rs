@@ -106,6 +106,9 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
         body: body.get(),
         severity: Severity::parse(&severity.get()).unwrap_or_default(),
         link: Some(link.get()).filter(|l| !l.trim().is_empty()),
+        category: None,
+        data: None,
+        actions: Vec::new(),
         created_at: String::new(),
         read: false,
     };

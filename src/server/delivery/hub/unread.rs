@@ -1,15 +1,32 @@
 //! The unread-counter state machine of one live user. A counter starts
-//! from an exact count read from the log (`notifications::counter_seed`)
+//! from exact counts read from the log (`notifications::counter_seed`)
 //! and then follows the log in the order the hub applies it: `+1` per
 //! notification in one of the user's channels, `-1` per removal of one they
-//! could see and had not read, and the absolute value carried by their own
-//! reads (computed in the read's own transaction).
+//! could see and had not read, and the absolute values carried by their own
+//! reads and preference changes (computed in that write's own transaction).
+//!
+//! **Per category (issue 19).** A counter is a family of counts: one per
+//! category, and the badge. Every notification is stored once with its
+//! category and severity, which never change, so the entry that moves one
+//! count tells the counter which: the `+1` and `-1` above land in that
+//! category's count, and in the badge unless the category is muted and the
+//! notification is not critical. Each count is the same fold as the single
+//! count was, restricted to one category, from an exact seed, with the
+//! same absolute resets at reads; so each stays exact by the same argument
+//! (docs/event-log.md §3). Muting is not in the log: it is the user's own
+//! write, applied in log order like a read (the seed reads it, and a
+//! change sets the badge to the value its transaction computed), so the
+//! badge is exact at every position too. Nothing here is written per user
+//! at publish: muting costs one set lookup per live user in memory.
 
-use std::{collections::HashSet, time::Instant};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Instant,
+};
 
 use super::{registry::LiveUser, ClientId, Target, UserId, LINGER};
-use crate::model::Role;
-use crate::server::store::notifications::CounterSeed;
+use crate::model::{CategoryCounts, Role};
+use crate::server::store::notifications::{CounterSeed, Counts, CountsAs};
 
 impl LiveUser {
     /// A counter seeded at the hub's applied position; it lingers until a
@@ -18,7 +35,9 @@ impl LiveUser {
         LiveUser {
             clients,
             role,
-            unread: seed.unread,
+            unread: seed.counts.unread,
+            by_category: seed.counts.by_category.into_iter().collect(),
+            muted: seed.muted.into_iter().collect(),
             read_all_up_to: seed.read_all_up_to,
             spans: seed.spans,
             delivered: 0,
@@ -27,9 +46,19 @@ impl LiveUser {
         }
     }
 
+    /// Whether an entry that counts as `counts_as` moves their badge.
+    fn in_badge(&self, counts_as: &CountsAs) -> bool {
+        counts_as.in_badge(&|c: &str| self.muted.contains(c))
+    }
+
     /// A notification in one of their channels.
-    pub fn count_notification(&mut self) {
-        self.unread += 1;
+    pub fn count_notification(&mut self, counts_as: &CountsAs) {
+        if self.in_badge(counts_as) {
+            self.unread += 1;
+        }
+        if let Some(category) = &counts_as.category {
+            *self.by_category.entry(category.clone()).or_default() += 1;
+        }
     }
 
     /// A removal of the notification at position `removes` in `channel`:
@@ -41,21 +70,70 @@ impl LiveUser {
         channel: &Target,
         removes: i64,
         readers: &HashSet<UserId>,
+        counts_as: &CountsAs,
     ) {
         // A live user's spans are those of its seed, whose open spans
         // cover everything applied since (a role change forgets the
         // counter: `Hub::disconnect_user`).
         let had_it = self.spans.iter().any(|s| s.covers(channel, removes));
-        if had_it && removes > self.read_all_up_to && !readers.contains(&user_id) {
+        if !(had_it && removes > self.read_all_up_to && !readers.contains(&user_id)) {
+            return;
+        }
+        if self.in_badge(counts_as) {
             self.unread = (self.unread - 1).max(0);
+        }
+        if let Some(category) = &counts_as.category {
+            if let Some(n) = self.by_category.get_mut(category) {
+                *n = (*n - 1).max(0);
+                if *n == 0 {
+                    self.by_category.remove(category);
+                }
+            }
         }
     }
 
-    /// Their own read: the exact count its transaction computed.
-    pub fn count_read(&mut self, unread: i64, read_all_up_to: Option<i64>) {
-        self.unread = unread;
+    /// Their own read: the exact counts its transaction computed.
+    pub fn count_read(&mut self, counts: &Counts, read_all_up_to: Option<i64>) {
+        self.set_counts(counts);
         if let Some(up_to) = read_all_up_to {
             self.read_all_up_to = self.read_all_up_to.max(up_to);
         }
     }
+
+    /// Their new muted categories, with the counts their transaction
+    /// computed under them.
+    pub fn set_preferences(&mut self, muted: &[String], counts: &Counts) {
+        self.muted = muted.iter().cloned().collect();
+        self.set_counts(counts);
+    }
+
+    fn set_counts(&mut self, counts: &Counts) {
+        self.unread = counts.unread;
+        self.by_category = counts
+            .by_category
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, n)| (c.clone(), *n))
+            .collect();
+    }
+
+    /// The count of one category (0 when none is unread).
+    pub fn category_count(&self, category: &str) -> i64 {
+        self.by_category.get(category).copied().unwrap_or(0)
+    }
+
+    /// Every category's count, for `connected`.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            unread: self.unread,
+            by_category: self
+                .by_category
+                .iter()
+                .map(|(c, n)| (c.clone(), *n))
+                .collect::<CategoryCounts>(),
+        }
+    }
 }
+
+/// The per-category counts as the registry keeps them.
+pub(super) type ByCategory = HashMap<String, i64>;
