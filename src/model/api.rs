@@ -176,7 +176,7 @@ pub struct NotificationPage {
     /// The badge: unread, muted categories left out (never `critical`).
     pub unread: i64,
     /// Unread per category, muted ones included.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
     pub unread_by_category: CategoryCounts,
     /// Pass as `?before=` for the next (older) page; `null` at the end.
     pub next_before: Option<i64>,

@@ -120,7 +120,16 @@ mod tests {
         for good in ["deploys", "a", "billing-2", "x_y", &"a".repeat(32)] {
             assert!(category_slug_ok(good), "{good:?}");
         }
-        for bad in ["", "Deploys", "2fa", "-x", "a b", "é", "a\n", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "Deploys",
+            "2fa",
+            "-x",
+            "a b",
+            "é",
+            "a\n",
+            &"a".repeat(33),
+        ] {
             assert!(!category_slug_ok(bad), "{bad:?}");
         }
     }

@@ -82,7 +82,7 @@ pub struct ConnectedEvent {
     /// The badge: unread, muted categories left out (never `critical`).
     pub unread: i64,
     /// Unread per category, muted ones included (the whole map).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
     pub unread_by_category: CategoryCounts,
     /// RFC 3339, UTC.
     pub timestamp: String,
@@ -184,7 +184,7 @@ pub struct ReadEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// Unread per category after the read (the whole map).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
     pub unread_by_category: CategoryCounts,
     /// The badge after the read: unread, muted categories left out.
     pub unread: i64,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, ChannelHead, CategoryCounts};
+use super::{Action, CategoryCounts, ChannelHead};
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -88,7 +88,7 @@ pub struct InboxPage {
     /// The badge: unread, muted categories left out (never `critical`).
     pub unread: i64,
     /// Unread per category (muted ones included): the tabs' counts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
     pub unread_by_category: CategoryCounts,
     /// The log position this page was read at, so the stream can resume
     /// right after it. `last_seq` on the wire (the SPEC's name).

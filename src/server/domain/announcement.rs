@@ -310,6 +310,9 @@ mod tests {
     #[test]
     fn a_full_draft_keeps_every_field() {
         let parsed = AnnouncementDraft {
+            category: None,
+            data: None,
+            actions: Vec::new(),
             event: Some(" deploy.done ".into()),
             title: " Deployed ".into(),
             body: " v2 is out \n".into(),
@@ -548,9 +551,15 @@ mod tests {
     fn categories_are_slugs() {
         let parsed = with(|d| d.category = Some(" deploys ".into())).unwrap();
         assert_eq!(parsed.category(), Some("deploys"));
-        assert_eq!(with(|d| d.category = Some(" ".into())).unwrap().category(), None);
+        assert_eq!(
+            with(|d| d.category = Some(" ".into())).unwrap().category(),
+            None
+        );
         let err = with(|d| d.category = Some("Deploys!".into())).unwrap_err();
-        assert!(matches!(&err, AppError::Invalid { field, .. } if field == "category"), "{err:?}");
+        assert!(
+            matches!(&err, AppError::Invalid { field, .. } if field == "category"),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -560,12 +569,20 @@ mod tests {
         assert!(with(|d| d.data = Some(fits)).is_ok());
         let over = serde_json::json!({"k": "x".repeat(DATA_MAX_BYTES - 7)});
         let err = with(|d| d.data = Some(over)).unwrap_err();
-        assert!(matches!(&err, AppError::Invalid { field, .. } if field == "data"), "{err:?}");
+        assert!(
+            matches!(&err, AppError::Invalid { field, .. } if field == "data"),
+            "{err:?}"
+        );
         assert_eq!(
             with(|d| d.data = Some(serde_json::json!([1]))),
             invalid("data", "must be a JSON object")
         );
-        assert_eq!(with(|d| d.data = Some(serde_json::Value::Null)).unwrap().data(), None);
+        assert_eq!(
+            with(|d| d.data = Some(serde_json::Value::Null))
+                .unwrap()
+                .data(),
+            None
+        );
     }
 
     #[test]
@@ -574,8 +591,9 @@ mod tests {
             label: label.into(),
             url: url.into(),
         };
-        let two = with(|d| d.actions = vec![action(" Open ", "/x"), action("Pay", "https://e.x/p")])
-            .unwrap();
+        let two =
+            with(|d| d.actions = vec![action(" Open ", "/x"), action("Pay", "https://e.x/p")])
+                .unwrap();
         assert_eq!(two.actions()[0], action("Open", "/x"));
         assert_eq!(
             with(|d| d.actions = vec![action("a", "/a"); 3]),

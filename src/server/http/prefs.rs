@@ -3,11 +3,9 @@
 //! key is never a user); renaming a category is an admin's.
 
 use axum::{
-    body::Bytes,
     extract::{Path, State},
     Json,
 };
-use serde::de::DeserializeOwned;
 
 use crate::{
     model::{
@@ -20,7 +18,7 @@ use crate::{
         domain::announcement::parse_category,
         http::{
             id_path::IdPath,
-            json::ApiJson,
+            json::{ApiJson, OptionalJson},
             openapi::errors::{
                 BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unavailable,
                 UnsupportedMediaType,
@@ -30,15 +28,6 @@ use crate::{
         usecases,
     },
 };
-
-/// A body that may be left out (an empty body is `T::default()`), read as
-/// JSON when given: `read-all` and `click` took none before issue 19.
-fn optional_json<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, AppError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(body).map_err(|e| AppError::invalid("body", e.to_string()))
-}
 
 /// Every category (the inbox's tabs, the preferences page).
 #[utoipa::path(
@@ -134,7 +123,7 @@ pub async fn put_preferences(
     request_body(content = ClickBody, description = "Which action (0 when left out)."),
     responses(
         (status = 200, description = "Recorded; `first` says whether it was the user's first click on it.", body = Clicked),
-        BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, Unavailable,
     ),
     security(("session_cookie" = []), ("session_bearer" = []))
 )]
@@ -142,9 +131,8 @@ pub async fn click(
     State(state): State<AppState>,
     session: Session,
     IdPath(id): IdPath,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<ClickBody>,
 ) -> Result<Json<Clicked>, AppError> {
-    let body: ClickBody = optional_json(&body)?;
     let first = usecases::inbox::click(&state, &session, id, body.action).await?;
     Ok(Json(Clicked { first }))
 }
@@ -160,16 +148,15 @@ pub async fn click(
     request_body(content = ReadAllBody, description = "Optional: only this category."),
     responses(
         (status = 200, description = "The new unread count (the badge).", body = UnreadCount),
-        BadRequest, Unauthorized, Forbidden, Unavailable,
+        BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
     ),
     security(("session_cookie" = []), ("session_bearer" = []))
 )]
 pub async fn mark_all_read(
     State(state): State<AppState>,
     session: Session,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<ReadAllBody>,
 ) -> Result<Json<UnreadCount>, AppError> {
-    let body: ReadAllBody = optional_json(&body)?;
     let category = parse_category(body.category.as_deref())?;
     let unread = usecases::inbox::mark_all_read(&state, &session, category.as_deref()).await?;
     Ok(Json(UnreadCount { unread }))

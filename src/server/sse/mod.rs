@@ -157,9 +157,8 @@ async fn open(
                             counts_as.category.as_deref(),
                         ),
                     };
-                    let in_category = category.map(|c| {
-                        (c, counts.by_category.get(c).copied().unwrap_or(0))
-                    });
+                    let in_category =
+                        category.map(|c| (c, counts.by_category.get(c).copied().unwrap_or(0)));
                     pending.push_back(template.with_counts(counts.unread, in_category));
                 }
                 state.hub.note_delivered(user_id, applied);

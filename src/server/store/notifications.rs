@@ -440,11 +440,7 @@ pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, Stor
 /// The announcement behind a notification the user can see, if any (a
 /// position outside their channels, removed, or not a notification: none;
 /// someone else's is indistinguishable from none).
-pub async fn visible(
-    tx: &mut Tx,
-    user_id: i64,
-    position: i64,
-) -> Result<Option<i64>, StoreError> {
+pub async fn visible(tx: &mut Tx, user_id: i64, position: i64) -> Result<Option<i64>, StoreError> {
     let row: Option<(i64,)> = fetch!(
         tx,
         fetch_optional,

@@ -25,8 +25,8 @@ pub async fn set_label(
     label: &str,
 ) -> Result<Category, AppError> {
     require_admin(session)?;
-    let slug = parse_category(Some(slug))?
-        .ok_or_else(|| AppError::invalid("category", "is required"))?;
+    let slug =
+        parse_category(Some(slug))?.ok_or_else(|| AppError::invalid("category", "is required"))?;
     let label = label.trim();
     if label.is_empty() {
         return Err(AppError::invalid("label", "is required"));

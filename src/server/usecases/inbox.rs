@@ -169,8 +169,7 @@ pub async fn click(
     if first {
         // In the click's transaction: the message exists if and only if
         // the click was counted.
-        webhooks::notification_clicked(&mut tx, &session.user, id, announcement_id, action)
-            .await?;
+        webhooks::notification_clicked(&mut tx, &session.user, id, announcement_id, action).await?;
     }
     crate::server::store::commit(tx).await?;
     Ok(first)

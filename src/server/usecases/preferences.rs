@@ -77,9 +77,7 @@ fn slugs(field: &str, raw: Vec<String>) -> Result<Vec<String>, AppError> {
     let mut out = Vec::with_capacity(raw.len());
     for slug in raw {
         let slug = parse_category(Some(&slug))
-            .map_err(|_| {
-                AppError::invalid(field, format!("{slug:?} is not a category's slug"))
-            })?
+            .map_err(|_| AppError::invalid(field, format!("{slug:?} is not a category's slug")))?
             .ok_or_else(|| AppError::invalid(field, "holds an empty slug"))?;
         out.push(slug);
     }

@@ -66,6 +66,9 @@ mod tests {
 
     fn n(id: i64, position: i64) -> NotificationView {
         NotificationView {
+            category: None,
+            data: None,
+            actions: Vec::new(),
             id,
             position,
             title: format!("n{id}"),
@@ -104,6 +107,8 @@ mod tests {
         let mut o = Overlay::default();
         o.add(n(3, 3));
         o.apply_read(&ReadEvent {
+            category: None,
+            unread_by_category: Default::default(),
             ids: vec![3],
             up_to_position: None,
             archived: false,
@@ -116,6 +121,8 @@ mod tests {
         );
 
         o.apply_read(&ReadEvent {
+            category: None,
+            unread_by_category: Default::default(),
             ids: vec![],
             up_to_position: Some(2),
             archived: false,
@@ -124,6 +131,8 @@ mod tests {
         assert!(o.merge(&rendered, 10).iter().all(|n| n.read));
 
         o.apply_read(&ReadEvent {
+            category: None,
+            unread_by_category: Default::default(),
             ids: vec![2],
             up_to_position: None,
             archived: true,

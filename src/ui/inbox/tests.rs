@@ -27,6 +27,9 @@ fn inbox() -> Inbox {
 
 fn view(id: i64, position: i64, severity: Severity) -> NotificationView {
     NotificationView {
+        category: None,
+        data: None,
+        actions: Vec::new(),
         id,
         position,
         title: format!("n{id}"),
@@ -44,6 +47,7 @@ fn arrival(id: i64, position: i64, off: i64, unread: i64) -> Event {
 
 fn arrival_of(n: NotificationView, off: i64, unread: i64) -> Event {
     Event::Notification(WithUnread {
+        unread_by_category: Default::default(),
         event: NotificationEntry {
             notification: n,
             ch: Channel::All,
@@ -55,6 +59,8 @@ fn arrival_of(n: NotificationView, off: i64, unread: i64) -> Event {
 
 fn read(ids: &[i64], up_to_position: Option<i64>, unread: i64) -> Event {
     Event::Read(ReadEvent {
+        category: None,
+        unread_by_category: Default::default(),
         ids: ids.to_vec(),
         up_to_position,
         archived: false,
@@ -64,6 +70,7 @@ fn read(ids: &[i64], up_to_position: Option<i64>, unread: i64) -> Event {
 
 fn removal(ids: &[i64], position: i64, off: i64, unread: i64) -> Event {
     Event::Removed(WithUnread {
+        unread_by_category: Default::default(),
         event: RemovalEntry {
             ids: ids.to_vec(),
             position,

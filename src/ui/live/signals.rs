@@ -106,6 +106,7 @@ mod tests {
             assert_eq!(live.unread.get_untracked(), Some(3));
             live.apply(Event::Resync);
             live.apply(Event::Removed(WithUnread {
+                unread_by_category: Default::default(),
                 event: RemovalEntry {
                     ids: vec![7],
                     position: 1,

@@ -319,9 +319,7 @@ impl Hub {
                 return;
             }
             let key = (user.unread, category.map(|c| user.category_count(c)));
-            let frame = frames
-                .entry(key)
-                .or_insert_with(|| frame_for(key.0, key.1));
+            let frame = frames.entry(key).or_insert_with(|| frame_for(key.0, key.1));
             let n = Registry::offer(
                 clients,
                 &user.clients,

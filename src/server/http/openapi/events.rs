@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use crate::model::{
-    ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent,
-    PreferencesEvent, ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
+    ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent, PreferencesEvent,
+    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
 };
 
 pub const VERSION: u32 = 1;
