@@ -8,6 +8,7 @@ mod announcements;
 mod api_doc;
 mod assets;
 mod auth;
+mod categories;
 mod cluster;
 mod contract;
 mod delivery;
