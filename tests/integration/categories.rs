@@ -511,3 +511,38 @@ async fn data_actions_and_categories_are_checked_at_the_edge() {
         json!([{"slug": "deploys", "label": "Deploys"}])
     );
 }
+
+/// On PostgreSQL a preference change is a control entry: an instance that
+/// did not handle the request applies it in log order, so its streams take
+/// the new badge and leave the muted category out of the next ones.
+#[tokio::test]
+async fn preferences_reach_the_streams_of_every_instance() {
+    let Some(one) = TestServer::start_postgres(&[]).await else {
+        return;
+    };
+    let two = one.start_sharing_db(&[]).await;
+    let admin = one.token("admin").await;
+    let alice = one.token("alice").await;
+    send(&one, &admin, json!({"title": "d1", "category": "deploys"})).await;
+    let (mut stream, connected) = two.open_stream(&alice, "").await;
+    assert_eq!(connected.json()["unread"], 1);
+    let res = put(
+        &one,
+        "/api/preferences",
+        &alice,
+        &json!({"muted": ["deploys"]}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let e = next(&mut stream, "preferences").await;
+    assert_eq!(
+        (e["unread"].as_i64().unwrap(), by_category(&e)),
+        (0, json!({"deploys": 1}))
+    );
+    send(&one, &admin, json!({"title": "d2", "category": "deploys"})).await;
+    let e = next(&mut stream, "notification").await;
+    assert_eq!(
+        (e["unread"].as_i64().unwrap(), by_category(&e)),
+        (0, json!({"deploys": 2}))
+    );
+}
