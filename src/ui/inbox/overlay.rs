@@ -11,6 +11,8 @@ pub struct Overlay {
     arrived: Vec<NotificationView>,
     read_ids: HashSet<i64>,
     read_up_to: i64,
+    /// Categories read up to a position ("mark this category read").
+    read_categories: Vec<(String, i64)>,
     archived: HashSet<i64>,
 }
 
@@ -33,8 +35,12 @@ impl Overlay {
 
     pub fn apply_read(&mut self, event: &ReadEvent) {
         self.read_ids.extend(&event.ids);
-        if let Some(up_to) = event.up_to_position {
-            self.read_up_to = self.read_up_to.max(up_to);
+        match (event.up_to_position, &event.category) {
+            (Some(up_to), None) => self.read_up_to = self.read_up_to.max(up_to),
+            (Some(up_to), Some(category)) => {
+                self.read_categories.push((category.clone(), up_to));
+            }
+            (None, _) => {}
         }
         if event.archived {
             self.archived.extend(&event.ids);
@@ -52,7 +58,11 @@ impl Overlay {
             .take(limit)
             .map(|n| {
                 let mut n = n.clone();
-                n.read |= self.read_ids.contains(&n.id) || n.position <= self.read_up_to;
+                n.read |= self.read_ids.contains(&n.id)
+                    || n.position <= self.read_up_to
+                    || self.read_categories.iter().any(|(c, up_to)| {
+                        n.category.as_deref() == Some(c.as_str()) && n.position <= *up_to
+                    });
                 n
             })
             .collect()

@@ -100,7 +100,10 @@ mod tests {
         let owner = Owner::new();
         owner.with(|| {
             let live = LiveInbox::new();
-            live.apply(Event::Connected { unread: Some(4) });
+            live.apply(Event::Connected {
+                unread: Some(4),
+                by_category: None,
+            });
             live.apply(Event::Read(ReadEvent::ids(vec![7], 3)));
             assert_eq!(live.connection.get_untracked(), Connection::Live);
             assert_eq!(live.unread.get_untracked(), Some(3));
