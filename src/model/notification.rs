@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Action, CategoryCounts, ChannelHead};
+use super::{Action, CategoryCounts, ChannelHead, Preferences};
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -98,4 +98,7 @@ pub struct InboxPage {
     /// where the browser's gap check starts.
     #[serde(default)]
     pub channels: Vec<ChannelHead>,
+    /// The user's preferences (which categories announce nothing).
+    #[serde(default)]
+    pub preferences: Preferences,
 }

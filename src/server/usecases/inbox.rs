@@ -27,7 +27,9 @@ pub async fn inbox_page(
     before: Option<i64>,
 ) -> Result<InboxPage, AppError> {
     let snapshot = snapshot(state, session, before, Some(FIRST_PAGE)).await?;
+    let preferences = crate::server::usecases::preferences::get(state, session).await?;
     Ok(InboxPage {
+        preferences,
         items: snapshot.items,
         unread: snapshot.counts.unread,
         unread_by_category: snapshot.counts.by_category,

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::{InboxActions, InboxResource};
+use super::{InboxActions, InboxResource, SelectedCategory};
 use crate::{
+    api::inbox::ClickAction,
     model::{link_opens, NotificationView},
     ui::live::LiveInbox,
 };
@@ -13,6 +14,13 @@ use crate::{
 pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
     let inbox = expect_context::<InboxResource>();
     let live = expect_context::<LiveInbox>();
+    let selected = use_context::<SelectedCategory>();
+    // The tab's notifications: those of the selected category, or all.
+    let in_tab = move |n: &NotificationView| {
+        selected.is_none_or(|SelectedCategory(s)| {
+            s.with(|s| s.is_none() || s.as_deref() == n.category.as_deref())
+        })
+    };
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new({
@@ -27,6 +35,9 @@ pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
                             let rendered = StoredValue::new(page.items);
                             let items = move || {
                                 rendered.with_value(|r| live.overlay.with(|o| o.merge(r, limit)))
+                                    .into_iter()
+                                    .filter(in_tab)
+                                    .collect::<Vec<_>>()
                             };
                             view! {
                                 <Show
@@ -94,10 +105,36 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
                     }
                         .into_any()
                 }}
+                {n.category.clone().map(|c| view! { <span class="chip" data-testid="category">{c}</span> })}
                 <time datetime=n.created_at.clone()>{when}</time>
             </div>
             {(!n.body.is_empty()).then(|| view! { <p class="body">{n.body}</p> })}
             <div class="item-actions">
+                {n
+                    .actions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| link_opens(&a.url))
+                    .map(|(i, a)| {
+                        let action = i as u8;
+                        // A new tab, so the click's record is not cut short
+                        // by leaving the page.
+                        view! {
+                            <a
+                                class="action button"
+                                href=a.url.clone()
+                                target="_blank"
+                                rel="noopener noreferrer"
+                                data-testid="action"
+                                on:click=move |_| {
+                                    actions.click.dispatch(ClickAction { id, action });
+                                }
+                            >
+                                {a.label.clone()}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
                 {n
                     .link
                     .filter(|href| link_opens(href))
@@ -111,12 +148,24 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
     }
 }
 
+/// "Mark all read", or in a category's tab "Mark <category> read": one
+/// request either way.
 #[component]
 pub fn MarkAllReadButton() -> impl IntoView {
     let actions = expect_context::<InboxActions>();
+    let selected = use_context::<SelectedCategory>()
+        .map(|SelectedCategory(s)| s)
+        .unwrap_or_else(|| RwSignal::new(None));
+    let category = move || selected.get().unwrap_or_default();
     view! {
         <ActionForm action=actions.mark_all_read attr:class="inline">
-            <button type="submit" class="link" data-testid="mark-all-read">"Mark all read"</button>
+            <input type="hidden" name="category" prop:value=category />
+            <button type="submit" class="link" data-testid="mark-all-read">
+                {move || match selected.get() {
+                    Some(c) => format!("Mark {c} read"),
+                    None => "Mark all read".to_string(),
+                }}
+            </button>
         </ActionForm>
     }
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::inbox::StartExport,
     ui::{
-        components::{InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
+        components::{CategoryTabs, InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
         live::LiveInbox,
     },
 };
@@ -22,6 +22,7 @@ pub fn HomePage() -> impl IntoView {
                     <h1>"Inbox"</h1>
                     <MarkAllReadButton />
                 </div>
+                <CategoryTabs />
                 <InboxList limit=PAGE testid="inbox" />
                 <Pager />
             </section>
