@@ -270,8 +270,8 @@ impl Inbox {
                 .category
                 .as_deref()
                 .is_none_or(|c| n.category.as_deref() == Some(c));
-            !read.ids.contains(&n.id)
-                && !(in_scope && read.up_to_position.is_some_and(|p| n.position <= p))
+            let read_up_to = in_scope && read.up_to_position.is_some_and(|p| n.position <= p);
+            !(read.ids.contains(&n.id) || read_up_to)
         });
     }
 }
