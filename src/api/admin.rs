@@ -140,3 +140,15 @@ pub async fn revoke_key(name: String) -> Result<(), AppError> {
     let session = session(&state).await?;
     keys::revoke(&state.pool, keys::admin_actor(&session)?, &name).await
 }
+
+/// Creates a category or renames it (admins).
+#[server]
+pub async fn set_category_label(
+    slug: String,
+    label: String,
+) -> Result<crate::model::Category, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::categories::set_label(&state, &session, &slug, &label).await
+}

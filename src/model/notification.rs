@@ -101,4 +101,7 @@ pub struct InboxPage {
     /// The user's preferences (which categories announce nothing).
     #[serde(default)]
     pub preferences: Preferences,
+    /// Demo mode (`HERALD_DEMO`): the page shows the demo-only export card.
+    #[serde(default)]
+    pub demo: bool,
 }

@@ -12,6 +12,7 @@ mod categories;
 mod cluster;
 mod contract;
 mod delivery;
+mod demo;
 mod event_log;
 mod group_commit;
 mod harness;

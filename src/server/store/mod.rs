@@ -10,6 +10,7 @@ pub mod categories;
 pub mod clicks;
 mod columns;
 pub mod control;
+pub mod demo;
 pub mod dialect;
 pub mod funnel;
 pub mod idempotency;

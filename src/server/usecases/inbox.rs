@@ -30,6 +30,7 @@ pub async fn inbox_page(
     let preferences = crate::server::usecases::preferences::get(state, session).await?;
     Ok(InboxPage {
         preferences,
+        demo: state.config.demo,
         items: snapshot.items,
         unread: snapshot.counts.unread,
         unread_by_category: snapshot.counts.by_category,

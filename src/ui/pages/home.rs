@@ -26,7 +26,9 @@ pub fn HomePage() -> impl IntoView {
                 <InboxList limit=PAGE testid="inbox" />
                 <Pager />
             </section>
-            <ExportCard />
+            <DemoOnly>
+                <ExportCard />
+            </DemoOnly>
         </SignedInLayout>
     }
 }
@@ -52,6 +54,21 @@ fn Pager() -> impl IntoView {
                         })}
                     </nav>
                 })
+            })}
+        </Transition>
+    }
+}
+
+/// What only demo mode shows (`HERALD_DEMO`): the server says, with the page.
+#[component]
+fn DemoOnly(children: ChildrenFn) -> impl IntoView {
+    let inbox = expect_context::<InboxResource>();
+    let children = StoredValue::new(children);
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let demo = inbox.await.map(|page| page.demo).unwrap_or(false);
+                demo.then(|| children.with_value(|c| c()))
             })}
         </Transition>
     }
