@@ -11,6 +11,7 @@ use crate::{
     model::{Action, Channel, EventName, Severity},
     server::store::{
         announcements::{self, Timing},
+        audit::{self, Actor},
         begin_write,
         dialect::{execute, fetch, Backend},
         notifications::NewAnnouncement,
@@ -166,7 +167,33 @@ pub async fn seed(pool: &Pool) -> Result<usize, StoreError> {
                 })
                 .collect(),
         };
-        let (id, _) = announcements::insert(&mut tx, &new, &channel, Timing::default()).await?;
+        let (id, published) =
+            announcements::insert(&mut tx, &new, &channel, Timing::default()).await?;
+        // Audited like any send, in its transaction (the house's rule).
+        let detail = format!(
+            "#{id} \"{}\" ({}) to {} recipient(s)",
+            new.title,
+            new.severity.as_str(),
+            published.map_or(0, |p| p.recipients)
+        );
+        let actor = Actor {
+            id: admin.map(|(id,)| id),
+            name: "herald (demo)",
+        };
+        audit::record(
+            &mut tx,
+            actor,
+            "announcement.sent",
+            &channel.to_string(),
+            &detail,
+        )
+        .await?;
+        execute!(
+            tx,
+            "UPDATE audit_log SET created_at = ? WHERE detail = ?",
+            now - item.ago,
+            &detail
+        )?;
         // Sent then, not now: the inbox shows a week that happened.
         let at = now - item.ago;
         execute!(
