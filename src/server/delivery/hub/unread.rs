@@ -137,3 +137,82 @@ impl LiveUser {
 
 /// The per-category counts as the registry keeps them.
 pub(super) type ByCategory = HashMap<String, i64>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Channel;
+    use crate::server::store::log::Span;
+
+    fn user(muted: &[&str]) -> LiveUser {
+        let seed = CounterSeed {
+            counts: Counts::default(),
+            muted: muted.iter().map(|m| m.to_string()).collect(),
+            read_all_up_to: 0,
+            spans: vec![Span {
+                channel: Channel::All,
+                from: 0,
+                to: None,
+            }],
+            head: 0,
+        };
+        LiveUser::seeded(Role::User, seed, Vec::new())
+    }
+
+    fn counts_as(category: Option<&str>, critical: bool) -> CountsAs {
+        CountsAs {
+            category: category.map(str::to_string),
+            critical,
+        }
+    }
+
+    /// The fold, per category and for the badge: a muted category moves
+    /// its own count, never the badge, unless the entry is critical; a
+    /// removal undoes exactly what its notification did.
+    #[test]
+    fn each_entry_moves_its_category_and_the_badge_unless_muted() {
+        let mut u = user(&["deploys"]);
+        let entries = [
+            counts_as(Some("deploys"), false),
+            counts_as(Some("deploys"), true),
+            counts_as(Some("billing"), false),
+            counts_as(None, false),
+        ];
+        for e in &entries {
+            u.count_notification(e);
+        }
+        assert_eq!(u.unread, 3, "the muted, non-critical one is left out");
+        assert_eq!(u.category_count("deploys"), 2);
+        assert_eq!(u.category_count("billing"), 1);
+        let none = HashSet::new();
+        for (position, e) in (1..).zip(&entries) {
+            u.count_removal(7, &Channel::All, position, &none, e);
+        }
+        assert_eq!((u.unread, u.counts().by_category.len()), (0, 0));
+        // A removal of what the user had read (one by one) moves nothing.
+        u.count_notification(&entries[2]);
+        let readers = HashSet::from([7]);
+        u.count_removal(7, &Channel::All, 9, &readers, &entries[2]);
+        assert_eq!((u.unread, u.category_count("billing")), (1, 1));
+    }
+
+    #[test]
+    fn reads_and_preferences_set_absolute_counts() {
+        let mut u = user(&[]);
+        u.count_notification(&counts_as(Some("deploys"), false));
+        let exact = Counts {
+            unread: 0,
+            by_category: [("deploys".to_string(), 1)].into(),
+        };
+        u.set_preferences(&["deploys".to_string()], &exact);
+        assert_eq!((u.unread, u.category_count("deploys")), (0, 1));
+        u.count_notification(&counts_as(Some("deploys"), false));
+        assert_eq!((u.unread, u.category_count("deploys")), (0, 2));
+        let read = Counts {
+            unread: 0,
+            by_category: [("deploys".to_string(), 0)].into(),
+        };
+        u.count_read(&read, None);
+        assert!(u.counts().by_category.is_empty(), "no zero entries kept");
+    }
+}
