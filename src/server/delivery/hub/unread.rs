@@ -185,7 +185,10 @@ mod tests {
         assert_eq!(u.category_count("deploys"), 2);
         assert_eq!(u.category_count("billing"), 1);
         let none = HashSet::new();
-        for (position, e) in (1..).zip(&entries) {
+        // Removing the muted one takes it from its tab, not from the badge.
+        u.count_removal(7, &Channel::All, 1, &none, &entries[0]);
+        assert_eq!((u.unread, u.category_count("deploys")), (3, 1));
+        for (position, e) in (2..).zip(&entries[1..]) {
             u.count_removal(7, &Channel::All, position, &none, e);
         }
         assert_eq!((u.unread, u.counts().by_category.len()), (0, 0));
