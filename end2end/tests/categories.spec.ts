@@ -58,7 +58,7 @@ test("a muted category raises no toast and no badge, and its tab still counts it
   // The tab lists only its category; reading it reads only that one.
   await tab.click();
   await expect(inbox.getByTestId("inbox").getByTestId("notification")).toHaveCount(3);
-  await inbox.getByTestId("mark-all-read").first().click();
+  await inbox.getByTestId("inbox").locator("xpath=ancestor::section[1]").getByTestId("mark-all-read").click();
   await expect(tab.getByTestId("tab-count")).toHaveText("0");
   await expect(inbox.getByTestId("unread-badge")).toHaveText(String(before - 1));
   await context.close();

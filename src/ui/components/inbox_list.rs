@@ -10,11 +10,17 @@ use crate::{
     ui::live::LiveInbox,
 };
 
+/// `by_tab`: only the selected category's (the inbox card; the bell's
+/// dropdown lists everything).
 #[component]
-pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
+pub fn InboxList(
+    limit: usize,
+    #[prop(into)] testid: String,
+    #[prop(optional)] by_tab: bool,
+) -> impl IntoView {
     let inbox = expect_context::<InboxResource>();
     let live = expect_context::<LiveInbox>();
-    let selected = use_context::<SelectedCategory>();
+    let selected = use_context::<SelectedCategory>().filter(|_| by_tab);
     // The tab's notifications: those of the selected category, or all.
     let in_tab = move |n: &NotificationView| {
         selected.is_none_or(|SelectedCategory(s)| {
@@ -151,9 +157,10 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
 /// "Mark all read", or in a category's tab "Mark <category> read": one
 /// request either way.
 #[component]
-pub fn MarkAllReadButton() -> impl IntoView {
+pub fn MarkAllReadButton(#[prop(optional)] by_tab: bool) -> impl IntoView {
     let actions = expect_context::<InboxActions>();
     let selected = use_context::<SelectedCategory>()
+        .filter(|_| by_tab)
         .map(|SelectedCategory(s)| s)
         .unwrap_or_else(|| RwSignal::new(None));
     let category = move || selected.get().unwrap_or_default();

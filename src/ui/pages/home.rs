@@ -20,10 +20,10 @@ pub fn HomePage() -> impl IntoView {
             <section class="card">
                 <div class="card-head">
                     <h1>"Inbox"</h1>
-                    <MarkAllReadButton />
+                    <MarkAllReadButton by_tab=true />
                 </div>
                 <CategoryTabs />
-                <InboxList limit=PAGE testid="inbox" />
+                <InboxList limit=PAGE testid="inbox" by_tab=true />
                 <Pager />
             </section>
             <DemoOnly>
