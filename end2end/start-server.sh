@@ -7,6 +7,8 @@ mkdir -p .e2e-data
 cd ..
 export DATABASE_URL="sqlite://end2end/.e2e-data/herald.db"
 export HERALD_DEMO=1
+# The demo's week of notifications would be in every inbox the tests count.
+export HERALD_DEMO_SEED="${HERALD_DEMO_SEED:-0}"
 # The service walkthrough's webhook receiver listens on loopback (walkthrough.spec.ts).
 export HERALD_WEBHOOK_ALLOW_PRIVATE=1
 # The example host app (embed.spec.ts) shows the bell from a second loopback origin.

@@ -45,7 +45,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "starting $HERALD_BIN on 127.0.0.1:$PAGE_PORT (demo accounts, fresh database)"
-DATABASE_URL="sqlite://$WORK/herald.db" HERALD_DEMO=1 RUST_LOG=warn \
+DATABASE_URL="sqlite://$WORK/herald.db" HERALD_DEMO=1 HERALD_DEMO_SEED=0 RUST_LOG=warn \
     LEPTOS_SITE_ADDR="127.0.0.1:$PAGE_PORT" "$HERALD_BIN" >>"$WORK/herald.log" 2>&1 &
 SERVER_PID=$!
 wait_healthy "http://127.0.0.1:$PAGE_PORT/healthz" || die "herald did not become healthy"

@@ -7,7 +7,7 @@ use leptos_router::{
     SsrMode, StaticSegment,
 };
 
-use crate::ui::pages::{AdminPage, HomePage, LoginPage, NotFound};
+use crate::ui::pages::{AdminPage, HomePage, LoginPage, NotFound, PreferencesPage};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -43,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                 <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=StaticSegment("admin") view=AdminPage ssr=SsrMode::Async />
+                <Route path=StaticSegment("preferences") view=PreferencesPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -21,6 +21,7 @@ pub async fn send_announcement(
     username: Option<String>,
     send_at: Option<String>,
     expires_at: Option<String>,
+    category: Option<String>,
 ) -> Result<SentAnnouncement, AppError> {
     use super::ssr::{session, state};
     use crate::{
@@ -54,6 +55,9 @@ pub async fn send_announcement(
         link,
         send_at,
         expires_at,
+        category,
+        data: None,
+        actions: Vec::new(),
     }
     .parse()?;
     send(&state, &admin, announcement, recipients).await
@@ -135,4 +139,16 @@ pub async fn revoke_key(name: String) -> Result<(), AppError> {
     let state = state()?;
     let session = session(&state).await?;
     keys::revoke_and_close(&state, keys::admin_actor(&session)?, &name).await
+}
+
+/// Creates a category or renames it (admins).
+#[server]
+pub async fn set_category_label(
+    slug: String,
+    label: String,
+) -> Result<crate::model::Category, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::categories::set_label(&state, &session, &slug, &label).await
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{AppError, InboxPage};
+use crate::model::{AppError, Category, InboxPage, Preferences, PreferencesEvent};
 
 /// A page of the inbox: the newest, or those older than `before` (a position).
 #[server]
@@ -24,12 +24,24 @@ pub async fn mark_read(id: i64) -> Result<i64, AppError> {
     crate::server::usecases::inbox::mark_read(&state, &session, id).await
 }
 
+/// Everything read, or (with `category`) everything of that category.
 #[server]
-pub async fn mark_all_read() -> Result<i64, AppError> {
+pub async fn mark_all_read(category: Option<String>) -> Result<i64, AppError> {
+    use super::ssr::{session, state};
+    use crate::server::domain::announcement::parse_category;
+    let state = state()?;
+    let session = session(&state).await?;
+    let category = parse_category(category.as_deref())?;
+    crate::server::usecases::inbox::mark_all_read(&state, &session, category.as_deref()).await
+}
+
+/// A click on action `action` of notification `id`: recorded once per user.
+#[server]
+pub async fn click_action(id: i64, action: u8) -> Result<bool, AppError> {
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::inbox::mark_all_read(&state, &session).await
+    crate::server::usecases::inbox::click(&state, &session, id, Some(action)).await
 }
 
 #[server]
@@ -47,4 +59,45 @@ pub async fn start_export() -> Result<String, AppError> {
     let state = state()?;
     let session = session(&state).await?;
     crate::server::usecases::export::start(&state, &session).await
+}
+
+/// Every category (the inbox's tabs, the preferences page).
+#[server]
+pub async fn list_categories() -> Result<Vec<Category>, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::categories::list(&state, &session).await
+}
+
+#[server]
+pub async fn get_preferences() -> Result<Preferences, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    crate::server::usecases::preferences::get(&state, &session).await
+}
+
+/// Saves the user's preferences: `muted` and `desktop` are comma-separated
+/// slugs (a form's checkboxes, joined).
+#[server]
+pub async fn save_preferences(
+    muted: String,
+    desktop: String,
+) -> Result<PreferencesEvent, AppError> {
+    use super::ssr::{session, state};
+    let state = state()?;
+    let session = session(&state).await?;
+    let list = |raw: &str| -> Vec<String> {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let wanted = Preferences {
+        muted: list(&muted),
+        desktop: list(&desktop),
+    };
+    crate::server::usecases::preferences::put(&state, &session, wanted).await
 }

@@ -22,6 +22,9 @@ pub struct AnnouncementSummary {
     pub recipients: i64,
     pub delivered: i64,
     pub read: i64,
+    /// Users who clicked one of its actions (each once).
+    #[serde(default)]
+    pub clicked: i64,
 }
 
 /// One line of the audit log.

@@ -14,7 +14,7 @@ use std::{collections::BTreeMap, fmt};
 
 use serde::{Deserialize, Serialize};
 
-use super::{NotificationView, UserView};
+use super::{Action, CategoryCounts, NotificationView, UserView};
 
 /// `{"success":true,"data":…}`: the answer of the admin and service routes.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -97,6 +97,18 @@ pub struct EventData {
     pub body: String,
     pub severity: Option<String>,
     pub link: Option<String>,
+    /// A category's slug (created on first use). Absent fields are left
+    /// out of the request's digest, so keys sent before they existed
+    /// still match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The sender's own JSON object (at most 4 KB serialized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub data: Option<serde_json::Value>,
+    /// At most two buttons, each `{"label","url"}` (the `link` rule).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
 }
 
 /// Optional schedule: RFC 3339 times.
@@ -161,7 +173,11 @@ impl fmt::Debug for SignedIn {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationPage {
     pub items: Vec<NotificationView>,
+    /// The badge: unread, muted categories left out (never `critical`).
     pub unread: i64,
+    /// Unread per category, muted ones included.
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
+    pub unread_by_category: CategoryCounts,
     /// Pass as `?before=` for the next (older) page; `null` at the end.
     pub next_before: Option<i64>,
 }

@@ -4,7 +4,7 @@ use std::{borrow::Cow, fmt, str::FromStr};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{limits::EVENT_NAME_MAX, Channel, NotificationView};
+use super::{limits::EVENT_NAME_MAX, CategoryCounts, Channel, NotificationView};
 
 /// An SSE event name: 1..=64 chars of `[A-Za-z0-9._-]`, starting with a
 /// letter. The only way to make one is [`EventName::parse`] (or a constant
@@ -24,6 +24,7 @@ impl EventName {
     pub const NOTIFICATION_REMOVED: EventName = EventName(Cow::Borrowed("notification.removed"));
     pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
     pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
+    pub const PREFERENCES: EventName = EventName(Cow::Borrowed("preferences"));
 
     pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
         let mut chars = raw.chars();
@@ -78,7 +79,11 @@ impl<'de> Deserialize<'de> for EventName {
 pub struct ConnectedEvent {
     pub client_id: u64,
     pub user_id: i64,
+    /// The badge: unread, muted categories left out (never `critical`).
     pub unread: i64,
+    /// Unread per category, muted ones included (the whole map).
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
+    pub unread_by_category: CategoryCounts,
     /// RFC 3339, UTC.
     pub timestamp: String,
 }
@@ -108,7 +113,22 @@ pub struct ResyncEvent {
 pub struct WithUnread<T> {
     #[serde(flatten)]
     pub event: T,
+    /// The count of the entry's category after it (absent: uncategorised).
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
+    pub unread_by_category: CategoryCounts,
+    /// The badge after it: unread, muted categories left out.
     pub unread: i64,
+}
+
+impl<T> WithUnread<T> {
+    /// `event` with the badge only (no category moved).
+    pub fn new(event: T, unread: i64) -> WithUnread<T> {
+        WithUnread {
+            event,
+            unread_by_category: CategoryCounts::new(),
+            unread,
+        }
+    }
 }
 
 /// A notification entry of the log: the notification, and where it sits in
@@ -160,6 +180,13 @@ pub struct ReadEvent {
     pub up_to_position: Option<i64>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub archived: bool,
+    /// With `up_to_seq`: only this category's notifications were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Unread per category after the read (the whole map).
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
+    pub unread_by_category: CategoryCounts,
+    /// The badge after the read: unread, muted categories left out.
     pub unread: i64,
 }
 
@@ -174,6 +201,8 @@ impl ReadEvent {
             ids,
             up_to_position: None,
             archived: false,
+            category: None,
+            unread_by_category: CategoryCounts::new(),
             unread,
         }
     }
@@ -184,6 +213,8 @@ impl ReadEvent {
             ids: Vec::new(),
             up_to_position: Some(position),
             archived: false,
+            category: None,
+            unread_by_category: CategoryCounts::new(),
             unread,
         }
     }
@@ -194,6 +225,8 @@ impl ReadEvent {
             ids,
             up_to_position: None,
             archived: true,
+            category: None,
+            unread_by_category: CategoryCounts::new(),
             unread,
         }
     }

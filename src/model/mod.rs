@@ -9,6 +9,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod category;
 pub mod channel;
 pub mod error;
 pub mod events;
@@ -23,6 +24,9 @@ pub mod webhooks;
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
 pub use api::{Envelope, ErrorBody, StreamStats};
+pub use category::{
+    Action, Category, CategoryCounts, Clicked, Preferences, PreferencesEvent, ReadAllBody,
+};
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
 pub use events::{

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ChannelHead;
+use super::{Action, CategoryCounts, ChannelHead, Preferences};
 
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -66,6 +66,16 @@ pub struct NotificationView {
     pub severity: Severity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Its category's slug (stored once, with the announcement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// The sender's own JSON object, as sent (at most 4 KB serialized).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub data: Option<serde_json::Value>,
+    /// At most two buttons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
     /// RFC 3339, UTC.
     pub created_at: String,
     pub read: bool,
@@ -75,7 +85,11 @@ pub struct NotificationView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxPage {
     pub items: Vec<NotificationView>,
+    /// The badge: unread, muted categories left out (never `critical`).
     pub unread: i64,
+    /// Unread per category (muted ones included): the tabs' counts.
+    #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
+    pub unread_by_category: CategoryCounts,
     /// The log position this page was read at, so the stream can resume
     /// right after it. `last_seq` on the wire (the SPEC's name).
     #[serde(rename = "last_seq")]
@@ -84,4 +98,10 @@ pub struct InboxPage {
     /// where the browser's gap check starts.
     #[serde(default)]
     pub channels: Vec<ChannelHead>,
+    /// The user's preferences (which categories announce nothing).
+    #[serde(default)]
+    pub preferences: Preferences,
+    /// Demo mode (`HERALD_DEMO`): the page shows the demo-only export card.
+    #[serde(default)]
+    pub demo: bool,
 }

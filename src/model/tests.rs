@@ -78,6 +78,9 @@ fn the_users_own_routes_are_bare() {
         json!({"id": 2, "username": "alice", "role": "user"}),
     );
     let item = NotificationView {
+        category: None,
+        data: None,
+        actions: Vec::new(),
         id: 5,
         position: 5,
         title: "Hi".into(),
@@ -89,6 +92,7 @@ fn the_users_own_routes_are_bare() {
     };
     pinned(
         NotificationPage {
+            unread_by_category: Default::default(),
             items: vec![item],
             unread: 1,
             next_before: Some(5),
@@ -103,6 +107,7 @@ fn the_users_own_routes_are_bare() {
     // The last page says so with `null`, not by leaving the field out.
     pinned(
         NotificationPage {
+            unread_by_category: Default::default(),
             items: vec![],
             unread: 0,
             next_before: None,
@@ -123,6 +128,9 @@ fn request_bodies() {
     );
     // The README's broadcast, and its schedule fields at the top level.
     let data = EventData {
+        category: None,
+        data: None,
+        actions: Vec::new(),
         title: "Maintenance at 22:00".into(),
         body: "Ten minutes.".into(),
         severity: Some("warning".into()),

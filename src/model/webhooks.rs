@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Severity;
 
-/// What an endpoint can subscribe to. `notification.clicked` is accepted
-/// but nothing sends it yet: the inbox has no actions to click.
+/// What an endpoint can subscribe to. `notification.clicked` is sent on a
+/// user's first click on one of a notification's actions.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum WebhookEvent {
@@ -144,6 +144,19 @@ pub struct NotificationReadData {
     pub archived: bool,
     /// The user's unread count after it.
     pub unread: i64,
+}
+
+/// `data` of `notification.clicked`: a user's first click on one of a
+/// notification's actions (later clicks of theirs send nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationClickedData {
+    pub user_id: i64,
+    pub username: String,
+    /// The notification (its id in the inbox API).
+    pub id: i64,
+    pub announcement_id: i64,
+    /// Which action: 0 or 1.
+    pub action: u8,
 }
 
 /// `data` of `notification.delivered`: one batch of the funnel's

@@ -21,6 +21,9 @@ pub struct Config {
     pub jwt_secret: Option<SecretSlice<u8>>,
     pub ping_interval: Duration,
     pub demo: bool,
+    /// In demo mode, a week of example notifications in an empty log
+    /// (`HERALD_DEMO_SEED`, default on; the tests turn it off).
+    pub demo_seed: bool,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     /// Per-client queue length before the client is told to `resync`.
@@ -213,6 +216,7 @@ impl Config {
             jwt_secret,
             ping_interval: Duration::from_secs(ping_secs),
             demo: parse_flag(&get, "HERALD_DEMO")?,
+            demo_seed: parse_flag_or(&get, "HERALD_DEMO_SEED", true)?,
             secure_cookies: parse_flag(&get, "HERALD_SECURE_COOKIES")?,
             session_ttl: Duration::from_secs(session_hours * 3600),
             client_queue,

@@ -107,6 +107,12 @@ impl AppState {
             .map_err(|e| StartError::Hash(format!("starting hashing threads: {e}")))?;
         if config.demo {
             seed_demo_users(&pool, &hashers).await?;
+            if config.demo_seed {
+                let n = crate::server::store::demo::seed(&pool).await?;
+                if n > 0 {
+                    tracing::info!(notifications = n, "demo: seeded a week of notifications");
+                }
+            }
         }
         // Export files written by an older version may be world-readable.
         let exports = config.exports_dir();

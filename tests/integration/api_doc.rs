@@ -255,6 +255,17 @@ async fn real_frames_of_every_kind_pass_the_served_event_schemas() {
     let up_to = checked.until(&mut stream, "notification.read").await.json();
     assert!(up_to["up_to_seq"].is_i64(), "{up_to}");
 
+    let saved = server
+        .http
+        .put(server.url("/api/preferences"))
+        .bearer_auth(&alice)
+        .json(&json!({ "muted": [], "desktop": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    checked.until(&mut stream, "preferences").await;
+
     let retracted = server
         .delete(&format!("/api/announcements/{announcement}"), &admin)
         .await;

@@ -419,6 +419,7 @@ async fn an_instance_killed_mid_publish_leaves_nothing_half_done() {
             .env("DATABASE_URL", &url)
             .env("HERALD_JWT_SECRET", "test-secret-test-secret-test-secret!")
             .env("HERALD_DEMO", "1")
+            .env("HERALD_DEMO_SEED", "0")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("LEPTOS_SITE_ROOT", "target/site")
             .env("RUST_LOG", "warn")

@@ -102,6 +102,9 @@ async fn turns_queued_behind_one_another_share_one_commit_and_each_keeps_its_fat
         tokio::spawn(async move {
             let mut turn = publisher.begin().await.unwrap();
             let new = NewAnnouncement {
+                category: None,
+                data: None,
+                actions: Vec::new(),
                 sender_id: Some(1),
                 sender_key_id: None,
                 event: EventName::NOTIFICATION,

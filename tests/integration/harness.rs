@@ -71,6 +71,8 @@ impl TestServer {
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), db),
             ("HERALD_DEMO".into(), "1".into()),
+            // The demo's week of notifications would be in every inbox.
+            ("HERALD_DEMO_SEED".into(), "0".into()),
             (
                 "HERALD_JWT_SECRET".into(),
                 "test-secret-test-secret-test-secret!".into(),

@@ -604,3 +604,64 @@ async fn the_admin_console_lists_endpoints_and_their_attempts_without_secrets() 
     assert!(html.contains("announcement.sent 204"), "its last attempt");
     assert!(!html.contains(&secret), "never the secret");
 }
+
+/// Issue 19: a user's first click on an action sends `notification.clicked`;
+/// their later clicks send nothing (messages go out in order, so the read
+/// after them would come after any such message).
+#[tokio::test]
+async fn the_first_click_on_an_action_sends_notification_clicked() {
+    let server = TestServer::start_with(RECEIVER_ENV).await;
+    let admin = server.token("admin").await;
+    let receiver = Receiver::start().await;
+    let events = ["notification.clicked", "notification.read"];
+    let (_, secret) = register(&server, &admin, &receiver.url(), &events).await;
+    let res = server
+        .post_json(
+            "/api/sse/broadcast",
+            &admin,
+            &json!({ "data": { "title": "Review", "actions": [{ "label": "Open", "url": "/x" }] } }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let announcement = res.json::<Value>().await.unwrap()["data"]["id"]
+        .as_i64()
+        .unwrap();
+    let alice = server.token("alice").await;
+    let alice_id = server.user_id(&alice).await;
+    let page = server.get_json("/api/notifications", &alice).await;
+    let position = page["items"][0]["id"].as_i64().unwrap();
+    for _ in 0..2 {
+        let res = server
+            .post_json(
+                &format!("/api/notifications/{position}/click"),
+                &alice,
+                &json!({ "action": 0 }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let res = server
+        .post_json(
+            &format!("/api/notifications/{position}/read"),
+            &alice,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let got = receiver.wait_accepted(2).await;
+    let types: Vec<Value> = got.iter().map(|r| r.json()["type"].clone()).collect();
+    assert_eq!(
+        types,
+        [json!("notification.clicked"), json!("notification.read")]
+    );
+    let body = got[0].json();
+    assert_eq!(body["data"]["user_id"], alice_id);
+    assert_eq!(body["data"]["id"], position);
+    assert_eq!(body["data"]["announcement_id"], announcement);
+    assert_eq!(body["data"]["action"], 0);
+    verifier(&secret)
+        .verify(&got[0].body, &got[0].headers)
+        .expect("verifies");
+    assert_eq!(receiver.all().len(), 2, "one message per first click");
+}

@@ -3,13 +3,16 @@
 //! (its SSE name, id and data) is [`wire`]'s; use cases never touch SSE
 //! and the hub never knows which use case spoke.
 
-use crate::model::{ReadEvent, UserProgress};
+use crate::model::{PreferencesEvent, ReadEvent, UserProgress};
 use crate::server::{
     delivery::{
         hub::{Hub, Target},
         wire,
     },
-    store::{announcements::Removal, notifications::Published},
+    store::{
+        announcements::Removal,
+        notifications::{Counts, Published},
+    },
 };
 
 #[derive(Debug, Clone)]
@@ -21,6 +24,12 @@ pub enum DomainEvent {
     /// Some of a user's notifications were marked read; `read.unread` is
     /// exact at that write. What every tab of theirs is sent, as it is.
     NotificationsRead { user_id: i64, read: ReadEvent },
+    /// A user saved their preferences; `preferences.unread` and its
+    /// per-category counts are exact at that write (muting applied).
+    PreferencesChanged {
+        user_id: i64,
+        preferences: PreferencesEvent,
+    },
     /// Progress of a user's long-running task.
     Progress(UserProgress),
     /// One session ended (logout): its streams must close.
@@ -37,26 +46,48 @@ impl DomainEvent {
             DomainEvent::Notified(published) => {
                 let template = wire::notification(&published);
                 let to = &published.entry.channel;
-                hub.apply_notification(to, published.entry.position, |unread| {
-                    template.with_unread(unread)
-                })
+                let counts_as = published.counts_as();
+                let category = counts_as.category.as_deref();
+                hub.apply_notification(
+                    to,
+                    published.entry.position,
+                    &counts_as,
+                    |unread, in_category| template.with_counts(unread, category.zip(in_category)),
+                )
             }
             DomainEvent::Removed(removal) => {
                 let template = wire::removal(&removal.entry, removal.removes);
+                let category = removal.counts_as.category.as_deref();
                 hub.apply_removal(
                     &removal.entry.channel,
                     &removal.entry.channel,
                     removal.entry.position,
                     removal.removes,
                     &removal.readers,
-                    |unread| template.with_unread(unread),
+                    &removal.counts_as,
+                    |unread, in_category| template.with_counts(unread, category.zip(in_category)),
                 )
             }
             DomainEvent::NotificationsRead { user_id, read } => hub.apply_read(
                 user_id,
-                read.unread,
-                read.up_to_position,
+                &Counts {
+                    unread: read.unread,
+                    by_category: read.unread_by_category.clone(),
+                },
+                read.up_to_position.filter(|_| read.category.is_none()),
                 &wire::read(&read),
+            ),
+            DomainEvent::PreferencesChanged {
+                user_id,
+                preferences,
+            } => hub.apply_preferences(
+                user_id,
+                &preferences.preferences.muted,
+                &Counts {
+                    unread: preferences.unread,
+                    by_category: preferences.unread_by_category.clone(),
+                },
+                &wire::preferences(&preferences),
             ),
             DomainEvent::Progress(UserProgress { user_id, progress }) => {
                 hub.publish(&Target::User(user_id), &wire::progress(&progress))

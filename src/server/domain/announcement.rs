@@ -11,7 +11,12 @@
 //! that result once its time has come.
 
 use crate::{
-    model::{limits, AppError, EventName, Severity},
+    model::{
+        category::{
+            category_slug_ok, ACTIONS_MAX, ACTION_LABEL_MAX, CATEGORY_SLUG_MAX, DATA_MAX_BYTES,
+        },
+        limits, Action, AppError, EventName, Severity,
+    },
     server::domain::at_most,
 };
 
@@ -30,6 +35,12 @@ pub struct AnnouncementDraft {
     /// RFC 3339, or `YYYY-MM-DDTHH:MM` (UTC, as an HTML datetime input sends it).
     pub send_at: Option<String>,
     pub expires_at: Option<String>,
+    /// A category's slug; created on first use.
+    pub category: Option<String>,
+    /// The sender's own JSON object.
+    pub data: Option<serde_json::Value>,
+    /// At most two buttons.
+    pub actions: Vec<Action>,
 }
 
 /// A draft that passed every rule: trimmed, defaults filled in, times in unix
@@ -43,6 +54,9 @@ pub struct Announcement {
     link: Option<String>,
     send_at: Option<i64>,
     expires_at: Option<i64>,
+    category: Option<String>,
+    data: Option<serde_json::Value>,
+    actions: Vec<Action>,
 }
 
 impl AnnouncementDraft {
@@ -72,8 +86,11 @@ impl AnnouncementDraft {
         };
         let link = match self.link.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(link) => Some(parse_link(link)?),
+            Some(link) => Some(parse_link("link", link)?),
         };
+        let category = parse_category(self.category.as_deref())?;
+        let data = parse_data(self.data)?;
+        let actions = parse_actions(self.actions)?;
         Ok(Announcement {
             event,
             title,
@@ -82,6 +99,9 @@ impl AnnouncementDraft {
             link,
             send_at,
             expires_at,
+            category,
+            data,
+            actions,
         })
     }
 }
@@ -128,6 +148,74 @@ impl Announcement {
     pub fn expires_at(&self) -> Option<i64> {
         self.expires_at
     }
+
+    pub fn category(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+
+    pub fn data(&self) -> Option<&serde_json::Value> {
+        self.data.as_ref()
+    }
+
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
+    }
+}
+
+/// A category slug as a user or admin typed it: trimmed; blank is none.
+pub fn parse_category(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(slug) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if !category_slug_ok(slug) {
+        return Err(AppError::invalid(
+            "category",
+            format!(
+                "must be 1 to {CATEGORY_SLUG_MAX} characters of a-z, 0-9, '-' or '_', starting with a letter"
+            ),
+        ));
+    }
+    Ok(Some(slug.to_string()))
+}
+
+/// The sender's object, capped so that one announcement cannot bloat every
+/// stream and page it travels in.
+fn parse_data(raw: Option<serde_json::Value>) -> Result<Option<serde_json::Value>, AppError> {
+    let Some(data) = raw.filter(|d| !d.is_null()) else {
+        return Ok(None);
+    };
+    if !data.is_object() {
+        return Err(AppError::invalid("data", "must be a JSON object"));
+    }
+    let size = serde_json::to_vec(&data).map_or(usize::MAX, |b| b.len());
+    if size > DATA_MAX_BYTES {
+        return Err(AppError::invalid(
+            "data",
+            format!("must be at most {DATA_MAX_BYTES} bytes as JSON (got {size})"),
+        ));
+    }
+    Ok(Some(data))
+}
+
+/// At most two buttons, each a label and a link the inbox may open.
+fn parse_actions(raw: Vec<Action>) -> Result<Vec<Action>, AppError> {
+    if raw.len() > ACTIONS_MAX {
+        return Err(AppError::invalid(
+            "actions",
+            format!("at most {ACTIONS_MAX} actions"),
+        ));
+    }
+    raw.into_iter()
+        .map(|action| {
+            let label = action.label.trim().to_string();
+            if label.is_empty() {
+                return Err(AppError::invalid("actions.label", "is required"));
+            }
+            at_most("actions.label", &label, ACTION_LABEL_MAX)?;
+            let url = parse_link("actions.url", action.url.trim())?;
+            Ok(Action { label, url })
+        })
+        .collect()
 }
 
 fn after_the_send_time() -> AppError {
@@ -174,6 +262,7 @@ fn is_reserved(name: &EventName) -> bool {
         EventName::NOTIFICATION_REMOVED,
         EventName::RESYNC,
         EventName::PROGRESS,
+        EventName::PREFERENCES,
     ]
     .iter()
     .any(|reserved| reserved == name)
@@ -181,11 +270,11 @@ fn is_reserved(name: &EventName) -> bool {
 
 /// Only what the link rule (`model::link_opens`) lets an inbox open: a
 /// `javascript:` link would run in every recipient's session.
-fn parse_link(link: &str) -> Result<String, AppError> {
-    at_most("link", link, limits::LINK_MAX)?;
+fn parse_link(field: &str, link: &str) -> Result<String, AppError> {
+    at_most(field, link, limits::LINK_MAX)?;
     if !crate::model::link_opens(link) {
         return Err(AppError::invalid(
-            "link",
+            field,
             "must be an http(s) URL or a path starting with a single /",
         ));
     }
@@ -221,6 +310,9 @@ mod tests {
     #[test]
     fn a_full_draft_keeps_every_field() {
         let parsed = AnnouncementDraft {
+            category: None,
+            data: None,
+            actions: Vec::new(),
             event: Some(" deploy.done ".into()),
             title: " Deployed ".into(),
             body: " v2 is out \n".into(),
@@ -453,6 +545,70 @@ mod tests {
                 "expires_at",
                 "must be after the send time"
             ))
+        );
+    }
+    #[test]
+    fn categories_are_slugs() {
+        let parsed = with(|d| d.category = Some(" deploys ".into())).unwrap();
+        assert_eq!(parsed.category(), Some("deploys"));
+        assert_eq!(
+            with(|d| d.category = Some(" ".into())).unwrap().category(),
+            None
+        );
+        let err = with(|d| d.category = Some("Deploys!".into())).unwrap_err();
+        assert!(
+            matches!(&err, AppError::Invalid { field, .. } if field == "category"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn data_is_an_object_of_at_most_4_kb() {
+        let fits = serde_json::json!({"k": "x".repeat(DATA_MAX_BYTES - 8)});
+        assert_eq!(serde_json::to_vec(&fits).unwrap().len(), DATA_MAX_BYTES);
+        assert!(with(|d| d.data = Some(fits)).is_ok());
+        let over = serde_json::json!({"k": "x".repeat(DATA_MAX_BYTES - 7)});
+        let err = with(|d| d.data = Some(over)).unwrap_err();
+        assert!(
+            matches!(&err, AppError::Invalid { field, .. } if field == "data"),
+            "{err:?}"
+        );
+        assert_eq!(
+            with(|d| d.data = Some(serde_json::json!([1]))),
+            invalid("data", "must be a JSON object")
+        );
+        assert_eq!(
+            with(|d| d.data = Some(serde_json::Value::Null))
+                .unwrap()
+                .data(),
+            None
+        );
+    }
+
+    #[test]
+    fn at_most_two_actions_with_labels_and_safe_links() {
+        let action = |label: &str, url: &str| Action {
+            label: label.into(),
+            url: url.into(),
+        };
+        let two =
+            with(|d| d.actions = vec![action(" Open ", "/x"), action("Pay", "https://e.x/p")])
+                .unwrap();
+        assert_eq!(two.actions()[0], action("Open", "/x"));
+        assert_eq!(
+            with(|d| d.actions = vec![action("a", "/a"); 3]),
+            invalid("actions", "at most 2 actions")
+        );
+        assert_eq!(
+            with(|d| d.actions = vec![action(" ", "/a")]),
+            invalid("actions.label", "is required")
+        );
+        assert_eq!(
+            with(|d| d.actions = vec![action("x", "javascript:alert(1)")]),
+            invalid(
+                "actions.url",
+                "must be an http(s) URL or a path starting with a single /"
+            )
         );
     }
 }

@@ -143,13 +143,14 @@ pub async fn notifications(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<NotificationPage>, AppError> {
     let Query(query) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
-    let (items, unread) =
+    let (items, counts) =
         usecases::inbox::page(&state, &session, query.before, query.limit).await?;
     // The cursor for the next (older) page; absent once the list is exhausted.
     let next_before = items.last().map(|n| n.position);
     Ok(Json(NotificationPage {
         items,
-        unread,
+        unread: counts.unread,
+        unread_by_category: counts.by_category,
         next_before,
     }))
 }
@@ -173,25 +174,6 @@ pub async fn mark_read(
 ) -> Result<StatusCode, AppError> {
     usecases::inbox::mark_read(&state, &session, id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Mark everything in the inbox read.
-#[utoipa::path(
-    post,
-    path = "/api/notifications/read-all",
-    tag = "inbox",
-    responses(
-        (status = 200, description = "The new unread count (0).", body = UnreadCount),
-        Unauthorized, Forbidden, Unavailable,
-    ),
-    security(("session_cookie" = []), ("session_bearer" = []))
-)]
-pub async fn mark_all_read(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Json<UnreadCount>, AppError> {
-    let unread = usecases::inbox::mark_all_read(&state, &session).await?;
-    Ok(Json(UnreadCount { unread }))
 }
 
 /// Open streams, in total and per user id.
@@ -227,6 +209,9 @@ fn parse(
         link: data.link,
         send_at: timing.send_at,
         expires_at: timing.expires_at,
+        category: data.category,
+        data: data.data,
+        actions: data.actions,
     }
     .parse()
 }

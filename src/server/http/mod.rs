@@ -10,6 +10,7 @@ mod json;
 mod metrics;
 pub mod openapi;
 mod pages;
+mod prefs;
 pub mod sdk;
 mod server_fns;
 mod stream_tickets;
@@ -69,7 +70,10 @@ fn user_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api::me))
         .routes(routes!(api::notifications))
-        .routes(routes!(api::mark_all_read))
+        .routes(routes!(prefs::mark_all_read))
+        .routes(routes!(prefs::click))
+        .routes(routes!(prefs::categories))
+        .routes(routes!(prefs::get_preferences, prefs::put_preferences))
         .routes(routes!(api::mark_read))
         .routes(routes!(api::archive))
         .routes(routes!(stream_tickets::create))
@@ -81,6 +85,7 @@ fn other_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(api::login))
         .routes(routes!(api::logout))
+        .routes(routes!(prefs::set_category))
         .routes(routes!(api::start_export))
         .routes(routes!(api::export_result))
         .routes(routes!(api::history))

@@ -112,13 +112,13 @@ async fn open(
     let user_id = session.user.id;
     let Attached {
         subscription,
-        unread,
+        counts,
         applied,
         spans,
     } = attach(state, session).await?;
 
     let mut pending = VecDeque::new();
-    pending.push_back(wire::connected(subscription.id, user_id, unread, RETRY));
+    pending.push_back(wire::connected(subscription.id, user_id, &counts, RETRY));
     let skip_through = applied;
     if let Some(after) = resume_after {
         let mut snapshot = store::begin_read(&state.pool).await?;
@@ -144,13 +144,25 @@ async fn open(
                 // Too far behind to replay: have the client refetch, and only stream what is newer.
                 pending.push_back(wire::resync("too far behind to replay"));
             } else {
-                // Replayed frames carry the count now (at `applied`).
+                // Replayed frames carry the counts now (at `applied`).
                 for entry in replay {
-                    let template = match &entry {
-                        Replayed::Notification(published) => wire::notification(published),
-                        Replayed::Removal { entry, removes } => wire::removal(entry, *removes),
+                    let (template, category) = match &entry {
+                        Replayed::Notification(published) => (
+                            wire::notification(published),
+                            published.notification.category.as_deref(),
+                        ),
+                        Replayed::Removal {
+                            entry,
+                            removes,
+                            counts_as,
+                        } => (
+                            wire::removal(entry, *removes),
+                            counts_as.category.as_deref(),
+                        ),
                     };
-                    pending.push_back(template.with_unread(unread));
+                    let in_category =
+                        category.map(|c| (c, counts.by_category.get(c).copied().unwrap_or(0)));
+                    pending.push_back(template.with_counts(counts.unread, in_category));
                 }
                 state.hub.note_delivered(user_id, applied);
             }

@@ -6,7 +6,7 @@ use crate::model::{AnnouncementSummary, Channel, EventName, NotificationView, Se
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Kind},
-    notifications::{NewAnnouncement, Published},
+    notifications::{CountsAs, NewAnnouncement, Published},
     now_ms, rfc3339, Pool, StoreError, Tx,
 };
 
@@ -24,6 +24,8 @@ pub struct Removal {
     pub entry: Entry,
     pub removes: i64,
     pub readers: Vec<i64>,
+    /// The removed notification's category and severity.
+    pub counts_as: CountsAs,
 }
 
 /// Stores the announcement in the caller's transaction (begun with
@@ -46,13 +48,17 @@ pub async fn insert(
     } else {
         Some(log::advance(tx, channel).await?)
     };
+    if let Some(category) = &new.category {
+        crate::server::store::categories::ensure(tx, category).await?;
+    }
     let (id,): (i64,) = fetch!(
         tx,
         fetch_one,
         (i64,),
         "INSERT INTO announcements
-           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin, sender_key_id, sent_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+           (sender_id, event, title, body, severity, link, target, recipients, created_at, status, send_at, expires_at, origin, sender_key_id, sent_at,
+            category, data, actions)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         new.sender_id,
         &new.event,
         &new.title,
@@ -67,7 +73,10 @@ pub async fn insert(
         timing.expires_at,
         new.origin(),
         new.sender_key_id,
-        head.map(|_| now)
+        head.map(|_| now),
+        &new.category,
+        new.data.as_ref().map(|d| d.to_string()),
+        (!new.actions.is_empty()).then(|| crate::server::store::dialect::json_list(&new.actions))
     )?;
     let Some((offset, members)) = head else {
         return Ok((id, None));
@@ -102,6 +111,9 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         severity: Severity,
         link: Option<String>,
         target: Channel,
+        category: Option<String>,
+        data: Option<String>,
+        actions: Option<String>,
     }
     // Claimed inside the transaction, so a second scheduler cannot send it twice.
     let row: Option<Row> = fetch!(
@@ -109,7 +121,7 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         fetch_optional,
         Row,
         "UPDATE announcements SET status = 'sent' WHERE id = ? AND status = 'scheduled' AND send_at <= {now_ms}
-         RETURNING sender_id, sender_key_id, event, title, body, severity, link, target",
+         RETURNING sender_id, sender_key_id, event, title, body, severity, link, target, category, data, actions",
         id
     )?;
     let Some(row) = row else { return Ok(None) };
@@ -121,6 +133,9 @@ pub async fn send_scheduled(tx: &mut Tx, id: i64) -> Result<Option<Published>, S
         body: row.body,
         severity: row.severity,
         link: row.link,
+        category: row.category,
+        data: crate::server::store::notifications::stored_data(row.data.as_deref()),
+        actions: crate::server::store::notifications::stored_actions(row.actions.as_deref()),
     };
     Ok(Some(publish(tx, id, &new, &row.target).await?))
 }
@@ -164,6 +179,9 @@ fn published(
             body: new.body.clone(),
             severity: new.severity,
             link: new.link.clone(),
+            category: new.category.clone(),
+            data: new.data.clone(),
+            actions: new.actions.clone(),
             created_at: rfc3339(now),
             read: false,
         },
@@ -182,18 +200,22 @@ pub async fn remove(
     status: &str,
 ) -> Result<Option<Option<Removal>>, StoreError> {
     let now = now_ms();
-    let claimed: Option<(Channel,)> = fetch!(
+    let claimed: Option<(Channel, Option<String>, Severity)> = fetch!(
         tx,
         fetch_optional,
-        (Channel,),
+        (Channel, Option<String>, Severity),
         "UPDATE announcements SET status = ?, removed_at = ? WHERE id = ? AND status IN ('scheduled', 'sent')
-         RETURNING target",
+         RETURNING target, category, severity",
         status,
         now,
         id
     )?;
-    let Some((channel,)) = claimed else {
+    let Some((channel, category, severity)) = claimed else {
         return Ok(None);
+    };
+    let counts_as = CountsAs {
+        category,
+        critical: severity == Severity::Critical,
     };
     let sent: Option<(i64,)> = fetch!(
         tx,
@@ -219,6 +241,7 @@ pub async fn remove(
         entry,
         removes,
         readers,
+        counts_as,
     })))
 }
 
@@ -250,6 +273,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
         recipients: i64,
         delivered: i64,
         read: i64,
+        clicked: i64,
         sender: Option<String>,
     }
     let mut conn = pool.acquire().await?;
@@ -258,7 +282,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
         fetch_all,
         Row,
         "SELECT a.id, a.title, a.severity, a.target, a.status, a.created_at, a.send_at, a.expires_at,
-                a.recipients, a.delivered_count AS delivered, a.read_count AS read,
+                a.recipients, a.delivered_count AS delivered, a.read_count AS read, a.click_count AS clicked,
                 COALESCE((SELECT username FROM users u WHERE u.id = a.sender_id),
                          (SELECT 'key:' || k.name FROM api_keys k WHERE k.id = a.sender_key_id)) AS sender
          FROM announcements a WHERE a.origin = 'admin' ORDER BY a.id DESC LIMIT ?",
@@ -279,6 +303,7 @@ pub async fn history(pool: &Pool, limit: i64) -> Result<Vec<AnnouncementSummary>
             recipients: r.recipients,
             delivered: r.delivered,
             read: r.read,
+            clicked: r.clicked,
         })
         .collect())
 }

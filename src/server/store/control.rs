@@ -1,8 +1,16 @@
-//! Control entries (PostgreSQL, issue 10): a user's read, appended in the
-//! publishing turn like a notification, so that every instance's follower
-//! sets that user's counter to the exact count at that position, in order.
+//! Control entries (PostgreSQL, issue 10): a user's read (and, issue 19,
+//! their preference change), appended in the publishing turn like a
+//! notification, so that every instance's follower sets that user's
+//! counter to the exact counts at that position, in order.
 
-use crate::model::ReadEvent;
+use crate::model::{PreferencesEvent, ReadEvent};
+
+/// A control entry as a follower applies it.
+#[derive(Debug, Clone)]
+pub enum Control {
+    Read(ReadEvent),
+    Preferences(PreferencesEvent),
+}
 use crate::server::store::{
     dialect::{execute, fetch},
     now_ms, Pool, StoreError, Tx,
@@ -22,18 +30,37 @@ pub async fn append_read(tx: &mut Tx, user_id: i64, read: &ReadEvent) -> Result<
     Ok(())
 }
 
-/// Reads after `after`, up to `up_to`, oldest first, at most `limit`.
+/// A preference change, in the caller's publishing turn.
+pub async fn append_preferences(
+    tx: &mut Tx,
+    user_id: i64,
+    preferences: &PreferencesEvent,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(preferences).unwrap_or_else(|_| "{}".into());
+    execute!(
+        tx,
+        "INSERT INTO control_entries (position, kind, user_id, payload, created_at)
+         VALUES (nextval('events_position'), 'preferences', ?, ?, ?)",
+        user_id,
+        payload,
+        now_ms()
+    )?;
+    Ok(())
+}
+
+/// Control entries after `after`, up to `up_to`, oldest first, at most
+/// `limit`: `(position, user_id, entry)`.
 pub async fn reads_after(
     tx: &mut Tx,
     after: i64,
     up_to: i64,
     limit: i64,
-) -> Result<Vec<(i64, i64, ReadEvent)>, StoreError> {
-    let rows: Vec<(i64, i64, String)> = fetch!(
+) -> Result<Vec<(i64, i64, Control)>, StoreError> {
+    let rows: Vec<(i64, String, i64, String)> = fetch!(
         tx,
         fetch_all,
-        (i64, i64, String),
-        "SELECT position, user_id, payload FROM control_entries
+        (i64, String, i64, String),
+        "SELECT position, kind, user_id, payload FROM control_entries
          WHERE position > ? AND position <= ? ORDER BY position LIMIT ?",
         after,
         up_to,
@@ -41,9 +68,12 @@ pub async fn reads_after(
     )?;
     Ok(rows
         .into_iter()
-        .filter_map(|(position, user_id, payload)| {
-            let read = serde_json::from_str(&payload).ok()?;
-            Some((position, user_id, read))
+        .filter_map(|(position, kind, user_id, payload)| {
+            let entry = match kind.as_str() {
+                "preferences" => Control::Preferences(serde_json::from_str(&payload).ok()?),
+                _ => Control::Read(serde_json::from_str(&payload).ok()?),
+            };
+            Some((position, user_id, entry))
         })
         .collect())
 }

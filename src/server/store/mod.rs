@@ -6,14 +6,18 @@
 pub mod announcements;
 pub mod api_keys;
 pub mod audit;
+pub mod categories;
+pub mod clicks;
 mod columns;
 pub mod control;
+pub mod demo;
 pub mod dialect;
 pub mod funnel;
 pub mod idempotency;
 pub mod instances;
 pub mod log;
 pub mod notifications;
+pub mod preferences;
 pub mod sessions;
 pub mod stream_tickets;
 pub mod users;

@@ -6,11 +6,11 @@
 //! Read: at or under `u`'s read-all watermark, or with an `inbox_state` row
 //! saying so. The inbox: visible minus archived. Unread: visible, not read.
 
-use crate::model::{Channel, EventName, NotificationView, Severity};
+use crate::model::{Action, CategoryCounts, Channel, EventName, NotificationView, Severity};
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Entry, Span},
-    now_ms, rfc3339, Pool, StoreError, Tx,
+    now_ms, preferences, rfc3339, Pool, StoreError, Tx,
 };
 
 /// What an admin composed, already validated.
@@ -26,6 +26,9 @@ pub struct NewAnnouncement {
     pub body: String,
     pub severity: Severity,
     pub link: Option<String>,
+    pub category: Option<String>,
+    pub data: Option<serde_json::Value>,
+    pub actions: Vec<Action>,
 }
 
 impl NewAnnouncement {
@@ -51,11 +54,53 @@ pub struct Published {
     pub recipients: i64,
 }
 
+impl Published {
+    pub fn counts_as(&self) -> CountsAs {
+        CountsAs::of(&self.notification)
+    }
+}
+
+/// What a notification counts in: its category's count, and the badge
+/// unless that category is muted and it is not critical (stored once with
+/// the announcement, so every counter reads the same).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CountsAs {
+    pub category: Option<String>,
+    pub critical: bool,
+}
+
+impl CountsAs {
+    pub fn of(view: &NotificationView) -> CountsAs {
+        CountsAs {
+            category: view.category.clone(),
+            critical: view.severity == Severity::Critical,
+        }
+    }
+
+    /// Whether it raises the badge of a user who muted `muted`.
+    pub fn in_badge(&self, muted: &impl Fn(&str) -> bool) -> bool {
+        self.critical || !self.category.as_deref().is_some_and(muted)
+    }
+}
+
+/// A user's unread counts, exact at one position: the badge (muted
+/// categories left out, critical never) and each category's count
+/// (muted included: the tabs show them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub unread: i64,
+    pub by_category: CategoryCounts,
+}
+
 /// What a resuming stream replays, oldest first.
 #[derive(Debug, Clone)]
 pub enum Replayed {
     Notification(Published),
-    Removal { entry: Entry, removes: i64 },
+    Removal {
+        entry: Entry,
+        removes: i64,
+        counts_as: CountsAs,
+    },
 }
 
 impl Replayed {
@@ -70,7 +115,7 @@ impl Replayed {
 /// The columns [`ItemRow`] reads: an entry joined with its announcement.
 const ITEM_COLUMNS: &str =
     "e.position, e.kind, e.channel, e.channel_offset, e.removes, e.announcement_id,
-    a.event, a.title, a.body, a.severity, a.link, e.created_at";
+    a.event, a.title, a.body, a.severity, a.link, a.category, a.data, a.actions, e.created_at";
 
 #[derive(sqlx::FromRow)]
 struct ItemRow {
@@ -85,6 +130,9 @@ struct ItemRow {
     body: String,
     severity: Severity,
     link: Option<String>,
+    category: Option<String>,
+    data: Option<String>,
+    actions: Option<String>,
     created_at: i64,
     /// Computed per user: see [`read_expr`].
     read: bool,
@@ -104,6 +152,10 @@ impl ItemRow {
             return Replayed::Removal {
                 entry: self.entry(),
                 removes: self.removes.unwrap_or_default(),
+                counts_as: CountsAs {
+                    category: self.category,
+                    critical: self.severity == Severity::Critical,
+                },
             };
         }
         Replayed::Notification(self.published())
@@ -120,6 +172,9 @@ impl ItemRow {
                 body: self.body,
                 severity: self.severity,
                 link: self.link,
+                category: self.category,
+                data: stored_data(self.data.as_deref()),
+                actions: stored_actions(self.actions.as_deref()),
                 created_at: rfc3339(self.created_at),
                 read: self.read,
             },
@@ -127,6 +182,17 @@ impl ItemRow {
             recipients: 0,
         }
     }
+}
+
+/// `announcements.data` as stored (written only from a checked object).
+pub fn stored_data(raw: Option<&str>) -> Option<serde_json::Value> {
+    raw.and_then(|d| serde_json::from_str(d).ok())
+}
+
+/// `announcements.actions` as stored (a JSON list of checked actions).
+pub fn stored_actions(raw: Option<&str>) -> Vec<Action> {
+    raw.and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_default()
 }
 
 /// SQL for "user ?1 has read entry e": under the watermark ?2, or read or
@@ -148,25 +214,49 @@ async fn cursors(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
     Ok(row.unwrap_or((0, 0)))
 }
 
-/// The user's unread count, exact at the transaction's snapshot: visible
-/// notification entries above the read-all watermark, not read one by one.
-/// O(entries after the watermark in the user's channels).
-pub async fn unread_in(tx: &mut Tx, user_id: i64) -> Result<i64, StoreError> {
+/// The user's unread counts, exact at the transaction's snapshot: visible
+/// notification entries above the read-all watermark, not read one by one,
+/// grouped by category and severity (one scan), then folded with the
+/// user's muted categories into the badge. O(entries after the watermark
+/// in the user's channels), as the single count was.
+pub async fn counts_in(tx: &mut Tx, user_id: i64) -> Result<Counts, StoreError> {
     let (read_all, _) = cursors(tx, user_id).await?;
-    let (n,): (i64,) = fetch!(
+    let rows: Vec<(Option<String>, Severity, i64)> = fetch!(
         tx,
-        fetch_one,
-        (i64,),
-        "SELECT COUNT(*) FROM subscriptions s
+        fetch_all,
+        (Option<String>, Severity, i64),
+        "SELECT a.category, a.severity, COUNT(*) FROM subscriptions s
          JOIN events e ON e.channel = s.channel
               AND e.position > GREATEST(s.from_pos, ?2) AND e.position <= COALESCE(s.to_pos, 9223372036854775807)
+         JOIN announcements a ON a.id = e.announcement_id
          WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL
            AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
-                           AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL))",
+                           AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL))
+         GROUP BY a.category, a.severity",
         user_id,
         read_all
     )?;
-    Ok(n)
+    let prefs = preferences::get(tx, user_id).await?;
+    let muted = |c: &str| prefs.muted.iter().any(|m| m == c);
+    let mut counts = Counts::default();
+    for (category, severity, n) in rows {
+        let counts_as = CountsAs {
+            category,
+            critical: severity == Severity::Critical,
+        };
+        if counts_as.in_badge(&muted) {
+            counts.unread += n;
+        }
+        if let Some(category) = counts_as.category {
+            *counts.by_category.entry(category).or_default() += n;
+        }
+    }
+    Ok(counts)
+}
+
+/// The badge alone (see [`counts_in`]).
+pub async fn unread_in(tx: &mut Tx, user_id: i64) -> Result<i64, StoreError> {
+    Ok(counts_in(tx, user_id).await?.unread)
 }
 
 /// One inbox page and everything that must agree with it, read in one
@@ -175,7 +265,7 @@ pub async fn unread_in(tx: &mut Tx, user_id: i64) -> Result<i64, StoreError> {
 #[derive(Debug, Clone)]
 pub struct InboxSnapshot {
     pub items: Vec<NotificationView>,
-    pub unread: i64,
+    pub counts: Counts,
     pub head: i64,
     pub channels: Vec<(Channel, i64)>,
 }
@@ -196,12 +286,12 @@ pub async fn inbox(
         .into_iter()
         .map(|r| r.published().notification)
         .collect();
-    let unread = unread_in(&mut tx, user_id).await?;
+    let counts = counts_in(&mut tx, user_id).await?;
     let channels = log::channel_heads(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(InboxSnapshot {
         items,
-        unread,
+        counts,
         head,
         channels,
     })
@@ -321,7 +411,10 @@ pub async fn readers_of(tx: &mut Tx, position: i64) -> Result<Vec<i64>, StoreErr
 /// publishing lock, so nothing is appended between this and its attach.
 #[derive(Debug, Clone)]
 pub struct CounterSeed {
-    pub unread: i64,
+    pub counts: Counts,
+    /// The user's muted categories, which the live counter applies to
+    /// every entry after this.
+    pub muted: Vec<String>,
     pub read_all_up_to: i64,
     pub spans: Vec<Span>,
     pub head: i64,
@@ -332,10 +425,12 @@ pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, Stor
     let head = log::follow_head(&mut tx).await?;
     let (read_all_up_to, _) = cursors(&mut tx, user_id).await?;
     let spans = log::spans(&mut tx, user_id).await?;
-    let unread = unread_in(&mut tx, user_id).await?;
+    let counts = counts_in(&mut tx, user_id).await?;
+    let muted = preferences::get(&mut tx, user_id).await?.muted;
     tx.commit().await?;
     Ok(CounterSeed {
-        unread,
+        counts,
+        muted,
         read_all_up_to,
         spans,
         head,
@@ -345,7 +440,7 @@ pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, Stor
 /// The announcement behind a notification the user can see, if any (a
 /// position outside their channels, removed, or not a notification: none;
 /// someone else's is indistinguishable from none).
-async fn visible(tx: &mut Tx, user_id: i64, position: i64) -> Result<Option<i64>, StoreError> {
+pub async fn visible(tx: &mut Tx, user_id: i64, position: i64) -> Result<Option<i64>, StoreError> {
     let row: Option<(i64,)> = fetch!(
         tx,
         fetch_optional,
@@ -383,14 +478,14 @@ async fn was_read(
 }
 
 /// Marks one notification read (`archive`: and takes it out of the inbox);
-/// returns the new unread count, or `None` when the user cannot see it.
+/// returns the new counts, or `None` when the user cannot see it.
 /// The funnel's read count moves in the same transaction (the caller's).
 pub async fn mark_read(
     tx: &mut Tx,
     user_id: i64,
     position: i64,
     archive: bool,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<Counts>, StoreError> {
     let Some(announcement_id) = visible(tx, user_id, position).await? else {
         return Ok(None);
     };
@@ -417,16 +512,48 @@ pub async fn mark_read(
             announcement_id
         )?;
     }
-    Ok(Some(unread_in(tx, user_id).await?))
+    Ok(Some(counts_in(tx, user_id).await?))
 }
+
+/// The unread notifications of one category the user sees up to ?3
+/// (?1 the user, ?2 their read-all watermark, ?4 the category): what
+/// reading that category takes, O(its unread).
+const UNREAD_IN_CATEGORY: &str = "SELECT e.position, e.announcement_id FROM subscriptions s
+    JOIN events e ON e.channel = s.channel
+         AND e.position > GREATEST(s.from_pos, ?2) AND e.position <= LEAST(COALESCE(s.to_pos, ?3), ?3)
+    JOIN announcements a ON a.id = e.announcement_id
+    WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL AND a.category = ?4
+      AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
+                      AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL))";
 
 /// Marks everything the user can see so far read: the watermark moves to
 /// the head, and each announcement newly read counts once in its funnel.
-/// Returns the head (the event's `up_to_position`) and the new unread
-/// count. In the caller's write transaction.
-pub async fn mark_all_read(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
+/// With `category`, only that category's: one state row per notification
+/// newly read (the watermark covers every category, so it cannot move).
+/// Returns the head (the event's `up_to_position`) and the new counts. In
+/// the caller's write transaction.
+pub async fn mark_all_read(
+    tx: &mut Tx,
+    user_id: i64,
+    category: Option<&str>,
+) -> Result<(i64, Counts), StoreError> {
     let head = log::head(tx).await?;
     let (read_all, _) = cursors(tx, user_id).await?;
+    if let Some(category) = category {
+        let sql = format!(
+            "UPDATE announcements SET read_count = read_count + 1 WHERE id IN (
+                SELECT announcement_id FROM ({UNREAD_IN_CATEGORY}) unread)"
+        );
+        execute!(tx, &sql, user_id, read_all, head, category)?;
+        let sql = format!(
+            "INSERT INTO inbox_state (user_id, position, read_at, archived_at)
+             SELECT ?1, position, ?5, NULL FROM ({UNREAD_IN_CATEGORY}) unread WHERE TRUE
+             ON CONFLICT (user_id, position) DO UPDATE SET
+                read_at = COALESCE(inbox_state.read_at, excluded.read_at)"
+        );
+        execute!(tx, &sql, user_id, read_all, head, category, now_ms())?;
+        return Ok((head, counts_in(tx, user_id).await?));
+    }
     execute!(
         tx,
         "UPDATE announcements SET read_count = read_count + 1 WHERE id IN (
@@ -453,6 +580,5 @@ pub async fn mark_all_read(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), Stor
         user_id,
         head
     )?;
-    let unread = unread_in(tx, user_id).await?;
-    Ok((head, unread))
+    Ok((head, counts_in(tx, user_id).await?))
 }

@@ -398,3 +398,21 @@ pub async fn notification_read(
     };
     enqueue(tx, WebhookEvent::NotificationRead, &data).await
 }
+
+/// `notification.clicked` for a user's first click, in its transaction.
+pub async fn notification_clicked(
+    tx: &mut Tx,
+    user: &crate::model::UserView,
+    id: i64,
+    announcement_id: i64,
+    action: u8,
+) -> Result<u64, StoreError> {
+    let data = crate::model::webhooks::NotificationClickedData {
+        user_id: user.id,
+        username: user.username.clone(),
+        id,
+        announcement_id,
+        action,
+    };
+    enqueue(tx, WebhookEvent::NotificationClicked, &data).await
+}

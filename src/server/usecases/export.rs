@@ -125,7 +125,9 @@ async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Resul
     let rows = notifications::inbox(&state.pool, user_id, None, MAX_ROWS)
         .await?
         .items;
-    let mut csv = String::from("id,seq,created_at,severity,read,title,body\n");
+    // Issue 19's columns go last, so readers of the older ones keep working.
+    let mut csv =
+        String::from("id,seq,created_at,severity,read,title,body,category,data,actions\n");
     for n in &rows {
         let fields = [
             n.id.to_string(),
@@ -135,6 +137,13 @@ async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Resul
             n.read.to_string(),
             n.title.clone(),
             n.body.clone(),
+            n.category.clone().unwrap_or_default(),
+            n.data.as_ref().map(|d| d.to_string()).unwrap_or_default(),
+            if n.actions.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(&n.actions).unwrap_or_default()
+            },
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&line.join(","));

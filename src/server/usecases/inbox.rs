@@ -8,8 +8,8 @@ use crate::{
         delivery::events::DomainEvent,
         state::AppState,
         store::{
-            funnel,
-            notifications::{self, InboxSnapshot},
+            categories, clicks, funnel,
+            notifications::{self, Counts, InboxSnapshot},
             webhooks,
         },
     },
@@ -27,9 +27,13 @@ pub async fn inbox_page(
     before: Option<i64>,
 ) -> Result<InboxPage, AppError> {
     let snapshot = snapshot(state, session, before, Some(FIRST_PAGE)).await?;
+    let preferences = crate::server::usecases::preferences::get(state, session).await?;
     Ok(InboxPage {
+        preferences,
+        demo: state.config.demo,
         items: snapshot.items,
-        unread: snapshot.unread,
+        unread: snapshot.counts.unread,
+        unread_by_category: snapshot.counts.by_category,
         last_position: snapshot.head,
         channels: snapshot
             .channels
@@ -40,15 +44,15 @@ pub async fn inbox_page(
 }
 
 /// A page of notifications, newest first, with positions below `before`
-/// when given, and the unread count.
+/// when given, and the counts (the badge, and each category's).
 pub async fn page(
     state: &AppState,
     session: &Session,
     before: Option<i64>,
     limit: Option<i64>,
-) -> Result<(Vec<NotificationView>, i64), AppError> {
+) -> Result<(Vec<NotificationView>, Counts), AppError> {
     let snapshot = snapshot(state, session, before, limit).await?;
-    Ok((snapshot.items, snapshot.unread))
+    Ok((snapshot.items, snapshot.counts))
 }
 
 /// Whatever a user is shown counts as delivered in the admin's funnel, up
@@ -96,14 +100,16 @@ async fn read_one(
 ) -> Result<i64, AppError> {
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
-    let unread = notifications::mark_read(turn.tx(), user_id, id, archive)
+    let counts = notifications::mark_read(turn.tx(), user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
-    let read = if archive {
+    let unread = counts.unread;
+    let mut read = if archive {
         ReadEvent::archived(vec![id], unread)
     } else {
         ReadEvent::ids(vec![id], unread)
     };
+    read.unread_by_category = counts.by_category;
     // In the reader's turn: one message per read action and endpoint.
     webhooks::notification_read(turn.tx(), &session.user, &read).await?;
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
@@ -111,15 +117,63 @@ async fn read_one(
     Ok(unread)
 }
 
-/// Marks everything the user has so far read; returns the new unread count
-/// (0: nothing can be appended inside the write).
-pub async fn mark_all_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
+/// Marks everything the user has so far read — or, with `category` (a
+/// slug checked at the edge), everything of that category — in one write
+/// and one log entry; returns the new unread count (the badge).
+pub async fn mark_all_read(
+    state: &AppState,
+    session: &Session,
+    category: Option<&str>,
+) -> Result<i64, AppError> {
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
-    let (up_to, unread) = notifications::mark_all_read(turn.tx(), user_id).await?;
-    let read = ReadEvent::up_to(up_to, unread);
+    if let Some(category) = category {
+        let known = categories::known(turn.tx(), &[category.to_string()]).await?;
+        if known.is_empty() {
+            return Err(AppError::invalid(
+                "category",
+                format!("no category named {category:?}"),
+            ));
+        }
+    }
+    let (up_to, counts) = notifications::mark_all_read(turn.tx(), user_id, category).await?;
+    let mut read = ReadEvent::up_to(up_to, counts.unread);
+    read.category = category.map(str::to_string);
+    read.unread_by_category = counts.by_category;
     webhooks::notification_read(turn.tx(), &session.user, &read).await?;
+    let unread = read.unread;
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
     Ok(unread)
+}
+
+/// The user clicked action `action` of notification `id`: recorded once
+/// per user and notification (the funnel's "clicked"); returns whether
+/// this was their first click on it. O(1): one row, one counter.
+pub async fn click(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    action: Option<u8>,
+) -> Result<bool, AppError> {
+    let user_id = session.user.id;
+    let action = action.unwrap_or(0);
+    let mut tx = crate::server::store::begin_write(&state.pool).await?;
+    let announcement_id = notifications::visible(&mut tx, user_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
+    if usize::from(action) >= clicks::action_count(&mut tx, announcement_id).await? {
+        return Err(AppError::invalid(
+            "action",
+            "this notification has no such action",
+        ));
+    }
+    let first = clicks::record(&mut tx, user_id, id, announcement_id, i64::from(action)).await?;
+    if first {
+        // In the click's transaction: the message exists if and only if
+        // the click was counted.
+        webhooks::notification_clicked(&mut tx, &session.user, id, announcement_id, action).await?;
+    }
+    crate::server::store::commit(tx).await?;
+    Ok(first)
 }

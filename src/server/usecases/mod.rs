@@ -5,11 +5,13 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod categories;
 pub mod export;
 pub mod idempotency;
 pub mod inbox;
 pub mod keys;
 pub mod notices;
+pub mod preferences;
 pub mod provisioning;
 pub mod retract;
 pub mod schedule;

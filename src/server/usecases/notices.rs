@@ -30,6 +30,9 @@ pub(crate) async fn export_ready(
         body: format!("{rows} notifications, as CSV."),
         severity: Severity::Info,
         link: Some(format!("/api/exports/{task_id}")),
+        category: None,
+        data: None,
+        actions: Vec::new(),
     };
     notify_user(state, &notice, user_id).await
 }

@@ -75,6 +75,9 @@ pub async fn send_once(
         body: announcement.body().to_string(),
         severity: announcement.severity(),
         link: announcement.link().map(str::to_string),
+        category: announcement.category().map(str::to_string),
+        data: announcement.data().cloned(),
+        actions: announcement.actions().to_vec(),
     };
 
     let mut turn = state.publisher.begin().await?;

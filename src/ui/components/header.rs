@@ -39,6 +39,7 @@ pub fn Header() -> impl IntoView {
                             .map(|u| {
                                 view! {
                                     {u.is_admin().then(|| view! { <a href="/admin">"Admin"</a> })}
+                                    <a href="/preferences" data-testid="preferences-link">"Preferences"</a>
                                     <Bell />
                                     <span class="who" data-testid="username">{u.username}</span>
                                     <ActionForm action=logout attr:class="inline">

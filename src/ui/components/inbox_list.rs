@@ -3,16 +3,30 @@
 
 use leptos::prelude::*;
 
-use super::{InboxActions, InboxResource};
+use super::{InboxActions, InboxResource, SelectedCategory};
 use crate::{
+    api::inbox::ClickAction,
     model::{link_opens, NotificationView},
     ui::live::LiveInbox,
 };
 
+/// `by_tab`: only the selected category's (the inbox card; the bell's
+/// dropdown lists everything).
 #[component]
-pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
+pub fn InboxList(
+    limit: usize,
+    #[prop(into)] testid: String,
+    #[prop(optional)] by_tab: bool,
+) -> impl IntoView {
     let inbox = expect_context::<InboxResource>();
     let live = expect_context::<LiveInbox>();
+    let selected = use_context::<SelectedCategory>().filter(|_| by_tab);
+    // The tab's notifications: those of the selected category, or all.
+    let in_tab = move |n: &NotificationView| {
+        selected.is_none_or(|SelectedCategory(s)| {
+            s.with(|s| s.is_none() || s.as_deref() == n.category.as_deref())
+        })
+    };
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new({
@@ -27,6 +41,9 @@ pub fn InboxList(limit: usize, #[prop(into)] testid: String) -> impl IntoView {
                             let rendered = StoredValue::new(page.items);
                             let items = move || {
                                 rendered.with_value(|r| live.overlay.with(|o| o.merge(r, limit)))
+                                    .into_iter()
+                                    .filter(in_tab)
+                                    .collect::<Vec<_>>()
                             };
                             view! {
                                 <Show
@@ -94,10 +111,36 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
                     }
                         .into_any()
                 }}
+                {n.category.clone().map(|c| view! { <span class="chip" data-testid="category">{c}</span> })}
                 <time datetime=n.created_at.clone()>{when}</time>
             </div>
             {(!n.body.is_empty()).then(|| view! { <p class="body">{n.body}</p> })}
             <div class="item-actions">
+                {n
+                    .actions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| link_opens(&a.url))
+                    .map(|(i, a)| {
+                        let action = i as u8;
+                        // A new tab, so the click's record is not cut short
+                        // by leaving the page.
+                        view! {
+                            <a
+                                class="action button"
+                                href=a.url.clone()
+                                target="_blank"
+                                rel="noopener noreferrer"
+                                data-testid="action"
+                                on:click=move |_| {
+                                    actions.click.dispatch(ClickAction { id, action });
+                                }
+                            >
+                                {a.label.clone()}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
                 {n
                     .link
                     .filter(|href| link_opens(href))
@@ -111,12 +154,25 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
     }
 }
 
+/// "Mark all read", or in a category's tab "Mark <category> read": one
+/// request either way.
 #[component]
-pub fn MarkAllReadButton() -> impl IntoView {
+pub fn MarkAllReadButton(#[prop(optional)] by_tab: bool) -> impl IntoView {
     let actions = expect_context::<InboxActions>();
+    let selected = use_context::<SelectedCategory>()
+        .filter(|_| by_tab)
+        .map(|SelectedCategory(s)| s)
+        .unwrap_or_else(|| RwSignal::new(None));
+    let category = move || selected.get().unwrap_or_default();
     view! {
         <ActionForm action=actions.mark_all_read attr:class="inline">
-            <button type="submit" class="link" data-testid="mark-all-read">"Mark all read"</button>
+            <input type="hidden" name="category" prop:value=category />
+            <button type="submit" class="link" data-testid="mark-all-read">
+                {move || match selected.get() {
+                    Some(c) => format!("Mark {c} read"),
+                    None => "Mark all read".to_string(),
+                }}
+            </button>
         </ActionForm>
     }
 }

@@ -6,11 +6,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{AttentionArea, Header};
+use super::{AttentionArea, CategoriesResource, Header, SelectedCategory};
 use crate::{
     api::{
         auth::current_user,
-        inbox::{get_inbox, Archive, MarkAllRead, MarkRead},
+        inbox::{get_inbox, list_categories, Archive, ClickAction, MarkAllRead, MarkRead},
     },
     model::{AppError, InboxPage, UserView},
     ui::live::{LiveInbox, LiveStream},
@@ -26,6 +26,8 @@ pub struct InboxActions {
     pub mark_read: ServerAction<MarkRead>,
     pub mark_all_read: ServerAction<MarkAllRead>,
     pub archive: ServerAction<Archive>,
+    /// A click on a notification's action button (recorded once per user).
+    pub click: ServerAction<ClickAction>,
 }
 
 #[component]
@@ -41,7 +43,11 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
         mark_read: ServerAction::new(),
         mark_all_read: ServerAction::new(),
         archive: ServerAction::new(),
+        click: ServerAction::new(),
     };
+    let categories: CategoriesResource = Resource::new(|| (), |_| list_categories());
+    provide_context(categories);
+    provide_context(SelectedCategory(RwSignal::new(None)));
     provide_context(user);
     provide_context(inbox);
     provide_context(live);
@@ -55,6 +61,7 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
         let (Some(Ok(page)), Some(Ok(Some(me)))) = (inbox.get(), user.get()) else {
             return;
         };
+        live.know_preferences(page.preferences.clone());
         stream.connect(live, me.id, page.last_position, page.channels.clone());
     });
     // The server said this client missed events: refetch, drop local state.

@@ -4,17 +4,20 @@
 use serde::de::DeserializeOwned;
 
 use super::Connection;
-use crate::model::{NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent};
+use crate::model::{
+    CategoryCounts, NotificationEvent, PreferencesEvent, ProgressEvent, ReadEvent, RemovedEvent,
+};
 
 /// The stream's events a tab understands; the leading tab listens to
 /// exactly these and relays them.
-pub const STREAMED_EVENTS: [&str; 6] = [
+pub const STREAMED_EVENTS: [&str; 7] = [
     "connected",
     "notification",
     "notification.read",
     "notification.removed",
     "progress",
     "resync",
+    "preferences",
 ];
 
 /// Not a stream event: the leading tab telling the others the state of the
@@ -26,11 +29,15 @@ pub enum Event {
     /// The stream is open; `unread` when its data could be read.
     Connected {
         unread: Option<i64>,
+        /// Every category's count, when its data could be read.
+        by_category: Option<CategoryCounts>,
     },
     Notification(NotificationEvent),
     Read(ReadEvent),
     Removed(RemovedEvent),
     Progress(ProgressEvent),
+    /// The user saved their preferences (in this tab or another).
+    Preferences(PreferencesEvent),
     /// The server could not guarantee this client saw everything.
     Resync,
     /// The leading tab's stream changed state.
@@ -45,13 +52,18 @@ impl Event {
             serde_json::from_str(data).ok()
         }
         Some(match name {
-            "connected" => Event::Connected {
-                unread: json::<crate::model::ConnectedEvent>(data).map(|c| c.unread),
-            },
+            "connected" => {
+                let connected = json::<crate::model::ConnectedEvent>(data);
+                Event::Connected {
+                    unread: connected.as_ref().map(|c| c.unread),
+                    by_category: connected.map(|c| c.unread_by_category),
+                }
+            }
             "notification" => Event::Notification(json(data)?),
             "notification.read" => Event::Read(json(data)?),
             "notification.removed" => Event::Removed(json(data)?),
             "progress" => Event::Progress(json(data)?),
+            "preferences" => Event::Preferences(json(data)?),
             "resync" => Event::Resync,
             STATE_EVENT => Event::State(Connection::from_label(data)?),
             _ => return None,
@@ -74,6 +86,7 @@ mod tests {
             EventName::NOTIFICATION_REMOVED,
             EventName::PROGRESS,
             EventName::RESYNC,
+            EventName::PREFERENCES,
         ];
         assert_eq!(STREAMED_EVENTS, server.each_ref().map(EventName::as_str));
     }
@@ -87,6 +100,7 @@ mod tests {
             r#"{"ids":[1],"seq":6,"ch":"all","off":2,"unread":0}"#,
             r#"{"task_id":"x","progress":50,"status":"running"}"#,
             "",
+            r#"{"muted":["deploys"],"desktop":[],"unread":0}"#,
         ];
         for (name, data) in STREAMED_EVENTS.iter().zip(data) {
             assert!(Event::parse(name, data).is_some(), "{name} was ignored");
@@ -100,11 +114,17 @@ mod tests {
                 "connected",
                 r#"{"client_id":1,"user_id":2,"unread":3,"timestamp":"t"}"#
             ),
-            Some(Event::Connected { unread: Some(3) })
+            Some(Event::Connected {
+                unread: Some(3),
+                by_category: Some(CategoryCounts::new())
+            })
         );
         assert_eq!(
             Event::parse("connected", "{}"),
-            Some(Event::Connected { unread: None })
+            Some(Event::Connected {
+                unread: None,
+                by_category: None
+            })
         );
     }
 

@@ -11,6 +11,8 @@ pub struct Overlay {
     arrived: Vec<NotificationView>,
     read_ids: HashSet<i64>,
     read_up_to: i64,
+    /// Categories read up to a position ("mark this category read").
+    read_categories: Vec<(String, i64)>,
     archived: HashSet<i64>,
 }
 
@@ -33,8 +35,12 @@ impl Overlay {
 
     pub fn apply_read(&mut self, event: &ReadEvent) {
         self.read_ids.extend(&event.ids);
-        if let Some(up_to) = event.up_to_position {
-            self.read_up_to = self.read_up_to.max(up_to);
+        match (event.up_to_position, &event.category) {
+            (Some(up_to), None) => self.read_up_to = self.read_up_to.max(up_to),
+            (Some(up_to), Some(category)) => {
+                self.read_categories.push((category.clone(), up_to));
+            }
+            (None, _) => {}
         }
         if event.archived {
             self.archived.extend(&event.ids);
@@ -52,7 +58,11 @@ impl Overlay {
             .take(limit)
             .map(|n| {
                 let mut n = n.clone();
-                n.read |= self.read_ids.contains(&n.id) || n.position <= self.read_up_to;
+                n.read |= self.read_ids.contains(&n.id)
+                    || n.position <= self.read_up_to
+                    || self.read_categories.iter().any(|(c, up_to)| {
+                        n.category.as_deref() == Some(c.as_str()) && n.position <= *up_to
+                    });
                 n
             })
             .collect()
@@ -66,6 +76,9 @@ mod tests {
 
     fn n(id: i64, position: i64) -> NotificationView {
         NotificationView {
+            category: None,
+            data: None,
+            actions: Vec::new(),
             id,
             position,
             title: format!("n{id}"),
@@ -104,6 +117,8 @@ mod tests {
         let mut o = Overlay::default();
         o.add(n(3, 3));
         o.apply_read(&ReadEvent {
+            category: None,
+            unread_by_category: Default::default(),
             ids: vec![3],
             up_to_position: None,
             archived: false,
@@ -116,6 +131,8 @@ mod tests {
         );
 
         o.apply_read(&ReadEvent {
+            category: None,
+            unread_by_category: Default::default(),
             ids: vec![],
             up_to_position: Some(2),
             archived: false,
@@ -124,6 +141,8 @@ mod tests {
         assert!(o.merge(&rendered, 10).iter().all(|n| n.read));
 
         o.apply_read(&ReadEvent {
+            category: None,
+            unread_by_category: Default::default(),
             ids: vec![2],
             up_to_position: None,
             archived: true,

@@ -3,11 +3,17 @@
 //!
 //! The unread count always comes from the server (every event carries it),
 //! never from counting locally: the count on the wire already includes
-//! reads and removals made in other tabs and devices.
+//! reads and removals made in other tabs and devices. So do the counts per
+//! category (the tabs'): `connected`, `notification.read` and
+//! `preferences` carry all of them, a notification or a removal the one it
+//! moved. A muted category's notification raises no toast and no system
+//! notification (the server already leaves it out of the badge); a
+//! critical one always does.
 
 use super::{Connection, Cursor, Event, Overlay, Step};
 use crate::model::{
-    Channel, NotificationEvent, NotificationView, ProgressEvent, ReadEvent, Severity, WithUnread,
+    CategoryCounts, Channel, NotificationEvent, NotificationView, Preferences, ProgressEvent,
+    ReadEvent, Severity, WithUnread,
 };
 
 /// A short-lived announcement of one new notification.
@@ -24,6 +30,11 @@ pub struct Inbox {
     /// The count carried by the latest event; `None` until one arrives
     /// (the page's own count shows until then).
     unread: Option<i64>,
+    /// The counts per category carried by the latest events; `None` until
+    /// one arrives (the page's own show until then).
+    by_category: Option<CategoryCounts>,
+    /// The user's preferences, once known (the page, then `preferences`).
+    preferences: Option<Preferences>,
     overlay: Overlay,
     toasts: Vec<Toast>,
     /// Critical notifications not yet acknowledged, oldest first.
@@ -39,6 +50,8 @@ impl Default for Inbox {
         Inbox {
             connection: Connection::Connecting,
             unread: None,
+            by_category: None,
+            preferences: None,
             overlay: Overlay::default(),
             toasts: Vec::new(),
             critical: Vec::new(),
@@ -55,6 +68,12 @@ impl Inbox {
     }
     pub fn unread(&self) -> Option<i64> {
         self.unread
+    }
+    pub fn by_category(&self) -> Option<&CategoryCounts> {
+        self.by_category.as_ref()
+    }
+    pub fn preferences(&self) -> Option<&Preferences> {
+        self.preferences.as_ref()
     }
     pub fn overlay(&self) -> &Overlay {
         &self.overlay
@@ -87,10 +106,16 @@ impl Inbox {
     /// it is replayed or relayed.
     pub fn apply(&mut self, event: Event) -> Option<NotificationView> {
         match event {
-            Event::Connected { unread } => {
+            Event::Connected {
+                unread,
+                by_category,
+            } => {
                 self.connection = Connection::Live;
                 if let Some(unread) = unread {
                     self.unread = Some(unread);
+                }
+                if let Some(by_category) = by_category {
+                    self.by_category = Some(by_category);
                 }
             }
             Event::Notification(n) => {
@@ -100,15 +125,26 @@ impl Inbox {
                 }
             }
             Event::Read(read) => self.read(&read),
-            Event::Removed(WithUnread { event, unread }) => {
+            Event::Removed(WithUnread {
+                event,
+                unread,
+                unread_by_category,
+            }) => {
                 if self.take(event.position, event.ch, event.off) {
+                    self.merge_counts(unread_by_category);
                     // Gone from the inbox, like an archived one.
                     let gone = ReadEvent::archived(event.ids, unread);
-                    self.read(&gone);
+                    self.unread = Some(unread);
+                    self.mark(&gone);
                     self.toasts.retain(|t| !gone.ids.contains(&t.id));
                 }
             }
             Event::Progress(p) => self.progress = Some(p),
+            Event::Preferences(p) => {
+                self.unread = Some(p.unread);
+                self.by_category = Some(p.unread_by_category);
+                self.preferences = Some(p.preferences);
+            }
             Event::Resync => self.resyncs += 1,
             Event::State(state) => self.connection = state,
         }
@@ -125,6 +161,50 @@ impl Inbox {
         self.unread = Some(unread);
     }
 
+    /// The preferences the page was rendered with, unless an event already
+    /// brought newer ones.
+    pub fn know_preferences(&mut self, preferences: Preferences) {
+        self.preferences.get_or_insert(preferences);
+    }
+
+    /// Whether a notification raises a system notification: a critical
+    /// one always; otherwise an uncategorised one, or one whose category the
+    /// user chose desktop alerts for (and did not mute).
+    pub fn wants_desktop(&self, n: &NotificationView) -> bool {
+        if n.severity == Severity::Critical {
+            return true;
+        }
+        let Some(category) = n.category.as_deref() else {
+            return true;
+        };
+        let prefs = self.preferences.clone().unwrap_or_default();
+        !prefs.is_muted(Some(category)) && prefs.desktop.iter().any(|d| d == category)
+    }
+
+    /// Whether the user muted this notification's category (never a critical one).
+    fn muted(&self, n: &NotificationView) -> bool {
+        n.severity != Severity::Critical
+            && self
+                .preferences
+                .as_ref()
+                .is_some_and(|p| p.is_muted(n.category.as_deref()))
+    }
+
+    /// Adds the counts an entry moved to those known.
+    fn merge_counts(&mut self, moved: CategoryCounts) {
+        if moved.is_empty() {
+            return;
+        }
+        let counts = self.by_category.get_or_insert_with(CategoryCounts::new);
+        for (category, n) in moved {
+            if n == 0 {
+                counts.remove(&category);
+            } else {
+                counts.insert(category, n);
+            }
+        }
+    }
+
     /// The user acknowledged a critical banner.
     pub fn acknowledge(&mut self, id: i64) {
         self.critical.retain(|n| n.id != id);
@@ -139,6 +219,7 @@ impl Inbox {
     pub fn reset(&mut self) {
         self.overlay = Overlay::default();
         self.unread = None;
+        self.by_category = None;
     }
 
     /// Runs a stored event through the cursor: false for a replay, which
@@ -156,9 +237,13 @@ impl Inbox {
 
     fn arrive(&mut self, event: NotificationEvent) -> Option<NotificationView> {
         self.unread = Some(event.unread);
+        self.merge_counts(event.unread_by_category);
         let n = event.event.notification;
         if !self.overlay.add(n.clone()) {
             return None; // rendered with the page already: never shown twice
+        }
+        if self.muted(&n) {
+            return None; // listed under its tab, announced nowhere
         }
         if n.severity == Severity::Critical && !n.read {
             self.critical.push(n.clone());
@@ -173,9 +258,20 @@ impl Inbox {
 
     fn read(&mut self, read: &ReadEvent) {
         self.unread = Some(read.unread);
+        self.by_category = Some(read.unread_by_category.clone());
+        self.mark(read);
+    }
+
+    /// Marks what `read` says was read (or taken out) in the list.
+    fn mark(&mut self, read: &ReadEvent) {
         self.overlay.apply_read(read);
         self.critical.retain(|n| {
-            !read.ids.contains(&n.id) && read.up_to_position.is_none_or(|p| n.position > p)
+            let in_scope = read
+                .category
+                .as_deref()
+                .is_none_or(|c| n.category.as_deref() == Some(c));
+            let read_up_to = in_scope && read.up_to_position.is_some_and(|p| n.position <= p);
+            !(read.ids.contains(&n.id) || read_up_to)
         });
     }
 }

@@ -27,6 +27,9 @@ fn inbox() -> Inbox {
 
 fn view(id: i64, position: i64, severity: Severity) -> NotificationView {
     NotificationView {
+        category: None,
+        data: None,
+        actions: Vec::new(),
         id,
         position,
         title: format!("n{id}"),
@@ -44,6 +47,7 @@ fn arrival(id: i64, position: i64, off: i64, unread: i64) -> Event {
 
 fn arrival_of(n: NotificationView, off: i64, unread: i64) -> Event {
     Event::Notification(WithUnread {
+        unread_by_category: Default::default(),
         event: NotificationEntry {
             notification: n,
             ch: Channel::All,
@@ -55,6 +59,8 @@ fn arrival_of(n: NotificationView, off: i64, unread: i64) -> Event {
 
 fn read(ids: &[i64], up_to_position: Option<i64>, unread: i64) -> Event {
     Event::Read(ReadEvent {
+        category: None,
+        unread_by_category: Default::default(),
         ids: ids.to_vec(),
         up_to_position,
         archived: false,
@@ -64,6 +70,7 @@ fn read(ids: &[i64], up_to_position: Option<i64>, unread: i64) -> Event {
 
 fn removal(ids: &[i64], position: i64, off: i64, unread: i64) -> Event {
     Event::Removed(WithUnread {
+        unread_by_category: Default::default(),
         event: RemovalEntry {
             ids: ids.to_vec(),
             position,
@@ -93,10 +100,16 @@ fn connecting_goes_live_with_the_servers_count() {
     let mut inbox = inbox();
     assert_eq!(inbox.connection(), Connection::Connecting);
     assert_eq!(inbox.unread(), None, "the page's count shows until then");
-    inbox.apply(Event::Connected { unread: Some(2) });
+    inbox.apply(Event::Connected {
+        unread: Some(2),
+        by_category: None,
+    });
     assert_eq!(inbox.connection(), Connection::Live);
     assert_eq!(inbox.unread(), Some(2));
-    inbox.apply(Event::Connected { unread: None });
+    inbox.apply(Event::Connected {
+        unread: None,
+        by_category: None,
+    });
     assert_eq!(inbox.unread(), Some(2), "unreadable data keeps the count");
 }
 
@@ -268,4 +281,93 @@ fn state_and_progress_are_taken_as_they_come() {
     };
     inbox.apply(Event::Progress(p.clone()));
     assert_eq!(inbox.progress(), Some(&p));
+}
+
+fn in_category(id: i64, position: i64, category: &str, severity: Severity) -> NotificationView {
+    NotificationView {
+        category: Some(category.into()),
+        ..view(id, position, severity)
+    }
+}
+
+fn counts(pairs: &[(&str, i64)]) -> crate::model::CategoryCounts {
+    pairs.iter().map(|(c, n)| (c.to_string(), *n)).collect()
+}
+
+#[test]
+fn category_counts_follow_the_server_and_a_muted_category_raises_no_toast() {
+    let mut inbox = inbox();
+    inbox.know_preferences(crate::model::Preferences {
+        muted: vec!["deploys".into()],
+        desktop: vec![],
+    });
+    inbox.apply(Event::Connected {
+        unread: Some(0),
+        by_category: Some(counts(&[("billing", 1)])),
+    });
+    // A muted one is listed, counted in its tab, and announced nowhere.
+    let mut muted = arrival_of(in_category(3, 11, "deploys", Severity::Info), 5, 0);
+    if let Event::Notification(n) = &mut muted {
+        n.unread_by_category = counts(&[("deploys", 1)]);
+    }
+    assert_eq!(inbox.apply(muted), None);
+    assert!(inbox.toasts().is_empty());
+    assert_eq!(
+        inbox.by_category(),
+        Some(&counts(&[("billing", 1), ("deploys", 1)]))
+    );
+    assert_eq!(inbox.overlay().merge(&[], 10).len(), 1);
+    // A critical one in a muted category is announced all the same.
+    let critical = arrival_of(in_category(4, 12, "deploys", Severity::Critical), 6, 1);
+    assert!(inbox.apply(critical).is_some());
+    assert_eq!(inbox.toasts().len(), 1);
+    assert_eq!(inbox.critical().len(), 1);
+
+    // Reading one category marks only its notifications read.
+    let mut read = ReadEvent::up_to(12, 0);
+    read.category = Some("deploys".into());
+    read.unread_by_category = counts(&[("billing", 1)]);
+    inbox.apply(Event::Read(read));
+    assert_eq!(inbox.by_category(), Some(&counts(&[("billing", 1)])));
+    assert!(inbox.critical().is_empty());
+    let other = in_category(1, 9, "billing", Severity::Info);
+    let list = inbox.overlay().merge(&[other], 10);
+    let read_flags: Vec<(i64, bool)> = list.iter().map(|n| (n.id, n.read)).collect();
+    assert_eq!(read_flags, [(4, true), (3, true), (1, false)]);
+
+    // A removal moves its own category's count only.
+    inbox.apply(Event::Removed(WithUnread {
+        unread_by_category: counts(&[("billing", 0)]),
+        event: RemovalEntry {
+            ids: vec![1],
+            position: 13,
+            ch: Channel::All,
+            off: 7,
+        },
+        unread: 0,
+    }));
+    assert_eq!(inbox.by_category(), Some(&counts(&[])));
+}
+
+#[test]
+fn preferences_from_any_tab_replace_the_known_ones() {
+    let mut inbox = inbox();
+    inbox.know_preferences(crate::model::Preferences::default());
+    inbox.apply(Event::Preferences(crate::model::PreferencesEvent {
+        preferences: crate::model::Preferences {
+            muted: vec!["deploys".into()],
+            desktop: vec!["billing".into()],
+        },
+        unread_by_category: counts(&[("deploys", 2)]),
+        unread: 0,
+    }));
+    assert_eq!(inbox.unread(), Some(0));
+    // The page's (older) preferences do not undo the event's.
+    inbox.know_preferences(crate::model::Preferences::default());
+    assert_eq!(inbox.preferences().unwrap().muted, ["deploys"]);
+    // Desktop alerts: chosen categories, uncategorised ones, critical ones.
+    assert!(inbox.wants_desktop(&in_category(1, 1, "billing", Severity::Info)));
+    assert!(!inbox.wants_desktop(&in_category(1, 1, "deploys", Severity::Info)));
+    assert!(inbox.wants_desktop(&in_category(1, 1, "deploys", Severity::Critical)));
+    assert!(inbox.wants_desktop(&view(1, 1, Severity::Info)));
 }

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{NotificationView, ProgressEvent};
+use crate::model::{CategoryCounts, NotificationView, Preferences, ProgressEvent};
 use crate::ui::inbox::{Connection, Cursor, Event, Inbox, Overlay, Toast};
 
 #[derive(Debug, Clone, Copy)]
@@ -15,6 +15,10 @@ pub struct LiveInbox {
     pub connection: Memo<Connection>,
     /// The unread count carried by the latest event; `None` until one arrives.
     pub unread: Memo<Option<i64>>,
+    /// Unread per category (the tabs), from the latest events; `None` until one arrives.
+    pub by_category: Memo<Option<CategoryCounts>>,
+    /// The user's preferences, once known.
+    pub preferences: Memo<Option<Preferences>>,
     /// What changed since the server rendered the page: the server renders
     /// the inbox from a resource and this only holds arrivals and read and
     /// archived ids, so server and browser render the same first HTML.
@@ -37,6 +41,8 @@ impl LiveInbox {
             state,
             connection: Memo::new(move |_| state.with(Inbox::connection)),
             unread: Memo::new(move |_| state.with(Inbox::unread)),
+            by_category: Memo::new(move |_| state.with(|s| s.by_category().cloned())),
+            preferences: Memo::new(move |_| state.with(|s| s.preferences().cloned())),
             overlay: Memo::new(move |_| state.with(|s| s.overlay().clone())),
             toasts: Memo::new(move |_| state.with(|s| s.toasts().to_vec())),
             critical: Memo::new(move |_| state.with(|s| s.critical().to_vec())),
@@ -67,6 +73,15 @@ impl LiveInbox {
 
     pub fn set_unread(&self, unread: i64) {
         self.state.update(|s| s.set_unread(unread));
+    }
+
+    pub fn know_preferences(&self, preferences: Preferences) {
+        self.state.update(|s| s.know_preferences(preferences));
+    }
+
+    /// Whether this arrival raises a system notification.
+    pub fn wants_desktop(&self, n: &NotificationView) -> bool {
+        self.state.with_untracked(|s| s.wants_desktop(n))
     }
 
     pub fn acknowledge(&self, id: i64) {
@@ -100,12 +115,16 @@ mod tests {
         let owner = Owner::new();
         owner.with(|| {
             let live = LiveInbox::new();
-            live.apply(Event::Connected { unread: Some(4) });
+            live.apply(Event::Connected {
+                unread: Some(4),
+                by_category: None,
+            });
             live.apply(Event::Read(ReadEvent::ids(vec![7], 3)));
             assert_eq!(live.connection.get_untracked(), Connection::Live);
             assert_eq!(live.unread.get_untracked(), Some(3));
             live.apply(Event::Resync);
             live.apply(Event::Removed(WithUnread {
+                unread_by_category: Default::default(),
                 event: RemovalEntry {
                     ids: vec![7],
                     position: 1,

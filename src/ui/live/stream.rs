@@ -108,7 +108,9 @@ fn announce(live: LiveInbox, n: NotificationView) {
         move || live.expire_toast(id),
         std::time::Duration::from_millis(TOAST_MS),
     );
-    desktop_notification(&n.title, &n.body);
+    if live.wants_desktop(&n) {
+        desktop_notification(&n.title, &n.body);
+    }
 }
 
 struct Stream {

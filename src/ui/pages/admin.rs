@@ -6,7 +6,10 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::admin::{admin_console, RetractAnnouncement, SendAnnouncement},
+    api::{
+        admin::{admin_console, RetractAnnouncement, SendAnnouncement, SetCategoryLabel},
+        inbox::list_categories,
+    },
     model::{limits, AppError, ConsoleView, NotificationView, Severity},
     ui::{
         components::{NotificationPreview, SignedInLayout},
@@ -50,6 +53,7 @@ pub fn AdminPage() -> impl IntoView {
                         }
                     })}
                 </Transition>
+                <Categories />
                 <ServiceKeys />
                 <Webhooks />
             </div>
@@ -106,6 +110,9 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
         body: body.get(),
         severity: Severity::parse(&severity.get()).unwrap_or_default(),
         link: Some(link.get()).filter(|l| !l.trim().is_empty()),
+        category: None,
+        data: None,
+        actions: Vec::new(),
         created_at: String::new(),
         read: false,
     };
@@ -142,6 +149,12 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
                     </label>
                 </div>
                 {field_error("link")}
+                <label>
+                    "Category (optional; a new one is created)"
+                    <input type="text" name="category" list="category-slugs" placeholder="deploys"
+                        data-testid="compose-category" />
+                </label>
+                {field_error("category")}
                 <div class="row">
                     <label>
                         "To"
@@ -226,6 +239,7 @@ fn ConsolePanels(view: ConsoleView, retract: ServerAction<RetractAnnouncement>) 
                         <th>"To"</th>
                         <th>"Status"</th>
                         <th title="recipients / delivered / read">"Funnel"</th>
+                        <th title="users who clicked an action">"Clicked"</th>
                         <th></th>
                     </tr>
                 </thead>
@@ -245,6 +259,7 @@ fn ConsolePanels(view: ConsoleView, retract: ServerAction<RetractAnnouncement>) 
                                     <td>{a.target.to_string()}</td>
                                     <td>{a.status.clone()}</td>
                                     <td data-testid="funnel">{format!("{} / {} / {}", a.recipients, a.delivered, a.read)}</td>
+                                    <td data-testid="funnel-clicked">{a.clicked}</td>
                                     <td>
                                         {removable.then(|| view! {
                                             <ActionForm action=retract attr:class="inline">
@@ -273,6 +288,58 @@ fn ConsolePanels(view: ConsoleView, retract: ServerAction<RetractAnnouncement>) 
                     })
                     .collect_view()}
             </ul>
+        </section>
+    }
+}
+
+/// The categories: created on first use by a send, labelled here.
+#[component]
+fn Categories() -> impl IntoView {
+    let save = ServerAction::<SetCategoryLabel>::new();
+    let list = Resource::new(move || save.version().get(), |_| list_categories());
+    let error = move || match save.value().get() {
+        Some(Err(e)) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }),
+        _ => None,
+    };
+    view! {
+        <section class="card" data-testid="categories">
+            <h2>"Categories"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = list.await.unwrap_or_default();
+                    view! {
+                        <datalist id="category-slugs">
+                            {list.iter().map(|c| view! { <option value=c.slug.clone()></option> }).collect_view()}
+                        </datalist>
+                        <ul class="plain">
+                            {list
+                                .into_iter()
+                                .map(|c| {
+                                    let (row, slug, code) = (c.slug.clone(), c.slug.clone(), c.slug);
+                                    view! {
+                                    <li data-testid="category-row" data-category=row>
+                                        <ActionForm action=save attr:class="inline">
+                                            <input type="hidden" name="slug" value=slug />
+                                            <code>{code}</code>
+                                            " "
+                                            <input type="text" name="label" value=c.label required
+                                                maxlength=crate::model::category::CATEGORY_LABEL_MAX.to_string() />
+                                            <button type="submit" class="link">"Rename"</button>
+                                        </ActionForm>
+                                    </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            </Transition>
+            <ActionForm action=save attr:class="row">
+                <input type="text" name="slug" placeholder="slug (e.g. deploys)" required data-testid="new-category-slug" />
+                <input type="text" name="label" placeholder="Label" required data-testid="new-category-label" />
+                <button type="submit" class="secondary" data-testid="add-category">"Add"</button>
+            </ActionForm>
+            {error}
         </section>
     }
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::inbox::StartExport,
     ui::{
-        components::{InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
+        components::{CategoryTabs, InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
         live::LiveInbox,
     },
 };
@@ -20,12 +20,15 @@ pub fn HomePage() -> impl IntoView {
             <section class="card">
                 <div class="card-head">
                     <h1>"Inbox"</h1>
-                    <MarkAllReadButton />
+                    <MarkAllReadButton by_tab=true />
                 </div>
-                <InboxList limit=PAGE testid="inbox" />
+                <CategoryTabs />
+                <InboxList limit=PAGE testid="inbox" by_tab=true />
                 <Pager />
             </section>
-            <ExportCard />
+            <DemoOnly>
+                <ExportCard />
+            </DemoOnly>
         </SignedInLayout>
     }
 }
@@ -51,6 +54,21 @@ fn Pager() -> impl IntoView {
                         })}
                     </nav>
                 })
+            })}
+        </Transition>
+    }
+}
+
+/// What only demo mode shows (`HERALD_DEMO`): the server says, with the page.
+#[component]
+fn DemoOnly(children: ChildrenFn) -> impl IntoView {
+    let inbox = expect_context::<InboxResource>();
+    let children = StoredValue::new(children);
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let demo = inbox.await.map(|page| page.demo).unwrap_or(false);
+                demo.then(|| children.with_value(|c| c()))
             })}
         </Transition>
     }

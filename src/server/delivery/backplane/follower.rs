@@ -20,8 +20,8 @@ use crate::server::{
     delivery::events::{self, DomainEvent},
     delivery::hub::Hub,
     store::{
-        self, announcements::Removal, control, log, notifications, notifications::Replayed, Pool,
-        StoreError,
+        self, announcements::Removal, control, control::Control, log, notifications,
+        notifications::Replayed, Pool, StoreError,
     },
 };
 
@@ -106,19 +106,31 @@ impl Follower {
                 }
                 let event = match entry {
                     Replayed::Notification(published) => DomainEvent::Notified(published),
-                    Replayed::Removal { entry, removes } => DomainEvent::Removed(Removal {
+                    Replayed::Removal {
+                        entry,
+                        removes,
+                        counts_as,
+                    } => DomainEvent::Removed(Removal {
                         entry,
                         removes,
                         readers: notifications::readers_of(&mut tx, removes).await?,
+                        counts_as,
                     }),
                 };
                 rows.push((position, event));
             }
-            for (position, user_id, read) in reads {
+            for (position, user_id, entry) in reads {
                 if position > cut {
                     break;
                 }
-                rows.push((position, DomainEvent::NotificationsRead { user_id, read }));
+                let event = match entry {
+                    Control::Read(read) => DomainEvent::NotificationsRead { user_id, read },
+                    Control::Preferences(preferences) => DomainEvent::PreferencesChanged {
+                        user_id,
+                        preferences,
+                    },
+                };
+                rows.push((position, event));
             }
             if rows.is_empty() && log::follow_head(&mut tx).await? < *cursor {
                 // The log is behind what this instance applied: the database

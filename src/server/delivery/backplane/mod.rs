@@ -131,6 +131,10 @@ impl Backplane {
                 DomainEvent::NotificationsRead { user_id, read } => {
                     control::append_read(&mut tx, user_id, &read).await?
                 }
+                DomainEvent::PreferencesChanged {
+                    user_id,
+                    preferences,
+                } => control::append_preferences(&mut tx, user_id, &preferences).await?,
                 other => local.push(other),
             }
         }

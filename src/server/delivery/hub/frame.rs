@@ -92,13 +92,15 @@ fn put_fields(buf: &mut BytesMut, name: &EventName, position: Option<i64>) {
     buf.put_slice(b"data: ");
 }
 
-/// A frame whose data ends with its recipient's unread count, the one part
-/// of a notification that differs between users: the event is encoded once
-/// per entry, and [`FrameTemplate::with_unread`] only appends the number.
-/// The bytes are those `Frame::new` would make with `"unread"` last.
+/// A frame whose data ends with its recipient's counts, the one part of a
+/// notification that differs between users: the event is encoded once per
+/// entry, and [`FrameTemplate::with_counts`] only appends the numbers (the
+/// count of the entry's category, then the badge). The bytes are those
+/// `Frame::new` would make of `model::WithUnread`.
 #[derive(Debug, Clone)]
 pub struct FrameTemplate {
-    /// Everything up to and including `"unread":`.
+    /// Everything up to the opening `{` of the data, or the `,` after its
+    /// last field.
     head: Bytes,
     position: Option<i64>,
 }
@@ -114,19 +116,29 @@ impl FrameTemplate {
         if open.len() > 1 {
             buf.put_u8(b',');
         }
-        buf.put_slice(b"\"unread\":");
         FrameTemplate {
             head: buf.freeze(),
             position,
         }
     }
 
+    /// The badge only (an entry with no category).
     pub fn with_unread(&self, unread: i64) -> Frame {
-        let number = unread.to_string();
-        let number = number.as_bytes();
-        let mut buf = BytesMut::with_capacity(self.head.len() + number.len() + 3);
+        self.with_counts(unread, None)
+    }
+
+    /// The entry's category's count after it, when it has one, and the badge.
+    pub fn with_counts(&self, unread: i64, category: Option<(&str, i64)>) -> Frame {
+        let mut buf = BytesMut::with_capacity(self.head.len() + 64);
         buf.put_slice(&self.head);
-        buf.put_slice(number);
+        if let Some((slug, count)) = category {
+            // Slugs are checked at the edge, but the key is still encoded
+            // as JSON: the frame never depends on that check.
+            let key = serde_json::to_string(slug).unwrap_or_else(|_| "\"\"".into());
+            buf.put_slice(format!("\"unread_by_category\":{{{key}:{count}}},").as_bytes());
+        }
+        buf.put_slice(b"\"unread\":");
+        buf.put_slice(unread.to_string().as_bytes());
         buf.put_slice(b"}\n\n");
         Frame(Arc::new(FrameInner {
             bytes: buf.freeze(),
@@ -151,6 +163,9 @@ mod tests {
             body: body.into(),
             severity: Severity::Info,
             link: None,
+            category: None,
+            data: None,
+            actions: Vec::new(),
             created_at: "2026-11-21T18:30:00Z".into(),
             read: false,
         }
@@ -184,12 +199,15 @@ mod tests {
         };
         let template = FrameTemplate::new(&EventName::NOTIFICATION, Some(9), &entry);
         for unread in [0, 7, 12_345] {
-            let whole = WithUnread {
-                event: entry.clone(),
-                unread,
-            };
+            let whole = WithUnread::new(entry.clone(), unread);
             let expected = Frame::new(&EventName::NOTIFICATION, Some(9), &whole);
             assert_eq!(template.with_unread(unread).bytes(), expected.bytes());
+            // With the entry's category's count, as the browser's type reads it.
+            let mut whole = whole.clone();
+            whole.unread_by_category.insert("deploys".into(), 3);
+            let expected = Frame::new(&EventName::NOTIFICATION, Some(9), &whole);
+            let with = template.with_counts(unread, Some(("deploys", 3)));
+            assert_eq!(with.bytes(), expected.bytes());
         }
         let removal = RemovalEntry {
             ids: vec![4],
@@ -198,10 +216,7 @@ mod tests {
             off: 1,
         };
         let template = FrameTemplate::new(&EventName::NOTIFICATION_REMOVED, Some(9), &removal);
-        let whole = WithUnread {
-            event: removal,
-            unread: 5,
-        };
+        let whole = WithUnread::new(removal, 5);
         let expected = Frame::new(&EventName::NOTIFICATION_REMOVED, Some(9), &whole);
         assert_eq!(template.with_unread(5).bytes(), expected.bytes());
 

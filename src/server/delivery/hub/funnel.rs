@@ -70,7 +70,7 @@ mod tests {
         let sub = hub.subscribe(info).expect("attach");
         let frame = Frame::new(&EventName::NOTIFICATION, Some(5), &[1]);
         assert_eq!(
-            hub.apply_notification(&Target::All, 5, |_| frame.clone()),
+            hub.apply_notification(&Target::All, 5, &Default::default(), |_, _| frame.clone()),
             1
         );
         drop(sub);

@@ -55,7 +55,10 @@ use std::{
 use tokio::sync::mpsc;
 
 use crate::model::Role;
-use crate::server::store::{log::Span, notifications::CounterSeed};
+use crate::server::store::{
+    log::Span,
+    notifications::{CounterSeed, Counts, CountsAs},
+};
 use registry::{ClientSlot, LiveUser, Registry};
 
 pub type ClientId = u64;
@@ -99,7 +102,8 @@ pub enum AttachError {
 /// the log position it holds, from which live frames follow.
 pub struct Attached {
     pub subscription: Subscription,
-    pub unread: i64,
+    /// The badge and every category's count, at `applied`.
+    pub counts: Counts,
     pub applied: i64,
     /// The user's spans, for the stream's replay.
     pub spans: Vec<Span>,
@@ -212,7 +216,7 @@ impl Hub {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         user.clients.push(id);
         user.linger_until = None;
-        let unread = user.unread;
+        let counts = user.counts();
         let spans = user.spans.clone();
         clients.insert(
             id,
@@ -235,24 +239,27 @@ impl Hub {
                 lagged,
                 hub: self.clone(),
             },
-            unread,
+            counts,
             applied,
             spans,
         })
     }
 
-    /// A notification entry at `position`: every live user in `target`
-    /// counts one more unread, and each of their clients gets
-    /// `frame_for(unread)` (built once per distinct count). Returns the
-    /// clients reached.
+    /// A notification entry at `position`, counting as `counts_as`: every
+    /// live user in `target` counts one more unread (in its category, and
+    /// in the badge unless they muted it), and each of their clients gets
+    /// `frame_for(badge, category's count)` (built once per distinct pair
+    /// of counts). Returns the clients reached.
     pub fn apply_notification(
         &self,
         target: &Target,
         position: i64,
-        frame_for: impl Fn(i64) -> Frame,
+        counts_as: &CountsAs,
+        frame_for: impl Fn(i64, Option<i64>) -> Frame,
     ) -> usize {
-        self.apply(target, Some(position), frame_for, |_, user| {
-            user.count_notification();
+        let category = counts_as.category.as_deref();
+        self.apply(target, Some(position), category, frame_for, |_, user| {
+            user.count_notification(counts_as);
         })
     }
 
@@ -262,6 +269,7 @@ impl Hub {
     /// who had read it one by one. Every client in `target` gets the frame
     /// (its offset keeps the channel gapless), whether or not it had the
     /// notification.
+    #[allow(clippy::too_many_arguments)]
     pub fn apply_removal(
         &self,
         target: &Target,
@@ -269,27 +277,37 @@ impl Hub {
         position: i64,
         removes: i64,
         readers: &[UserId],
-        frame_for: impl Fn(i64) -> Frame,
+        counts_as: &CountsAs,
+        frame_for: impl Fn(i64, Option<i64>) -> Frame,
     ) -> usize {
         let readers: HashSet<UserId> = readers.iter().copied().collect();
-        self.apply(target, Some(position), frame_for, |user_id, user| {
-            user.count_removal(user_id, channel, removes, &readers);
-        })
+        let category = counts_as.category.as_deref();
+        self.apply(
+            target,
+            Some(position),
+            category,
+            frame_for,
+            |user_id, user| {
+                user.count_removal(user_id, channel, removes, &readers, counts_as);
+            },
+        )
     }
 
     /// Moves the counters of the live users in `target` (`change`) and
-    /// queues each of their clients `frame_for(unread)`, built once per
-    /// distinct count. `position`: the log entry applied (none for a read).
+    /// queues each of their clients `frame_for(badge, count of category)`,
+    /// built once per distinct pair. `position`: the log entry applied
+    /// (none for a read).
     fn apply(
         &self,
         target: &Target,
         position: Option<i64>,
-        frame_for: impl Fn(i64) -> Frame,
+        category: Option<&str>,
+        frame_for: impl Fn(i64, Option<i64>) -> Frame,
         mut change: impl FnMut(UserId, &mut LiveUser),
     ) -> usize {
         let mut reached = 0;
         let mut closed = Vec::new();
-        let mut frames: HashMap<i64, Frame> = HashMap::new();
+        let mut frames: HashMap<(i64, Option<i64>), Frame> = HashMap::new();
         let mut reg = self.write();
         if let Some(position) = position {
             reg.applied = reg.applied.max(position);
@@ -300,9 +318,8 @@ impl Hub {
             if user.clients.is_empty() {
                 return;
             }
-            let frame = frames
-                .entry(user.unread)
-                .or_insert_with(|| frame_for(user.unread));
+            let key = (user.unread, category.map(|c| user.category_count(c)));
+            let frame = frames.entry(key).or_insert_with(|| frame_for(key.0, key.1));
             let n = Registry::offer(
                 clients,
                 &user.clients,
@@ -345,21 +362,41 @@ impl Hub {
         reached
     }
 
-    /// The user read something: their counter takes the exact value their
-    /// write transaction computed (`read_all_up_to` when they read all),
-    /// and every tab of theirs gets `frame`.
+    /// The user read something: their counter takes the exact values
+    /// their write transaction computed (`read_all_up_to` when they read
+    /// all), and every tab of theirs gets `frame`.
     pub fn apply_read(
         &self,
         user_id: UserId,
-        unread: i64,
+        counts: &Counts,
         read_all_up_to: Option<i64>,
         frame: &Frame,
     ) -> usize {
         self.apply(
             &Target::User(user_id),
             None,
-            |_| frame.clone(),
-            |_, user| user.count_read(unread, read_all_up_to),
+            None,
+            |_, _| frame.clone(),
+            |_, user| user.count_read(counts, read_all_up_to),
+        )
+    }
+
+    /// The user changed their preferences: their counter takes the muted
+    /// categories and the counts computed under them in that write's
+    /// transaction, and every tab of theirs gets `frame`.
+    pub fn apply_preferences(
+        &self,
+        user_id: UserId,
+        muted: &[String],
+        counts: &Counts,
+        frame: &Frame,
+    ) -> usize {
+        self.apply(
+            &Target::User(user_id),
+            None,
+            None,
+            |_, _| frame.clone(),
+            |_, user| user.set_preferences(muted, counts),
         )
     }
 
@@ -368,7 +405,8 @@ impl Hub {
     #[cfg(test)]
     pub fn subscribe(&self, info: ClientInfo) -> Result<Subscription, AttachError> {
         let seed = CounterSeed {
-            unread: 0,
+            counts: Counts::default(),
+            muted: Vec::new(),
             read_all_up_to: 0,
             spans: Vec::new(),
             head: self.applied(),

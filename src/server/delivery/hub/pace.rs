@@ -72,7 +72,9 @@ mod tests {
             Some(position),
             &serde_json::json!({}),
         );
-        hub.apply_notification(&Target::All, position, |_| frame.clone())
+        hub.apply_notification(&Target::All, position, &Default::default(), |_, _| {
+            frame.clone()
+        })
     }
 
     #[tokio::test]

@@ -29,7 +29,12 @@ pub(super) struct ClientSlot {
 pub(super) struct LiveUser {
     pub clients: Vec<ClientId>,
     pub role: Role,
+    /// The badge: unread, muted categories left out (never critical).
     pub unread: i64,
+    /// Unread per category, muted ones included (no zero entries).
+    pub by_category: super::unread::ByCategory,
+    /// Their muted categories, as of the last position applied.
+    pub muted: std::collections::HashSet<String>,
     pub read_all_up_to: i64,
     pub spans: Vec<Span>,
     /// The highest position queued to one of their clients, and the one the

@@ -6,20 +6,26 @@
 use std::time::Duration;
 
 use crate::model::{
-    ConnectedEvent, EventName, NotificationEntry, PingEvent, ProgressEvent, ReadEvent,
-    RemovalEntry, ResyncEvent,
+    ConnectedEvent, EventName, NotificationEntry, PingEvent, PreferencesEvent, ProgressEvent,
+    ReadEvent, RemovalEntry, ResyncEvent,
 };
 use crate::server::{
     delivery::hub::{Frame, FrameTemplate},
-    store::{log::Entry, notifications::Published, now_ms, rfc3339},
+    store::{
+        log::Entry,
+        notifications::{Counts, Published},
+        now_ms, rfc3339,
+    },
 };
 
-/// `connected`, first on every stream, with the reconnection delay.
-pub fn connected(client_id: u64, user_id: i64, unread: i64, retry: Duration) -> Frame {
+/// `connected`, first on every stream, with the reconnection delay and
+/// every count (the badge, and each category's).
+pub fn connected(client_id: u64, user_id: i64, counts: &Counts, retry: Duration) -> Frame {
     let data = ConnectedEvent {
         client_id,
         user_id,
-        unread,
+        unread: counts.unread,
+        unread_by_category: counts.by_category.clone(),
         timestamp: rfc3339(now_ms()),
     };
     Frame::with_retry(&EventName::CONNECTED, &data, retry)
@@ -72,6 +78,11 @@ pub fn removal(entry: &Entry, removes: i64) -> FrameTemplate {
 /// What a user read, to every tab of theirs.
 pub fn read(read: &ReadEvent) -> Frame {
     Frame::new(&EventName::NOTIFICATION_READ, None, read)
+}
+
+/// The user's new preferences, to every tab of theirs.
+pub fn preferences(preferences: &PreferencesEvent) -> Frame {
+    Frame::new(&EventName::PREFERENCES, None, preferences)
 }
 
 /// A task's progress, to its owner's tabs; at most 100.

@@ -85,6 +85,9 @@ impl<'de> Deserialize<'de> for Keys {
 
 fn view(link: Option<&str>) -> NotificationView {
     NotificationView {
+        category: None,
+        data: None,
+        actions: Vec::new(),
         id: 41,
         position: 41,
         title: "Maintenance at 22:00".into(),
@@ -116,7 +119,11 @@ fn names(fields: &[&str]) -> Vec<String> {
 
 #[test]
 fn connected() {
-    let frame = super::connected(9, 2, 4, Duration::from_secs(3));
+    let counts = crate::server::store::notifications::Counts {
+        unread: 4,
+        by_category: Default::default(),
+    };
+    let frame = super::connected(9, 2, &counts, Duration::from_secs(3));
     assert!(frame.bytes().starts_with(b"retry: 3000\n"));
     let parsed = parse(&frame);
     assert_eq!((parsed.name.as_str(), parsed.id), ("connected", None));
@@ -162,6 +169,7 @@ fn notification() {
         // `id:` is the log position.
         assert_eq!((parsed.name.clone(), parsed.id), (name, Some(41)));
         let expected = WithUnread {
+            unread_by_category: Default::default(),
             event: NotificationEntry {
                 notification: view(link),
                 ch: Channel::Role(Role::Admin),
@@ -195,6 +203,7 @@ fn notification_removed() {
         ("notification.removed", Some(50))
     );
     let expected = WithUnread {
+        unread_by_category: Default::default(),
         event: RemovalEntry {
             ids: vec![41],
             position: 50,

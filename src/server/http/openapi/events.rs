@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use crate::model::{
-    ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent, ProgressEvent,
-    ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
+    ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent, PreferencesEvent,
+    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
 };
 
 pub const VERSION: u32 = 1;
@@ -73,6 +73,14 @@ pub fn event_schemas() -> Value {
         standalone::<ProgressEvent>(
             EventName::PROGRESS.as_str(),
             "A long-running task's progress.",
+            Vec::new(),
+        ),
+    );
+    add(
+        EventName::PREFERENCES.as_str(),
+        standalone::<PreferencesEvent>(
+            EventName::PREFERENCES.as_str(),
+            "The user saved their preferences (in some tab): take them, and the counts under them.",
             Vec::new(),
         ),
     );

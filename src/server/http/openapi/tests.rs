@@ -216,8 +216,12 @@ fn validator(event: &str) -> jsonschema::Validator {
 
 fn notification(unread: i64) -> NotificationEvent {
     WithUnread {
+        unread_by_category: Default::default(),
         event: NotificationEntry {
             notification: NotificationView {
+                category: None,
+                data: None,
+                actions: Vec::new(),
                 id: 7,
                 position: 7,
                 title: "t".into(),

@@ -1,0 +1,134 @@
+//! `/preferences`: which categories to mute and which raise desktop alerts.
+//! Saved in one request; every open tab takes the new preferences at once
+//! (the stream's `preferences` event). Muting never applies to `critical`.
+
+use leptos::prelude::*;
+
+use crate::{
+    api::inbox::{get_preferences, list_categories, SavePreferences},
+    model::{Category, Preferences},
+    ui::{components::SignedInLayout, live::LiveInbox},
+};
+
+#[component]
+pub fn PreferencesPage() -> impl IntoView {
+    view! {
+        <SignedInLayout>
+            <section class="card" data-testid="preferences">
+                <h1>"Preferences"</h1>
+                <p class="muted">
+                    "A muted category is still kept and listed under its tab, but raises no toast, \
+                     no system notification and no badge count. "
+                    <strong>"Critical notifications are never muted."</strong>
+                </p>
+                <PreferencesForm />
+            </section>
+        </SignedInLayout>
+    }
+}
+
+#[component]
+fn PreferencesForm() -> impl IntoView {
+    let live = expect_context::<LiveInbox>();
+    let save = ServerAction::<SavePreferences>::new();
+    let loaded = Resource::new(
+        || (),
+        |_| async move {
+            Ok::<_, crate::model::AppError>((list_categories().await?, get_preferences().await?))
+        },
+    );
+    // The answer carries the counts under the new preferences: take them
+    // at once, ahead of the stream's own `preferences` event.
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = save.value().get() {
+            live.apply(crate::ui::inbox::Event::Preferences(saved));
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                    Ok((categories, prefs)) => view! { <Choices categories prefs save /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Choices(
+    categories: Vec<Category>,
+    prefs: Preferences,
+    save: ServerAction<SavePreferences>,
+) -> impl IntoView {
+    if categories.is_empty() {
+        return view! { <p class="empty">"No categories yet."</p> }.into_any();
+    }
+    let muted = RwSignal::new(prefs.muted);
+    let desktop = RwSignal::new(prefs.desktop);
+    let toggle = |list: RwSignal<Vec<String>>, slug: String, on: bool| {
+        list.update(|l| {
+            l.retain(|s| *s != slug);
+            if on {
+                l.push(slug);
+            }
+        })
+    };
+    let rows = categories
+        .into_iter()
+        .map(|c| {
+            let (m, d) = (c.slug.clone(), c.slug.clone());
+            let (m2, d2) = (c.slug.clone(), c.slug.clone());
+            view! {
+                <tr data-testid="preference-row" data-category=c.slug.clone()>
+                    <td>{c.label}</td>
+                    <td>
+                        <input type="checkbox" data-testid="mute"
+                            prop:checked=move || muted.with(|l| l.contains(&m))
+                            on:change=move |e| toggle(muted, m2.clone(), event_target_checked(&e)) />
+                    </td>
+                    <td>
+                        <input type="checkbox" data-testid="desktop"
+                            prop:checked=move || desktop.with(|l| l.contains(&d))
+                            on:change=move |e| toggle(desktop, d2.clone(), event_target_checked(&e)) />
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let saved = move || match save.value().get() {
+        Some(Ok(_)) => Some(
+            view! { <p class="ok" role="status" data-testid="preferences-saved">"Saved."</p> }
+                .into_any(),
+        ),
+        Some(Err(e)) => {
+            Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+        }
+        None => None,
+    };
+    view! {
+        <table class="history">
+            <thead>
+                <tr><th>"Category"</th><th>"Mute"</th><th>"Desktop alerts"</th></tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <button
+            type="button"
+            class="primary"
+            data-testid="save-preferences"
+            disabled=move || save.pending().get()
+            on:click=move |_| {
+                save.dispatch(SavePreferences {
+                    muted: muted.get_untracked().join(","),
+                    desktop: desktop.get_untracked().join(","),
+                });
+            }
+        >
+            "Save"
+        </button>
+        {saved}
+    }
+    .into_any()
+}
