@@ -148,6 +148,23 @@ async fn a_user_token_opens_the_users_own_routes_and_no_other() {
         StatusCode::CREATED
     );
 
+    for path in ["/api/preferences", "/api/categories"] {
+        assert_eq!(
+            server.get(path, &token).await.status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let renamed = server
+        .http
+        .put(server.url("/api/categories/deploys"))
+        .bearer_auth(&token)
+        .json(&json!({"label": "Deploys"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::FORBIDDEN);
+
     for path in [
         "/api/sse/stats",
         "/api/announcements",
