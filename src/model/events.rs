@@ -160,6 +160,11 @@ pub struct ReadEvent {
     pub up_to_position: Option<i64>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub archived: bool,
+    /// Archive-read: every notification read so far left the inbox; those
+    /// at or below this position by the read-all watermark, the others by
+    /// their own read (a tab drops every item it shows as read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_read_up_to: Option<i64>,
     pub unread: i64,
 }
 
@@ -174,6 +179,7 @@ impl ReadEvent {
             ids,
             up_to_position: None,
             archived: false,
+            archived_read_up_to: None,
             unread,
         }
     }
@@ -184,6 +190,7 @@ impl ReadEvent {
             ids: Vec::new(),
             up_to_position: Some(position),
             archived: false,
+            archived_read_up_to: None,
             unread,
         }
     }
@@ -194,6 +201,18 @@ impl ReadEvent {
             ids,
             up_to_position: None,
             archived: true,
+            archived_read_up_to: None,
+            unread,
+        }
+    }
+
+    /// Everything read was archived (the count does not change).
+    pub fn archived_read(up_to: i64, unread: i64) -> ReadEvent {
+        ReadEvent {
+            ids: Vec::new(),
+            up_to_position: None,
+            archived: true,
+            archived_read_up_to: Some(up_to),
             unread,
         }
     }

@@ -15,6 +15,7 @@ pub mod instances;
 pub mod log;
 pub mod notifications;
 pub mod sessions;
+pub mod snoozes;
 pub mod users;
 pub mod webhooks;
 

@@ -5,5 +5,6 @@ pub(crate) mod funnel_flush;
 pub(crate) mod linger;
 pub(crate) mod pinger;
 pub(crate) mod scheduler;
+pub(crate) mod snoozes;
 pub(crate) mod sweeper;
 pub(crate) mod webhooks;

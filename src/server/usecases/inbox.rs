@@ -6,11 +6,12 @@ use crate::{
     server::{
         auth::Session,
         delivery::events::DomainEvent,
+        domain::inbox_action::{ArchiveIds, SnoozeUntil},
         state::AppState,
         store::{
             funnel,
             notifications::{self, InboxSnapshot},
-            webhooks,
+            snoozes, webhooks,
         },
     },
 };
@@ -76,12 +77,25 @@ async fn snapshot(
 
 /// Returns the new unread count; every tab of the user hears about it.
 pub async fn mark_read(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
-    read_one(state, session, id, false).await
+    read_one(state, session, id, None, false).await
 }
 
 /// Takes a notification out of the user's inbox; returns the new unread count.
 pub async fn archive(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
-    read_one(state, session, id, true).await
+    read_one(state, session, id, None, true).await
+}
+
+/// Takes a notification out of the inbox and the count until `until`, when
+/// the snooze task brings it back (`usecases::snooze`); returns the new
+/// unread count. For every tab it is an archive; snoozing it again moves
+/// the time. Cost: one archive plus one row, in one turn.
+pub async fn snooze(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    until: SnoozeUntil,
+) -> Result<i64, AppError> {
+    read_one(state, session, id, Some(until), true).await
 }
 
 /// Reads go through the `Publisher` like publishes: the count the write
@@ -92,6 +106,7 @@ async fn read_one(
     state: &AppState,
     session: &Session,
     id: i64,
+    snooze: Option<SnoozeUntil>,
     archive: bool,
 ) -> Result<i64, AppError> {
     let user_id = session.user.id;
@@ -99,6 +114,9 @@ async fn read_one(
     let unread = notifications::mark_read(turn.tx(), user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
+    if let Some(until) = snooze {
+        snoozes::upsert(turn.tx(), user_id, id, until.ms()).await?;
+    }
     let read = if archive {
         ReadEvent::archived(vec![id], unread)
     } else {
@@ -106,6 +124,41 @@ async fn read_one(
     };
     // In the reader's turn: one message per read action and endpoint.
     webhooks::notification_read(turn.tx(), &session.user, &read).await?;
+    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
+        .await?;
+    Ok(unread)
+}
+
+/// Archives several notifications in one turn and one log entry; all or
+/// nothing (404 naming the first the user cannot see). Returns the new
+/// unread count. O(ids) probes (at most `MAX_ARCHIVE_IDS`) and one count.
+pub async fn archive_many(
+    state: &AppState,
+    session: &Session,
+    ids: ArchiveIds,
+) -> Result<i64, AppError> {
+    let user_id = session.user.id;
+    let mut turn = state.publisher.begin().await?;
+    let unread = match notifications::archive_many(turn.tx(), user_id, ids.ids()).await? {
+        Ok(unread) => unread,
+        // Dropping the turn rolls back the ones archived before it.
+        Err(missing) => return Err(AppError::NotFound(format!("notification {missing}"))),
+    };
+    let read = ReadEvent::archived(ids.into_ids(), unread);
+    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
+    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
+        .await?;
+    Ok(unread)
+}
+
+/// Archives everything the user has read, in one turn and one log entry;
+/// the count does not move, and is returned. O(the user's state rows): the
+/// read-all watermark archives what it covers without a row per entry.
+pub async fn archive_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
+    let user_id = session.user.id;
+    let mut turn = state.publisher.begin().await?;
+    let (up_to, unread) = notifications::archive_read(turn.tx(), user_id).await?;
+    let read = ReadEvent::archived_read(up_to, unread);
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
     Ok(unread)

@@ -13,6 +13,7 @@ pub mod notices;
 pub mod provisioning;
 pub mod retract;
 pub mod schedule;
+pub mod snooze;
 pub mod send;
 pub mod webhooks;
 
