@@ -18,16 +18,14 @@ pub struct SnoozeUntil(i64);
 
 impl SnoozeUntil {
     pub fn parse(raw: &str, now_ms: i64) -> Result<SnoozeUntil, AppError> {
-        let at = time::OffsetDateTime::parse(
-            raw.trim(),
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map_err(|_| {
-            AppError::invalid(
-                "until",
-                "must be an RFC 3339 date and time like 2026-11-21T09:00:00+01:00",
-            )
-        })?;
+        let at =
+            time::OffsetDateTime::parse(raw.trim(), &time::format_description::well_known::Rfc3339)
+                .map_err(|_| {
+                    AppError::invalid(
+                        "until",
+                        "must be an RFC 3339 date and time like 2026-11-21T09:00:00+01:00",
+                    )
+                })?;
         let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000)
             .map_err(|_| AppError::invalid("until", "is out of range"))?;
         if ms <= now_ms {
@@ -51,7 +49,10 @@ pub struct ArchiveIds(Vec<i64>);
 impl ArchiveIds {
     pub fn parse(mut ids: Vec<i64>) -> Result<ArchiveIds, AppError> {
         if ids.is_empty() {
-            return Err(AppError::invalid("ids", "must name at least one notification"));
+            return Err(AppError::invalid(
+                "ids",
+                "must name at least one notification",
+            ));
         }
         if ids.len() > MAX_ARCHIVE_IDS {
             return Err(AppError::invalid(

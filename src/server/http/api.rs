@@ -23,8 +23,8 @@ use crate::server::http::{
 use crate::{
     model::{
         api::{
-            ArchiveBody, BroadcastBody, EventData, ExportStarted, LoginBody, NotificationPage, PageQuery,
-            SendToUserBody, SignedIn, SnoozeBody, TimingBody, UnreadCount,
+            ArchiveBody, BroadcastBody, EventData, ExportStarted, LoginBody, NotificationPage,
+            PageQuery, SendToUserBody, SignedIn, SnoozeBody, TimingBody, UnreadCount,
         },
         AnnouncementSummary, AppError, AuditEntry, Channel, Envelope, Role, Scope,
         SentAnnouncement, StreamStats, UserView,

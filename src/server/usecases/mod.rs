@@ -13,8 +13,8 @@ pub mod notices;
 pub mod provisioning;
 pub mod retract;
 pub mod schedule;
-pub mod snooze;
 pub mod send;
+pub mod snooze;
 pub mod webhooks;
 
 use crate::{model::AppError, server::auth::Session};
