@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{InboxActions, InboxResource};
+use super::{InboxActions, InboxResource, SelectBox, SnoozeMenu};
 use crate::{
     model::{link_opens, NotificationView},
     ui::live::LiveInbox,
@@ -76,6 +76,7 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
     view! {
         <li class=class data-testid="notification" data-id=n.id data-seq=n.position data-read=n.read.to_string()>
             <div class="item-head">
+                <SelectBox id />
                 <span class=format!("sev sev-{}", n.severity.as_str()) data-testid="severity">
                     {n.severity.as_str()}
                 </span>
@@ -106,6 +107,7 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
                     <input type="hidden" name="id" value=id />
                     <button type="submit" class="link" data-testid="archive">"Archive"</button>
                 </ActionForm>
+                <SnoozeMenu id />
             </div>
         </li>
     }

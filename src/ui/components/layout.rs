@@ -10,7 +10,7 @@ use super::{AttentionArea, Header};
 use crate::{
     api::{
         auth::current_user,
-        inbox::{get_inbox, Archive, MarkAllRead, MarkRead},
+        inbox::{get_inbox, Archive, ArchiveRead, ArchiveSelected, MarkAllRead, MarkRead, Snooze},
     },
     model::{AppError, InboxPage, UserView},
     ui::live::{LiveInbox, LiveStream},
@@ -26,6 +26,11 @@ pub struct InboxActions {
     pub mark_read: ServerAction<MarkRead>,
     pub mark_all_read: ServerAction<MarkAllRead>,
     pub archive: ServerAction<Archive>,
+    pub snooze: ServerAction<Snooze>,
+    pub archive_read: ServerAction<ArchiveRead>,
+    pub archive_selected: ServerAction<ArchiveSelected>,
+    /// The items ticked for "Archive selected" (this tab only).
+    pub selected: RwSignal<std::collections::BTreeSet<i64>>,
 }
 
 #[component]
@@ -41,6 +46,10 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
         mark_read: ServerAction::new(),
         mark_all_read: ServerAction::new(),
         archive: ServerAction::new(),
+        snooze: ServerAction::new(),
+        archive_read: ServerAction::new(),
+        archive_selected: ServerAction::new(),
+        selected: RwSignal::new(Default::default()),
     };
     provide_context(user);
     provide_context(inbox);
@@ -110,6 +119,22 @@ fn keep_count_in_step(live: LiveInbox, actions: InboxActions) {
     Effect::new(move |_| {
         if let Some(Ok(unread)) = actions.archive.value().get() {
             live.set_unread(unread);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(unread)) = actions.snooze.value().get() {
+            live.set_unread(unread);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(unread)) = actions.archive_read.value().get() {
+            live.set_unread(unread);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(unread)) = actions.archive_selected.value().get() {
+            live.set_unread(unread);
+            actions.selected.set(Default::default());
         }
     });
 }

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::inbox::StartExport,
     ui::{
-        components::{InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
+        components::{BulkButtons, InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
         live::LiveInbox,
     },
 };
@@ -20,7 +20,10 @@ pub fn HomePage() -> impl IntoView {
             <section class="card">
                 <div class="card-head">
                     <h1>"Inbox"</h1>
-                    <MarkAllReadButton />
+                    <div class="card-actions">
+                        <MarkAllReadButton />
+                        <BulkButtons />
+                    </div>
                 </div>
                 <InboxList limit=PAGE testid="inbox" />
                 <Pager />
