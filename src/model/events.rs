@@ -24,6 +24,8 @@ impl EventName {
     pub const NOTIFICATION_REMOVED: EventName = EventName(Cow::Borrowed("notification.removed"));
     pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
     pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
+    /// Custom event names the page must listen to (`EventNamesEvent`).
+    pub const EVENT_NAMES: EventName = EventName(Cow::Borrowed("event.names"));
 
     pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
         let mut chars = raw.chars();
@@ -81,6 +83,18 @@ pub struct ConnectedEvent {
     pub unread: i64,
     /// RFC 3339, UTC.
     pub timestamp: String,
+    /// Custom event names notifications may arrive under: a browser's
+    /// `EventSource` must listen to each by name. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+}
+
+/// `data:` of `event.names`: a custom event name the next notification
+/// arrives under, sent once per name before its first notification.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventNamesEvent {
+    pub names: Vec<String>,
 }
 
 /// `data:` of the `ping` keep-alive.

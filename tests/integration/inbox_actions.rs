@@ -477,22 +477,51 @@ async fn archive_many_is_one_request_one_event_all_or_nothing() {
 }
 
 #[tokio::test]
-async fn a_custom_event_name_arrives_under_its_name() {
+async fn a_custom_event_name_arrives_under_its_name_and_pages_are_told_it() {
     let server = TestServer::start().await;
     let admin = server.token("admin").await;
     let alice = server.token("alice").await;
-    let (mut stream, _) = server.open_stream(&alice, "").await;
+    // A page asks to be told names (`names=1`); an API client does not.
+    let (mut page, connected) = server.open_stream(&alice, "?names=1").await;
+    assert!(
+        connected.json().get("events").is_none(),
+        "{}",
+        connected.data
+    );
+    let (mut client, _) = server.open_stream(&alice, "").await;
+    let deploy = json!({ "event": "deploy.done", "data": { "title": "v2 is out" } });
+    for n in 1..=2 {
+        let res = server
+            .post_json("/api/sse/broadcast", &admin, &deploy)
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        if n == 1 {
+            // Once, just before the first notification under the name.
+            let told = next_named(&mut page, "event.names").await;
+            assert_eq!(told.json(), json!({ "names": ["deploy.done"] }));
+            assert_eq!(told.id, None);
+        }
+        for stream in [&mut page, &mut client] {
+            let event = next(stream).await;
+            assert_eq!(event.event, "deploy.done", "{event:?}");
+            assert_eq!(event.json()["title"], "v2 is out");
+            assert_eq!(event.json()["unread"], n);
+            assert!(event.id.is_some());
+        }
+    }
+    // A stream opened later is told in `connected`; after a restart too.
+    let (_later, connected) = server.open_stream(&alice, "?names=1").await;
+    assert_eq!(connected.json()["events"], json!(["deploy.done"]));
+    let restarted = server.start_sharing_db(&[]).await;
+    let (_after, connected) = restarted.open_stream(&alice, "?names=1").await;
+    assert_eq!(connected.json()["events"], json!(["deploy.done"]));
+    // A reserved name cannot be sent.
     let res = server
         .post_json(
             "/api/sse/broadcast",
             &admin,
-            &json!({ "event": "deploy.done", "data": { "title": "v2 is out" } }),
+            &json!({ "event": "event.names", "data": { "title": "x" } }),
         )
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let event = next(&mut stream).await;
-    assert_eq!(event.event, "deploy.done", "{event:?}");
-    assert_eq!(event.json()["title"], "v2 is out");
-    assert_eq!(event.json()["unread"], 1);
-    assert!(event.id.is_some());
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }

@@ -37,6 +37,11 @@ impl DomainEvent {
             DomainEvent::Notified(published) => {
                 let template = wire::notification(&published);
                 let to = &published.entry.channel;
+                if hub.learn_event_name(&published.event) {
+                    // Before the notification, in the same queues: the
+                    // page listens to the name by the time it comes.
+                    hub.announce_event_name(to, &wire::event_names(&published.event));
+                }
                 hub.apply_notification(to, published.entry.position, |unread| {
                     template.with_unread(unread)
                 })

@@ -174,6 +174,7 @@ fn is_reserved(name: &EventName) -> bool {
         EventName::NOTIFICATION_REMOVED,
         EventName::RESYNC,
         EventName::PROGRESS,
+        EventName::EVENT_NAMES,
     ]
     .iter()
     .any(|reserved| reserved == name)

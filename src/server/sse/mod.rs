@@ -56,6 +56,16 @@ const REPLAY_LIMIT: i64 = 500;
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
     last_event_id: Option<String>,
+    /// `names=1`: the page wants `event.names` before a notification under
+    /// a custom name it has not been told of (`delivery/hub/names.rs`).
+    /// Other clients listen to what they like and never get one.
+    names: Option<String>,
+}
+
+impl StreamQuery {
+    pub fn announce_names(&self) -> bool {
+        self.names.as_deref() == Some("1")
+    }
 }
 
 /// The response headers of every stream, whichever path serves it (README, "The stream").
@@ -77,8 +87,9 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    let announce_names = query.announce_names();
     let resume_after = resume_point(&headers, query);
-    let client = open(&state, session, resume_after).await?;
+    let client = open(&state, session, resume_after, announce_names).await?;
     let mut response = Body::from_stream(client).into_response();
     for (name, value) in STREAM_HEADERS {
         response
@@ -105,6 +116,7 @@ async fn open(
     state: &AppState,
     session: Session,
     resume_after: Option<i64>,
+    announce_names: bool,
 ) -> Result<ClientStream, AppError> {
     let user_id = session.user.id;
     let Attached {
@@ -112,10 +124,16 @@ async fn open(
         unread,
         applied,
         spans,
-    } = attach(state, session).await?;
+    } = attach(state, session, announce_names).await?;
 
     let mut pending = VecDeque::new();
-    pending.push_back(wire::connected(subscription.id, user_id, unread, RETRY));
+    pending.push_back(wire::connected(
+        subscription.id,
+        user_id,
+        unread,
+        state.hub.event_names(),
+        RETRY,
+    ));
     let skip_through = applied;
     if let Some(after) = resume_after {
         let mut snapshot = store::begin_read(&state.pool).await?;
@@ -165,11 +183,16 @@ async fn open(
 /// Attaches with the user's live counter, or — the user's first stream on
 /// this instance — seeds one from the store while the `Publisher` is quiet,
 /// so that nothing is applied between the count and the attach.
-async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError> {
+async fn attach(
+    state: &AppState,
+    session: Session,
+    announce_names: bool,
+) -> Result<Attached, AppError> {
     let info = ClientInfo {
         user_id: session.user.id,
         role: session.user.role,
         session_id: session.session_id,
+        announce_names,
     };
     let too_many = |limit| {
         AppError::LimitReached(format!(

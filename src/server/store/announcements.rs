@@ -76,6 +76,21 @@ pub async fn insert(
     Ok((id, Some(published(id, new, entry, members, now))))
 }
 
+/// The custom event names sent so far (at most `limit`, oldest first):
+/// what a starting hub tells the pages it serves (`hub/names.rs`).
+pub async fn custom_event_names(pool: &Pool, limit: usize) -> Result<Vec<EventName>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<(EventName,)> = fetch!(
+        conn,
+        fetch_all,
+        (EventName,),
+        "SELECT event FROM announcements WHERE event <> 'notification' AND status <> 'scheduled'
+         GROUP BY event ORDER BY MIN(id) LIMIT ?",
+        limit as i64
+    )?;
+    Ok(rows.into_iter().map(|(e,)| e).collect())
+}
+
 /// Scheduled announcements whose time has come by the database's clock
 /// (one clock for every instance), in the order they are due.
 pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {

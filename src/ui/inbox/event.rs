@@ -4,7 +4,10 @@
 use serde::de::DeserializeOwned;
 
 use super::Connection;
-use crate::model::{NotificationEvent, ProgressEvent, ReadEvent, RemovedEvent};
+use crate::model::{
+    ConnectedEvent, EventName, EventNamesEvent, NotificationEvent, ProgressEvent, ReadEvent,
+    RemovedEvent,
+};
 
 /// The stream's events a tab understands; the leading tab listens to
 /// exactly these and relays them.
@@ -20,6 +23,33 @@ pub const STREAMED_EVENTS: [&str; 6] = [
 /// Not a stream event: the leading tab telling the others the state of the
 /// stream it holds ("live", "reconnecting", …).
 pub(super) const STATE_EVENT: &str = "_state";
+
+/// A name the page listens to anyway, or one that is not a notification's.
+fn is_fixed(name: &str) -> bool {
+    STREAMED_EVENTS.contains(&name)
+        || [EventName::EVENT_NAMES, EventName::PING]
+            .iter()
+            .any(|fixed| fixed.as_str() == name)
+        || name == STATE_EVENT
+}
+
+/// The custom event names an event tells the page to listen to: those
+/// `connected` lists, or the one `event.names` announces. Each is checked
+/// to be an event name, and never one of the fixed ones.
+pub fn names_to_listen(name: &str, data: &str) -> Vec<String> {
+    let names = if name == EventName::CONNECTED.as_str() {
+        serde_json::from_str::<ConnectedEvent>(data).map(|c| c.events)
+    } else if name == EventName::EVENT_NAMES.as_str() {
+        serde_json::from_str::<EventNamesEvent>(data).map(|e| e.names)
+    } else {
+        return Vec::new();
+    };
+    names
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| EventName::parse(n).is_ok() && !is_fixed(n))
+        .collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -54,6 +84,12 @@ impl Event {
             "progress" => Event::Progress(json(data)?),
             "resync" => Event::Resync,
             STATE_EVENT => Event::State(Connection::from_label(data)?),
+            // An admin's own name (`deploy.done`): the notification shape.
+            // The page listens to such names only once the server named
+            // them (`connected`, `event.names`), so only those reach here.
+            custom if EventName::parse(custom).is_ok() && !is_fixed(custom) => {
+                Event::Notification(json(data)?)
+            }
             _ => return None,
         })
     }
@@ -91,6 +127,28 @@ mod tests {
         for (name, data) in STREAMED_EVENTS.iter().zip(data) {
             assert!(Event::parse(name, data).is_some(), "{name} was ignored");
         }
+    }
+
+    #[test]
+    fn custom_names_are_notifications_and_are_named_by_the_server() {
+        let data = r#"{"id":1,"seq":5,"title":"t","body":"","severity":"info","created_at":"c","read":false,"ch":"all","off":1,"unread":1}"#;
+        assert!(matches!(
+            Event::parse("deploy.done", data),
+            Some(Event::Notification(_))
+        ));
+        assert_eq!(Event::parse("bad name", data), None);
+        assert_eq!(
+            names_to_listen(
+                "connected",
+                r#"{"client_id":1,"user_id":2,"unread":3,"timestamp":"t","events":["deploy.done","ping","x\ny"]}"#
+            ),
+            ["deploy.done"]
+        );
+        assert_eq!(
+            names_to_listen("event.names", r#"{"names":["invoice.paid"]}"#),
+            ["invoice.paid"]
+        );
+        assert!(names_to_listen("notification", data).is_empty());
     }
 
     #[test]

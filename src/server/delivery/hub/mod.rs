@@ -35,12 +35,14 @@
 
 mod frame;
 mod funnel;
+mod names;
 mod pace;
 mod registry;
 mod stats;
 mod unread;
 
 pub use frame::{BadEventName, EventName, Frame, FrameTemplate};
+pub use names::MAX_KNOWN as MAX_KNOWN_EVENT_NAMES;
 pub use pace::PACED_FROM;
 pub use stats::{HubCounters, HubStats};
 
@@ -74,6 +76,8 @@ pub struct ClientInfo {
     pub user_id: UserId,
     pub role: Role,
     pub session_id: String,
+    /// The stream asked for `event.names` frames (a browser page).
+    pub announce_names: bool,
 }
 
 struct Inner {
@@ -84,6 +88,8 @@ struct Inner {
     counters: HubCounters,
     /// The last notification's fan-out, to pace publishing by (`pace.rs`).
     last_fan_outs: pace::LastFanOuts,
+    /// Custom event names the streams were told about (`names.rs`).
+    event_names: std::sync::Mutex<names::KnownNames>,
 }
 
 /// Why a stream could not attach.
@@ -120,8 +126,28 @@ impl Hub {
                 max_streams_per_user: max_streams_per_user.max(1),
                 counters: HubCounters::default(),
                 last_fan_outs: Default::default(),
+                event_names: Default::default(),
             }),
         }
+    }
+
+    /// Whether the streams of a notification under `name` must first be
+    /// told the name (`names.rs`); remembers it.
+    pub fn learn_event_name(&self, name: &crate::model::EventName) -> bool {
+        self.inner
+            .event_names
+            .lock()
+            .map(|mut known| known.learn(name))
+            .unwrap_or(true)
+    }
+
+    /// The custom event names known here, for `connected`.
+    pub fn event_names(&self) -> Vec<String> {
+        self.inner
+            .event_names
+            .lock()
+            .map(|known| known.list())
+            .unwrap_or_default()
     }
 
     /// At start-up: the log's head, which everything applied later follows.
@@ -391,6 +417,37 @@ impl Hub {
         self.offer(&Target::All, frame)
     }
 
+    /// `event.names` to the streams in `target` that asked for it. Once per
+    /// new name per instance, so the filtered copy of each user's client
+    /// list costs nothing on the hot path (`offer`).
+    pub fn announce_event_name(&self, target: &Target, frame: &Frame) -> usize {
+        let mut delivered = 0;
+        let mut closed = Vec::new();
+        {
+            let reg = self.read();
+            for (id, user) in reg.users.iter() {
+                if !user.in_target(*id, target) {
+                    continue;
+                }
+                let asked: Vec<ClientId> = user
+                    .clients
+                    .iter()
+                    .copied()
+                    .filter(|c| reg.clients.get(c).is_some_and(|s| s.info.announce_names))
+                    .collect();
+                delivered += Registry::offer(
+                    &reg.clients,
+                    &asked,
+                    frame,
+                    &self.inner.counters,
+                    &mut closed,
+                );
+            }
+        }
+        self.remove_closed(closed);
+        delivered
+    }
+
     fn offer(&self, target: &Target, frame: &Frame) -> usize {
         let mut delivered = 0;
         let mut closed = Vec::new();
@@ -408,13 +465,17 @@ impl Hub {
                 }
             }
         }
+        self.remove_closed(closed);
+        delivered
+    }
+
+    fn remove_closed(&self, closed: Vec<ClientId>) {
         if !closed.is_empty() {
             let mut reg = self.write();
             for id in closed {
                 reg.remove(id);
             }
         }
-        delivered
     }
 
     /// Ends every stream opened with this session (logout, revocation).
@@ -524,6 +585,7 @@ mod tests {
             user_id,
             role,
             session_id: sid.into(),
+            announce_names: false,
         })
         .expect("under the per-user cap")
     }
@@ -603,6 +665,7 @@ mod tests {
                             user_id: 1,
                             role: Role::User,
                             session_id: format!("s{n}"),
+                            announce_names: false,
                         })
                     })
                 })
@@ -621,6 +684,7 @@ mod tests {
             user_id: 2,
             role: Role::User,
             session_id: "other".into(),
+            announce_names: false,
         });
         assert!(other.is_ok());
         drop(tries);

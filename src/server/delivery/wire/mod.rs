@@ -15,14 +15,30 @@ use crate::server::{
 };
 
 /// `connected`, first on every stream, with the reconnection delay.
-pub fn connected(client_id: u64, user_id: i64, unread: i64, retry: Duration) -> Frame {
+pub fn connected(
+    client_id: u64,
+    user_id: i64,
+    unread: i64,
+    events: Vec<String>,
+    retry: Duration,
+) -> Frame {
     let data = ConnectedEvent {
         client_id,
         user_id,
         unread,
         timestamp: rfc3339(now_ms()),
+        events,
     };
     Frame::with_retry(&EventName::CONNECTED, &data, retry)
+}
+
+/// `event.names`: the page must listen to `name` before the next frame.
+/// The name was parsed into an [`EventName`] at the edge.
+pub fn event_names(name: &EventName) -> Frame {
+    let data = crate::model::EventNamesEvent {
+        names: vec![name.as_str().to_string()],
+    };
+    Frame::new(&EventName::EVENT_NAMES, None, &data)
 }
 
 /// The keep-alive, one frame for every stream.

@@ -116,7 +116,7 @@ fn names(fields: &[&str]) -> Vec<String> {
 
 #[test]
 fn connected() {
-    let frame = super::connected(9, 2, 4, Duration::from_secs(3));
+    let frame = super::connected(9, 2, 4, Vec::new(), Duration::from_secs(3));
     assert!(frame.bytes().starts_with(b"retry: 3000\n"));
     let parsed = parse(&frame);
     assert_eq!((parsed.name.as_str(), parsed.id), ("connected", None));

@@ -14,8 +14,8 @@ use utoipa::{
 };
 
 use crate::model::{
-    ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent, ProgressEvent,
-    ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
+    ConnectedEvent, EventName, EventNamesEvent, NotificationEntry, NotificationEvent, PingEvent,
+    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
 };
 
 pub const VERSION: u32 = 1;
@@ -81,6 +81,15 @@ pub fn event_schemas() -> Value {
         standalone::<ResyncEvent>(
             EventName::RESYNC.as_str(),
             "This client missed events: refetch the inbox.",
+            Vec::new(),
+        ),
+    );
+    add(
+        EventName::EVENT_NAMES.as_str(),
+        standalone::<EventNamesEvent>(
+            EventName::EVENT_NAMES.as_str(),
+            "A custom event name the next notification arrives under: listen to it. \
+             Sent once per name; `connected` lists the names known before.",
             Vec::new(),
         ),
     );
