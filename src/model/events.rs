@@ -24,6 +24,8 @@ impl EventName {
     pub const NOTIFICATION_REMOVED: EventName = EventName(Cow::Borrowed("notification.removed"));
     pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
     pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
+    /// Admins only: what the console shows changed (`ConsoleChangedEvent`).
+    pub const CONSOLE_CHANGED: EventName = EventName(Cow::Borrowed("console.changed"));
     /// Custom event names the page must listen to (`EventNamesEvent`).
     pub const EVENT_NAMES: EventName = EventName(Cow::Borrowed("event.names"));
 
@@ -87,6 +89,16 @@ pub struct ConnectedEvent {
     /// `EventSource` must listen to each by name. Absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
+}
+
+/// `data:` of `console.changed`, sent to admins' streams at most once a
+/// second per instance when the console's history, funnel or online
+/// numbers changed: the console refetches what it shows.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleChangedEvent {
+    /// RFC 3339, UTC.
+    pub timestamp: String,
 }
 
 /// `data:` of `event.names`: a custom event name the next notification

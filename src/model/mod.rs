@@ -26,9 +26,9 @@ pub use api::{Envelope, ErrorBody, StreamStats};
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
 pub use events::{
-    BadEventName, ConnectedEvent, EventName, EventNamesEvent, NotificationEntry, NotificationEvent,
-    PingEvent, ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent, UserProgress,
-    WithUnread,
+    BadEventName, ConnectedEvent, ConsoleChangedEvent, EventName, EventNamesEvent,
+    NotificationEntry, NotificationEvent, PingEvent, ProgressEvent, ReadEvent, RemovalEntry,
+    RemovedEvent, ResyncEvent, UserProgress, WithUnread,
 };
 pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};

@@ -33,6 +33,16 @@ pub enum DomainEvent {
 impl DomainEvent {
     /// Applies the event to the hub; returns the stream deliveries queued.
     fn apply(self, hub: &Hub) -> usize {
+        if matches!(
+            self,
+            DomainEvent::Notified(_)
+                | DomainEvent::Removed(_)
+                | DomainEvent::NotificationsRead { .. }
+        ) {
+            // The history or its funnel moved: admins' consoles refetch at
+            // the next pulse (one per second at most, however many events).
+            hub.console_changed();
+        }
         match self {
             DomainEvent::Notified(published) => {
                 let template = wire::notification(&published);

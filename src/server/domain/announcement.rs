@@ -175,6 +175,7 @@ fn is_reserved(name: &EventName) -> bool {
         EventName::RESYNC,
         EventName::PROGRESS,
         EventName::EVENT_NAMES,
+        EventName::CONSOLE_CHANGED,
     ]
     .iter()
     .any(|reserved| reserved == name)

@@ -11,13 +11,14 @@ use crate::model::{
 
 /// The stream's events a tab understands; the leading tab listens to
 /// exactly these and relays them.
-pub const STREAMED_EVENTS: [&str; 6] = [
+pub const STREAMED_EVENTS: [&str; 7] = [
     "connected",
     "notification",
     "notification.read",
     "notification.removed",
     "progress",
     "resync",
+    "console.changed",
 ];
 
 /// Not a stream event: the leading tab telling the others the state of the
@@ -63,6 +64,8 @@ pub enum Event {
     Progress(ProgressEvent),
     /// The server could not guarantee this client saw everything.
     Resync,
+    /// Admins: what the console shows changed; it refetches.
+    ConsoleChanged,
     /// The leading tab's stream changed state.
     State(Connection),
 }
@@ -83,6 +86,7 @@ impl Event {
             "notification.removed" => Event::Removed(json(data)?),
             "progress" => Event::Progress(json(data)?),
             "resync" => Event::Resync,
+            "console.changed" => Event::ConsoleChanged,
             STATE_EVENT => Event::State(Connection::from_label(data)?),
             // An admin's own name (`deploy.done`): the notification shape.
             // The page listens to such names only once the server named
@@ -110,6 +114,7 @@ mod tests {
             EventName::NOTIFICATION_REMOVED,
             EventName::PROGRESS,
             EventName::RESYNC,
+            EventName::CONSOLE_CHANGED,
         ];
         assert_eq!(STREAMED_EVENTS, server.each_ref().map(EventName::as_str));
     }
@@ -123,6 +128,7 @@ mod tests {
             r#"{"ids":[1],"seq":6,"ch":"all","off":2,"unread":0}"#,
             r#"{"task_id":"x","progress":50,"status":"running"}"#,
             "",
+            r#"{"timestamp":"t"}"#,
         ];
         for (name, data) in STREAMED_EVENTS.iter().zip(data) {
             assert!(Event::parse(name, data).is_some(), "{name} was ignored");

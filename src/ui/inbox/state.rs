@@ -31,6 +31,8 @@ pub struct Inbox {
     progress: Option<ProgressEvent>,
     /// Bumped whenever the page must be refetched (`resync`, or a gap).
     resyncs: u32,
+    /// Bumped by each `console.changed` (admins): the console refetches.
+    console_changes: u32,
     cursor: Cursor,
 }
 
@@ -44,6 +46,7 @@ impl Default for Inbox {
             critical: Vec::new(),
             progress: None,
             resyncs: 0,
+            console_changes: 0,
             cursor: Cursor::default(),
         }
     }
@@ -70,6 +73,9 @@ impl Inbox {
     }
     pub fn resyncs(&self) -> u32 {
         self.resyncs
+    }
+    pub fn console_changes(&self) -> u32 {
+        self.console_changes
     }
     /// Where a (re)opened stream resumes.
     pub fn last_position(&self) -> i64 {
@@ -110,6 +116,7 @@ impl Inbox {
             }
             Event::Progress(p) => self.progress = Some(p),
             Event::Resync => self.resyncs += 1,
+            Event::ConsoleChanged => self.console_changes += 1,
             Event::State(state) => self.connection = state,
         }
         None

@@ -90,6 +90,9 @@ struct Inner {
     last_fan_outs: pace::LastFanOuts,
     /// Custom event names the streams were told about (`names.rs`).
     event_names: std::sync::Mutex<names::KnownNames>,
+    /// Something the admin console shows changed since the last pulse
+    /// (`tasks::console_pulse`).
+    console_changed: AtomicBool,
 }
 
 /// Why a stream could not attach.
@@ -127,6 +130,7 @@ impl Hub {
                 counters: HubCounters::default(),
                 last_fan_outs: Default::default(),
                 event_names: Default::default(),
+                console_changed: AtomicBool::new(false),
             }),
         }
     }
@@ -139,6 +143,17 @@ impl Hub {
             .lock()
             .map(|mut known| known.learn(name))
             .unwrap_or(true)
+    }
+
+    /// The console's history, funnel or streams changed (coalesced until
+    /// the next pulse).
+    pub fn console_changed(&self) {
+        self.inner.console_changed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the console changed since the last call.
+    pub fn take_console_changed(&self) -> bool {
+        self.inner.console_changed.swap(false, Ordering::Relaxed)
     }
 
     /// The custom event names known here, for `connected`.

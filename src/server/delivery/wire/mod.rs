@@ -41,6 +41,14 @@ pub fn event_names(name: &EventName) -> Frame {
     Frame::new(&EventName::EVENT_NAMES, None, &data)
 }
 
+/// `console.changed`, for admins' streams.
+pub fn console_changed() -> Frame {
+    let data = crate::model::ConsoleChangedEvent {
+        timestamp: rfc3339(now_ms()),
+    };
+    Frame::new(&EventName::CONSOLE_CHANGED, None, &data)
+}
+
 /// The keep-alive, one frame for every stream.
 pub fn ping() -> Frame {
     let data = PingEvent {

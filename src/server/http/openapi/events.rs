@@ -14,8 +14,9 @@ use utoipa::{
 };
 
 use crate::model::{
-    ConnectedEvent, EventName, EventNamesEvent, NotificationEntry, NotificationEvent, PingEvent,
-    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
+    ConnectedEvent, ConsoleChangedEvent, EventName, EventNamesEvent, NotificationEntry,
+    NotificationEvent, PingEvent, ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent,
+    ResyncEvent,
 };
 
 pub const VERSION: u32 = 1;
@@ -81,6 +82,15 @@ pub fn event_schemas() -> Value {
         standalone::<ResyncEvent>(
             EventName::RESYNC.as_str(),
             "This client missed events: refetch the inbox.",
+            Vec::new(),
+        ),
+    );
+    add(
+        EventName::CONSOLE_CHANGED.as_str(),
+        standalone::<ConsoleChangedEvent>(
+            EventName::CONSOLE_CHANGED.as_str(),
+            "Admins only, at most once a second: the console's history, funnel or \
+             online numbers changed; refetch them.",
             Vec::new(),
         ),
     );
