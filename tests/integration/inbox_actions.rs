@@ -481,8 +481,8 @@ async fn a_custom_event_name_arrives_under_its_name_and_pages_are_told_it() {
     let server = TestServer::start().await;
     let admin = server.token("admin").await;
     let alice = server.token("alice").await;
-    // A page asks to be told names (`names=1`); an API client does not.
-    let (mut page, connected) = server.open_stream(&alice, "?names=1").await;
+    // A page asks to be told names (`page=1`); an API client does not.
+    let (mut page, connected) = server.open_stream(&alice, "?page=1").await;
     assert!(
         connected.json().get("events").is_none(),
         "{}",
@@ -510,10 +510,10 @@ async fn a_custom_event_name_arrives_under_its_name_and_pages_are_told_it() {
         }
     }
     // A stream opened later is told in `connected`; after a restart too.
-    let (_later, connected) = server.open_stream(&alice, "?names=1").await;
+    let (_later, connected) = server.open_stream(&alice, "?page=1").await;
     assert_eq!(connected.json()["events"], json!(["deploy.done"]));
     let restarted = server.start_sharing_db(&[]).await;
-    let (_after, connected) = restarted.open_stream(&alice, "?names=1").await;
+    let (_after, connected) = restarted.open_stream(&alice, "?page=1").await;
     assert_eq!(connected.json()["events"], json!(["deploy.done"]));
     // A reserved name cannot be sent.
     let res = server
@@ -524,4 +524,51 @@ async fn a_custom_event_name_arrives_under_its_name_and_pages_are_told_it() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_console_hears_of_changes_over_the_admins_stream_coalesced() {
+    let server = TestServer::start().await;
+    let admin = server.token("admin").await;
+    let alice = server.token("alice").await;
+    // Pages (`page=1`) get console.changed; an admin's API client does not.
+    let (mut console, _) = server.open_stream(&admin, "?page=1").await;
+    let (mut api_client, _) = server.open_stream(&admin, "").await;
+    let (mut user, _) = server.open_stream(&alice, "?page=1").await;
+    // A burst of announcements: every one reaches the streams, the console
+    // hears of them at most once a second.
+    let started = std::time::Instant::now();
+    const BURST: usize = 30;
+    for n in 0..BURST {
+        server.broadcast(&admin, &format!("b{n}")).await;
+    }
+    let mut pulses = 0;
+    let mut notifications = 0;
+    while notifications < BURST || pulses == 0 {
+        match next(&mut console).await.event.as_str() {
+            "notification" => notifications += 1,
+            "console.changed" => pulses += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let seconds = started.elapsed().as_secs() as usize;
+    assert!(
+        pulses <= seconds + 2,
+        "{pulses} console.changed in {seconds} s for {BURST} announcements"
+    );
+    // Only admins' pages get them: after a pulse, a user's and an API
+    // client's next events are the burst and the marker sent after it.
+    server.broadcast(&admin, "marker").await;
+    for n in 0..=2 * BURST + 1 {
+        let (stream, n) = if n <= BURST {
+            (&mut user, n)
+        } else {
+            (&mut api_client, n - BURST - 1)
+        };
+        let event = next(stream).await;
+        assert_eq!(event.event, "notification", "{event:?}");
+        if n == BURST {
+            assert_eq!(event.json()["title"], "marker");
+        }
+    }
 }

@@ -50,7 +50,7 @@ impl DomainEvent {
                 if hub.learn_event_name(&published.event) {
                     // Before the notification, in the same queues: the
                     // page listens to the name by the time it comes.
-                    hub.announce_event_name(to, &wire::event_names(&published.event));
+                    hub.publish_to_pages(to, &wire::event_names(&published.event));
                 }
                 hub.apply_notification(to, published.entry.position, |unread| {
                     template.with_unread(unread)

@@ -56,15 +56,17 @@ const REPLAY_LIMIT: i64 = 500;
 #[derive(Debug, Deserialize)]
 pub struct StreamQuery {
     last_event_id: Option<String>,
-    /// `names=1`: the page wants `event.names` before a notification under
-    /// a custom name it has not been told of (`delivery/hub/names.rs`).
-    /// Other clients listen to what they like and never get one.
-    names: Option<String>,
+    /// `page=1`: a Herald page's own stream, which also gets the events
+    /// only a page uses: `event.names` before a notification under a custom
+    /// name it was not told of (`delivery/hub/names.rs`) and, for admins,
+    /// `console.changed` (`tasks/console_pulse.rs`). Other clients get the
+    /// SPEC's events only.
+    page: Option<String>,
 }
 
 impl StreamQuery {
-    pub fn announce_names(&self) -> bool {
-        self.names.as_deref() == Some("1")
+    pub fn page_events(&self) -> bool {
+        self.page.as_deref() == Some("1")
     }
 }
 
@@ -87,9 +89,9 @@ pub async fn stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let announce_names = query.announce_names();
+    let page_events = query.page_events();
     let resume_after = resume_point(&headers, query);
-    let client = open(&state, session, resume_after, announce_names).await?;
+    let client = open(&state, session, resume_after, page_events).await?;
     let mut response = Body::from_stream(client).into_response();
     for (name, value) in STREAM_HEADERS {
         response
@@ -116,7 +118,7 @@ async fn open(
     state: &AppState,
     session: Session,
     resume_after: Option<i64>,
-    announce_names: bool,
+    page_events: bool,
 ) -> Result<ClientStream, AppError> {
     let user_id = session.user.id;
     let Attached {
@@ -124,7 +126,7 @@ async fn open(
         unread,
         applied,
         spans,
-    } = attach(state, session, announce_names).await?;
+    } = attach(state, session, page_events).await?;
 
     let mut pending = VecDeque::new();
     pending.push_back(wire::connected(
@@ -186,13 +188,13 @@ async fn open(
 async fn attach(
     state: &AppState,
     session: Session,
-    announce_names: bool,
+    page_events: bool,
 ) -> Result<Attached, AppError> {
     let info = ClientInfo {
         user_id: session.user.id,
         role: session.user.role,
         session_id: session.session_id,
-        announce_names,
+        page_events,
     };
     let too_many = |limit| {
         AppError::LimitReached(format!(

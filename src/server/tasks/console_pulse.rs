@@ -1,7 +1,7 @@
 //! The admin console's live updates, without a poll: once a second at
 //! most, when something the console shows changed on this instance (an
 //! announcement applied, a read, a removal, a funnel flush, a stream opened
-//! or closed), admins' streams here get one `console.changed` and each
+//! or closed), admins' page streams here (`?page=1`) get one `console.changed` and each
 //! console refetches once. Cost: O(admin streams) frames per pulse, never
 //! per delivery per admin; an idle second costs two atomic reads.
 //!
@@ -35,7 +35,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         if state.hub.take_console_changed() || streams_moved {
             state
                 .hub
-                .publish(&Channel::Role(Role::Admin), &wire::console_changed());
+                .publish_to_pages(&Channel::Role(Role::Admin), &wire::console_changed());
         }
         async {}
     })

@@ -221,9 +221,10 @@ impl Stream {
 
     fn open(&self) {
         self.close();
-        // `names=1`: told of each custom event name before its first use.
+        // `page=1`: the page's own events too (custom event names before
+        // their first use; `console.changed` for admins).
         let url = format!(
-            "/sse/stream?last_event_id={}&names=1",
+            "/sse/stream?last_event_id={}&page=1",
             self.live.last_position()
         );
         let Ok(source) = EventSource::new(&url) else {

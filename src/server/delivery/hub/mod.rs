@@ -76,8 +76,9 @@ pub struct ClientInfo {
     pub user_id: UserId,
     pub role: Role,
     pub session_id: String,
-    /// The stream asked for `event.names` frames (a browser page).
-    pub announce_names: bool,
+    /// A Herald page's stream (`?page=1`): it also gets `event.names` and,
+    /// for admins, `console.changed`.
+    pub page_events: bool,
 }
 
 struct Inner {
@@ -432,10 +433,11 @@ impl Hub {
         self.offer(&Target::All, frame)
     }
 
-    /// `event.names` to the streams in `target` that asked for it. Once per
-    /// new name per instance, so the filtered copy of each user's client
-    /// list costs nothing on the hot path (`offer`).
-    pub fn announce_event_name(&self, target: &Target, frame: &Frame) -> usize {
+    /// A frame only pages use (`event.names`, `console.changed`) to the
+    /// page streams in `target`. Rare (once per new name; a pulse a second
+    /// at most), so the filtered copy of each user's client list costs
+    /// nothing on the hot path (`offer`).
+    pub fn publish_to_pages(&self, target: &Target, frame: &Frame) -> usize {
         let mut delivered = 0;
         let mut closed = Vec::new();
         {
@@ -448,7 +450,7 @@ impl Hub {
                     .clients
                     .iter()
                     .copied()
-                    .filter(|c| reg.clients.get(c).is_some_and(|s| s.info.announce_names))
+                    .filter(|c| reg.clients.get(c).is_some_and(|s| s.info.page_events))
                     .collect();
                 delivered += Registry::offer(
                     &reg.clients,
@@ -600,7 +602,7 @@ mod tests {
             user_id,
             role,
             session_id: sid.into(),
-            announce_names: false,
+            page_events: false,
         })
         .expect("under the per-user cap")
     }
@@ -680,7 +682,7 @@ mod tests {
                             user_id: 1,
                             role: Role::User,
                             session_id: format!("s{n}"),
-                            announce_names: false,
+                            page_events: false,
                         })
                     })
                 })
@@ -699,7 +701,7 @@ mod tests {
             user_id: 2,
             role: Role::User,
             session_id: "other".into(),
-            announce_names: false,
+            page_events: false,
         });
         assert!(other.is_ok());
         drop(tries);

@@ -84,7 +84,7 @@ mod tests {
                     user_id,
                     role: Role::User,
                     session_id: format!("s{user_id}"),
-                    announce_names: false,
+                    page_events: false,
                 })
                 .unwrap()
             })

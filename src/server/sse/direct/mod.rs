@@ -288,11 +288,9 @@ fn parse_request(head: &[u8]) -> Option<StreamRequest> {
 /// (which authenticates again and answers 401, 400, 429 or 500 as usual).
 async fn open_for(state: &AppState, request: StreamRequest) -> Option<ClientStream> {
     let session = authenticate(state, &request.headers).await.ok()?;
-    let announce_names = request.query.announce_names();
+    let page_events = request.query.page_events();
     let resume_after = resume_point(&request.headers, request.query);
-    open(state, session, resume_after, announce_names)
-        .await
-        .ok()
+    open(state, session, resume_after, page_events).await.ok()
 }
 
 /// Writes the response until the hub ends the stream, the client leaves, or
