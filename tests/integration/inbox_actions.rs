@@ -362,6 +362,22 @@ async fn a_snooze_is_checked_at_the_door() {
     // Nothing was snoozed by any of it.
     assert_eq!(scalar(&server, "SELECT COUNT(*) FROM snoozes").await, 0);
     assert_eq!(inbox(&server, &alice).await.1, 1);
+
+    // A script's flood: past the allowance, 429 before any turn is taken;
+    // the count and the table hold what was allowed.
+    let mut codes = std::collections::BTreeMap::new();
+    let until = in_ms(3_600_000);
+    let floods = (0..150).map(|_| snooze(&server, &alice, id, &until));
+    for res in futures_util::future::join_all(floods).await {
+        *codes.entry(res.status().as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        codes.get(&429).copied().unwrap_or(0) + codes.get(&200).copied().unwrap_or(0),
+        150
+    );
+    assert!(codes.get(&429).copied().unwrap_or(0) >= 30, "{codes:?}");
+    assert_eq!(scalar(&server, "SELECT COUNT(*) FROM snoozes").await, 1);
+    assert_eq!(inbox(&server, &alice).await.1, 0);
 }
 
 #[tokio::test]

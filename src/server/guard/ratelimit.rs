@@ -52,10 +52,18 @@ impl RateLimiter {
     }
 }
 
+/// Snoozes and bulk archives per user and minute: far above a person's
+/// clicks, and a bound on what a script can make the log and the
+/// publishing turns carry (each snooze is a turn now and an entry when it
+/// returns).
+pub const INBOX_BULK_PER_MINUTE: u32 = 120;
+
 /// The server's limiters, one per door that needs one.
 pub struct Limits {
     pub login: LoginThrottle,
     pub publish: RateLimiter,
+    /// Snooze, archive-read, archive {ids}: per user id.
+    pub inbox_bulk: RateLimiter,
 }
 
 impl Limits {
@@ -63,6 +71,7 @@ impl Limits {
         Limits {
             login: LoginThrottle::new(login),
             publish: RateLimiter::new(publish_per_minute, Duration::from_secs(60)),
+            inbox_bulk: RateLimiter::new(INBOX_BULK_PER_MINUTE, Duration::from_secs(60)),
         }
     }
 }

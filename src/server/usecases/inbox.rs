@@ -95,7 +95,22 @@ pub async fn snooze(
     id: i64,
     until: SnoozeUntil,
 ) -> Result<i64, AppError> {
+    bulk_allowed(state, session)?;
     read_one(state, session, id, Some(until), true).await
+}
+
+/// Checked before any turn is taken: a script's thousand requests cost a
+/// map lookup each past the allowance, not a turn each.
+fn bulk_allowed(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if state
+        .limits
+        .inbox_bulk
+        .allow(&format!("user:{}", session.user.id))
+    {
+        Ok(())
+    } else {
+        Err(AppError::RateLimited)
+    }
 }
 
 /// Reads go through the `Publisher` like publishes: the count the write
@@ -137,6 +152,7 @@ pub async fn archive_many(
     session: &Session,
     ids: ArchiveIds,
 ) -> Result<i64, AppError> {
+    bulk_allowed(state, session)?;
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
     let unread = match notifications::archive_many(turn.tx(), user_id, ids.ids()).await? {
@@ -155,6 +171,7 @@ pub async fn archive_many(
 /// the count does not move, and is returned. O(the user's state rows): the
 /// read-all watermark archives what it covers without a row per entry.
 pub async fn archive_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
+    bulk_allowed(state, session)?;
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
     let (up_to, unread) = notifications::archive_read(turn.tx(), user_id).await?;
