@@ -106,34 +106,22 @@ pub struct UnreadCount(pub Signal<i64>);
 /// An action's answer is the server's new unread count: apply it at once,
 /// so the badge is right even before the stream's `notification.read`.
 fn keep_count_in_step(live: LiveInbox, actions: InboxActions) {
+    let follow = |answer: fn(&InboxActions) -> Option<Result<i64, AppError>>| {
+        Effect::new(move |_| {
+            if let Some(Ok(unread)) = answer(&actions) {
+                live.set_unread(unread);
+            }
+        });
+    };
+    follow(|a| a.mark_read.value().get());
+    follow(|a| a.mark_all_read.value().get());
+    follow(|a| a.archive.value().get());
+    follow(|a| a.snooze.value().get());
+    follow(|a| a.archive_read.value().get());
+    follow(|a| a.archive_selected.value().get());
+    // A bulk archive done: nothing stays ticked.
     Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.mark_read.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.mark_all_read.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.archive.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.snooze.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.archive_read.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.archive_selected.value().get() {
-            live.set_unread(unread);
+        if let Some(Ok(_)) = actions.archive_selected.value().get() {
             actions.selected.set(Default::default());
         }
     });
