@@ -588,3 +588,122 @@ async fn the_console_hears_of_changes_over_the_admins_stream_coalesced() {
         }
     }
 }
+
+/// `unread_by_category` of an event or a page (absent: `{}`).
+fn by_category(data: &Value) -> Value {
+    data.get("unread_by_category").cloned().unwrap_or(json!({}))
+}
+
+/// Broadcasts in `category` and waits for it; returns the event's data.
+async fn sent_in(
+    server: &TestServer,
+    admin: &str,
+    stream: &mut SseReader,
+    title: &str,
+    category: &str,
+) -> Value {
+    let res = server
+        .post_json(
+            "/api/sse/broadcast",
+            admin,
+            &json!({ "data": { "title": title, "category": category } }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let data = next_named(stream, "notification").await.json();
+    assert_eq!(data["title"], title);
+    data
+}
+
+/// `(badge, per-category counts)` three ways: what a page computes, what a
+/// fresh stream's counter is seeded with, and `expected`.
+async fn counts_agree(server: &TestServer, token: &str, expected: (i64, Value)) {
+    let page = server.get_json("/api/notifications", token).await;
+    assert_eq!(
+        (page["unread"].as_i64().unwrap(), by_category(&page)),
+        expected,
+        "the page's counts"
+    );
+    let (_fresh, connected) = server.open_stream(token, "").await;
+    let connected = connected.json();
+    assert_eq!(
+        (
+            connected["unread"].as_i64().unwrap(),
+            by_category(&connected)
+        ),
+        expected,
+        "a fresh stream's counts"
+    );
+}
+
+#[tokio::test]
+async fn a_snooze_and_its_return_move_their_category_count_like_an_archive_and_an_arrival() {
+    let server = TestServer::start_with(&[FAST_TICKS]).await;
+    let admin = server.token("admin").await;
+    let alice = server.token("alice").await;
+    let (mut stream, _) = server.open_stream(&alice, "").await;
+    sent_in(&server, &admin, &mut stream, "d1", "deploys").await;
+    let d2 = sent_in(&server, &admin, &mut stream, "d2", "deploys").await;
+    sent_in(&server, &admin, &mut stream, "b1", "billing").await;
+    let id = d2["id"].as_i64().unwrap();
+    counts_agree(&server, &alice, (3, json!({"deploys": 2, "billing": 1}))).await;
+
+    // The snooze: its category's count and the badge each drop by one.
+    let unread = unread_of(snooze(&server, &alice, id, &in_ms(500)).await).await;
+    assert_eq!(unread, 2);
+    let left = next_named(&mut stream, "notification.read").await.json();
+    assert_eq!(
+        (left["unread"].as_i64().unwrap(), by_category(&left)),
+        (2, json!({"deploys": 1, "billing": 1}))
+    );
+    counts_agree(&server, &alice, (2, json!({"deploys": 1, "billing": 1}))).await;
+
+    // The return: both back up, on the live counter (the frame) and in
+    // the store; the return is the same notification, category included.
+    let back = next_named(&mut stream, "notification").await.json();
+    assert_eq!(back["title"], "d2");
+    assert_eq!(back["category"], "deploys");
+    assert_eq!(
+        (back["unread"].as_i64().unwrap(), by_category(&back)),
+        (3, json!({"deploys": 2}))
+    );
+    counts_agree(&server, &alice, (3, json!({"deploys": 2, "billing": 1}))).await;
+    // The live counter went on from the return's counts, not a guess.
+    let d3 = sent_in(&server, &admin, &mut stream, "d3", "deploys").await;
+    assert_eq!(
+        (d3["unread"].as_i64().unwrap(), by_category(&d3)),
+        (4, json!({"deploys": 3}))
+    );
+
+    // Muted, a return moves its category's count but not the badge.
+    let res = server
+        .http
+        .put(server.url("/api/preferences"))
+        .bearer_auth(&alice)
+        .json(&json!({ "muted": ["deploys"], "desktop": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let prefs = next_named(&mut stream, "preferences").await.json();
+    assert_eq!(
+        (prefs["unread"].as_i64().unwrap(), by_category(&prefs)),
+        (1, json!({"deploys": 3, "billing": 1}))
+    );
+    let returned = back["id"].as_i64().unwrap();
+    assert_eq!(
+        unread_of(snooze(&server, &alice, returned, &in_ms(300)).await).await,
+        1
+    );
+    let left = next_named(&mut stream, "notification.read").await.json();
+    assert_eq!(
+        (left["unread"].as_i64().unwrap(), by_category(&left)),
+        (1, json!({"deploys": 2, "billing": 1}))
+    );
+    let back = next_named(&mut stream, "notification").await.json();
+    assert_eq!(
+        (back["unread"].as_i64().unwrap(), by_category(&back)),
+        (1, json!({"deploys": 3}))
+    );
+    counts_agree(&server, &alice, (1, json!({"deploys": 3, "billing": 1}))).await;
+}
