@@ -70,7 +70,7 @@ lint:
 # throwaway PostgreSQL (the suites that reach into SQLite itself — triggers,
 # the old-schema conversion — stay SQLite-only).
 PG_SUITES := accounts:: admin_api:: announcements:: api_doc:: auth:: categories:: contract:: delivery:: demo:: event_log:: group_commit:: \
-	host_tokens:: provisioning:: service_keys:: webhooks:: \
+	host_tokens:: inbox_actions:: provisioning:: service_keys:: webhooks:: \
 	hostile_auth:: hostile_conn:: hostile_doors:: ordering:: pages:: stream:: wire::
 
 #

@@ -1,3 +1,6 @@
+// The views nest deep enough that the release build computing their
+// layouts passes the default query depth (128).
+#![recursion_limit = "256"]
 //! Herald: a live in-app notification center.
 //!
 //! `app` and `ui` render on both sides (SSR, then hydration); `api` holds

@@ -189,6 +189,24 @@ pub struct UnreadCount {
     pub unread: i64,
 }
 
+/// `POST /api/notifications/{id}/snooze`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnoozeBody {
+    /// When it comes back: RFC 3339 with an offset, in the future, at most
+    /// 90 days ahead.
+    #[cfg_attr(feature = "ssr", schema(example = "2026-12-04T09:00:00+01:00"))]
+    pub until: String,
+}
+
+/// `POST /api/notifications/archive`: the notifications to archive.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveBody {
+    /// 1 to 100 notification ids (duplicates count once).
+    pub ids: Vec<i64>,
+}
+
 // `data` of the enveloped routes.
 
 /// `GET /api/sse/stats`: open streams, in total and per user id.

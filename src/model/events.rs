@@ -25,6 +25,10 @@ impl EventName {
     pub const RESYNC: EventName = EventName(Cow::Borrowed("resync"));
     pub const PROGRESS: EventName = EventName(Cow::Borrowed("progress"));
     pub const PREFERENCES: EventName = EventName(Cow::Borrowed("preferences"));
+    /// Admins only: what the console shows changed (`ConsoleChangedEvent`).
+    pub const CONSOLE_CHANGED: EventName = EventName(Cow::Borrowed("console.changed"));
+    /// Custom event names the page must listen to (`EventNamesEvent`).
+    pub const EVENT_NAMES: EventName = EventName(Cow::Borrowed("event.names"));
 
     pub fn parse(raw: &str) -> Result<EventName, BadEventName> {
         let mut chars = raw.chars();
@@ -86,6 +90,28 @@ pub struct ConnectedEvent {
     pub unread_by_category: CategoryCounts,
     /// RFC 3339, UTC.
     pub timestamp: String,
+    /// Custom event names notifications may arrive under: a browser's
+    /// `EventSource` must listen to each by name. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+}
+
+/// `data:` of `console.changed`, sent to admins' streams at most once a
+/// second per instance when the console's history, funnel or online
+/// numbers changed: the console refetches what it shows.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleChangedEvent {
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+}
+
+/// `data:` of `event.names`: a custom event name the next notification
+/// arrives under, sent once per name before its first notification.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventNamesEvent {
+    pub names: Vec<String>,
 }
 
 /// `data:` of the `ping` keep-alive.
@@ -186,6 +212,11 @@ pub struct ReadEvent {
     /// Unread per category after the read (the whole map).
     #[serde(default, skip_serializing_if = "CategoryCounts::is_empty")]
     pub unread_by_category: CategoryCounts,
+    /// Archive-read: every notification read so far left the inbox; those
+    /// at or below this position by the read-all watermark, the others by
+    /// their own read (a tab drops every item it shows as read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_read_up_to: Option<i64>,
     /// The badge after the read: unread, muted categories left out.
     pub unread: i64,
 }
@@ -203,6 +234,7 @@ impl ReadEvent {
             archived: false,
             category: None,
             unread_by_category: CategoryCounts::new(),
+            archived_read_up_to: None,
             unread,
         }
     }
@@ -215,6 +247,7 @@ impl ReadEvent {
             archived: false,
             category: None,
             unread_by_category: CategoryCounts::new(),
+            archived_read_up_to: None,
             unread,
         }
     }
@@ -227,6 +260,20 @@ impl ReadEvent {
             archived: true,
             category: None,
             unread_by_category: CategoryCounts::new(),
+            archived_read_up_to: None,
+            unread,
+        }
+    }
+
+    /// Everything read was archived (the count does not change).
+    pub fn archived_read(up_to: i64, unread: i64) -> ReadEvent {
+        ReadEvent {
+            ids: Vec::new(),
+            up_to_position: None,
+            archived: true,
+            category: None,
+            unread_by_category: CategoryCounts::new(),
+            archived_read_up_to: Some(up_to),
             unread,
         }
     }

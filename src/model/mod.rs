@@ -30,8 +30,9 @@ pub use category::{
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;
 pub use events::{
-    BadEventName, ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent,
-    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent, UserProgress, WithUnread,
+    BadEventName, ConnectedEvent, ConsoleChangedEvent, EventName, EventNamesEvent,
+    NotificationEntry, NotificationEvent, PingEvent, ProgressEvent, ReadEvent, RemovalEntry,
+    RemovedEvent, ResyncEvent, UserProgress, WithUnread,
 };
 pub use link::link_opens;
 pub use notification::{InboxPage, NotificationView, Severity};

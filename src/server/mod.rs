@@ -68,8 +68,10 @@ pub fn router(state: AppState) -> Router {
 pub fn start_background_tasks(state: &AppState) {
     tasks::sweeper::spawn(state.clone());
     tasks::scheduler::spawn(state.clone(), state.config.scheduler_tick);
+    tasks::snoozes::spawn(state.clone(), state.config.scheduler_tick);
     tasks::pinger::spawn(state.hub.clone(), state.config.ping_interval);
     tasks::funnel_flush::spawn(state.clone());
+    tasks::console_pulse::spawn(state.clone());
     tasks::linger::spawn(state.hub.clone());
     tasks::webhooks::spawn(state.clone());
     state

@@ -208,10 +208,13 @@ async fn real_frames_of_every_kind_pass_the_served_event_schemas() {
     let admin = server.token("admin").await;
     let alice = server.token("alice").await;
 
-    let (mut stream, connected) = server.open_stream(&alice, "").await;
+    // As a page opens it: told of custom event names (`event.names`).
+    let (mut stream, connected) = server.open_stream(&alice, "?page=1").await;
     checked.check(&connected);
 
+    let (mut admin_stream, _) = server.open_stream(&admin, "?page=1").await;
     let sent = server.broadcast(&admin, "hello").await;
+    checked.until(&mut admin_stream, "console.changed").await;
     let announcement = sent["data"]["id"].as_i64().unwrap();
     let first = checked.until(&mut stream, "notification").await.json();
 
@@ -278,7 +281,10 @@ async fn real_frames_of_every_kind_pass_the_served_event_schemas() {
     checked.until(&mut stream, "ping").await;
 
     // A position beyond the log: the server cannot replay, it says resync.
-    let (mut resumed, connected) = server.open_stream(&alice, "?last_event_id=999999999").await;
+    let (mut resumed, connected) = server
+        .open_stream(&alice, "?page=1&last_event_id=999999999")
+        .await;
+    assert_eq!(connected.json()["events"], json!(["deploy.done"]));
     checked.check(&connected);
     checked.until(&mut resumed, "resync").await;
 

@@ -21,6 +21,7 @@ mod hostile_auth;
 mod hostile_conn;
 mod hostile_doors;
 mod hostile_publish;
+mod inbox_actions;
 mod migration;
 mod ordering;
 mod pages;

@@ -42,10 +42,25 @@ pub enum DomainEvent {
 impl DomainEvent {
     /// Applies the event to the hub; returns the stream deliveries queued.
     fn apply(self, hub: &Hub) -> usize {
+        if matches!(
+            self,
+            DomainEvent::Notified(_)
+                | DomainEvent::Removed(_)
+                | DomainEvent::NotificationsRead { .. }
+        ) {
+            // The history or its funnel moved: admins' consoles refetch at
+            // the next pulse (one per second at most, however many events).
+            hub.console_changed();
+        }
         match self {
             DomainEvent::Notified(published) => {
                 let template = wire::notification(&published);
                 let to = &published.entry.channel;
+                if hub.learn_event_name(&published.event) {
+                    // Before the notification, in the same queues: the
+                    // page listens to the name by the time it comes.
+                    hub.publish_to_pages(to, &wire::event_names(&published.event));
+                }
                 let counts_as = published.counts_as();
                 let category = counts_as.category.as_deref();
                 hub.apply_notification(

@@ -263,6 +263,8 @@ fn is_reserved(name: &EventName) -> bool {
         EventName::RESYNC,
         EventName::PROGRESS,
         EventName::PREFERENCES,
+        EventName::EVENT_NAMES,
+        EventName::CONSOLE_CHANGED,
     ]
     .iter()
     .any(|reserved| reserved == name)

@@ -52,6 +52,12 @@ impl RateLimiter {
     }
 }
 
+/// Snoozes and bulk archives per user and minute: far above a person's
+/// clicks, and a bound on what a script can make the log and the
+/// publishing turns carry (each snooze is a turn now and an entry when it
+/// returns).
+pub const INBOX_BULK_PER_MINUTE: u32 = 120;
+
 /// The server's limiters, one per door that needs one.
 pub struct Limits {
     pub login: LoginThrottle,
@@ -59,6 +65,8 @@ pub struct Limits {
     /// User tokens one service key may ask for per minute: each is a
     /// session row, so a looping or stolen key must not write without end.
     pub user_tokens: RateLimiter,
+    /// Snooze, archive-read, archive {ids}: per user id.
+    pub inbox_bulk: RateLimiter,
 }
 
 impl Limits {
@@ -67,6 +75,7 @@ impl Limits {
             login: LoginThrottle::new(login),
             publish: RateLimiter::new(publish_per_minute, Duration::from_secs(60)),
             user_tokens: RateLimiter::new(user_tokens_per_minute, Duration::from_secs(60)),
+            inbox_bulk: RateLimiter::new(INBOX_BULK_PER_MINUTE, Duration::from_secs(60)),
         }
     }
 }

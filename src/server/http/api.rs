@@ -23,15 +23,18 @@ use crate::server::http::{
 use crate::{
     model::{
         api::{
-            BroadcastBody, EventData, ExportStarted, LoginBody, NotificationPage, PageQuery,
-            SendToUserBody, SignedIn, TimingBody, UnreadCount,
+            ArchiveBody, BroadcastBody, EventData, ExportStarted, LoginBody, NotificationPage,
+            PageQuery, SendToUserBody, SignedIn, SnoozeBody, TimingBody, UnreadCount,
         },
         AnnouncementSummary, AppError, AuditEntry, Channel, Envelope, Role, Scope,
         SentAnnouncement, StreamStats, UserView,
     },
     server::{
         auth::{clear_cookie, Caller, Session},
-        domain::announcement::{Announcement, AnnouncementDraft},
+        domain::{
+            announcement::{Announcement, AnnouncementDraft},
+            inbox_action::{ArchiveIds, SnoozeUntil},
+        },
         state::AppState,
         usecases::{self, auth::SignInFrom, idempotency::Once},
     },
@@ -378,6 +381,72 @@ pub async fn archive(
     IdPath(id): IdPath,
 ) -> Result<Json<UnreadCount>, AppError> {
     let unread = usecases::inbox::archive(&state, &session, id).await?;
+    Ok(Json(UnreadCount { unread }))
+}
+
+/// Snooze one notification: out of the inbox and the count until `until`,
+/// then back at the top, unread, in every tab.
+#[utoipa::path(
+    post,
+    path = "/api/notifications/{id}/snooze",
+    tag = "inbox",
+    params(("id" = i64, Path, description = "The notification's `id`.")),
+    request_body = SnoozeBody,
+    responses(
+        (status = 200, description = "The new unread count.", body = UnreadCount),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
+pub async fn snooze(
+    State(state): State<AppState>,
+    session: Session,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<SnoozeBody>,
+) -> Result<Json<UnreadCount>, AppError> {
+    let until = SnoozeUntil::parse(&body.until, crate::server::store::now_ms())?;
+    let unread = usecases::inbox::snooze(&state, &session, id, until).await?;
+    Ok(Json(UnreadCount { unread }))
+}
+
+/// Archive everything read, in one request (the unread count does not move).
+#[utoipa::path(
+    post,
+    path = "/api/notifications/archive-read",
+    tag = "inbox",
+    responses(
+        (status = 200, description = "The unread count.", body = UnreadCount),
+        Unauthorized, Forbidden, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
+pub async fn archive_read(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<UnreadCount>, AppError> {
+    let unread = usecases::inbox::archive_read(&state, &session).await?;
+    Ok(Json(UnreadCount { unread }))
+}
+
+/// Archive several notifications (1 to 100 ids) in one request: all or none.
+#[utoipa::path(
+    post,
+    path = "/api/notifications/archive",
+    tag = "inbox",
+    request_body = ArchiveBody,
+    responses(
+        (status = 200, description = "The new unread count.", body = UnreadCount),
+        BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, Unavailable,
+    ),
+    security(("session_cookie" = []), ("session_bearer" = []))
+)]
+pub async fn archive_many(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(body): ApiJson<ArchiveBody>,
+) -> Result<Json<UnreadCount>, AppError> {
+    let ids = ArchiveIds::parse(body.ids)?;
+    let unread = usecases::inbox::archive_many(&state, &session, ids).await?;
     Ok(Json(UnreadCount { unread }))
 }
 

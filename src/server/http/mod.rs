@@ -76,6 +76,9 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(prefs::get_preferences, prefs::put_preferences))
         .routes(routes!(api::mark_read))
         .routes(routes!(api::archive))
+        .routes(routes!(api::snooze))
+        .routes(routes!(api::archive_read))
+        .routes(routes!(api::archive_many))
         .routes(routes!(stream_tickets::create))
 }
 

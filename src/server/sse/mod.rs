@@ -59,6 +59,18 @@ pub struct StreamQuery {
     /// A stream ticket (`auth::stream_ticket`): how a page on another
     /// origin, whose `EventSource` cannot send a bearer, opens its stream.
     ticket: Option<String>,
+    /// `page=1`: a Herald page's own stream, which also gets the events
+    /// only a page uses: `event.names` before a notification under a custom
+    /// name it was not told of (`delivery/hub/names.rs`) and, for admins,
+    /// `console.changed` (`tasks/console_pulse.rs`). Other clients get the
+    /// SPEC's events only.
+    page: Option<String>,
+}
+
+impl StreamQuery {
+    pub fn page_events(&self) -> bool {
+        self.page.as_deref() == Some("1")
+    }
 }
 
 /// The response headers of every stream, whichever path serves it (README, "The stream").
@@ -80,8 +92,9 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let session = authenticate_stream(&state, &headers, query.ticket.as_deref()).await?;
+    let page_events = query.page_events();
     let resume_after = resume_point(&headers, query);
-    let client = open(&state, session, resume_after).await?;
+    let client = open(&state, session, resume_after, page_events).await?;
     let mut response = Body::from_stream(client).into_response();
     for (name, value) in STREAM_HEADERS {
         response
@@ -108,6 +121,7 @@ async fn open(
     state: &AppState,
     session: Session,
     resume_after: Option<i64>,
+    page_events: bool,
 ) -> Result<ClientStream, AppError> {
     let user_id = session.user.id;
     let Attached {
@@ -115,10 +129,16 @@ async fn open(
         counts,
         applied,
         spans,
-    } = attach(state, session).await?;
+    } = attach(state, session, page_events).await?;
 
     let mut pending = VecDeque::new();
-    pending.push_back(wire::connected(subscription.id, user_id, &counts, RETRY));
+    pending.push_back(wire::connected(
+        subscription.id,
+        user_id,
+        &counts,
+        state.hub.event_names(),
+        RETRY,
+    ));
     let skip_through = applied;
     if let Some(after) = resume_after {
         let mut snapshot = store::begin_read(&state.pool).await?;
@@ -180,11 +200,16 @@ async fn open(
 /// Attaches with the user's live counter, or — the user's first stream on
 /// this instance — seeds one from the store while the `Publisher` is quiet,
 /// so that nothing is applied between the count and the attach.
-async fn attach(state: &AppState, session: Session) -> Result<Attached, AppError> {
+async fn attach(
+    state: &AppState,
+    session: Session,
+    page_events: bool,
+) -> Result<Attached, AppError> {
     let info = ClientInfo {
         user_id: session.user.id,
         role: session.user.role,
         session_id: session.session_id,
+        page_events,
     };
     let too_many = |limit| {
         AppError::LimitReached(format!(

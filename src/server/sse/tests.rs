@@ -23,6 +23,7 @@ pub(super) fn client(hub: &Hub, pending: Vec<Frame>, skip_through: i64) -> Clien
             user_id: 1,
             role: Role::User,
             session_id: "s".into(),
+            page_events: false,
         })
         .expect("under the cap");
     ClientStream {

@@ -85,6 +85,21 @@ pub async fn insert(
     Ok((id, Some(published(id, new, entry, members, now))))
 }
 
+/// The custom event names sent so far (at most `limit`, oldest first):
+/// what a starting hub tells the pages it serves (`hub/names.rs`).
+pub async fn custom_event_names(pool: &Pool, limit: usize) -> Result<Vec<EventName>, StoreError> {
+    let mut conn = pool.acquire().await?;
+    let rows: Vec<(EventName,)> = fetch!(
+        conn,
+        fetch_all,
+        (EventName,),
+        "SELECT event FROM announcements WHERE event <> 'notification' AND status <> 'scheduled'
+         GROUP BY event ORDER BY MIN(id) LIMIT ?",
+        limit as i64
+    )?;
+    Ok(rows.into_iter().map(|(e,)| e).collect())
+}
+
 /// Scheduled announcements whose time has come by the database's clock
 /// (one clock for every instance), in the order they are due.
 pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
@@ -191,14 +206,15 @@ fn published(
 }
 
 /// Takes an announcement out of every inbox (retract, expiry), in the
-/// caller's transaction: a removal entry, and the notification's tombstone.
-/// `None` when there is no such announcement or it was already removed;
-/// `Some(None)` when it was scheduled and never reached anyone.
+/// caller's transaction: a removal entry per live entry of it (its own, and
+/// each snooze's return in a user's channel), and their tombstones. `None`
+/// when there is no such announcement or it was already removed; an empty
+/// list when it was scheduled and never reached anyone.
 pub async fn remove(
     tx: &mut Tx,
     id: i64,
     status: &str,
-) -> Result<Option<Option<Removal>>, StoreError> {
+) -> Result<Option<Vec<Removal>>, StoreError> {
     let now = now_ms();
     let claimed: Option<(Channel, Option<String>, Severity)> = fetch!(
         tx,
@@ -210,39 +226,44 @@ pub async fn remove(
         now,
         id
     )?;
-    let Some((channel, category, severity)) = claimed else {
+    let Some((_, category, severity)) = claimed else {
         return Ok(None);
     };
+    // Every live entry of the announcement counts in the same category.
     let counts_as = CountsAs {
         category,
         critical: severity == Severity::Critical,
     };
-    let sent: Option<(i64,)> = fetch!(
+    // The original first, then the returns, each in its own channel: one
+    // removal per user who snoozed it, besides the one for the channel.
+    let live: Vec<(i64, Channel)> = fetch!(
         tx,
-        fetch_optional,
-        (i64,),
-        "SELECT position FROM events WHERE announcement_id = ? AND kind = 'notification' AND removed_pos IS NULL",
+        fetch_all,
+        (i64, Channel),
+        "SELECT position, channel FROM events WHERE announcement_id = ? AND kind = 'notification'
+         AND removed_pos IS NULL ORDER BY position",
         id
     )?;
-    let Some((removes,)) = sent else {
-        return Ok(Some(None));
-    };
-    let (entry, _) = log::append(tx, Kind::Removal, &channel, id, Some(removes), now).await?;
-    execute!(
-        tx,
-        "UPDATE events SET removed_pos = ? WHERE position = ?",
-        entry.position,
-        removes
-    )?;
-    // Exact: a removed entry can no longer be read (mark-read checks the
-    // tombstone in its own write transaction), so these read it before.
-    let readers = crate::server::store::notifications::readers_of(tx, removes).await?;
-    Ok(Some(Some(Removal {
-        entry,
-        removes,
-        readers,
-        counts_as,
-    })))
+    let mut removals = Vec::with_capacity(live.len());
+    for (removes, channel) in live {
+        let (entry, _) = log::append(tx, Kind::Removal, &channel, id, Some(removes), now).await?;
+        execute!(
+            tx,
+            "UPDATE events SET removed_pos = ? WHERE position = ?",
+            entry.position,
+            removes
+        )?;
+        // Exact: a removed entry can no longer be read (mark-read checks the
+        // tombstone in its own write transaction), so these read it before.
+        let readers = crate::server::store::notifications::readers_of(tx, removes).await?;
+        removals.push(Removal {
+            entry,
+            removes,
+            readers,
+            counts_as: counts_as.clone(),
+        });
+    }
+    Ok(Some(removals))
 }
 
 /// Announcements whose `expires_at` has passed and that are still in inboxes.

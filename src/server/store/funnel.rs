@@ -92,7 +92,7 @@ async fn advance(pool: &Pool, advances: &[(i64, i64)]) -> Result<(), StoreError>
             fetch_all,
             (i64,),
             "SELECT announcement_id FROM events WHERE channel = ? AND position > ? AND position <= ?
-             AND kind = 'notification' AND removed_pos IS NULL",
+             AND kind = 'notification' AND removed_pos IS NULL AND returns IS NULL",
             &channel,
             lo,
             hi

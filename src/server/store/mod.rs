@@ -19,6 +19,7 @@ pub mod log;
 pub mod notifications;
 pub mod preferences;
 pub mod sessions;
+pub mod snoozes;
 pub mod stream_tickets;
 pub mod users;
 pub mod webhooks;

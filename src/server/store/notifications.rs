@@ -335,6 +335,11 @@ async fn scan_spans(
     limit: i64,
 ) -> Result<Vec<ItemRow>, StoreError> {
     let (read_all, _) = cursors(tx, user_id).await?;
+    // The inbox starts above what archive-read archived wholesale.
+    let after = match scan {
+        Scan::Inbox => after.max(archived_up_to(tx, user_id).await?),
+        Scan::Replay => after,
+    };
     let (filter, order) = match scan {
         Scan::Inbox => (
             "AND e.kind = 'notification' AND e.removed_pos IS NULL
@@ -437,22 +442,37 @@ pub async fn counter_seed(pool: &Pool, user_id: i64) -> Result<CounterSeed, Stor
     })
 }
 
+/// A notification the user can see: its announcement, and the entry it
+/// brings back when it is a snooze's return (see `store::snoozes`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Visible {
+    pub announcement_id: i64,
+    pub returns: Option<i64>,
+}
+
 /// The announcement behind a notification the user can see, if any (a
 /// position outside their channels, removed, or not a notification: none;
 /// someone else's is indistinguishable from none).
-pub async fn visible(tx: &mut Tx, user_id: i64, position: i64) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = fetch!(
+pub(crate) async fn visible(
+    tx: &mut Tx,
+    user_id: i64,
+    position: i64,
+) -> Result<Option<Visible>, StoreError> {
+    let row: Option<(i64, Option<i64>)> = fetch!(
         tx,
         fetch_optional,
-        (i64,),
-        "SELECT e.announcement_id FROM events e
+        (i64, Option<i64>),
+        "SELECT e.announcement_id, e.returns FROM events e
          JOIN subscriptions s ON s.user_id = ? AND s.channel = e.channel
               AND e.position > s.from_pos AND (s.to_pos IS NULL OR e.position <= s.to_pos)
          WHERE e.position = ? AND e.kind = 'notification' AND e.removed_pos IS NULL",
         user_id,
         position
     )?;
-    Ok(row.map(|r| r.0))
+    Ok(row.map(|(announcement_id, returns)| Visible {
+        announcement_id,
+        returns,
+    }))
 }
 
 /// Whether the user had read the entry (watermark or a state row).
@@ -486,7 +506,38 @@ pub async fn mark_read(
     position: i64,
     archive: bool,
 ) -> Result<Option<Counts>, StoreError> {
-    let Some(announcement_id) = visible(tx, user_id, position).await? else {
+    if set_read(tx, user_id, position, archive).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(counts_in(tx, user_id).await?))
+}
+
+/// Archives each of `positions` (read, out of the inbox); returns the new
+/// counts, or the first position the user cannot see (then the caller
+/// rolls its turn back: all or nothing). O(ids) probes, one count.
+pub async fn archive_many(
+    tx: &mut Tx,
+    user_id: i64,
+    positions: &[i64],
+) -> Result<Result<Counts, i64>, StoreError> {
+    for &position in positions {
+        if set_read(tx, user_id, position, true).await?.is_none() {
+            return Ok(Err(position));
+        }
+    }
+    Ok(Ok(counts_in(tx, user_id).await?))
+}
+
+/// The state row of one read (or archive), and its funnel count: once per
+/// user and announcement, so a snooze's return (a copy of an entry already
+/// counted when it was snoozed) never counts again. `None`: not visible.
+async fn set_read(
+    tx: &mut Tx,
+    user_id: i64,
+    position: i64,
+    archive: bool,
+) -> Result<Option<()>, StoreError> {
+    let Some(seen) = visible(tx, user_id, position).await? else {
         return Ok(None);
     };
     let (read_all, _) = cursors(tx, user_id).await?;
@@ -505,20 +556,53 @@ pub async fn mark_read(
             archive.then_some(now)
         )?;
     }
-    if !already {
+    if !already && seen.returns.is_none() {
         execute!(
             tx,
             "UPDATE announcements SET read_count = read_count + 1 WHERE id = ?",
-            announcement_id
+            seen.announcement_id
         )?;
     }
-    Ok(Some(counts_in(tx, user_id).await?))
+    Ok(Some(()))
+}
+
+/// Archives everything the user has read: the rows read one by one get
+/// `archived_at`, and what the read-all watermark covers is archived by
+/// moving `archived_up_to` to it (no row per entry). The counts do not
+/// change; returns them, exact, and the watermark archived up to.
+/// O(the user's state rows).
+pub async fn archive_read(tx: &mut Tx, user_id: i64) -> Result<(i64, Counts), StoreError> {
+    execute!(
+        tx,
+        "UPDATE inbox_state SET archived_at = ? WHERE user_id = ? AND read_at IS NOT NULL AND archived_at IS NULL",
+        now_ms(),
+        user_id
+    )?;
+    execute!(
+        tx,
+        "UPDATE user_cursors SET archived_up_to = read_all_up_to WHERE user_id = ?",
+        user_id
+    )?;
+    let (read_all, _) = cursors(tx, user_id).await?;
+    Ok((read_all, counts_in(tx, user_id).await?))
+}
+
+/// Everything at or below it is archived (see [`archive_read`]).
+async fn archived_up_to(tx: &mut Tx, user_id: i64) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = fetch!(
+        tx,
+        fetch_optional,
+        (i64,),
+        "SELECT archived_up_to FROM user_cursors WHERE user_id = ?",
+        user_id
+    )?;
+    Ok(row.map_or(0, |r| r.0))
 }
 
 /// The unread notifications of one category the user sees up to ?3
 /// (?1 the user, ?2 their read-all watermark, ?4 the category): what
 /// reading that category takes, O(its unread).
-const UNREAD_IN_CATEGORY: &str = "SELECT e.position, e.announcement_id FROM subscriptions s
+const UNREAD_IN_CATEGORY: &str = "SELECT e.position, e.announcement_id, e.returns FROM subscriptions s
     JOIN events e ON e.channel = s.channel
          AND e.position > GREATEST(s.from_pos, ?2) AND e.position <= LEAST(COALESCE(s.to_pos, ?3), ?3)
     JOIN announcements a ON a.id = e.announcement_id
@@ -542,7 +626,7 @@ pub async fn mark_all_read(
     if let Some(category) = category {
         let sql = format!(
             "UPDATE announcements SET read_count = read_count + 1 WHERE id IN (
-                SELECT announcement_id FROM ({UNREAD_IN_CATEGORY}) unread)"
+                SELECT announcement_id FROM ({UNREAD_IN_CATEGORY}) unread WHERE returns IS NULL)"
         );
         execute!(tx, &sql, user_id, read_all, head, category)?;
         let sql = format!(
@@ -560,7 +644,7 @@ pub async fn mark_all_read(
             SELECT e.announcement_id FROM subscriptions s
             JOIN events e ON e.channel = s.channel
                  AND e.position > GREATEST(s.from_pos, ?2) AND e.position <= LEAST(COALESCE(s.to_pos, ?3), ?3)
-            WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL
+            WHERE s.user_id = ?1 AND e.kind = 'notification' AND e.removed_pos IS NULL AND e.returns IS NULL
               AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1 AND st.position = e.position
                               AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL)))",
         user_id,

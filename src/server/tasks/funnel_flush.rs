@@ -15,7 +15,10 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         let state = state.clone();
         async move {
             let advances = state.hub.take_delivered();
-            funnel::record_delivered(&state.pool, &advances).await;
+            if !advances.is_empty() {
+                funnel::record_delivered(&state.pool, &advances).await;
+                state.hub.console_changed();
+            }
         }
     })
 }

@@ -6,11 +6,12 @@ use crate::{
     server::{
         auth::Session,
         delivery::events::DomainEvent,
+        domain::inbox_action::{ArchiveIds, SnoozeUntil},
         state::AppState,
         store::{
             categories, clicks, funnel,
             notifications::{self, Counts, InboxSnapshot},
-            webhooks,
+            snoozes, webhooks,
         },
     },
 };
@@ -80,12 +81,40 @@ async fn snapshot(
 
 /// Returns the new unread count; every tab of the user hears about it.
 pub async fn mark_read(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
-    read_one(state, session, id, false).await
+    read_one(state, session, id, None, false).await
 }
 
 /// Takes a notification out of the user's inbox; returns the new unread count.
 pub async fn archive(state: &AppState, session: &Session, id: i64) -> Result<i64, AppError> {
-    read_one(state, session, id, true).await
+    read_one(state, session, id, None, true).await
+}
+
+/// Takes a notification out of the inbox and the count until `until`, when
+/// the snooze task brings it back (`usecases::snooze`); returns the new
+/// unread count. For every tab it is an archive; snoozing it again moves
+/// the time. Cost: one archive plus one row, in one turn.
+pub async fn snooze(
+    state: &AppState,
+    session: &Session,
+    id: i64,
+    until: SnoozeUntil,
+) -> Result<i64, AppError> {
+    bulk_allowed(state, session)?;
+    read_one(state, session, id, Some(until), true).await
+}
+
+/// Checked before any turn is taken: a script's thousand requests cost a
+/// map lookup each past the allowance, not a turn each.
+fn bulk_allowed(state: &AppState, session: &Session) -> Result<(), AppError> {
+    if state
+        .limits
+        .inbox_bulk
+        .allow(&format!("user:{}", session.user.id))
+    {
+        Ok(())
+    } else {
+        Err(AppError::RateLimited)
+    }
 }
 
 /// Reads go through the `Publisher` like publishes: the count the write
@@ -96,6 +125,7 @@ async fn read_one(
     state: &AppState,
     session: &Session,
     id: i64,
+    snooze: Option<SnoozeUntil>,
     archive: bool,
 ) -> Result<i64, AppError> {
     let user_id = session.user.id;
@@ -103,7 +133,12 @@ async fn read_one(
     let counts = notifications::mark_read(turn.tx(), user_id, id, archive)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
+    if let Some(until) = snooze {
+        snoozes::upsert(turn.tx(), user_id, id, until.ms()).await?;
+    }
     let unread = counts.unread;
+    // A snooze is an archive here: its counts (the badge and the whole
+    // per-category map) are exact after it, so the counter sets them.
     let mut read = if archive {
         ReadEvent::archived(vec![id], unread)
     } else {
@@ -112,6 +147,48 @@ async fn read_one(
     read.unread_by_category = counts.by_category;
     // In the reader's turn: one message per read action and endpoint.
     webhooks::notification_read(turn.tx(), &session.user, &read).await?;
+    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
+        .await?;
+    Ok(unread)
+}
+
+/// Archives several notifications in one turn and one log entry; all or
+/// nothing (404 naming the first the user cannot see). Returns the new
+/// unread count. O(ids) probes (at most `MAX_ARCHIVE_IDS`) and one count.
+pub async fn archive_many(
+    state: &AppState,
+    session: &Session,
+    ids: ArchiveIds,
+) -> Result<i64, AppError> {
+    bulk_allowed(state, session)?;
+    let user_id = session.user.id;
+    let mut turn = state.publisher.begin().await?;
+    let counts = match notifications::archive_many(turn.tx(), user_id, ids.ids()).await? {
+        Ok(counts) => counts,
+        // Dropping the turn rolls back the ones archived before it.
+        Err(missing) => return Err(AppError::NotFound(format!("notification {missing}"))),
+    };
+    let unread = counts.unread;
+    let mut read = ReadEvent::archived(ids.into_ids(), unread);
+    // The counter sets every count from a read: the whole map goes with it.
+    read.unread_by_category = counts.by_category;
+    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
+    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
+        .await?;
+    Ok(unread)
+}
+
+/// Archives everything the user has read, in one turn and one log entry;
+/// the count does not move, and is returned. O(the user's state rows): the
+/// read-all watermark archives what it covers without a row per entry.
+pub async fn archive_read(state: &AppState, session: &Session) -> Result<i64, AppError> {
+    bulk_allowed(state, session)?;
+    let user_id = session.user.id;
+    let mut turn = state.publisher.begin().await?;
+    let (up_to, counts) = notifications::archive_read(turn.tx(), user_id).await?;
+    let unread = counts.unread;
+    let mut read = ReadEvent::archived_read(up_to, unread);
+    read.unread_by_category = counts.by_category;
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
     Ok(unread)
@@ -159,16 +236,27 @@ pub async fn click(
     let user_id = session.user.id;
     let action = action.unwrap_or(0);
     let mut tx = crate::server::store::begin_write(&state.pool).await?;
-    let announcement_id = notifications::visible(&mut tx, user_id, id)
+    let seen = notifications::visible(&mut tx, user_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("notification {id}")))?;
+    let announcement_id = seen.announcement_id;
+    // A snooze's return is the same notification: its click is keyed by
+    // the original entry, so the funnel counts the user once either way.
+    let clicked = seen.returns.unwrap_or(id);
     if usize::from(action) >= clicks::action_count(&mut tx, announcement_id).await? {
         return Err(AppError::invalid(
             "action",
             "this notification has no such action",
         ));
     }
-    let first = clicks::record(&mut tx, user_id, id, announcement_id, i64::from(action)).await?;
+    let first = clicks::record(
+        &mut tx,
+        user_id,
+        clicked,
+        announcement_id,
+        i64::from(action),
+    )
+    .await?;
     if first {
         // In the click's transaction: the message exists if and only if
         // the click was counted.

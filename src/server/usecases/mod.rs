@@ -16,6 +16,7 @@ pub mod provisioning;
 pub mod retract;
 pub mod schedule;
 pub mod send;
+pub mod snooze;
 pub mod user_tokens;
 pub mod webhooks;
 

@@ -53,15 +53,16 @@ async fn remove_everywhere(
     actor: &Actor<'_>,
 ) -> Result<Option<()>, AppError> {
     let mut turn = state.publisher.begin().await?;
-    let Some(removal) = announcements::remove(turn.tx(), id, status).await? else {
+    let Some(removals) = announcements::remove(turn.tx(), id, status).await? else {
         return Ok(None);
     };
-    let detail = match &removal {
+    let detail = match removals.first() {
         Some(r) => format!("from channel {} (entry {})", r.entry.channel, r.removes),
         None => "before it was sent".to_string(),
     };
     let action = format!("announcement.{status}");
     audit::record(turn.tx(), *actor, &action, &format!("#{id}"), &detail).await?;
-    turn.commit(removal.map(DomainEvent::Removed)).await?;
+    turn.commit(removals.into_iter().map(DomainEvent::Removed))
+        .await?;
     Ok(Some(()))
 }

@@ -120,6 +120,11 @@ pub async fn send_once(
         }
     }
     turn.commit(published.map(DomainEvent::Notified)).await?;
+    if sent.scheduled {
+        // Not in the log yet, but in the consoles' history: this instance's
+        // admins hear of it at the next pulse (others at their next change).
+        state.hub.console_changed();
+    }
     tracing::info!(
         announcement_id = id,
         sender = sender.actor().name,

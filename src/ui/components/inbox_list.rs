@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{InboxActions, InboxResource, SelectedCategory};
+use super::{InboxActions, InboxResource, SelectBox, SelectedCategory, SnoozeMenu};
 use crate::{
     api::inbox::ClickAction,
     model::{link_opens, NotificationView},
@@ -93,6 +93,7 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
     view! {
         <li class=class data-testid="notification" data-id=n.id data-seq=n.position data-read=n.read.to_string()>
             <div class="item-head">
+                <SelectBox id />
                 <span class=format!("sev sev-{}", n.severity.as_str()) data-testid="severity">
                     {n.severity.as_str()}
                 </span>
@@ -149,6 +150,7 @@ pub fn NotificationItem(n: NotificationView) -> impl IntoView {
                     <input type="hidden" name="id" value=id />
                     <button type="submit" class="link" data-testid="archive">"Archive"</button>
                 </ActionForm>
+                <SnoozeMenu id />
             </div>
         </li>
     }

@@ -10,7 +10,10 @@ use super::{AttentionArea, CategoriesResource, Header, SelectedCategory};
 use crate::{
     api::{
         auth::current_user,
-        inbox::{get_inbox, list_categories, Archive, ClickAction, MarkAllRead, MarkRead},
+        inbox::{
+            get_inbox, list_categories, Archive, ArchiveRead, ArchiveSelected, ClickAction,
+            MarkAllRead, MarkRead, Snooze,
+        },
     },
     model::{AppError, InboxPage, UserView},
     ui::live::{LiveInbox, LiveStream},
@@ -28,6 +31,11 @@ pub struct InboxActions {
     pub archive: ServerAction<Archive>,
     /// A click on a notification's action button (recorded once per user).
     pub click: ServerAction<ClickAction>,
+    pub snooze: ServerAction<Snooze>,
+    pub archive_read: ServerAction<ArchiveRead>,
+    pub archive_selected: ServerAction<ArchiveSelected>,
+    /// The items ticked for "Archive selected" (this tab only).
+    pub selected: RwSignal<std::collections::BTreeSet<i64>>,
 }
 
 #[component]
@@ -44,6 +52,10 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
         mark_all_read: ServerAction::new(),
         archive: ServerAction::new(),
         click: ServerAction::new(),
+        snooze: ServerAction::new(),
+        archive_read: ServerAction::new(),
+        archive_selected: ServerAction::new(),
+        selected: RwSignal::new(Default::default()),
     };
     let categories: CategoriesResource = Resource::new(|| (), |_| list_categories());
     provide_context(categories);
@@ -104,19 +116,23 @@ pub struct UnreadCount(pub Signal<i64>);
 /// An action's answer is the server's new unread count: apply it at once,
 /// so the badge is right even before the stream's `notification.read`.
 fn keep_count_in_step(live: LiveInbox, actions: InboxActions) {
+    let follow = |answer: fn(&InboxActions) -> Option<Result<i64, AppError>>| {
+        Effect::new(move |_| {
+            if let Some(Ok(unread)) = answer(&actions) {
+                live.set_unread(unread);
+            }
+        });
+    };
+    follow(|a| a.mark_read.value().get());
+    follow(|a| a.mark_all_read.value().get());
+    follow(|a| a.archive.value().get());
+    follow(|a| a.snooze.value().get());
+    follow(|a| a.archive_read.value().get());
+    follow(|a| a.archive_selected.value().get());
+    // A bulk archive done: nothing stays ticked.
     Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.mark_read.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.mark_all_read.value().get() {
-            live.set_unread(unread);
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(unread)) = actions.archive.value().get() {
-            live.set_unread(unread);
+        if let Some(Ok(_)) = actions.archive_selected.value().get() {
+            actions.selected.set(Default::default());
         }
     });
 }

@@ -14,7 +14,7 @@ mod tabs;
 
 pub use connection::Connection;
 pub use cursor::{Cursor, Step};
-pub use event::{Event, STREAMED_EVENTS};
+pub use event::{names_to_listen, Event, STREAMED_EVENTS};
 pub use overlay::Overlay;
 pub use state::{Inbox, Toast};
 pub use tabs::TabMessage;

@@ -14,6 +14,22 @@ pub struct Overlay {
     /// Categories read up to a position ("mark this category read").
     read_categories: Vec<(String, i64)>,
     archived: HashSet<i64>,
+    /// Archive-read: what was read when it came (in log order, so exactly
+    /// the server's "read" at that position) is gone; a later read is not.
+    swept: Option<Swept>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Swept {
+    read_ids: HashSet<i64>,
+    read_up_to: i64,
+}
+
+impl Swept {
+    /// `n.read` as rendered or as it arrived: read before the sweep.
+    fn took(&self, n: &NotificationView) -> bool {
+        n.read || self.read_ids.contains(&n.id) || n.position <= self.read_up_to
+    }
 }
 
 impl Overlay {
@@ -45,6 +61,11 @@ impl Overlay {
         if event.archived {
             self.archived.extend(&event.ids);
         }
+        if let Some(up_to) = event.archived_read_up_to {
+            let swept = self.swept.get_or_insert_with(Swept::default);
+            swept.read_ids.extend(&self.read_ids);
+            swept.read_up_to = swept.read_up_to.max(self.read_up_to).max(up_to);
+        }
     }
 
     /// The list to show: arrivals on top of the rendered page, newest first,
@@ -54,7 +75,11 @@ impl Overlay {
         self.arrived
             .iter()
             .chain(rendered)
-            .filter(|n| !self.archived.contains(&n.id) && seen.insert(n.id))
+            .filter(|n| {
+                !self.archived.contains(&n.id)
+                    && !self.swept.as_ref().is_some_and(|s| s.took(n))
+                    && seen.insert(n.id)
+            })
             .take(limit)
             .map(|n| {
                 let mut n = n.clone();
@@ -122,6 +147,7 @@ mod tests {
             ids: vec![3],
             up_to_position: None,
             archived: false,
+            archived_read_up_to: None,
             unread: 2,
         });
         let list = o.merge(&rendered, 10);
@@ -136,6 +162,7 @@ mod tests {
             ids: vec![],
             up_to_position: Some(2),
             archived: false,
+            archived_read_up_to: None,
             unread: 0,
         });
         assert!(o.merge(&rendered, 10).iter().all(|n| n.read));
@@ -146,8 +173,28 @@ mod tests {
             ids: vec![2],
             up_to_position: None,
             archived: true,
+            archived_read_up_to: None,
             unread: 0,
         });
         assert_eq!(ids(&o.merge(&rendered, 10)), [3, 1]);
+    }
+
+    #[test]
+    fn archive_read_takes_what_was_read_then_and_nothing_read_later() {
+        let mut rendered = vec![n(4, 4), n(3, 3), n(2, 2), n(1, 1)];
+        rendered[3].read = true; // read when the page was rendered
+        let mut o = Overlay::default();
+        o.add(n(5, 5));
+        o.apply_read(&ReadEvent::ids(vec![3], 3));
+        o.apply_read(&ReadEvent::archived_read(0, 3));
+        assert_eq!(ids(&o.merge(&rendered, 10)), [5, 4, 2]);
+        // Read after the sweep: shown, as read.
+        o.apply_read(&ReadEvent::ids(vec![4], 2));
+        let list = o.merge(&rendered, 10);
+        assert_eq!(ids(&list), [5, 4, 2]);
+        assert!(list[1].read);
+        // Everything under the server's watermark went too.
+        o.apply_read(&ReadEvent::archived_read(2, 2));
+        assert_eq!(ids(&o.merge(&rendered, 10)), [5]);
     }
 }

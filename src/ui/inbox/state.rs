@@ -42,6 +42,8 @@ pub struct Inbox {
     progress: Option<ProgressEvent>,
     /// Bumped whenever the page must be refetched (`resync`, or a gap).
     resyncs: u32,
+    /// Bumped by each `console.changed` (admins): the console refetches.
+    console_changes: u32,
     cursor: Cursor,
 }
 
@@ -57,6 +59,7 @@ impl Default for Inbox {
             critical: Vec::new(),
             progress: None,
             resyncs: 0,
+            console_changes: 0,
             cursor: Cursor::default(),
         }
     }
@@ -89,6 +92,9 @@ impl Inbox {
     }
     pub fn resyncs(&self) -> u32 {
         self.resyncs
+    }
+    pub fn console_changes(&self) -> u32 {
+        self.console_changes
     }
     /// Where a (re)opened stream resumes.
     pub fn last_position(&self) -> i64 {
@@ -146,6 +152,7 @@ impl Inbox {
                 self.preferences = Some(p.preferences);
             }
             Event::Resync => self.resyncs += 1,
+            Event::ConsoleChanged => self.console_changes += 1,
             Event::State(state) => self.connection = state,
         }
         None

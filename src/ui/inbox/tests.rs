@@ -64,6 +64,7 @@ fn read(ids: &[i64], up_to_position: Option<i64>, unread: i64) -> Event {
         ids: ids.to_vec(),
         up_to_position,
         archived: false,
+        archived_read_up_to: None,
         unread,
     })
 }

@@ -29,6 +29,8 @@ pub struct LiveInbox {
     pub progress: Memo<Option<ProgressEvent>>,
     /// Bumped when the page must be refetched (`resync`, or a gap).
     pub resyncs: Memo<u32>,
+    /// Bumped by each `console.changed` (admins' streams only).
+    pub console_changes: Memo<u32>,
     /// Milliseconds since the epoch, ticking in the browser only; `None`
     /// during SSR and hydration so both render absolute times.
     pub now_ms: RwSignal<Option<f64>>,
@@ -48,6 +50,7 @@ impl LiveInbox {
             critical: Memo::new(move |_| state.with(|s| s.critical().to_vec())),
             progress: Memo::new(move |_| state.with(|s| s.progress().cloned())),
             resyncs: Memo::new(move |_| state.with(Inbox::resyncs)),
+            console_changes: Memo::new(move |_| state.with(Inbox::console_changes)),
             now_ms: RwSignal::new(None),
         }
     }

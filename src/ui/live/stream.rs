@@ -30,9 +30,14 @@ use super::{
     signals::LiveInbox,
 };
 use crate::{
+    model::EventName,
     model::{ChannelHead, NotificationView},
-    ui::inbox::{Connection, Cursor, Event, TabMessage, STREAMED_EVENTS},
+    ui::inbox::{names_to_listen, Connection, Cursor, Event, TabMessage, STREAMED_EVENTS},
 };
+
+/// The most custom event names one page listens to; past it, a
+/// notification under a new name is found by the gap check (a refetch).
+const MAX_CUSTOM_NAMES: usize = 256;
 
 const BACKOFF_BASE_MS: f64 = 1_000.0;
 const BACKOFF_MAX_MS: f64 = 30_000.0;
@@ -120,15 +125,19 @@ struct Stream {
     attempt: Cell<u32>,
     retry_timer: Cell<Option<i32>>,
     callbacks: Callbacks,
+    /// Itself, weakly: for the callbacks made after it was built.
+    me: Weak<Stream>,
 }
 
 type EventHandler = Closure<dyn Fn(MessageEvent)>;
 
 /// The stream's callbacks, made once: closures given to JS must outlive
 /// every call, and making them per connection would leak a set per
-/// reconnect.
+/// reconnect. Custom event names get theirs as the server names them,
+/// one per name for the session's life (capped).
 struct Callbacks {
     events: Vec<(&'static str, EventHandler)>,
+    custom: RefCell<Vec<(String, EventHandler)>>,
     on_error: Closure<dyn Fn()>,
     retry: Closure<dyn Fn()>,
     online: Closure<dyn Fn()>,
@@ -142,6 +151,16 @@ fn if_alive(stream: &Weak<Stream>, f: impl FnOnce(&Stream)) {
     }
 }
 
+/// Hands an event of `name` to the stream, while it is alive.
+fn handler_for(stream: &Weak<Stream>, name: String) -> EventHandler {
+    let stream = stream.clone();
+    EventHandler::new(move |event: MessageEvent| {
+        if let Some(data) = event.data().as_string() {
+            if_alive(&stream, |s| s.on_event(&name, &data));
+        }
+    })
+}
+
 impl Callbacks {
     fn new(stream: &Weak<Stream>) -> Self {
         let call = |f: fn(&Stream)| {
@@ -150,18 +169,12 @@ impl Callbacks {
         };
         let events = STREAMED_EVENTS
             .into_iter()
-            .map(|name| {
-                let stream = stream.clone();
-                let handler = EventHandler::new(move |event: MessageEvent| {
-                    if let Some(data) = event.data().as_string() {
-                        if_alive(&stream, |s| s.on_event(name, &data));
-                    }
-                });
-                (name, handler)
-            })
+            .chain([EventName::EVENT_NAMES.as_str()])
+            .map(|name| (name, handler_for(stream, name.to_string())))
             .collect();
         Callbacks {
             events,
+            custom: RefCell::new(Vec::new()),
             on_error: call(Stream::on_error),
             retry: call(Stream::on_retry),
             online: call(Stream::on_online),
@@ -179,6 +192,7 @@ impl Stream {
             attempt: Cell::new(0),
             retry_timer: Cell::new(None),
             callbacks: Callbacks::new(me),
+            me: me.clone(),
         })
     }
 
@@ -209,7 +223,12 @@ impl Stream {
 
     fn open(&self) {
         self.close();
-        let url = format!("/sse/stream?last_event_id={}", self.live.last_position());
+        // `page=1`: the page's own events too (custom event names before
+        // their first use; `console.changed` for admins).
+        let url = format!(
+            "/sse/stream?last_event_id={}&page=1",
+            self.live.last_position()
+        );
         let Ok(source) = EventSource::new(&url) else {
             self.schedule_retry();
             return;
@@ -217,8 +236,26 @@ impl Stream {
         for (name, handler) in &self.callbacks.events {
             let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
         }
+        for (name, handler) in self.callbacks.custom.borrow().iter() {
+            let _ = source.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+        }
         source.set_onerror(Some(self.callbacks.on_error.as_ref().unchecked_ref()));
         *self.source.borrow_mut() = Some(source);
+    }
+
+    /// Listens to a custom event name from now on, on this source and
+    /// every one reopened later.
+    fn listen_to(&self, name: String) {
+        let mut custom = self.callbacks.custom.borrow_mut();
+        if custom.len() >= MAX_CUSTOM_NAMES || custom.iter().any(|(known, _)| *known == name) {
+            return;
+        }
+        let handler = handler_for(&self.me, name.clone());
+        if let Some(source) = self.source.borrow().as_ref() {
+            let _ =
+                source.add_event_listener_with_callback(&name, handler.as_ref().unchecked_ref());
+        }
+        custom.push((name, handler));
     }
 
     fn close(&self) {
@@ -230,6 +267,10 @@ impl Stream {
     fn on_event(&self, name: &str, data: &str) {
         if name == "connected" {
             self.attempt.set(0);
+        }
+        // Before the next event is dispatched: it may come under one of them.
+        for custom in names_to_listen(name, data) {
+            self.listen_to(custom);
         }
         take_in(self.live, name, data);
         self.tabs.share(&TabMessage::event(name, data).encode());

@@ -13,51 +13,58 @@ use crate::{
     model::{limits, AppError, ConsoleView, NotificationView, Severity},
     ui::{
         components::{NotificationPreview, SignedInLayout},
+        live::LiveInbox,
         pages::{admin_keys::ServiceKeys, admin_webhooks::Webhooks},
     },
 };
-
-/// How often the console's numbers refresh while the page is open.
-const REFRESH_MS: u64 = 2_000;
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let send = ServerAction::<SendAnnouncement>::new();
     let retract = ServerAction::<RetractAnnouncement>::new();
-    let console = Resource::new(
-        move || (send.version().get(), retract.version().get()),
-        |_| admin_console(),
-    );
-    // Effects run in the browser only: keep the funnel and stats live.
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || console.refetch(),
-            std::time::Duration::from_millis(REFRESH_MS),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
-    });
-
     view! {
         <SignedInLayout>
-            <div class="admin-grid">
-                <Compose send />
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match console.await {
-                            Ok(view) => view! { <ConsolePanels view retract /> }.into_any(),
-                            Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
-                <Categories />
-                <ServiceKeys />
-                <Webhooks />
-            </div>
+            <Console send retract />
         </SignedInLayout>
+    }
+}
+
+/// The console: refetched after this tab's own sends and retractions, and
+/// whenever the admin's stream says it changed (`console.changed`, at
+/// most once a second; an announcement from another admin tab included).
+/// No poll.
+#[component]
+fn Console(
+    send: ServerAction<SendAnnouncement>,
+    retract: ServerAction<RetractAnnouncement>,
+) -> impl IntoView {
+    // Inside the layout: the stream's signals are its context.
+    let live = expect_context::<LiveInbox>();
+    let console = Resource::new(
+        move || {
+            (
+                send.version().get(),
+                retract.version().get(),
+                live.console_changes.get(),
+            )
+        },
+        |_| admin_console(),
+    );
+    view! {
+        <div class="admin-grid">
+            <Compose send />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match console.await {
+                        Ok(view) => view! { <ConsolePanels view retract /> }.into_any(),
+                        Err(err) => view! { <p class="error">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Categories />
+            <ServiceKeys />
+            <Webhooks />
+        </div>
     }
 }
 
@@ -68,6 +75,21 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
     let severity = RwSignal::new("info".to_string());
     let link = RwSignal::new(String::new());
     let target = RwSignal::new("all".to_string());
+    // After a send the form is emptied (and the preview with it): a second
+    // click finds a required title empty and cannot send it again.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = send.value().get() {
+            if let Some(form) = form.get_untracked() {
+                form.reset();
+            }
+            title.set(String::new());
+            body.set(String::new());
+            severity.set("info".to_string());
+            link.set(String::new());
+            target.set("all".to_string());
+        }
+    });
     let field_error = move |name: &'static str| {
         move || match send.value().get() {
             Some(Err(AppError::Invalid { field, message })) if field == name => Some(
@@ -120,7 +142,7 @@ fn Compose(send: ServerAction<SendAnnouncement>) -> impl IntoView {
     view! {
         <section class="card">
             <h1>"Send an announcement"</h1>
-            <ActionForm action=send attr:class="compose">
+            <ActionForm action=send node_ref=form attr:class="compose" attr:data-testid="compose">
                 <label>
                     "Title"
                     <input type="text" name="title" required maxlength=limits::TITLE_MAX.to_string()

@@ -6,7 +6,9 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     api::inbox::StartExport,
     ui::{
-        components::{CategoryTabs, InboxList, InboxResource, MarkAllReadButton, SignedInLayout},
+        components::{
+            BulkButtons, CategoryTabs, InboxList, InboxResource, MarkAllReadButton, SignedInLayout,
+        },
         live::LiveInbox,
     },
 };
@@ -20,7 +22,10 @@ pub fn HomePage() -> impl IntoView {
             <section class="card">
                 <div class="card-head">
                     <h1>"Inbox"</h1>
-                    <MarkAllReadButton by_tab=true />
+                    <div class="card-actions">
+                        <MarkAllReadButton by_tab=true />
+                        <BulkButtons />
+                    </div>
                 </div>
                 <CategoryTabs />
                 <InboxList limit=PAGE testid="inbox" by_tab=true />

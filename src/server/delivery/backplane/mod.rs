@@ -64,6 +64,14 @@ impl Backplane {
     ) -> Result<Backplane, StoreError> {
         let head = follower::head(pool).await?;
         hub.start_at(head);
+        let names = crate::server::store::announcements::custom_event_names(
+            pool,
+            crate::server::delivery::hub::MAX_KNOWN_EVENT_NAMES,
+        )
+        .await?;
+        for name in &names {
+            hub.learn_event_name(name);
+        }
         Ok(match pool.backend() {
             Backend::Sqlite => Backplane::InProcess,
             Backend::Postgres => Backplane::Log(Arc::new(SharedLog {

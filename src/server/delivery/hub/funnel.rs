@@ -66,6 +66,7 @@ mod tests {
             user_id: 7,
             role: Role::User,
             session_id: "s".into(),
+            page_events: false,
         };
         let sub = hub.subscribe(info).expect("attach");
         let frame = Frame::new(&EventName::NOTIFICATION, Some(5), &[1]);

@@ -35,12 +35,14 @@
 
 mod frame;
 mod funnel;
+mod names;
 mod pace;
 mod registry;
 mod stats;
 mod unread;
 
 pub use frame::{BadEventName, EventName, Frame, FrameTemplate};
+pub use names::MAX_KNOWN as MAX_KNOWN_EVENT_NAMES;
 pub use pace::PACED_FROM;
 pub use stats::{HubCounters, HubStats};
 
@@ -77,6 +79,9 @@ pub struct ClientInfo {
     pub user_id: UserId,
     pub role: Role,
     pub session_id: String,
+    /// A Herald page's stream (`?page=1`): it also gets `event.names` and,
+    /// for admins, `console.changed`.
+    pub page_events: bool,
 }
 
 struct Inner {
@@ -87,6 +92,11 @@ struct Inner {
     counters: HubCounters,
     /// The last notification's fan-out, to pace publishing by (`pace.rs`).
     last_fan_outs: pace::LastFanOuts,
+    /// Custom event names the streams were told about (`names.rs`).
+    event_names: std::sync::Mutex<names::KnownNames>,
+    /// Something the admin console shows changed since the last pulse
+    /// (`tasks::console_pulse`).
+    console_changed: AtomicBool,
 }
 
 /// Why a stream could not attach.
@@ -124,8 +134,40 @@ impl Hub {
                 max_streams_per_user: max_streams_per_user.max(1),
                 counters: HubCounters::default(),
                 last_fan_outs: Default::default(),
+                event_names: Default::default(),
+                console_changed: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Whether the streams of a notification under `name` must first be
+    /// told the name (`names.rs`); remembers it.
+    pub fn learn_event_name(&self, name: &crate::model::EventName) -> bool {
+        self.inner
+            .event_names
+            .lock()
+            .map(|mut known| known.learn(name))
+            .unwrap_or(true)
+    }
+
+    /// The console's history, funnel or streams changed (coalesced until
+    /// the next pulse).
+    pub fn console_changed(&self) {
+        self.inner.console_changed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the console changed since the last call.
+    pub fn take_console_changed(&self) -> bool {
+        self.inner.console_changed.swap(false, Ordering::Relaxed)
+    }
+
+    /// The custom event names known here, for `connected`.
+    pub fn event_names(&self) -> Vec<String> {
+        self.inner
+            .event_names
+            .lock()
+            .map(|known| known.list())
+            .unwrap_or_default()
     }
 
     /// At start-up: the log's head, which everything applied later follows.
@@ -429,6 +471,38 @@ impl Hub {
         self.offer(&Target::All, frame)
     }
 
+    /// A frame only pages use (`event.names`, `console.changed`) to the
+    /// page streams in `target`. Rare (once per new name; a pulse a second
+    /// at most), so the filtered copy of each user's client list costs
+    /// nothing on the hot path (`offer`).
+    pub fn publish_to_pages(&self, target: &Target, frame: &Frame) -> usize {
+        let mut delivered = 0;
+        let mut closed = Vec::new();
+        {
+            let reg = self.read();
+            for (id, user) in reg.users.iter() {
+                if !user.in_target(*id, target) {
+                    continue;
+                }
+                let asked: Vec<ClientId> = user
+                    .clients
+                    .iter()
+                    .copied()
+                    .filter(|c| reg.clients.get(c).is_some_and(|s| s.info.page_events))
+                    .collect();
+                delivered += Registry::offer(
+                    &reg.clients,
+                    &asked,
+                    frame,
+                    &self.inner.counters,
+                    &mut closed,
+                );
+            }
+        }
+        self.remove_closed(closed);
+        delivered
+    }
+
     fn offer(&self, target: &Target, frame: &Frame) -> usize {
         let mut delivered = 0;
         let mut closed = Vec::new();
@@ -446,13 +520,17 @@ impl Hub {
                 }
             }
         }
+        self.remove_closed(closed);
+        delivered
+    }
+
+    fn remove_closed(&self, closed: Vec<ClientId>) {
         if !closed.is_empty() {
             let mut reg = self.write();
             for id in closed {
                 reg.remove(id);
             }
         }
-        delivered
     }
 
     /// Ends every stream opened with this session (logout, revocation).
@@ -562,6 +640,7 @@ mod tests {
             user_id,
             role,
             session_id: sid.into(),
+            page_events: false,
         })
         .expect("under the per-user cap")
     }
@@ -641,6 +720,7 @@ mod tests {
                             user_id: 1,
                             role: Role::User,
                             session_id: format!("s{n}"),
+                            page_events: false,
                         })
                     })
                 })
@@ -659,6 +739,7 @@ mod tests {
             user_id: 2,
             role: Role::User,
             session_id: "other".into(),
+            page_events: false,
         });
         assert!(other.is_ok());
         drop(tries);

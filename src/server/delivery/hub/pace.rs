@@ -86,6 +86,7 @@ mod tests {
                     user_id,
                     role: Role::User,
                     session_id: format!("s{user_id}"),
+                    page_events: false,
                 })
                 .unwrap()
             })

@@ -18,17 +18,41 @@ use crate::server::{
     },
 };
 
-/// `connected`, first on every stream, with the reconnection delay and
-/// every count (the badge, and each category's).
-pub fn connected(client_id: u64, user_id: i64, counts: &Counts, retry: Duration) -> Frame {
+/// `connected`, first on every stream, with the reconnection delay, every
+/// count (the badge, and each category's) and the custom event names known.
+pub fn connected(
+    client_id: u64,
+    user_id: i64,
+    counts: &Counts,
+    events: Vec<String>,
+    retry: Duration,
+) -> Frame {
     let data = ConnectedEvent {
         client_id,
         user_id,
         unread: counts.unread,
         unread_by_category: counts.by_category.clone(),
         timestamp: rfc3339(now_ms()),
+        events,
     };
     Frame::with_retry(&EventName::CONNECTED, &data, retry)
+}
+
+/// `event.names`: the page must listen to `name` before the next frame.
+/// The name was parsed into an [`EventName`] at the edge.
+pub fn event_names(name: &EventName) -> Frame {
+    let data = crate::model::EventNamesEvent {
+        names: vec![name.as_str().to_string()],
+    };
+    Frame::new(&EventName::EVENT_NAMES, None, &data)
+}
+
+/// `console.changed`, for admins' streams.
+pub fn console_changed() -> Frame {
+    let data = crate::model::ConsoleChangedEvent {
+        timestamp: rfc3339(now_ms()),
+    };
+    Frame::new(&EventName::CONSOLE_CHANGED, None, &data)
 }
 
 /// The keep-alive, one frame for every stream.

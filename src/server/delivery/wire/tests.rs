@@ -123,7 +123,7 @@ fn connected() {
         unread: 4,
         by_category: Default::default(),
     };
-    let frame = super::connected(9, 2, &counts, Duration::from_secs(3));
+    let frame = super::connected(9, 2, &counts, Vec::new(), Duration::from_secs(3));
     assert!(frame.bytes().starts_with(b"retry: 3000\n"));
     let parsed = parse(&frame);
     assert_eq!((parsed.name.as_str(), parsed.id), ("connected", None));

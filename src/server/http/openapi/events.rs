@@ -14,8 +14,9 @@ use utoipa::{
 };
 
 use crate::model::{
-    ConnectedEvent, EventName, NotificationEntry, NotificationEvent, PingEvent, PreferencesEvent,
-    ProgressEvent, ReadEvent, RemovalEntry, RemovedEvent, ResyncEvent,
+    ConnectedEvent, ConsoleChangedEvent, EventName, EventNamesEvent, NotificationEntry,
+    NotificationEvent, PingEvent, PreferencesEvent, ProgressEvent, ReadEvent, RemovalEntry,
+    RemovedEvent, ResyncEvent,
 };
 
 pub const VERSION: u32 = 1;
@@ -89,6 +90,24 @@ pub fn event_schemas() -> Value {
         standalone::<ResyncEvent>(
             EventName::RESYNC.as_str(),
             "This client missed events: refetch the inbox.",
+            Vec::new(),
+        ),
+    );
+    add(
+        EventName::CONSOLE_CHANGED.as_str(),
+        standalone::<ConsoleChangedEvent>(
+            EventName::CONSOLE_CHANGED.as_str(),
+            "Admins only, at most once a second: the console's history, funnel or \
+             online numbers changed; refetch them.",
+            Vec::new(),
+        ),
+    );
+    add(
+        EventName::EVENT_NAMES.as_str(),
+        standalone::<EventNamesEvent>(
+            EventName::EVENT_NAMES.as_str(),
+            "A custom event name the next notification arrives under: listen to it. \
+             Sent once per name; `connected` lists the names known before.",
             Vec::new(),
         ),
     );

@@ -310,8 +310,9 @@ async fn open_for(state: &AppState, request: StreamRequest) -> Option<ClientStre
     let session = authenticate_stream(state, &request.headers, ticket)
         .await
         .ok()?;
+    let page_events = request.query.page_events();
     let resume_after = resume_point(&request.headers, request.query);
-    open(state, session, resume_after).await.ok()
+    open(state, session, resume_after, page_events).await.ok()
 }
 
 /// Writes the response until the hub ends the stream, the client leaves, or
