@@ -65,40 +65,13 @@ impl std::fmt::Display for LoggedUri<'_> {
     }
 }
 
-/// By its decoded name, so `%74icket` is masked as well as `ticket`.
+/// By its decoded name, so `%74icket` is masked as well as `ticket`
+/// (decoded once, as the query extractor decodes it).
 fn is_secret(name: &str) -> bool {
-    let decoded = percent_decode(name);
+    let decoded = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
     SECRET_PARAMS
         .iter()
         .any(|secret| decoded.eq_ignore_ascii_case(secret))
-}
-
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b'+', _, _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// For `TraceLayer::make_span_with`.

@@ -39,9 +39,8 @@ async fn clear_expired(state: &AppState) {
         Ok(n) => tracing::info!(entries = n, "pruned old control entries"),
         Err(e) => tracing::warn!(error = %e, "control entry pruning failed; will retry"),
     }
-    match store::stream_tickets::delete_expired(&state.pool).await {
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "stream ticket clean-up failed; will retry"),
+    if let Err(e) = store::stream_tickets::delete_expired(&state.pool).await {
+        tracing::warn!(error = %e, "stream ticket clean-up failed; will retry");
     }
     // An hour after expiry: every stream of theirs is closed by then.
     let an_hour_ago = store::now_ms() - 3_600_000;
