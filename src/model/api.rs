@@ -7,7 +7,10 @@
 //! stats, history, audit — and the start of a background job answer
 //! [`Envelope<T>`], `{"success":true,"data":…}`, the shape the SPEC gives
 //! `/api/sse/*`, so that a service calling Herald reads every result the
-//! same way. Every refusal, on every route, is one [`ErrorBody`],
+//! same way. Where the SPEC writes a service door's object bare (an
+//! account, a webhook's secret, a user token), the answer is
+//! [`FlatEnvelope<T>`]: the envelope, the object's fields also at the top
+//! level, so both readings hold. Every refusal, on every route, is one [`ErrorBody`],
 //! `{"success":false,"error":"…"}`. The README's API section says the same.
 
 use std::{collections::BTreeMap, fmt};
@@ -29,6 +32,36 @@ impl<T> Envelope<T> {
     pub fn ok(data: T) -> Envelope<T> {
         Envelope {
             success: true,
+            data,
+        }
+    }
+}
+
+/// The envelope with its object's fields also at the top level:
+/// `{"success":true,"data":{"id":1,…},"id":1,…}`. The answer of the
+/// service doors whose bodies the SPEC writes bare — a created account,
+/// webhook or user token (`POST /api/users`, `/api/webhooks`,
+/// `/api/users/{username}/tokens`) and an account read or changed
+/// (`GET`/`PATCH /api/users/{username}`) — so that a client written from
+/// the SPEC (`body.token`) and one that follows the envelope rule
+/// (`body.data.token`) both read it. Only for objects: their field names
+/// never include `success` or `data`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlatEnvelope<T> {
+    /// Always `true` here; a refusal is an [`ErrorBody`].
+    pub success: bool,
+    pub data: T,
+    /// The same object's fields, beside `success` and `data`.
+    #[serde(flatten)]
+    pub fields: T,
+}
+
+impl<T: Clone> FlatEnvelope<T> {
+    pub fn ok(data: T) -> FlatEnvelope<T> {
+        FlatEnvelope {
+            success: true,
+            fields: data.clone(),
             data,
         }
     }

@@ -23,7 +23,7 @@ pub mod webhooks;
 
 pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
-pub use api::{Envelope, ErrorBody, StreamStats};
+pub use api::{Envelope, ErrorBody, FlatEnvelope, StreamStats};
 pub use category::{
     Action, Category, CategoryCounts, Clicked, Preferences, PreferencesEvent, ReadAllBody,
 };

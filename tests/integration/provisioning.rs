@@ -451,3 +451,72 @@ async fn provisioning_closes_streams_on_every_instance_of_a_cluster() {
     );
     jon_stream.expect_end().await;
 }
+
+/// The SPEC writes the service doors' objects bare (`201 {"token",
+/// "expires_at"}`, `{"id","secret"}`, "the user"); the envelope rule wraps
+/// them in `data`. Both readings hold: every field of `data` is also at
+/// the top level, with the same value.
+#[tokio::test]
+async fn the_spec_s_bare_objects_are_read_at_the_top_level_too() {
+    let server = TestServer::start_with(&[("HERALD_WEBHOOK_ALLOW_PRIVATE", "1")]).await;
+    let host = users_key(&server).await;
+    let admin = server.token("admin").await;
+
+    fn both_readings(body: &Value) -> &serde_json::Map<String, Value> {
+        assert_eq!(body["success"], true, "{body}");
+        let data = body["data"].as_object().expect("an object in data");
+        for (field, value) in data {
+            assert_eq!(&body[field], value, "{field} at the top level: {body}");
+        }
+        data
+    }
+
+    let res = server
+        .post_json(
+            "/api/users",
+            &host,
+            &json!({"username": "frank", "role": "user", "email": "frank@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let created: Value = res.json().await.unwrap();
+    assert_eq!(both_readings(&created)["username"], "frank");
+    assert_eq!(created["role"], "user");
+
+    let got = server.get_json("/api/users/frank", &host).await;
+    assert_eq!(both_readings(&got)["username"], "frank");
+    let res = patch(
+        &server,
+        "/api/users/frank",
+        &host,
+        &json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let changed: Value = res.json().await.unwrap();
+    assert_eq!(both_readings(&changed)["role"], "admin");
+
+    let res = server
+        .http
+        .post(server.url("/api/users/frank/tokens"))
+        .bearer_auth(&host)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let token: Value = res.json().await.unwrap();
+    assert!(both_readings(&token).contains_key("expires_at"));
+    assert!(token["token"].is_string(), "{token}");
+
+    let res = server
+        .post_json(
+            "/api/webhooks",
+            &admin,
+            &json!({"url": "http://127.0.0.1:9/hook", "events": ["announcement.sent"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let webhook: Value = res.json().await.unwrap();
+    assert!(both_readings(&webhook).contains_key("id"));
+    assert!(webhook["secret"].as_str().unwrap().starts_with("whsec_"));
+}

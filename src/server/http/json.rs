@@ -8,9 +8,18 @@ use axum::{
 };
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::{model::Envelope, server::http::error::json_rejection};
+use crate::{
+    model::{Envelope, FlatEnvelope},
+    server::http::error::json_rejection,
+};
 
 impl<T: Serialize> IntoResponse for Envelope<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
+
+impl<T: Serialize> IntoResponse for FlatEnvelope<T> {
     fn into_response(self) -> Response {
         Json(self).into_response()
     }

@@ -6,7 +6,7 @@ use axum::{extract::State, http::StatusCode};
 use crate::{
     model::{
         service::{NewUserBody, RoleBody},
-        AccountView, AppError, Envelope, Scope, UserToken,
+        AccountView, AppError, FlatEnvelope, Scope, UserToken,
     },
     server::{
         auth::Caller,
@@ -41,7 +41,7 @@ use crate::{
     params(IdempotencyKeyHeader),
     request_body = NewUserBody,
     responses(
-        (status = 201, description = "Created.", body = Envelope<AccountView>),
+        (status = 201, description = "Created.", body = FlatEnvelope<AccountView>),
         BadRequest, Unauthorized, Forbidden, Conflict, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ),
     security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
@@ -51,7 +51,7 @@ pub async fn create(
     caller: Caller,
     KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<NewUserBody>,
-) -> Result<(StatusCode, Envelope<AccountView>), AppError> {
+) -> Result<(StatusCode, FlatEnvelope<AccountView>), AppError> {
     caller.require(Scope::Users)?;
     let new = NewUser {
         role: provisioning::parse_role(&body.role)?,
@@ -60,7 +60,7 @@ pub async fn create(
         email: body.email,
     };
     let account = provisioning::create(&state, &caller, new, key).await?;
-    Ok((StatusCode::CREATED, Envelope::ok(account)))
+    Ok((StatusCode::CREATED, FlatEnvelope::ok(account)))
 }
 
 /// One account.
@@ -71,7 +71,7 @@ pub async fn create(
     operation_id = "get_user",
     params(("username" = String, Path, description = "The account's username.")),
     responses(
-        (status = 200, description = "The account.", body = Envelope<AccountView>),
+        (status = 200, description = "The account.", body = FlatEnvelope<AccountView>),
         BadRequest, Unauthorized, Forbidden, NotFound, Unavailable,
     ),
     security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
@@ -80,8 +80,8 @@ pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     NamePath(username): NamePath,
-) -> Result<Envelope<AccountView>, AppError> {
-    Ok(Envelope::ok(
+) -> Result<FlatEnvelope<AccountView>, AppError> {
+    Ok(FlatEnvelope::ok(
         provisioning::get(&state, &caller, &username).await?,
     ))
 }
@@ -95,7 +95,7 @@ pub async fn get(
     params(("username" = String, Path, description = "The account's username."), IdempotencyKeyHeader),
     request_body = RoleBody,
     responses(
-        (status = 200, description = "The account, changed.", body = Envelope<AccountView>),
+        (status = 200, description = "The account, changed.", body = FlatEnvelope<AccountView>),
         BadRequest, Unauthorized, Forbidden, NotFound, PayloadTooLarge, UnsupportedMediaType, Unprocessable, Unavailable,
     ),
     security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["users"]))
@@ -106,10 +106,10 @@ pub async fn set_role(
     NamePath(username): NamePath,
     KeyHeader(key): KeyHeader,
     ApiJson(body): ApiJson<RoleBody>,
-) -> Result<Envelope<AccountView>, AppError> {
+) -> Result<FlatEnvelope<AccountView>, AppError> {
     caller.require(Scope::Users)?;
     let role = provisioning::parse_role(&body.role)?;
-    Ok(Envelope::ok(
+    Ok(FlatEnvelope::ok(
         provisioning::set_role(&state, &caller, &username, role, key).await?,
     ))
 }
@@ -152,7 +152,7 @@ pub async fn delete(
     operation_id = "create_user_token",
     params(("username" = String, Path, description = "The account the token is for.")),
     responses(
-        (status = 201, description = "The token, shown once.", body = Envelope<UserToken>),
+        (status = 201, description = "The token, shown once.", body = FlatEnvelope<UserToken>),
         BadRequest, Unauthorized, Forbidden, NotFound, TooManyRequests, Unavailable,
     ),
     security(("api_key" = ["users"]))
@@ -161,7 +161,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     NamePath(username): NamePath,
-) -> Result<(StatusCode, Envelope<UserToken>), AppError> {
+) -> Result<(StatusCode, FlatEnvelope<UserToken>), AppError> {
     let token = user_tokens::issue(&state, &caller, &username).await?;
-    Ok((StatusCode::CREATED, Envelope::ok(token)))
+    Ok((StatusCode::CREATED, FlatEnvelope::ok(token)))
 }

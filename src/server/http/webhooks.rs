@@ -5,7 +5,9 @@
 use axum::{extract::State, http::StatusCode};
 
 use crate::{
-    model::{webhooks::NewWebhookBody, AppError, CreatedWebhook, Envelope, WebhookView},
+    model::{
+        webhooks::NewWebhookBody, AppError, CreatedWebhook, Envelope, FlatEnvelope, WebhookView,
+    },
     server::{
         auth::Caller,
         http::{
@@ -32,7 +34,7 @@ use crate::{
     operation_id = "create_webhook",
     request_body = NewWebhookBody,
     responses(
-        (status = 201, description = "Registered; the secret is shown once.", body = Envelope<CreatedWebhook>),
+        (status = 201, description = "Registered; the secret is shown once.", body = FlatEnvelope<CreatedWebhook>),
         BadRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType, Unavailable,
     ),
     security(("session_cookie" = ["admin"]), ("session_bearer" = ["admin"]), ("api_key" = ["read", "publish"]))
@@ -41,7 +43,7 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewWebhookBody>,
-) -> Result<(StatusCode, Envelope<CreatedWebhook>), AppError> {
+) -> Result<(StatusCode, FlatEnvelope<CreatedWebhook>), AppError> {
     let actor = webhooks::authorize(&caller)?;
     let created = webhooks::create(
         &state.pool,
@@ -51,7 +53,7 @@ pub async fn create(
         &body.events,
     )
     .await?;
-    Ok((StatusCode::CREATED, Envelope::ok(created)))
+    Ok((StatusCode::CREATED, FlatEnvelope::ok(created)))
 }
 
 /// The endpoints, with their latest delivery attempts (never a secret).
