@@ -155,7 +155,6 @@ impl Checked {
             .as_object()
             .unwrap()
             .iter()
-            .filter(|(name, _)| *name != "version")
             .map(|(name, schema)| {
                 let validator = jsonschema::validator_for(schema)
                     .unwrap_or_else(|e| panic!("the schema of {name} compiles: {e}"));

@@ -184,7 +184,7 @@ pub async fn openapi_json(Extension(published): Extension<Published>) -> Respons
 
 /// The JSON Schema of each stream event's `data:`.
 ///
-/// `{"version": N, "<event name>": <JSON Schema 2020-12>, …}`, one for each event the stream
+/// `{"<event name>": <JSON Schema 2020-12>, …}`, one for each event the stream
 /// sends (`connected`, `ping`, `notification`, `notification.read`, `notification.removed`,
 /// `progress`, `resync`); `"*"` is the schema of an admin's custom event names, which share
 /// the `notification` shape. Each schema's `$id` carries the version.

@@ -241,11 +241,7 @@ fn notification(unread: i64) -> NotificationEvent {
 #[test]
 fn the_event_schemas_are_versioned_and_self_contained() {
     let schemas = events::event_schemas();
-    assert_eq!(schemas["version"], json!(events::VERSION));
     for (name, schema) in schemas.as_object().unwrap() {
-        if name == "version" {
-            continue;
-        }
         let id = schema["$id"].as_str().unwrap();
         assert!(id.contains(&format!(":v{}:", events::VERSION)), "{id}");
         let mut refs = Vec::new();
