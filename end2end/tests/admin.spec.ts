@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { announce, PASSWORD, readmeScreenshot, signedInPage } from "./helpers";
+import { announce, PASSWORD, signedInPage } from "./helpers";
 
 /** `YYYY-MM-DDTHH:MM:SS` in UTC, `ms` from now, as the datetime inputs take it. */
 function utcInput(ms: number): string {
@@ -33,8 +33,6 @@ test("an admin sends to one user and only that user sees it", async ({ browser }
   // The history shows both, with their funnel.
   const rows = admin.getByTestId("history-row");
   await expect(rows.filter({ hasText: title }).getByTestId("funnel")).toHaveText(/^1 \/ 1 \/ 0$/);
-  await admin.setViewportSize({ width: 1000, height: 900 });
-  await readmeScreenshot(admin, "admin.png");
 });
 
 test("field errors show next to the field", async ({ browser }) => {

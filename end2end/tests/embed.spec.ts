@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Page } from "@playwright/test";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
-import { readmeScreenshot, signIn, PASSWORD } from "./helpers";
+import { signIn, PASSWORD } from "./helpers";
 
 // Herald's bell on another origin (issue 18): examples/host-page, a host app on
 // 127.0.0.1:3101 (HERALD_ALLOWED_ORIGINS in start-server.sh), with its own
@@ -121,7 +121,6 @@ test("the bell on another origin updates live when an admin sends", async ({ bro
   await expect(page.getByTestId("herald-bell")).toHaveAttribute("aria-expanded", "true");
   await expect(page.getByTestId("herald-title")).toHaveText("Deploy <b>finished</b>");
   await expect(page.getByTestId("herald-dropdown").locator("b")).toHaveCount(0);
-  await readmeScreenshot(page, "embed-host-page.png");
   await page.keyboard.press("Escape");
   await expect(page.getByTestId("herald-dropdown")).toBeHidden();
   await expect(page.getByTestId("herald-bell")).toBeFocused();

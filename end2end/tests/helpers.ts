@@ -1,5 +1,4 @@
 import { expect, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import * as path from "node:path";
 
 export const PASSWORD = "herald-demo";
 
@@ -44,16 +43,4 @@ export async function announce(
 /** The unread count the bell shows. */
 export async function badgeCount(page: Page): Promise<number> {
   return Number(await page.getByTestId("unread-badge").textContent());
-}
-
-const SCREENSHOTS = path.join(__dirname, "..", "..", "docs", "screenshots");
-
-/**
- * Writes one of the README's screenshots (docs/screenshots/<name>), only when
- * HERALD_SCREENSHOTS=1 (`make screenshots`): those files are tracked, and
- * `make test` must leave the checkout as it found it.
- */
-export async function readmeScreenshot(page: Page, name: string): Promise<void> {
-  if (process.env.HERALD_SCREENSHOTS !== "1") return;
-  await page.screenshot({ path: path.join(SCREENSHOTS, name) });
 }

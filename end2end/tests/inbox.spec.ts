@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { announce, badgeCount, PASSWORD, readmeScreenshot, signIn } from "./helpers";
+import { announce, badgeCount, PASSWORD, signIn } from "./helpers";
 
 test("marking read in one tab clears the badge in the other", async ({ browser, request }) => {
   const context = await browser.newContext();
@@ -177,7 +177,8 @@ test.describe("without JavaScript", () => {
   });
 });
 
-// The README's inbox screenshots are taken here (with HERALD_SCREENSHOTS=1).
+// The inbox in both color schemes and on a phone (the README's screenshots of
+// them come from `make screenshots`, end2end/screenshots.mjs).
 test.describe("inbox layouts", () => {
   for (const scheme of ["light", "dark"] as const) {
     test(`inbox in ${scheme} mode`, async ({ browser, request }) => {
@@ -192,7 +193,7 @@ test.describe("inbox layouts", () => {
       });
       await expect(page.getByTestId("toast").first()).toBeVisible();
       await page.getByTestId("bell").click();
-      await readmeScreenshot(page, `inbox-${scheme}.png`);
+      await expect(page.getByTestId("bell-dropdown")).toBeVisible();
       await context.close();
     });
   }
@@ -208,7 +209,6 @@ test.describe("inbox layouts", () => {
     expect(box).not.toBeNull();
     expect(box!.x).toBeGreaterThanOrEqual(0);
     expect(box!.x + box!.width).toBeLessThanOrEqual(360);
-    await readmeScreenshot(page, "inbox-mobile.png");
     await context.close();
   });
 });
