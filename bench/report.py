@@ -105,83 +105,92 @@ LOADGEN_US = per_delivery_us("loadgen_cpu_publish_s")
 
 # Rows: (label, key or function, unit, digits, ratio?). A function gets the
 # result and returns the cell; its ratio is "—".
+ESTABLISHED = ("Streams established", established, "", 0, False)
+DELIVERY_LATENCY = [
+    ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
+    ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
+]
+LOST_DUP = ("Lost / duplicated deliveries", lost_dup, "", 0, False)
+WIRE = ("Wire: repeated ids / skipped", wire, "", 0, False)
+PUBLISH_REQUEST = ("Publish request p50", "publish_request_p50_ms", " ms", 2, True)
+LOADGEN_CPU = ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True)
+OTHER_CPU = ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False)
+# One Herald against its baseline: what each side cost per delivery.
+CPU_PER_DELIVERY = [
+    ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
+    LOADGEN_CPU,
+    OTHER_CPU,
+    ("Server CPU per delivery", SERVER_US, " µs", 2, True),
+    ("Load generator CPU per delivery", LOADGEN_US, " µs", 2, True),
+    ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
+]
 COMMON_TAIL = [
     ("Streams dropped / failed", dropped_failed, "", 0, False),
     ("Memory per connection", "kb_per_connection", " KB", 1, True),
 ]
+
+
+def last_subscriber(prefix, suffix=""):
+    """The two last-subscriber rows; the tables name them differently."""
+    return [
+        (f"{prefix} p50{suffix}", "last_subscriber_p50_ms", " ms", 2, True),
+        (f"{prefix} p99{suffix}", "last_subscriber_p99_ms", " ms", 2, True),
+    ]
+
+
+def open_loop(last_subscriber_prefix):
+    """The rows an open-loop run (fanout, cluster) opens with, up to its CPU."""
+    return (
+        [
+            ESTABLISHED,
+            ("Time to establish all", "connect_time_s", " s", 2, True),
+            ("Publish rate achieved", "achieved_rate", " msg/s", 2, True),
+            ("Deliveries/s", "deliveries_per_sec", "", 0, True),
+        ]
+        + last_subscriber(last_subscriber_prefix, " (per message)")
+        + DELIVERY_LATENCY
+        + [LOST_DUP, ("Resyncs", "resyncs", "", 0, False), WIRE, PUBLISH_REQUEST]
+    )
+
 
 TABLES = {
     "throughput": {
         "title": "Table 2 — publishing throughput to {subscribers:,} open streams "
         "({publishers} closed-loop publishers, {duration_s:g} s)",
         "rows": [
-            ("Streams established", established, "", 0, False),
+            ESTABLISHED,
             ("Accepted publishes/s", "accepted_per_sec", "", 1, True),
             ("Deliveries/s", "deliveries_per_sec", "", 0, True),
-            ("Publish → last subscriber p50", "last_subscriber_p50_ms", " ms", 2, True),
-            ("Publish → last subscriber p99", "last_subscriber_p99_ms", " ms", 2, True),
-            ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
-            ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
-            ("Publish request p50", "publish_request_p50_ms", " ms", 2, True),
-            ("Publishes accepted / errors", lambda r: f"{r['accepted']:,} / {r['publish_errors']}", "", 0, False),
-            ("Lost / duplicated deliveries", lost_dup, "", 0, False),
-            ("Wire: repeated ids / skipped", wire, "", 0, False),
-            ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
-            ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
-            ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
-            ("Server CPU per delivery", SERVER_US, " µs", 2, True),
-            ("Load generator CPU per delivery", LOADGEN_US, " µs", 2, True),
-            ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
         ]
+        + last_subscriber("Publish → last subscriber")
+        + DELIVERY_LATENCY
+        + [
+            PUBLISH_REQUEST,
+            ("Publishes accepted / errors", lambda r: f"{r['accepted']:,} / {r['publish_errors']}", "", 0, False),
+            LOST_DUP,
+            WIRE,
+        ]
+        + CPU_PER_DELIVERY
         + COMMON_TAIL,
     },
     "fanout": {
         "title": "Table 3 — {subscribers:,} streams at {rate:g} broadcasts/s, open loop, "
         "{messages:,} messages",
-        "rows": [
-            ("Streams established", established, "", 0, False),
-            ("Time to establish all", "connect_time_s", " s", 2, True),
-            ("Publish rate achieved", "achieved_rate", " msg/s", 2, True),
-            ("Deliveries/s", "deliveries_per_sec", "", 0, True),
-            ("Last subscriber p50 (per message)", "last_subscriber_p50_ms", " ms", 2, True),
-            ("Last subscriber p99 (per message)", "last_subscriber_p99_ms", " ms", 2, True),
-            ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
-            ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
-            ("Lost / duplicated deliveries", lost_dup, "", 0, False),
-            ("Resyncs", "resyncs", "", 0, False),
-            ("Wire: repeated ids / skipped", wire, "", 0, False),
-            ("Publish request p50", "publish_request_p50_ms", " ms", 2, True),
-            ("Server CPU, publishing", "server_cpu_publish_s", " s", 2, True),
-            ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
-            ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
-            ("Server CPU per delivery", SERVER_US, " µs", 2, True),
-            ("Load generator CPU per delivery", LOADGEN_US, " µs", 2, True),
-            ("Bytes read per delivery (all included)", "bytes_per_delivery", " B", 0, True),
-            ("Server RSS after connect", "rss_after_kb", " KB", 0, True),
-        ]
+        "rows": open_loop("Last subscriber")
+        + CPU_PER_DELIVERY
+        + [("Server RSS after connect", "rss_after_kb", " KB", 0, True)]
         + COMMON_TAIL,
     },
     "cluster": {
         "title": "Table 5 — {subscribers:,} streams over {instances} Herald instances on one PostgreSQL, "
         "{rate:g} broadcasts/s published round-robin through all of them, open loop, {messages:,} messages; "
         "against ONE Herald on SQLite, same load",
-        "rows": [
-            ("Streams established", established, "", 0, False),
-            ("Time to establish all", "connect_time_s", " s", 2, True),
-            ("Publish rate achieved", "achieved_rate", " msg/s", 2, True),
-            ("Deliveries/s", "deliveries_per_sec", "", 0, True),
-            ("Publish → last subscriber p50 (per message)", "last_subscriber_p50_ms", " ms", 2, True),
-            ("Publish → last subscriber p99 (per message)", "last_subscriber_p99_ms", " ms", 2, True),
-            ("Delivery latency p50 (every delivery)", "latency_p50_ms", " ms", 2, True),
-            ("Delivery latency p99", "latency_p99_ms", " ms", 2, True),
-            ("Lost / duplicated deliveries", lost_dup, "", 0, False),
-            ("Resyncs", "resyncs", "", 0, False),
-            ("Wire: repeated ids / skipped", wire, "", 0, False),
-            ("Publish request p50", "publish_request_p50_ms", " ms", 2, True),
+        "rows": open_loop("Publish → last subscriber")
+        + [
             ("Herald CPU, publishing (all instances)", "server_cpu_publish_s", " s", 2, True),
             ("PostgreSQL CPU, publishing (all backends)", "db_cpu_publish_s", " s", 2, False),
-            ("Load generator CPU, publishing", "loadgen_cpu_publish_s", " s", 2, True),
-            ("Other CPU on the machine, publishing", "other_cpu_publish_s", " s", 2, False),
+            LOADGEN_CPU,
+            OTHER_CPU,
             ("Herald RSS after connect (all instances)", "rss_after_kb", " KB", 0, True),
         ]
         + COMMON_TAIL,
@@ -200,7 +209,7 @@ TABLES = {
             ("Streams that got `resync`", "resynced_streams", "", 0, False),
             ("Lost / duplicated notifications", lost_dup, "", 0, False),
             ("Lost on streams after `resync` (refetch)", "lost_after_resync", "", 0, False),
-            ("Wire: repeated ids / skipped", wire, "", 0, False),
+            WIRE,
             ("Server CPU, reopen until caught up", "server_cpu_reopen_s", " s", 2, True),
             ("Load generator CPU, same span", "loadgen_cpu_reopen_s", " s", 2, True),
             ("Other CPU on the machine, same span", "other_cpu_reopen_s", " s", 2, False),
@@ -225,6 +234,17 @@ def cell(r, key, unit, digits):
     return fmt(v, unit, digits), v
 
 
+def rate_held(h):
+    """An open-loop run's rate, what it sent, and whether that was 95% of it."""
+    rate, ach = h.get("rate"), h.get("achieved_rate")
+    return rate, ach, ach is not None and rate and ach >= 0.95 * rate
+
+
+def storm_clean(h):
+    """A storm lost nothing, repeated nothing, and every stream came back."""
+    return h["lost"] == 0 and h["duplicates"] == 0 and h.get("reconnect_failed", 1) == 0
+
+
 def verdicts(mode, h, b, p=None):
     """The plan's targets (docs/event-log.md §9; the cluster's: issue 10;
     the publish path's: issue 16), as measured here; `p`: the padded baseline."""
@@ -233,7 +253,7 @@ def verdicts(mode, h, b, p=None):
         out.extend(padded_verdicts(mode, h, b, p))
         return out
     if mode == "cluster":
-        rate, ach = h.get("rate"), h.get("achieved_rate")
+        rate, ach, full = rate_held(h)
         hp, bp = h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms")
         # Skipped offsets after a `resync` past the breaking point are the
         # documented answer to an overflow, not a gap in a sustained run.
@@ -242,7 +262,6 @@ def verdicts(mode, h, b, p=None):
         clean = all(r["lost"] == 0 and r["duplicates"] == 0
                     and (r["wire_gaps"] == 0 or r.get("resyncs", 0) == past_breaking(r))
                     and r["wire_repeated_ids"] == 0 and r["streams_failed"] == 0 for r in (h, b))
-        full = ach is not None and rate and ach >= 0.95 * rate
         step = lambda r: next((s for s in r.get("ramp") or [] if s["rate"] == 100), None)  # noqa: E731
         h100, b100 = step(h), step(b)
         r100 = x(h100 and h100.get("last_subscriber_p99_ms"), b100 and b100.get("last_subscriber_p99_ms"))
@@ -263,15 +282,15 @@ def verdicts(mode, h, b, p=None):
                 f"Target: Herald/baseline deliveries/s ≥ 0.5 — {r:.2f}: {'met' if r >= 0.5 else 'NOT met'}."
             )
     elif mode == "fanout":
-        rate, ach = h.get("rate"), h.get("achieved_rate")
+        rate, ach, held = rate_held(h)
         hp, bp = h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms")
-        full = ach is not None and rate and ach >= 0.95 * rate and h["lost"] == 0
+        full = held and h["lost"] == 0
         line = f"Target: the full {rate:g}/s ({fmt(ach, '', 2)} msg/s sent, {h['lost']} lost: {'met' if full else 'NOT met'})"
         if hp is not None and bp:
             line += f"; last-subscriber p99 ≤ 1.25× baseline ({hp / bp:.2f}×: {'met' if hp <= 1.25 * bp else 'NOT met'})"
         out.append(line + ".")
     elif mode == "storm":
-        ok = h["lost"] == 0 and h["duplicates"] == 0 and h.get("reconnect_failed", 1) == 0
+        ok = storm_clean(h)
         out.append(
             f"Target: 0 lost, 0 duplicated — Herald {h['lost']} lost, {h['duplicates']} duplicated, "
             f"{h['resynced_streams']} streams resynced ({h['lost_after_resync']} notifications to refetch): "
@@ -302,8 +321,8 @@ def padded_verdicts(mode, h, b, p):
             f"server CPU per delivery ≤ 1.0× the padded baseline's — {fmt(cp, '×', 2)}: {met(cp is not None and cp <= 1.0)}."
         )
     elif mode == "fanout":
-        rate, ach = h.get("rate"), h.get("achieved_rate")
-        full = ach is not None and rate and ach >= 0.95 * rate and h["lost"] == 0
+        rate, ach, held = rate_held(h)
+        full = held and h["lost"] == 0
         hp = h.get("last_subscriber_p99_ms")
         pb, pp = x(hp, b.get("last_subscriber_p99_ms")), x(hp, p.get("last_subscriber_p99_ms"))
         req = x(h.get("publish_request_p50_ms"), b.get("publish_request_p50_ms"))
@@ -316,7 +335,7 @@ def padded_verdicts(mode, h, b, p):
             f"{fmt(cp, '×', 2)}: {met(cp is not None and cp <= 1.0)}."
         )
     elif mode == "storm":
-        ok = h["lost"] == 0 and h["duplicates"] == 0 and h.get("reconnect_failed", 1) == 0
+        ok = storm_clean(h)
         pb = x(h.get("last_subscriber_p99_ms"), b.get("last_subscriber_p99_ms"))
         pp = x(h.get("last_subscriber_p99_ms"), p.get("last_subscriber_p99_ms"))
         out.append(
