@@ -16,18 +16,13 @@ use crate::server::store::{
     now_ms, Pool, StoreError, Tx,
 };
 
+// The `kind` column: which payload a row holds (`reads_after` reads it back).
+const READ: &str = "read";
+const PREFERENCES: &str = "preferences";
+
 /// Appends in the caller's publishing turn (the advisory lock is held).
 pub async fn append_read(tx: &mut Tx, user_id: i64, read: &ReadEvent) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(read).unwrap_or_else(|_| "{}".into());
-    execute!(
-        tx,
-        "INSERT INTO control_entries (position, kind, user_id, payload, created_at)
-         VALUES (nextval('events_position'), 'read', ?, ?, ?)",
-        user_id,
-        payload,
-        now_ms()
-    )?;
-    Ok(())
+    append(tx, user_id, READ, read).await
 }
 
 /// A preference change, in the caller's publishing turn.
@@ -36,11 +31,21 @@ pub async fn append_preferences(
     user_id: i64,
     preferences: &PreferencesEvent,
 ) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(preferences).unwrap_or_else(|_| "{}".into());
+    append(tx, user_id, PREFERENCES, preferences).await
+}
+
+async fn append(
+    tx: &mut Tx,
+    user_id: i64,
+    kind: &str,
+    payload: &impl serde::Serialize,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(payload).unwrap_or_else(|_| "{}".into());
     execute!(
         tx,
         "INSERT INTO control_entries (position, kind, user_id, payload, created_at)
-         VALUES (nextval('events_position'), 'preferences', ?, ?, ?)",
+         VALUES (nextval('events_position'), ?, ?, ?, ?)",
+        kind,
         user_id,
         payload,
         now_ms()
@@ -70,7 +75,7 @@ pub async fn reads_after(
         .into_iter()
         .filter_map(|(position, kind, user_id, payload)| {
             let entry = match kind.as_str() {
-                "preferences" => Control::Preferences(serde_json::from_str(&payload).ok()?),
+                PREFERENCES => Control::Preferences(serde_json::from_str(&payload).ok()?),
                 _ => Control::Read(serde_json::from_str(&payload).ok()?),
             };
             Some((position, user_id, entry))
