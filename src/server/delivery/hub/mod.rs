@@ -414,13 +414,9 @@ impl Hub {
         read_all_up_to: Option<i64>,
         frame: &Frame,
     ) -> usize {
-        self.apply(
-            &Target::User(user_id),
-            None,
-            None,
-            |_, _| frame.clone(),
-            |_, user| user.count_read(counts, read_all_up_to),
-        )
+        self.apply_to_user(user_id, frame, |user| {
+            user.count_read(counts, read_all_up_to)
+        })
     }
 
     /// The user changed their preferences: their counter takes the muted
@@ -433,12 +429,24 @@ impl Hub {
         counts: &Counts,
         frame: &Frame,
     ) -> usize {
+        self.apply_to_user(user_id, frame, |user| user.set_preferences(muted, counts))
+    }
+
+    /// A change of one user's own (no log position, no category): their
+    /// counter moves (`change`) and every tab of theirs gets `frame`, the
+    /// same whatever their counts.
+    fn apply_to_user(
+        &self,
+        user_id: UserId,
+        frame: &Frame,
+        mut change: impl FnMut(&mut LiveUser),
+    ) -> usize {
         self.apply(
             &Target::User(user_id),
             None,
             None,
             |_, _| frame.clone(),
-            |_, user| user.set_preferences(muted, counts),
+            |_, user| change(user),
         )
     }
 
