@@ -125,14 +125,8 @@ struct ItemRow {
     channel_offset: i64,
     removes: Option<i64>,
     announcement_id: i64,
-    event: EventName,
-    title: String,
-    body: String,
-    severity: Severity,
-    link: Option<String>,
-    category: Option<String>,
-    data: Option<String>,
-    actions: Option<String>,
+    #[sqlx(flatten)]
+    announcement: Shown,
     created_at: i64,
     /// Computed per user: see [`read_expr`].
     read: bool,
@@ -153,8 +147,8 @@ impl ItemRow {
                 entry: self.entry(),
                 removes: self.removes.unwrap_or_default(),
                 counts_as: CountsAs {
-                    category: self.category,
-                    critical: self.severity == Severity::Critical,
+                    category: self.announcement.category,
+                    critical: self.announcement.severity == Severity::Critical,
                 },
             };
         }
@@ -162,12 +156,42 @@ impl ItemRow {
     }
 
     fn published(self) -> Published {
+        let entry = self.entry();
+        self.announcement
+            .published(self.announcement_id, entry, self.created_at, self.read, 0)
+    }
+}
+
+/// The columns of an announcement that a notification shows, whichever
+/// entry of the log shows it (an arrival, a snooze's return).
+#[derive(sqlx::FromRow)]
+pub(crate) struct Shown {
+    event: EventName,
+    title: String,
+    body: String,
+    severity: Severity,
+    link: Option<String>,
+    category: Option<String>,
+    data: Option<String>,
+    actions: Option<String>,
+}
+
+impl Shown {
+    /// The notification `entry` shows: its id is its position, it was
+    /// appended at `created_at` (ms), `read` for this user.
+    pub(crate) fn published(
+        self,
+        announcement_id: i64,
+        entry: Entry,
+        created_at: i64,
+        read: bool,
+        recipients: i64,
+    ) -> Published {
         Published {
-            announcement_id: self.announcement_id,
-            entry: self.entry(),
+            announcement_id,
             notification: NotificationView {
-                id: self.position,
-                position: self.position,
+                id: entry.position,
+                position: entry.position,
                 title: self.title,
                 body: self.body,
                 severity: self.severity,
@@ -175,11 +199,12 @@ impl ItemRow {
                 category: self.category,
                 data: stored_data(self.data.as_deref()),
                 actions: stored_actions(self.actions.as_deref()),
-                created_at: rfc3339(self.created_at),
-                read: self.read,
+                created_at: rfc3339(created_at),
+                read,
             },
+            entry,
             event: self.event,
-            recipients: 0,
+            recipients,
         }
     }
 }

@@ -14,12 +14,12 @@
 //! (PostgreSQL) to its commit, so a row two instances both saw due is
 //! claimed by one; the other's `DELETE` finds it gone.
 
-use crate::model::{Channel, EventName, NotificationView, Severity};
+use crate::model::Channel;
 use crate::server::store::{
     dialect::{execute, fetch},
     log::{self, Kind},
     notifications::{self, Published},
-    now_ms, rfc3339, Pool, StoreError, Tx,
+    now_ms, Pool, StoreError, Tx,
 };
 
 /// The most returns one turn appends: bounds the transaction and the hub
@@ -92,21 +92,10 @@ async fn append_return(
     let Some(seen) = notifications::visible(tx, user_id, position).await? else {
         return Ok(None);
     };
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        event: EventName,
-        title: String,
-        body: String,
-        severity: Severity,
-        link: Option<String>,
-        category: Option<String>,
-        data: Option<String>,
-        actions: Option<String>,
-    }
-    let a: Row = fetch!(
+    let shown: notifications::Shown = fetch!(
         tx,
         fetch_one,
-        Row,
+        notifications::Shown,
         "SELECT event, title, body, severity, link, category, data, actions FROM announcements WHERE id = ?",
         seen.announcement_id
     )?;
@@ -129,26 +118,14 @@ async fn append_return(
         original,
         entry.position
     )?;
-    Ok(Some(Published {
-        announcement_id: seen.announcement_id,
-        event: a.event,
-        notification: NotificationView {
-            id: entry.position,
-            position: entry.position,
-            title: a.title,
-            body: a.body,
-            severity: a.severity,
-            link: a.link,
-            // The category (with the severity) is what the return counts
-            // in: its category's count and the badge go up by one, as for
-            // an arrival, where the snooze's archive took them down.
-            category: a.category,
-            data: notifications::stored_data(a.data.as_deref()),
-            actions: notifications::stored_actions(a.actions.as_deref()),
-            created_at: rfc3339(now),
-            read: false,
-        },
+    // The category (with the severity) is what the return counts in: its
+    // category's count and the badge go up by one, as for an arrival,
+    // where the snooze's archive took them down.
+    Ok(Some(shown.published(
+        seen.announcement_id,
         entry,
-        recipients: 1,
-    }))
+        now,
+        false,
+        1,
+    )))
 }
