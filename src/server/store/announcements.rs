@@ -103,14 +103,11 @@ pub async fn custom_event_names(pool: &Pool, limit: usize) -> Result<Vec<EventNa
 /// Scheduled announcements whose time has come by the database's clock
 /// (one clock for every instance), in the order they are due.
 pub async fn due_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
-    let mut conn = pool.acquire().await?;
-    let due: Vec<(i64,)> = fetch!(
-        conn,
-        fetch_all,
-        (i64,),
-        "SELECT id FROM announcements WHERE status = 'scheduled' AND send_at <= {now_ms} ORDER BY send_at, id"
-    )?;
-    Ok(due.into_iter().map(|(id,)| id).collect())
+    select_ids(
+        pool,
+        "SELECT id FROM announcements WHERE status = 'scheduled' AND send_at <= {now_ms} ORDER BY send_at, id",
+    )
+    .await
 }
 
 /// Sends one due announcement in the caller's transaction: claims it and
@@ -268,13 +265,18 @@ pub async fn remove(
 
 /// Announcements whose `expires_at` has passed and that are still in inboxes.
 pub async fn expired_ids(pool: &Pool) -> Result<Vec<i64>, StoreError> {
+    select_ids(
+        pool,
+        "SELECT id FROM announcements WHERE status = 'sent' AND expires_at IS NOT NULL AND expires_at <= {now_ms}",
+    )
+    .await
+}
+
+/// The ids `sql` (no arguments) selects, outside any transaction: what a
+/// background task's tick starts from.
+async fn select_ids(pool: &Pool, sql: &str) -> Result<Vec<i64>, StoreError> {
     let mut conn = pool.acquire().await?;
-    let rows: Vec<(i64,)> = fetch!(
-        conn,
-        fetch_all,
-        (i64,),
-        "SELECT id FROM announcements WHERE status = 'sent' AND expires_at IS NOT NULL AND expires_at <= {now_ms}"
-    )?;
+    let rows: Vec<(i64,)> = fetch!(conn, fetch_all, (i64,), sql)?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
