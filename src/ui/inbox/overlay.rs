@@ -97,22 +97,10 @@ impl Overlay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Severity;
+    use crate::{model::Severity, ui::inbox::tests::view};
 
     fn n(id: i64, position: i64) -> NotificationView {
-        NotificationView {
-            category: None,
-            data: None,
-            actions: Vec::new(),
-            id,
-            position,
-            title: format!("n{id}"),
-            body: String::new(),
-            severity: Severity::Info,
-            link: None,
-            created_at: String::new(),
-            read: false,
-        }
+        view(id, position, Severity::Info)
     }
 
     fn ids(list: &[NotificationView]) -> Vec<i64> {

@@ -25,7 +25,9 @@ fn inbox() -> Inbox {
     inbox
 }
 
-fn view(id: i64, position: i64, severity: Severity) -> NotificationView {
+/// A notification titled `n<id>`, unread, with nothing optional: the
+/// fixture of every inbox test (the overlay's too).
+pub(super) fn view(id: i64, position: i64, severity: Severity) -> NotificationView {
     NotificationView {
         category: None,
         data: None,
