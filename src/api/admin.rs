@@ -47,8 +47,8 @@ pub async fn send_announcement(
     // A user hears 403, not what is wrong with the draft (the use case checks
     // again; this keeps the refusal ahead of parsing).
     admin.require(crate::model::Scope::Publish)?;
+    // The form has no event name, data or buttons: the draft's defaults.
     let announcement = AnnouncementDraft {
-        event: None,
         title,
         body,
         severity,
@@ -56,8 +56,7 @@ pub async fn send_announcement(
         send_at,
         expires_at,
         category,
-        data: None,
-        actions: Vec::new(),
+        ..AnnouncementDraft::default()
     }
     .parse()?;
     send(&state, &admin, announcement, recipients).await
