@@ -119,12 +119,7 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
     }
     if let Some(content) = op["requestBody"]["content"].as_object() {
         for (media, body) in content {
-            let _ = write!(
-                html,
-                "<p>Body: <code>{}</code> {}</p>",
-                escape(media),
-                schema_link(&body["schema"])
-            );
+            let _ = write!(html, "<p>Body: {}</p>", content_of(media, body));
         }
     }
     html.push_str("<table><tr><th>status</th><th>answer</th><th>body</th></tr>");
@@ -135,13 +130,7 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
                 .map(|content| {
                     content
                         .iter()
-                        .map(|(media, body)| {
-                            format!(
-                                "<code>{}</code> {}",
-                                escape(media),
-                                schema_link(&body["schema"])
-                            )
-                        })
+                        .map(|(media, body)| content_of(media, body))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -155,6 +144,15 @@ fn operation(html: &mut String, method: &str, path: &str, op: &Value) {
         }
     }
     html.push_str("</table></section>");
+}
+
+/// One media type of a request or response body, and its schema.
+fn content_of(media: &str, body: &Value) -> String {
+    format!(
+        "<code>{}</code> {}",
+        escape(media),
+        schema_link(&body["schema"])
+    )
 }
 
 /// "anyone", or the alternatives: `scheme (scope, …)` or …
