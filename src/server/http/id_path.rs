@@ -8,6 +8,8 @@ use axum::{
     http::request::Parts,
 };
 
+use serde::de::DeserializeOwned;
+
 use crate::model::AppError;
 
 pub struct IdPath(pub i64);
@@ -16,10 +18,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let Path(id) = Path::<i64>::from_request_parts(parts, state)
+        path_param(parts, state, "id", "must be a whole number")
             .await
-            .map_err(|_| AppError::invalid("id", "must be a whole number"))?;
-        Ok(IdPath(id))
+            .map(IdPath)
     }
 }
 
@@ -29,9 +30,25 @@ impl<S: Send + Sync> FromRequestParts<S> for NamePath {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
-        let Path(name) = Path::<String>::from_request_parts(parts, state)
+        path_param(parts, state, "username", "must be UTF-8 text")
             .await
-            .map_err(|_| AppError::invalid("username", "must be UTF-8 text"))?;
-        Ok(NamePath(name))
+            .map(NamePath)
     }
+}
+
+/// The route's one path parameter as a `T`, or a 400 saying `field` `rule`.
+async fn path_param<T, S>(
+    parts: &mut Parts,
+    state: &S,
+    field: &str,
+    rule: &str,
+) -> Result<T, AppError>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    let Path(value) = Path::<T>::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::invalid(field, rule))?;
+    Ok(value)
 }
