@@ -2,10 +2,10 @@
 //! caller's user id: nobody can read or change another user's notification.
 
 use crate::{
-    model::{AppError, ChannelHead, InboxPage, NotificationView, ReadEvent},
+    model::{AppError, ChannelHead, InboxPage, NotificationView, ReadEvent, UserView},
     server::{
         auth::Session,
-        delivery::events::DomainEvent,
+        delivery::{events::DomainEvent, publisher::Turn},
         domain::inbox_action::{ArchiveIds, SnoozeUntil},
         state::AppState,
         store::{
@@ -145,11 +145,7 @@ async fn read_one(
         ReadEvent::ids(vec![id], unread)
     };
     read.unread_by_category = counts.by_category;
-    // In the reader's turn: one message per read action and endpoint.
-    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
-    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
-        .await?;
-    Ok(unread)
+    commit_read(turn, &session.user, read).await
 }
 
 /// Archives several notifications in one turn and one log entry; all or
@@ -168,14 +164,10 @@ pub async fn archive_many(
         // Dropping the turn rolls back the ones archived before it.
         Err(missing) => return Err(AppError::NotFound(format!("notification {missing}"))),
     };
-    let unread = counts.unread;
-    let mut read = ReadEvent::archived(ids.into_ids(), unread);
+    let mut read = ReadEvent::archived(ids.into_ids(), counts.unread);
     // The counter sets every count from a read: the whole map goes with it.
     read.unread_by_category = counts.by_category;
-    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
-    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
-        .await?;
-    Ok(unread)
+    commit_read(turn, &session.user, read).await
 }
 
 /// Archives everything the user has read, in one turn and one log entry;
@@ -186,12 +178,10 @@ pub async fn archive_read(state: &AppState, session: &Session) -> Result<i64, Ap
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
     let (up_to, counts) = notifications::archive_read(turn.tx(), user_id).await?;
-    let unread = counts.unread;
-    let mut read = ReadEvent::archived_read(up_to, unread);
+    let mut read = ReadEvent::archived_read(up_to, counts.unread);
     read.unread_by_category = counts.by_category;
-    turn.commit([DomainEvent::NotificationsRead { user_id, read }])
-        .await?;
-    Ok(unread)
+    // Nothing newly read: no `notification.read` message.
+    commit_counts(turn, user_id, read).await
 }
 
 /// Marks everything the user has so far read — or, with `category` (a
@@ -217,7 +207,19 @@ pub async fn mark_all_read(
     let mut read = ReadEvent::up_to(up_to, counts.unread);
     read.category = category.map(str::to_string);
     read.unread_by_category = counts.by_category;
-    webhooks::notification_read(turn.tx(), &session.user, &read).await?;
+    commit_read(turn, &session.user, read).await
+}
+
+/// Ends a read action's turn: endpoints that follow reads get one message
+/// each, in the reader's turn, then [`commit_counts`].
+async fn commit_read(mut turn: Turn, user: &UserView, read: ReadEvent) -> Result<i64, AppError> {
+    webhooks::notification_read(turn.tx(), user, &read).await?;
+    commit_counts(turn, user.id, read).await
+}
+
+/// Commits the turn; every tab of the user gets `read`, whose counts the
+/// write computed exactly, so their counter sets them. Returns the badge.
+async fn commit_counts(turn: Turn, user_id: i64, read: ReadEvent) -> Result<i64, AppError> {
     let unread = read.unread;
     turn.commit([DomainEvent::NotificationsRead { user_id, read }])
         .await?;
