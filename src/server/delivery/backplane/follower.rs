@@ -21,7 +21,7 @@ use crate::server::{
     delivery::hub::Hub,
     store::{
         self, announcements::Removal, control, control::Control, log, notifications,
-        notifications::Replayed, Pool, StoreError,
+        notifications::Replayed, Pool, StoreError, Tx,
     },
 };
 
@@ -58,6 +58,19 @@ impl Follower {
         self.cursor.lock().await
     }
 
+    /// Starts over from the log's head (`why`: what no longer lines up):
+    /// every stream ends (clients come back with ids beyond the log and
+    /// get `resync`), the counters are forgotten, and the cursor moves to
+    /// the head.
+    async fn reset(&self, mut tx: Tx, cursor: &mut i64, why: &str) -> Result<(), StoreError> {
+        let head = log::follow_head(&mut tx).await?;
+        tx.commit().await?;
+        tracing::warn!(cursor = *cursor, head, "{why}; resetting every stream");
+        self.hub.reset_to(head);
+        *cursor = head;
+        Ok(())
+    }
+
     /// Applies everything visible now.
     pub async fn catch_up(&self) -> Result<usize, StoreError> {
         let mut cursor = self.cursor.lock().await;
@@ -74,15 +87,7 @@ impl Follower {
                 // Behind the pruning (an instance paused for an hour): reads
                 // it should have applied are gone. Start over from the head,
                 // as after a log that went back.
-                let head = log::follow_head(&mut tx).await?;
-                tx.commit().await?;
-                tracing::warn!(
-                    cursor = *cursor,
-                    head,
-                    "fell behind the pruned log; resetting every stream"
-                );
-                self.hub.reset_to(head);
-                *cursor = head;
+                self.reset(tx, cursor, "fell behind the pruned log").await?;
                 return Ok(applied);
             }
             let entries = notifications::entries_after(&mut tx, *cursor, up_to, BATCH).await?;
@@ -135,18 +140,8 @@ impl Follower {
             if rows.is_empty() && log::follow_head(&mut tx).await? < *cursor {
                 // The log is behind what this instance applied: the database
                 // was restored from a backup, or lost commits in a crash.
-                // Nothing here can be trusted to line up: end every stream
-                // (clients come back with ids beyond the log and get
-                // `resync`), forget the counters, follow from the new head.
-                let head = log::follow_head(&mut tx).await?;
-                tx.commit().await?;
-                tracing::warn!(
-                    cursor = *cursor,
-                    head,
-                    "the log went back; resetting every stream"
-                );
-                self.hub.reset_to(head);
-                *cursor = head;
+                // Nothing here can be trusted to line up.
+                self.reset(tx, cursor, "the log went back").await?;
                 return Ok(applied);
             }
             tx.commit().await?;
