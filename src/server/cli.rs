@@ -57,11 +57,16 @@ pub enum WebhookCommand {
     Remove { id: i64 },
 }
 
+/// The configured database, for one command.
+async fn open_store(config: &Config) -> Result<store::Pool, String> {
+    store::open(&config.database_url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Runs a `herald webhook …` command against the configured database.
 pub async fn run_webhook_command(config: &Config, command: WebhookCommand) -> Result<(), String> {
-    let pool = store::open(&config.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let pool = open_store(config).await?;
     let result = match command {
         WebhookCommand::Add { url, events } => webhooks::create(
             &pool,
@@ -131,9 +136,7 @@ pub enum KeyCommand {
 
 /// Runs a `herald key …` command against the configured database.
 pub async fn run_key_command(config: &Config, command: KeyCommand) -> Result<(), String> {
-    let pool = store::open(&config.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let pool = open_store(config).await?;
     let result = match command {
         KeyCommand::Add { name, scopes } => {
             let scopes: Vec<Scope> = scopes.iter().filter_map(|s| Scope::parse(s)).collect();
@@ -217,9 +220,7 @@ pub enum UserCommand {
 
 /// Runs a `herald user …` command against the configured database.
 pub async fn run_user_command(config: &Config, command: UserCommand) -> Result<(), String> {
-    let pool = store::open(&config.database_url)
-        .await
-        .map_err(|e| e.to_string())?;
+    let pool = open_store(config).await?;
     // One command, one hash: the gate only keeps the code path shared.
     let hashers = Hashers::new(1, password::HASH_WAIT).map_err(|e| e.to_string())?;
     let result = match command {
