@@ -51,18 +51,7 @@ for n in $SIZES; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "SIZES must be positive integers, got '$n'"
 done
 
-WORK="$(mktemp -d -t herald-bench-broadcast.XXXXXX)"
-SERVER_PID=""
-
-cleanup() {
-    local rc=$?
-    stop_server
-    show_log_on_failure "$rc" bench-broadcast "$WORK/herald.log"
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+run_in_workdir bench-broadcast
 
 port_in_use "$HERALD_PORT" && die "127.0.0.1:$HERALD_PORT is already in use (set HERALD_PORT)"
 

@@ -29,17 +29,7 @@ die() { printf '[bench-doors] error: %s\n' "$*" >&2; exit 1; }
 # shellcheck source=lib/server.sh
 source scripts/lib/server.sh
 
-WORK="$(mktemp -d -t herald-bench-doors.XXXXXX)"
-SERVER_PID=""
-cleanup() {
-    local rc=$?
-    stop_server
-    show_log_on_failure "$rc" bench-doors "$WORK/herald.log"
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+run_in_workdir bench-doors
 
 port_in_use "$HERALD_PORT" && die "127.0.0.1:$HERALD_PORT is already in use (set HERALD_PORT)"
 if [[ ! -x "$HERALD_BIN" ]]; then

@@ -32,17 +32,7 @@ source scripts/lib/server.sh
 [[ -d end2end/node_modules/@playwright/test ]] || die "Playwright missing: ./scripts/install-tools.sh --test"
 port_in_use "$PAGE_PORT" && die "127.0.0.1:$PAGE_PORT is already in use (set PAGE_PORT)"
 
-WORK="$(mktemp -d -t herald-page.XXXXXX)"
-SERVER_PID=""
-cleanup() {
-    local rc=$?
-    stop_server
-    show_log_on_failure "$rc" bench-page "$WORK/herald.log"
-    rm -rf "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+run_in_workdir bench-page
 
 log "starting $HERALD_BIN on 127.0.0.1:$PAGE_PORT (demo accounts, fresh database)"
 DATABASE_URL="sqlite://$WORK/herald.db" HERALD_DEMO=1 HERALD_DEMO_SEED=0 RUST_LOG=warn \

@@ -16,6 +16,12 @@ BINARYEN_VERSION=123
 export PATH="$HOME/.cargo/bin:$PWD/tools/node_modules/.bin:$PATH"
 
 say() { printf '[install] %s\n' "$*"; }
+apt_install() { # package…
+  say "installing $* from apt"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
 
 if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "ok wasm32-unknown-unknown"
@@ -44,10 +50,7 @@ fi
 if command -v node >/dev/null && node -e 'process.exit(require("zlib").brotliCompressSync ? 0 : 1)'; then
   say "ok node $(node --version)"
 else
-  say "installing nodejs and npm from apt"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq nodejs npm >/dev/null
+  apt_install nodejs npm
 fi
 
 if [ -x tools/node_modules/.bin/wasm-opt ] && tools/node_modules/.bin/wasm-opt --version | grep -q "version $BINARYEN_VERSION"; then
@@ -69,10 +72,7 @@ if [ "${1:-}" = "--test" ]; then
   if [ -x /usr/bin/chromium ]; then
     say "ok chromium"
   else
-    say "installing chromium from apt"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq chromium >/dev/null
+    apt_install chromium
   fi
   # The OpenAPI validator came after Playwright: a checkout installed before
   # it needs the npm ci again.
@@ -94,10 +94,7 @@ if [ "${1:-}" = "--test" ]; then
   if [ -n "$(pg_version)" ] && id postgres >/dev/null 2>&1; then
     say "ok postgresql $(pg_version)"
   else
-    say "installing postgresql from apt"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
     say "ok postgresql $(pg_version)"
   fi
 fi

@@ -43,22 +43,13 @@ for v in SOAK_SECS SOAK_USERS PING_SECS HERALD_PORT; do
 done
 ((SOAK_SECS >= 30)) || die "SOAK_SECS must be at least 30"
 
-WORK="$(mktemp -d -t herald-soak.XXXXXX)"
-SERVER_PID=""
-
-cleanup() {
-    local rc=$?
-    stop_server
+keep_results() {
     if [[ -n "$OUT_DIR" && -d "$WORK" ]]; then
         mkdir -p "$OUT_DIR"
         cp "$WORK"/report.md "$WORK"/herald.log "$OUT_DIR"/ 2>/dev/null || true
     fi
-    show_log_on_failure "$rc" soak "$WORK/herald.log"
-    rm -rf "$WORK"
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+run_in_workdir soak
 
 port_in_use "$HERALD_PORT" && die "127.0.0.1:$HERALD_PORT is already in use (set HERALD_PORT)"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -39,3 +39,25 @@ show_log_on_failure() { # rc name log
         tail -n 20 "$3" >&2
     fi
 }
+
+# A run in a scratch folder: sets WORK (a new temporary folder) and
+# SERVER_PID, and at exit stops the server, runs the caller's keep_results
+# if it defines one, shows the end of $WORK/herald.log after a failure,
+# removes WORK and keeps the exit status. $1: the script's name, for the
+# folder's and the messages'.
+run_in_workdir() { # name
+    RUN_NAME="$1"
+    WORK="$(mktemp -d -t "herald-$1.XXXXXX")"
+    SERVER_PID=""
+    trap end_run EXIT
+    trap 'exit 130' INT TERM
+}
+
+end_run() {
+    local rc=$?
+    stop_server
+    if declare -F keep_results >/dev/null; then keep_results; fi
+    show_log_on_failure "$rc" "$RUN_NAME" "$WORK/herald.log"
+    rm -rf "$WORK"
+    exit "$rc"
+}
