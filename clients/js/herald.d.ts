@@ -48,7 +48,7 @@ export interface HeraldClientOptions {
   baseUrl: string;
   /** Asks the host app's backend for a Herald user token (never put a service key in a page). */
   getToken: () => Promise<TokenAnswer>;
-  /** Custom event names an admin sends (e.g. "deploy.done"): listened to and treated as notifications. */
+  /** Custom event names to listen to from the start (e.g. "deploy.done"); the stream announces the others. Treated as notifications. */
   events?: string[];
   /** Notifications per page (default 20). */
   pageSize?: number;

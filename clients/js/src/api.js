@@ -100,7 +100,9 @@ export class Api {
    */
   async streamUrl(position) {
     const { ticket } = await this.request("POST", "/api/stream-tickets");
-    const q = new URLSearchParams({ ticket });
+    // page=1: the stream also says which custom event names notifications
+    // may arrive under (`connected.events`, `event.names`), as to Herald's page.
+    const q = new URLSearchParams({ ticket, page: "1" });
     if (position !== null && position !== undefined) q.set("last_event_id", String(position));
     return `${this.baseUrl}/sse/stream?${q}`;
   }

@@ -18,14 +18,18 @@ import { Stream } from "./stream.js";
 import { HELLO, STATE, decode, encode } from "./tabs.js";
 
 const PAGE_SIZE = 20;
+/** The server's rule for event names (model::events::EventName). */
+const EVENT_NAME = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+/** The server lists at most 128 known names; room for those announced one by one past it. */
+const MAX_NAMES = 512;
 
 export class HeraldClient {
   /**
    * @param {object} o
    * @param {string} o.baseUrl  Herald's origin, e.g. "https://herald.example.com"
    * @param {() => Promise<string | {token: string, expires_at?: string}>} o.getToken
-   * @param {string[]} [o.events]  custom event names an admin sends (`deploy.done`): EventSource
-   *   only hands over the names it was told; they are treated as notifications
+   * @param {string[]} [o.events]  custom event names to listen to from the start (`deploy.done`);
+   *   the stream announces the others (`learnNames`); they are treated as notifications
    * @param {number} [o.pageSize]
    */
   constructor(o) {
@@ -119,6 +123,30 @@ export class HeraldClient {
     this.changed();
   }
 
+  /**
+   * Custom event names the server announces (`connected.events`, then
+   * `event.names` just before a new name's first notification): listened to
+   * from now on, on this stream and every reopened one. Bounded, in case a
+   * server announces names without end.
+   */
+  learnNames(name, data) {
+    if (name !== "connected" && name !== "event.names") return;
+    let d;
+    try {
+      d = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const names = name === "connected" ? d?.events : d?.names;
+    if (!Array.isArray(names)) return;
+    for (const n of names) {
+      if (typeof n !== "string" || !EVENT_NAME.test(n) || this.names.includes(n)) continue;
+      if (this.names.length >= MAX_NAMES) return;
+      this.names.push(n);
+      this.stream?.listen(n);
+    }
+  }
+
   /** This tab now holds the stream for the whole browser. */
   lead() {
     if (!this.started) return;
@@ -161,6 +189,7 @@ export class HeraldClient {
 
   /** Applies one event, from this tab's stream or passed on by the leader. */
   take(name, data) {
+    this.learnNames(name, data);
     const r = this.inbox.apply(name, data);
     if (name !== STATE) this.emit("event", { name, data });
     if (r.arrived) this.emit("notification", r.arrived);

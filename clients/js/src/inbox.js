@@ -19,7 +19,7 @@ import { AFTER_GAP, Cursor, REPLAYED } from "./cursor.js";
 import { STATE } from "./tabs.js";
 
 /** The stream's own event names (model::EventName on the server). */
-export const STREAM_EVENTS = ["connected", "notification", "notification.read", "notification.removed", "progress", "resync"];
+export const STREAM_EVENTS = ["connected", "notification", "notification.read", "notification.removed", "progress", "resync", "event.names"];
 
 export const CONNECTION_STATES = ["connecting", "open", "reconnecting", "offline", "closed"];
 

@@ -30,6 +30,8 @@ export class Stream {
     this.setTimeout = o.setTimeout || ((f, ms) => globalThis.setTimeout(f, ms));
     this.clearTimeout = o.clearTimeout || ((t) => globalThis.clearTimeout(t));
     this.source = null;
+    /** The names the open source has a listener for. */
+    this.heard = new Set();
     this.attempt = 0;
     this.timer = null;
     /** Bumped by every open and close: a late answer for an older one is dropped. */
@@ -95,19 +97,31 @@ export class Stream {
     if (generation !== this.generation || !this.running) return;
     this.opening = false;
     const source = new this.ES(url);
-    for (const name of this.o.names()) {
-      source.addEventListener(name, (event) => {
-        if (this.source !== source) return;
-        if (name === "connected") this.attempt = 0;
-        this.o.onEvent(name, event.data);
-      });
-    }
+    this.source = source;
+    this.heard = new Set();
+    for (const name of this.o.names()) this.listen(name);
     source.onerror = () => {
       if (this.source !== source) return;
       this.close();
       this.retry();
     };
-    this.source = source;
+  }
+
+  /**
+   * Listens to `name` on the open source too (EventSource has no wildcard:
+   * a name nobody listens to is never dispatched). Called while an event is
+   * being handled, the listener is in place before the next one is
+   * dispatched, so a notification right after `event.names` is heard.
+   */
+  listen(name) {
+    const source = this.source;
+    if (!source || this.heard.has(name)) return;
+    this.heard.add(name);
+    source.addEventListener(name, (event) => {
+      if (this.source !== source) return;
+      if (name === "connected") this.attempt = 0;
+      this.o.onEvent(name, event.data);
+    });
   }
 
   close() {

@@ -57,8 +57,8 @@ test("the stream URL carries a fresh ticket and the resume position, never the t
     getToken: async () => "secret-token",
     fetch: fakeFetch({ "POST /api/stream-tickets": async () => [201, { ticket: `tk${++n}`, expires_at: "x" }] }),
   });
-  assert.equal(await api.streamUrl(null), "https://h.test/sse/stream?ticket=tk1");
+  assert.equal(await api.streamUrl(null), "https://h.test/sse/stream?ticket=tk1&page=1");
   const url = await api.streamUrl(42);
-  assert.equal(url, "https://h.test/sse/stream?ticket=tk2&last_event_id=42");
+  assert.equal(url, "https://h.test/sse/stream?ticket=tk2&page=1&last_event_id=42");
   assert.ok(!url.includes("secret-token"));
 });

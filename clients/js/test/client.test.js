@@ -75,7 +75,7 @@ test("one tab opens the stream; the page is read once it is open; events reach e
   await b.connect();
   await until(() => FakeEventSource.all.length === 1, "a stream");
   const es = FakeEventSource.last();
-  assert.match(es.url, /^https:\/\/herald\.test\/sse\/stream\?ticket=tk1$/);
+  assert.match(es.url, /^https:\/\/herald\.test\/sse\/stream\?ticket=tk1&page=1$/);
   es.send("connected", connected(1));
   await until(() => a.snapshot.connection === "open" && b.snapshot.connection === "open", "open everywhere");
   await until(() => a.snapshot.items.length === 1, "the page after connected");
@@ -101,7 +101,7 @@ test("when the leading tab goes, another takes the stream over and resumes after
   a.disconnect();
   await until(() => FakeEventSource.all.length === 2, "the follower's stream");
   assert.equal(FakeEventSource.all[0].closed, true);
-  assert.match(FakeEventSource.last().url, /ticket=tk2&last_event_id=7$/);
+  assert.match(FakeEventSource.last().url, /ticket=tk2&page=1&last_event_id=7$/);
 });
 
 test("after a cut the stream resumes: replays are dropped, a gap refetches", async () => {
@@ -154,4 +154,32 @@ test("actions: mark all read shows at once and leaves the count to the open stre
   FakeEventSource.last().send("notification.read", JSON.stringify({ up_to_seq: 2, unread: 0 }));
   assert.equal(a.snapshot.unread, 0);
   assert.ok(herald.log.some((r) => r.key === "POST /api/notifications/read-all"));
+});
+
+test("custom event names the server announces are listened to at once, and on every reopened stream", async () => {
+  const a = client();
+  const names = [];
+  a.on("notification", (n) => names.push(n.event));
+  await a.connect();
+  await until(() => FakeEventSource.all.length === 1, "a stream");
+  const first = FakeEventSource.last();
+  // Known before the stream opened: listed in `connected`.
+  first.send("connected", JSON.stringify({ client_id: 1, user_id: 2, unread: 0, timestamp: "t", events: ["deploy.done", "bad name!"] }));
+  first.send("deploy.done", note(1, { unread: 1 }));
+  // New while it is open: `event.names` just before its first notification.
+  first.send("event.names", JSON.stringify({ names: ["invoice.due"] }));
+  first.send("invoice.due", note(2, { off: 2, unread: 2 }));
+  first.send("bad name!", note(3, { off: 3, unread: 3 }));
+  await until(() => names.length === 2, "both custom notifications");
+  assert.deepEqual(names, ["deploy.done", "invoice.due"]);
+  assert.equal(first.listeners.has("bad name!"), false, "a name outside the server's rule is not listened to");
+
+  first.fail();
+  timers.fire();
+  await until(() => FakeEventSource.all.length === 2, "a reopened stream");
+  const second = FakeEventSource.last();
+  assert.ok(second.listeners.has("deploy.done") && second.listeners.has("invoice.due"));
+  second.send("invoice.due", note(4, { off: 4, unread: 4 }));
+  await until(() => names.length === 3, "after the reopen");
+  assert.equal(a.snapshot.unread, 4);
 });
