@@ -6,6 +6,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod guard;
+pub mod mail;
 pub mod http;
 pub mod net;
 pub mod observe;
@@ -74,6 +75,7 @@ pub fn start_background_tasks(state: &AppState) {
     tasks::console_pulse::spawn(state.clone());
     tasks::linger::spawn(state.hub.clone());
     tasks::webhooks::spawn(state.clone());
+    tasks::escalation::spawn(state.clone());
     state
         .publisher
         .backplane()
