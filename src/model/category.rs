@@ -64,14 +64,22 @@ impl Default for Escalation {
     }
 }
 
+impl Escalation {
+    /// On, after the default delay.
+    pub fn is_default(&self) -> bool {
+        *self == Escalation::default()
+    }
+}
+
 /// A category of notifications, as the inbox's tabs and the console list it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
     pub slug: String,
     pub label: String,
-    /// Whether (and after how long) its notifications are escalated by email.
-    #[serde(default)]
+    /// Whether (and after how long) its notifications are escalated by
+    /// email; absent: on, after the default delay.
+    #[serde(default, skip_serializing_if = "Escalation::is_default")]
     pub escalation: Escalation,
 }
 

@@ -399,7 +399,9 @@ impl EscalationConfig {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| format!("http://{site_addr}"));
         let public_ok = (public_url.starts_with("http://") || public_url.starts_with("https://"))
-            && !public_url.chars().any(|c| c.is_whitespace() || c.is_control());
+            && !public_url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control());
         if !public_ok {
             return Err(ConfigError {
                 var: "HERALD_PUBLIC_URL",
@@ -718,7 +720,10 @@ mod tests {
         let from = ("HERALD_SMTP_FROM", "Herald <herald@example.com>");
         let on = config(&[url, from]).unwrap().escalation.expect("on");
         assert_eq!(on.after, Duration::from_secs(900));
-        assert!(!format!("{on:?}").contains("hunter2"), "the URL is a secret");
+        assert!(
+            !format!("{on:?}").contains("hunter2"),
+            "the URL is a secret"
+        );
         assert_eq!(config(&[url]).unwrap_err().var, "HERALD_SMTP_FROM");
         for (var, bad) in [
             ("HERALD_SMTP_URL", "http://mail.example.com"),
@@ -733,8 +738,16 @@ mod tests {
             assert_eq!(err.var, var, "{var}={bad}");
             assert!(!err.to_string().contains("hunter2"), "{err}");
         }
-        let fast = [url, from, ("HERALD_ESCALATE_MIN_SECS", "1"), ("HERALD_ESCALATE_AFTER_SECS", "2")];
-        assert_eq!(config(&fast).unwrap().escalation.unwrap().after, Duration::from_secs(2));
+        let fast = [
+            url,
+            from,
+            ("HERALD_ESCALATE_MIN_SECS", "1"),
+            ("HERALD_ESCALATE_AFTER_SECS", "2"),
+        ];
+        assert_eq!(
+            config(&fast).unwrap().escalation.unwrap().after,
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

@@ -161,7 +161,9 @@ impl SmtpSink {
                 to.push(address(&command[command.len() - rest.len()..]));
                 b"250 OK\r\n"
             } else if upper == "DATA" {
-                write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+                write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await?;
                 let mut data = String::new();
                 loop {
                     line.clear();

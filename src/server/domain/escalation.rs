@@ -37,10 +37,7 @@ mod tests {
         for bad in [0, 59, 604_801, u32::MAX] {
             assert_eq!(
                 parse_escalation("escalation", with(Some(bad)), 60).unwrap_err(),
-                AppError::invalid(
-                    "escalation.after_secs",
-                    "must be 60 to 604800 seconds"
-                )
+                AppError::invalid("escalation.after_secs", "must be 60 to 604800 seconds")
             );
         }
         assert!(parse_escalation("escalation", with(Some(2)), 1).is_ok());

@@ -114,7 +114,12 @@ pub fn plain(username: &str, items: &[DigestItem], public_url: &str) -> String {
         subject(items.len())
     );
     for (n, item) in items.iter().enumerate() {
-        out.push_str(&format!("{}. {}{}\n", n + 1, tag(item.severity), item.title));
+        out.push_str(&format!(
+            "{}. {}{}\n",
+            n + 1,
+            tag(item.severity),
+            item.title
+        ));
         for line in clipped(&item.body).lines() {
             out.push_str(&format!("   {line}\n"));
         }
@@ -203,13 +208,23 @@ mod tests {
             email: "erin@example.com",
         };
         let evil = "Hi\r\nBcc: victim@example.com\r\n<script>alert(1)</script>";
-        let items = [item(evil, "a \"quoted\" <b>body</b>", Some("javascript:alert(1)"))];
+        let items = [item(
+            evil,
+            "a \"quoted\" <b>body</b>",
+            Some("javascript:alert(1)"),
+        )];
         let message = message(&from, &to, &items, "https://herald.example", (5, 5)).unwrap();
         let raw = String::from_utf8(message.formatted()).unwrap();
         let (headers, _) = raw.split_once("\r\n\r\n").unwrap();
         assert!(!headers.contains("victim"), "{headers}");
-        assert!(headers.contains("Subject: 1 unread notification on Herald"), "{headers}");
-        assert!(headers.contains("<herald-escalation.7.5.5@example.com>"), "{headers}");
+        assert!(
+            headers.contains("Subject: 1 unread notification on Herald"),
+            "{headers}"
+        );
+        assert!(
+            headers.contains("<herald-escalation.7.5.5@example.com>"),
+            "{headers}"
+        );
         let html = html("erin", &items, "https://herald.example");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
@@ -220,8 +235,14 @@ mod tests {
     #[test]
     fn links_are_absolute_or_left_out() {
         let base = "https://h.example";
-        assert_eq!(absolute("/deploys/1", base).as_deref(), Some("https://h.example/deploys/1"));
-        assert_eq!(absolute("https://x.example/a", base).as_deref(), Some("https://x.example/a"));
+        assert_eq!(
+            absolute("/deploys/1", base).as_deref(),
+            Some("https://h.example/deploys/1")
+        );
+        assert_eq!(
+            absolute("https://x.example/a", base).as_deref(),
+            Some("https://x.example/a")
+        );
         assert_eq!(absolute("//evil.example", base), None);
         assert_eq!(absolute("data:text/html,x", base), None);
         let text = plain("erin", &[item("t", "b", Some("/a"))], base);

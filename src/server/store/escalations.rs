@@ -71,7 +71,17 @@ pub async fn lease(
              ORDER BY next_ms, up_to LIMIT ?5 {lock})
          RETURNING user_id"
     );
-    let rows: Vec<(i64,)> = fetch!(tx, fetch_all, (i64,), &sql, token, until, now, due_head, cap)?;
+    let rows: Vec<(i64,)> = fetch!(
+        tx,
+        fetch_all,
+        (i64,),
+        &sql,
+        token,
+        until,
+        now,
+        due_head,
+        cap
+    )?;
     tx.commit().await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
@@ -113,7 +123,8 @@ pub struct Item {
 
 /// The columns of an [`Item`], an entry joined with its announcement and
 /// its category; `read` is added by each query.
-const ITEM_COLUMNS: &str = "e.position, e.created_at, a.title, a.body, a.link, a.severity, a.category,
+const ITEM_COLUMNS: &str =
+    "e.position, e.created_at, a.title, a.body, a.link, a.severity, a.category,
     COALESCE(g.escalate, TRUE) AS category_enabled, g.escalate_after_secs AS category_after_secs";
 const ITEM_FROM: &str = "events e JOIN announcements a ON a.id = e.announcement_id
     LEFT JOIN categories g ON g.slug = a.category";

@@ -308,18 +308,19 @@ impl Visit<'_> {
     async fn send(&self, subject: &Subject, pending: &[i64]) -> Result<Sent, StoreError> {
         let pool = &self.state.pool;
         let (read_all, delivered) = escalations::watermarks(pool, subject.user_id).await?;
-        let items: Vec<DigestItem> = escalations::items_at(pool, subject.user_id, read_all, pending)
-            .await?
-            .into_iter()
-            .filter(|i| i.position > delivered)
-            .filter(|i| verdict(subject, i, i64::MAX, 0) != Verdict::Skip)
-            .map(|i| DigestItem {
-                title: i.title,
-                body: i.body,
-                link: i.link,
-                severity: i.severity,
-            })
-            .collect();
+        let items: Vec<DigestItem> =
+            escalations::items_at(pool, subject.user_id, read_all, pending)
+                .await?
+                .into_iter()
+                .filter(|i| i.position > delivered)
+                .filter(|i| verdict(subject, i, i64::MAX, 0) != Verdict::Skip)
+                .map(|i| DigestItem {
+                    title: i.title,
+                    body: i.body,
+                    link: i.link,
+                    severity: i.severity,
+                })
+                .collect();
         if items.is_empty() {
             escalations::finish(pool, subject.user_id, self.token).await?;
             return Ok(Sent::No);
@@ -346,12 +347,19 @@ impl Visit<'_> {
         match sent {
             Ok(()) => {
                 escalations::finish(pool, subject.user_id, self.token).await?;
-                tracing::info!(user_id = subject.user_id, count = items.len(), "escalation emailed");
+                tracing::info!(
+                    user_id = subject.user_id,
+                    count = items.len(),
+                    "escalation emailed"
+                );
                 Ok(Sent::Yes)
             }
             Err(crate::server::mail::MailError::Address) => {
                 // Never deliverable: dropping it is the only way forward.
-                tracing::warn!(user_id = subject.user_id, "escalation: address unusable; dropped");
+                tracing::warn!(
+                    user_id = subject.user_id,
+                    "escalation: address unusable; dropped"
+                );
                 escalations::finish(pool, subject.user_id, self.token).await?;
                 Ok(Sent::No)
             }
@@ -408,27 +416,70 @@ mod tests {
     fn verdicts_follow_reads_mutes_settings_and_delays() {
         let s = subject();
         assert_eq!(verdict(&s, &item(1, 0, None), 10_000, 10), Verdict::Due);
-        assert_eq!(verdict(&s, &item(1, 0, None), 9_999, 10), Verdict::NotYet(10_000));
-        let read = Item { read: true, ..item(1, 0, None) };
+        assert_eq!(
+            verdict(&s, &item(1, 0, None), 9_999, 10),
+            Verdict::NotYet(10_000)
+        );
+        let read = Item {
+            read: true,
+            ..item(1, 0, None)
+        };
         assert_eq!(verdict(&s, &read, 99_999, 10), Verdict::Skip);
-        assert_eq!(verdict(&s, &item(1, 0, Some("noise")), 99_999, 10), Verdict::Skip);
-        let critical = Item { severity: Severity::Critical, ..item(1, 0, Some("noise")) };
-        assert_eq!(verdict(&s, &critical, 99_999, 10), Verdict::Due, "critical is never muted");
-        let off = Item { category_enabled: false, ..critical.clone() };
+        assert_eq!(
+            verdict(&s, &item(1, 0, Some("noise")), 99_999, 10),
+            Verdict::Skip
+        );
+        let critical = Item {
+            severity: Severity::Critical,
+            ..item(1, 0, Some("noise"))
+        };
+        assert_eq!(
+            verdict(&s, &critical, 99_999, 10),
+            Verdict::Due,
+            "critical is never muted"
+        );
+        let off = Item {
+            category_enabled: false,
+            ..critical.clone()
+        };
         assert_eq!(verdict(&s, &off, 99_999, 10), Verdict::Skip);
-        let slow = Item { category_after_secs: Some(100), ..item(1, 0, None) };
+        let slow = Item {
+            category_after_secs: Some(100),
+            ..item(1, 0, None)
+        };
         assert_eq!(verdict(&s, &slow, 99_999, 10), Verdict::NotYet(100_000));
-        let own = Subject { after_secs: Some(5), ..subject() };
-        assert_eq!(verdict(&own, &slow, 5_000, 10), Verdict::Due, "the user's delay wins");
-        let quiet = Subject { enabled: false, ..subject() };
-        assert_eq!(verdict(&quiet, &item(1, 0, None), 99_999, 10), Verdict::Skip);
+        let own = Subject {
+            after_secs: Some(5),
+            ..subject()
+        };
+        assert_eq!(
+            verdict(&own, &slow, 5_000, 10),
+            Verdict::Due,
+            "the user's delay wins"
+        );
+        let quiet = Subject {
+            enabled: false,
+            ..subject()
+        };
+        assert_eq!(
+            verdict(&quiet, &item(1, 0, None), 99_999, 10),
+            Verdict::Skip
+        );
     }
 
     #[test]
     fn the_watermark_stops_before_what_is_not_due_and_remembers_what_went_past_it() {
         let s = subject();
-        let slow = Item { category_after_secs: Some(100), ..item(3, 0, None) };
-        let items = [item(2, 0, None), slow, item(4, 0, None), item(5, 50_000, None)];
+        let slow = Item {
+            category_after_secs: Some(100),
+            ..item(3, 0, None)
+        };
+        let items = [
+            item(2, 0, None),
+            slow,
+            item(4, 0, None),
+            item(5, 50_000, None),
+        ];
         let d = plan(&s, &items, 1, 9, 20_000, 10, 80_000);
         assert_eq!(d.pending, vec![2, 4]);
         assert_eq!(d.up_to, 2);
@@ -437,15 +488,24 @@ mod tests {
         let d = plan(&s, &items, 1, 9, 20_000, 10, 200_000);
         assert_eq!(d.next_ms, 100_000, "or when the held one comes due");
         // The next visit, the slow one now due: 4 is not sent twice.
-        let again = Subject { up_to: 2, emailed_above: vec![4], ..subject() };
+        let again = Subject {
+            up_to: 2,
+            emailed_above: vec![4],
+            ..subject()
+        };
         let d = plan(&again, &items[1..], 2, 9, 100_000, 10, 160_000);
         assert_eq!(d.pending, vec![3, 5]);
-        assert_eq!((d.up_to, d.emailed_above.clone(), d.next_ms), (9, vec![], 0));
+        assert_eq!(
+            (d.up_to, d.emailed_above.clone(), d.next_ms),
+            (9, vec![], 0)
+        );
     }
 
     #[test]
     fn a_cut_scan_decides_up_to_its_last_entry() {
-        let items: Vec<Item> = (1..=ENTRIES_PER_EMAIL as i64 + 1).map(|p| item(p, 0, None)).collect();
+        let items: Vec<Item> = (1..=ENTRIES_PER_EMAIL as i64 + 1)
+            .map(|p| item(p, 0, None))
+            .collect();
         let d = plan(&subject(), &items, 0, 1000, 99_999, 10, 0);
         assert_eq!(d.pending.len(), ENTRIES_PER_EMAIL);
         assert_eq!(d.up_to, ENTRIES_PER_EMAIL as i64);
