@@ -347,7 +347,7 @@ impl Visit<'_> {
         match sent {
             Ok(()) => {
                 escalations::finish(pool, subject.user_id, self.token).await?;
-                tracing::info!(
+                tracing::debug!(
                     user_id = subject.user_id,
                     count = items.len(),
                     "escalation emailed"
