@@ -368,6 +368,20 @@ async fn settings_are_checked_kept_when_absent_and_shown() {
         listed.to_string().contains("\"after_secs\":3600"),
         "{listed}"
     );
+
+    // The preferences page carries the controls, with the saved delay.
+    let cookie = server.cookie("alice").await;
+    let page = server
+        .http
+        .get(server.url("/preferences"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"email-escalation\""), "{html}");
+    assert!(html.contains("data-testid=\"escalate-after\""), "{html}");
 }
 
 #[tokio::test]
