@@ -149,5 +149,5 @@ pub async fn set_category_label(
     use super::ssr::{session, state};
     let state = state()?;
     let session = session(&state).await?;
-    crate::server::usecases::categories::set_label(&state, &session, &slug, &label).await
+    crate::server::usecases::categories::set_label(&state, &session, &slug, &label, None).await
 }

@@ -111,11 +111,15 @@ pub async fn get_preferences() -> Result<Preferences, AppError> {
 }
 
 /// Saves the user's preferences: `muted` and `desktop` are comma-separated
-/// slugs (a form's checkboxes, joined).
+/// slugs (a form's checkboxes, joined); `escalate` (absent: unchanged) turns
+/// email escalation on or off, after `escalate_after_mins` (absent: the
+/// category's or the server's delay).
 #[server]
 pub async fn save_preferences(
     muted: String,
     desktop: String,
+    escalate: Option<bool>,
+    escalate_after_mins: Option<u32>,
 ) -> Result<PreferencesEvent, AppError> {
     use super::ssr::{session, state};
     let state = state()?;
@@ -130,6 +134,10 @@ pub async fn save_preferences(
     let wanted = Preferences {
         muted: list(&muted),
         desktop: list(&desktop),
+        escalation: escalate.map(|enabled| crate::model::Escalation {
+            enabled,
+            after_secs: escalate_after_mins.map(|m| m.saturating_mul(60)),
+        }),
     };
     crate::server::usecases::preferences::put(&state, &session, wanted).await
 }

@@ -32,19 +32,65 @@ pub fn category_slug_ok(slug: &str) -> bool {
         && slug.len() <= CATEGORY_SLUG_MAX
 }
 
+/// The shortest escalation delay a category or a user may ask for (the
+/// server's `HERALD_ESCALATE_MIN_SECS` may lower it for tests).
+pub const ESCALATE_AFTER_MIN_SECS: u32 = 60;
+/// The longest: a week.
+pub const ESCALATE_AFTER_MAX_SECS: u32 = 7 * 24 * 3600;
+
+/// Email escalation of a category or of a user (docs/escalation.md): what
+/// stays unread, undelivered to any stream, for the delay is emailed.
+/// `after_secs` absent: the category's delay (for a user), or the server's
+/// `HERALD_ESCALATE_AFTER_SECS`.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    #[serde(default = "escalation_on")]
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_secs: Option<u32>,
+}
+
+fn escalation_on() -> bool {
+    true
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Escalation {
+            enabled: true,
+            after_secs: None,
+        }
+    }
+}
+
+impl Escalation {
+    /// On, after the default delay.
+    pub fn is_default(&self) -> bool {
+        *self == Escalation::default()
+    }
+}
+
 /// A category of notifications, as the inbox's tabs and the console list it.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
     pub slug: String,
     pub label: String,
+    /// Whether (and after how long) its notifications are escalated by
+    /// email; absent: on, after the default delay.
+    #[serde(default, skip_serializing_if = "Escalation::is_default")]
+    pub escalation: Escalation,
 }
 
-/// `PUT /api/categories/{slug}`: an admin creates a category or renames it.
+/// `PUT /api/categories/{slug}`: an admin creates a category or renames
+/// it, and may set its escalation (absent: unchanged, on for a new one).
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CategoryLabelBody {
     pub label: String,
+    #[serde(default)]
+    pub escalation: Option<Escalation>,
 }
 
 /// A user's preferences (`GET`/`PUT /api/preferences`): the categories they
@@ -57,6 +103,10 @@ pub struct Preferences {
     pub muted: Vec<String>,
     #[serde(default)]
     pub desktop: Vec<String>,
+    /// Email escalation for this user (`GET` always says; a `PUT` without
+    /// it keeps what was saved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
 }
 
 impl Preferences {

@@ -25,7 +25,8 @@ pub use account::{Role, UserView};
 pub use admin::{AnnouncementSummary, AuditEntry, ConsoleView, SentAnnouncement};
 pub use api::{Envelope, ErrorBody, FlatEnvelope, StreamStats};
 pub use category::{
-    Action, Category, CategoryCounts, Clicked, Preferences, PreferencesEvent, ReadAllBody,
+    Action, Category, CategoryCounts, Clicked, Escalation, Preferences, PreferencesEvent,
+    ReadAllBody,
 };
 pub use channel::{BadChannel, Channel, ChannelHead};
 pub use error::AppError;

@@ -69,6 +69,33 @@ pub struct Config {
     /// User tokens one key may ask for per minute (`HERALD_USER_TOKENS_PER_MINUTE`,
     /// default 6000: 60,000 users' pages each renewing every ten minutes).
     pub user_tokens_per_minute: u32,
+    /// Email escalation, on when `HERALD_SMTP_URL` is set (docs/escalation.md).
+    pub escalation: Option<EscalationConfig>,
+    /// The shortest escalation delay a category or a user may set
+    /// (`HERALD_ESCALATE_MIN_SECS`, default 60; tests lower it).
+    pub escalate_min_secs: u32,
+}
+
+/// Email escalation's settings. The SMTP URL may carry credentials: it is
+/// a secret, never logged.
+#[derive(Clone, Debug)]
+pub struct EscalationConfig {
+    /// `HERALD_SMTP_URL`: `smtp://host:port` (STARTTLS with `?tls=required`)
+    /// or `smtps://host:port`, optionally `user:password@`.
+    pub smtp_url: SecretString,
+    /// `HERALD_SMTP_FROM`: a mailbox (`Herald <herald@example.com>`).
+    pub from: String,
+    /// `HERALD_ESCALATE_AFTER_SECS` (default 900): the delay when neither
+    /// the category nor the user set one.
+    pub after: Duration,
+    /// `HERALD_ESCALATE_TICK_MS` (default 5000): how often a pass runs.
+    pub tick: Duration,
+    /// `HERALD_ESCALATE_RETRY_BASE_MS` (default 30000): a failed send's
+    /// first retry; it doubles each time, up to an hour.
+    pub retry_base: Duration,
+    /// `HERALD_PUBLIC_URL` (default `http://` + `LEPTOS_SITE_ADDR`): where
+    /// the emails' inbox link and relative links point, no trailing `/`.
+    pub public_url: String,
 }
 
 /// What one client may hold or take: see the top of `src/server/net/listener/mod.rs`.
@@ -210,6 +237,18 @@ impl Config {
                 reason: "must be 1 to 86400 (seconds)".into(),
             });
         }
+        let escalate_min_secs: u32 = parse_or(
+            &get,
+            "HERALD_ESCALATE_MIN_SECS",
+            crate::model::category::ESCALATE_AFTER_MIN_SECS,
+        )?;
+        if !(1..=crate::model::category::ESCALATE_AFTER_MAX_SECS).contains(&escalate_min_secs) {
+            return Err(ConfigError {
+                var: "HERALD_ESCALATE_MIN_SECS",
+                reason: "must be 1 to 604800 (seconds)".into(),
+            });
+        }
+        let escalation = EscalationConfig::from_lookup(&get, site_addr, escalate_min_secs)?;
         Ok(Config {
             site_addr,
             database_url,
@@ -255,6 +294,8 @@ impl Config {
             allowed_origins: parse_or(&get, "HERALD_ALLOWED_ORIGINS", AllowedOrigins::default())?,
             user_token_ttl: Duration::from_secs(user_token_secs),
             user_tokens_per_minute: parse_or(&get, "HERALD_USER_TOKENS_PER_MINUTE", 6000)?,
+            escalation,
+            escalate_min_secs,
         })
     }
 
@@ -293,6 +334,88 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("."))
+    }
+}
+
+impl EscalationConfig {
+    /// `None` unless `HERALD_SMTP_URL` is set; then every other value is
+    /// checked here, so a typo fails start-up instead of the first email.
+    fn from_lookup(
+        get: &impl Fn(&str) -> Option<String>,
+        site_addr: SocketAddr,
+        min_secs: u32,
+    ) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = get("HERALD_SMTP_URL").filter(|v| !v.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let url = url.trim().to_string();
+        let scheme_ok = url.starts_with("smtp://") || url.starts_with("smtps://");
+        // Never echo the value: it may hold a password.
+        if !scheme_ok
+            || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).is_err()
+        {
+            return Err(ConfigError {
+                var: "HERALD_SMTP_URL",
+                reason: "must be smtp://host:port or smtps://host:port".into(),
+            });
+        }
+        let from = get("HERALD_SMTP_FROM")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ConfigError {
+                var: "HERALD_SMTP_FROM",
+                reason: "is required with HERALD_SMTP_URL".into(),
+            })?;
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError {
+                var: "HERALD_SMTP_FROM",
+                reason: format!("{from:?}: expected an address like Herald <herald@example.com>"),
+            });
+        }
+        let max = crate::model::category::ESCALATE_AFTER_MAX_SECS;
+        let after: u32 = parse_or(get, "HERALD_ESCALATE_AFTER_SECS", 900)?;
+        if !(min_secs..=max).contains(&after) {
+            return Err(ConfigError {
+                var: "HERALD_ESCALATE_AFTER_SECS",
+                reason: format!("must be {min_secs} to {max} (seconds)"),
+            });
+        }
+        let tick_ms: u64 = parse_or(get, "HERALD_ESCALATE_TICK_MS", 5000)?;
+        if !(10..=600_000).contains(&tick_ms) {
+            return Err(ConfigError {
+                var: "HERALD_ESCALATE_TICK_MS",
+                reason: "must be 10 to 600000 (milliseconds)".into(),
+            });
+        }
+        let retry_ms: u64 = parse_or(get, "HERALD_ESCALATE_RETRY_BASE_MS", 30_000)?;
+        if !(10..=3_600_000).contains(&retry_ms) {
+            return Err(ConfigError {
+                var: "HERALD_ESCALATE_RETRY_BASE_MS",
+                reason: "must be 10 to 3600000 (milliseconds)".into(),
+            });
+        }
+        let public_url = get("HERALD_PUBLIC_URL")
+            .map(|v| v.trim().trim_end_matches('/').to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| format!("http://{site_addr}"));
+        let public_ok = (public_url.starts_with("http://") || public_url.starts_with("https://"))
+            && !public_url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control());
+        if !public_ok {
+            return Err(ConfigError {
+                var: "HERALD_PUBLIC_URL",
+                reason: format!("{public_url:?}: expected an http:// or https:// URL"),
+            });
+        }
+        Ok(Some(EscalationConfig {
+            smtp_url: SecretString::from(url),
+            from,
+            after: Duration::from_secs(after.into()),
+            tick: Duration::from_millis(tick_ms),
+            retry_base: Duration::from_millis(retry_ms),
+            public_url,
+        }))
     }
 }
 
@@ -588,6 +711,43 @@ mod tests {
         assert_eq!(default_max_connections(Some(1_048_576)).get(), 50_000);
         assert_eq!(default_max_connections(Some(100)).get(), 1);
         assert_eq!(default_max_connections(None).get(), 768);
+    }
+
+    #[test]
+    fn escalation_is_off_without_an_smtp_url_and_checked_with_one() {
+        assert!(config(&[]).unwrap().escalation.is_none());
+        let url = ("HERALD_SMTP_URL", "smtp://user:hunter2@127.0.0.1:2525");
+        let from = ("HERALD_SMTP_FROM", "Herald <herald@example.com>");
+        let on = config(&[url, from]).unwrap().escalation.expect("on");
+        assert_eq!(on.after, Duration::from_secs(900));
+        assert!(
+            !format!("{on:?}").contains("hunter2"),
+            "the URL is a secret"
+        );
+        assert_eq!(config(&[url]).unwrap_err().var, "HERALD_SMTP_FROM");
+        for (var, bad) in [
+            ("HERALD_SMTP_URL", "http://mail.example.com"),
+            ("HERALD_SMTP_URL", "smtp://"),
+            ("HERALD_SMTP_FROM", "not an address"),
+            ("HERALD_ESCALATE_AFTER_SECS", "5"),
+            ("HERALD_ESCALATE_AFTER_SECS", "9999999"),
+            ("HERALD_ESCALATE_TICK_MS", "0"),
+            ("HERALD_PUBLIC_URL", "ftp://x"),
+        ] {
+            let err = config(&[url, from, (var, bad)]).unwrap_err();
+            assert_eq!(err.var, var, "{var}={bad}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+        let fast = [
+            url,
+            from,
+            ("HERALD_ESCALATE_MIN_SECS", "1"),
+            ("HERALD_ESCALATE_AFTER_SECS", "2"),
+        ];
+        assert_eq!(
+            config(&fast).unwrap().escalation.unwrap().after,
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod domain;
 pub mod guard;
 pub mod http;
+pub mod mail;
 pub mod net;
 pub mod observe;
 mod periodic;
@@ -74,6 +75,7 @@ pub fn start_background_tasks(state: &AppState) {
     tasks::console_pulse::spawn(state.clone());
     tasks::linger::spawn(state.hub.clone());
     tasks::webhooks::spawn(state.clone());
+    tasks::escalation::spawn(state.clone());
     state
         .publisher
         .backplane()

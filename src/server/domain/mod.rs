@@ -4,6 +4,7 @@
 //! own, no I/O, so every rule is a plain unit test.
 
 pub mod announcement;
+pub mod escalation;
 pub mod inbox_action;
 
 use crate::model::AppError;

@@ -47,7 +47,8 @@ pub async fn categories(
     Ok(Json(usecases::categories::list(&state, &session).await?))
 }
 
-/// Create a category, or rename it (an admin).
+/// Create a category, or rename it (an admin); `escalation` (optional, kept when absent)
+/// turns its email escalation off or gives it its own delay (60 s to a week).
 #[utoipa::path(
     put,
     path = "/api/categories/{slug}",
@@ -66,7 +67,9 @@ pub async fn set_category(
     Path(slug): Path<String>,
     ApiJson(body): ApiJson<CategoryLabelBody>,
 ) -> Result<Json<Category>, AppError> {
-    let category = usecases::categories::set_label(&state, &session, &slug, &body.label).await?;
+    let category =
+        usecases::categories::set_label(&state, &session, &slug, &body.label, body.escalation)
+            .await?;
     Ok(Json(category))
 }
 
@@ -76,7 +79,7 @@ pub async fn set_category(
     path = "/api/preferences",
     tag = "inbox",
     responses(
-        (status = 200, description = "Muted categories and desktop alerts.", body = Preferences),
+        (status = 200, description = "Muted categories, desktop alerts and email escalation.", body = Preferences),
         Unauthorized, Unavailable,
     ),
     security(("session_cookie" = []), ("session_bearer" = []))
@@ -92,7 +95,8 @@ pub async fn get_preferences(
 ///
 /// A muted category raises no toast, no system notification and no badge count (`unread`
 /// leaves it out; its tab still counts it); `critical` notifications are never muted. Every
-/// tab of the user gets a `preferences` event with the new counts.
+/// tab of the user gets a `preferences` event with the new counts. `escalation` (optional,
+/// kept when absent) turns email escalation off for this user or sets their own delay.
 #[utoipa::path(
     put,
     path = "/api/preferences",

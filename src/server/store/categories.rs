@@ -2,7 +2,7 @@
 //! names, created on first use with its slug as its label. The slug is
 //! checked at the edge (`domain::announcement::parse_category`).
 
-use crate::model::Category;
+use crate::model::{Category, Escalation};
 use crate::server::store::{
     dialect::{execute, fetch},
     now_ms, Pool, StoreError, Tx,
@@ -11,15 +11,22 @@ use crate::server::store::{
 /// Every category, by slug.
 pub async fn list(pool: &Pool) -> Result<Vec<Category>, StoreError> {
     let mut conn = pool.acquire().await?;
-    let rows: Vec<(String, String)> = fetch!(
+    let rows: Vec<(String, String, bool, Option<i64>)> = fetch!(
         conn,
         fetch_all,
-        (String, String),
-        "SELECT slug, label FROM categories ORDER BY slug"
+        (String, String, bool, Option<i64>),
+        "SELECT slug, label, escalate, escalate_after_secs FROM categories ORDER BY slug"
     )?;
     Ok(rows
         .into_iter()
-        .map(|(slug, label)| Category { slug, label })
+        .map(|(slug, label, enabled, after)| Category {
+            slug,
+            label,
+            escalation: Escalation {
+                enabled,
+                after_secs: after.and_then(|a| u32::try_from(a).ok()),
+            },
+        })
         .collect())
 }
 
@@ -49,16 +56,42 @@ pub async fn ensure(tx: &mut Tx, slug: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Creates the category or renames it.
-pub async fn set_label(pool: &Pool, slug: &str, label: &str) -> Result<(), StoreError> {
+/// Creates the category or renames it; with `escalation`, sets that too
+/// (without, a new category escalates after the default delay and an
+/// existing one keeps its setting). Returns the category as it now is.
+pub async fn set_label(
+    pool: &Pool,
+    slug: &str,
+    label: &str,
+    escalation: Option<Escalation>,
+) -> Result<Category, StoreError> {
     let mut conn = pool.acquire().await?;
-    execute!(
+    let keep = escalation.is_none();
+    let wanted = escalation.unwrap_or_default();
+    let (enabled, after): (bool, Option<i64>) = fetch!(
         conn,
-        "INSERT INTO categories (slug, label, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (slug) DO UPDATE SET label = excluded.label",
+        fetch_one,
+        (bool, Option<i64>),
+        "INSERT INTO categories (slug, label, created_at, escalate, escalate_after_secs)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (slug) DO UPDATE SET label = excluded.label,
+             escalate = CASE WHEN ?6 THEN categories.escalate ELSE excluded.escalate END,
+             escalate_after_secs = CASE WHEN ?6 THEN categories.escalate_after_secs
+                                        ELSE excluded.escalate_after_secs END
+         RETURNING escalate, escalate_after_secs",
         slug,
         label,
-        now_ms()
+        now_ms(),
+        wanted.enabled,
+        wanted.after_secs.map(i64::from),
+        keep
     )?;
-    Ok(())
+    Ok(Category {
+        slug: slug.to_string(),
+        label: label.to_string(),
+        escalation: Escalation {
+            enabled,
+            after_secs: after.and_then(|a| u32::try_from(a).ok()),
+        },
+    })
 }

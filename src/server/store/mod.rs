@@ -12,6 +12,7 @@ mod columns;
 pub mod control;
 pub mod demo;
 pub mod dialect;
+pub mod escalations;
 pub mod funnel;
 pub mod idempotency;
 pub mod instances;

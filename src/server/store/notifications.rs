@@ -222,7 +222,7 @@ pub fn stored_actions(raw: Option<&str>) -> Vec<Action> {
 
 /// SQL for "user ?1 has read entry e": under the watermark ?2, or read or
 /// archived one by one.
-fn read_expr() -> &'static str {
+pub(crate) fn read_expr() -> &'static str {
     "(e.position <= ?2 OR EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
         AND st.position = e.position AND (st.read_at IS NOT NULL OR st.archived_at IS NOT NULL)))"
 }

@@ -103,6 +103,9 @@ pub async fn insert(
         return Ok(None);
     };
     log::join(tx, id, role).await?;
+    if email.is_some() {
+        crate::server::store::escalations::add_address(tx, id).await?;
+    }
     Ok(Some(id))
 }
 

@@ -2,6 +2,7 @@
 //! each on the one `periodic` helper.
 
 pub(crate) mod console_pulse;
+pub(crate) mod escalation;
 pub(crate) mod funnel_flush;
 pub(crate) mod linger;
 pub(crate) mod pinger;

@@ -3,10 +3,10 @@
 //! creates an unknown one on first use (`store::announcements::insert`).
 
 use crate::{
-    model::{category::CATEGORY_LABEL_MAX, AppError, Category},
+    model::{category::CATEGORY_LABEL_MAX, AppError, Category, Escalation},
     server::{
         auth::Session,
-        domain::{announcement::parse_category, at_most},
+        domain::{announcement::parse_category, at_most, escalation::parse_escalation},
         state::AppState,
         store::categories,
         usecases::require_admin,
@@ -17,12 +17,14 @@ pub async fn list(state: &AppState, _session: &Session) -> Result<Vec<Category>,
     Ok(categories::list(&state.pool).await?)
 }
 
-/// Creates the category `slug`, or renames it to `label`.
+/// Creates the category `slug`, or renames it to `label`; with
+/// `escalation`, also sets whether (and after how long) it escalates.
 pub async fn set_label(
     state: &AppState,
     session: &Session,
     slug: &str,
     label: &str,
+    escalation: Option<Escalation>,
 ) -> Result<Category, AppError> {
     require_admin(session)?;
     let slug =
@@ -32,9 +34,8 @@ pub async fn set_label(
         return Err(AppError::invalid("label", "is required"));
     }
     at_most("label", label, CATEGORY_LABEL_MAX)?;
-    categories::set_label(&state.pool, &slug, label).await?;
-    Ok(Category {
-        slug,
-        label: label.to_string(),
-    })
+    let escalation = escalation
+        .map(|e| parse_escalation("escalation", e, state.config.escalate_min_secs))
+        .transpose()?;
+    Ok(categories::set_label(&state.pool, &slug, label, escalation).await?)
 }

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod categories;
+pub mod escalation;
 pub mod export;
 pub mod idempotency;
 pub mod inbox;

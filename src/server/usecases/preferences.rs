@@ -14,7 +14,7 @@ use crate::{
     server::{
         auth::Session,
         delivery::events::DomainEvent,
-        domain::announcement::parse_category,
+        domain::{announcement::parse_category, escalation::parse_escalation},
         state::AppState,
         store::{self, categories, notifications, preferences},
     },
@@ -39,6 +39,10 @@ pub async fn put(
 ) -> Result<PreferencesEvent, AppError> {
     let muted = slugs("muted", wanted.muted)?;
     let desktop = slugs("desktop", wanted.desktop)?;
+    let escalation = wanted
+        .escalation
+        .map(|e| parse_escalation("escalation", e, state.config.escalate_min_secs))
+        .transpose()?;
     let user_id = session.user.id;
     let mut turn = state.publisher.begin().await?;
     for (field, list) in [("muted", &muted), ("desktop", &desktop)] {
@@ -50,8 +54,14 @@ pub async fn put(
             ));
         }
     }
-    let prefs = Preferences { muted, desktop };
+    let prefs = Preferences {
+        muted,
+        desktop,
+        escalation,
+    };
     preferences::put(turn.tx(), user_id, &prefs).await?;
+    // What was saved, the kept escalation included.
+    let prefs = preferences::get(turn.tx(), user_id).await?;
     let counts = notifications::counts_in(turn.tx(), user_id).await?;
     let event = PreferencesEvent {
         preferences: prefs,

@@ -303,6 +303,7 @@ fn category_counts_follow_the_server_and_a_muted_category_raises_no_toast() {
     inbox.know_preferences(crate::model::Preferences {
         muted: vec!["deploys".into()],
         desktop: vec![],
+        escalation: None,
     });
     inbox.apply(Event::Connected {
         unread: Some(0),
@@ -360,6 +361,7 @@ fn preferences_from_any_tab_replace_the_known_ones() {
         preferences: crate::model::Preferences {
             muted: vec!["deploys".into()],
             desktop: vec!["billing".into()],
+            escalation: None,
         },
         unread_by_category: counts(&[("deploys", 2)]),
         unread: 0,

@@ -1,4 +1,5 @@
-//! `/preferences`: which categories to mute and which raise desktop alerts.
+//! `/preferences`: which categories to mute and which raise desktop alerts,
+//! and whether what stays unread is emailed (and after how long).
 //! Saved in one request; every open tab takes the new preferences at once
 //! (the stream's `preferences` event). Muting never applies to `critical`.
 
@@ -62,9 +63,16 @@ fn Choices(
     prefs: Preferences,
     save: ServerAction<SavePreferences>,
 ) -> impl IntoView {
-    if categories.is_empty() {
-        return view! { <p class="empty">"No categories yet."</p> }.into_any();
-    }
+    let has_categories = !categories.is_empty();
+    let escalation = prefs.escalation.unwrap_or_default();
+    let email_on = RwSignal::new(escalation.enabled);
+    // Minutes in the form; empty: the category's or the server's delay.
+    let email_after = RwSignal::new(
+        escalation
+            .after_secs
+            .map(|s| (s / 60).max(1).to_string())
+            .unwrap_or_default(),
+    );
     let muted = RwSignal::new(prefs.muted);
     let desktop = RwSignal::new(prefs.desktop);
     let toggle = |list: RwSignal<Vec<String>>, slug: String, on: bool| {
@@ -97,6 +105,17 @@ fn Choices(
             }
         })
         .collect_view();
+    let table = has_categories.then(|| {
+        view! {
+            <table class="history">
+                <thead>
+                    <tr><th>"Category"</th><th>"Mute"</th><th>"Desktop alerts"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    });
+    let empty = (!has_categories).then(|| view! { <p class="empty">"No categories yet."</p> });
     let saved = move || match save.value().get() {
         Some(Ok(_)) => Some(
             view! { <p class="ok" role="status" data-testid="preferences-saved">"Saved."</p> }
@@ -108,12 +127,30 @@ fn Choices(
         None => None,
     };
     view! {
-        <table class="history">
-            <thead>
-                <tr><th>"Category"</th><th>"Mute"</th><th>"Desktop alerts"</th></tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        {table}
+        {empty}
+        <fieldset class="email-escalation" data-testid="email-escalation">
+            <legend>"Email"</legend>
+            <p class="muted">
+                "If you have an email address here, what stays unread and never reached an \
+                 open Herald tab is emailed to you after a while (muted categories never are)."
+            </p>
+            <label>
+                <input type="checkbox" data-testid="escalate"
+                    prop:checked=move || email_on.get()
+                    on:change=move |e| email_on.set(event_target_checked(&e)) />
+                " Email me what stays unread"
+            </label>
+            <label>
+                " after "
+                <input type="number" min="1" max="10080" data-testid="escalate-after"
+                    placeholder="default" size="6"
+                    prop:disabled=move || !email_on.get()
+                    prop:value=move || email_after.get()
+                    on:input=move |e| email_after.set(event_target_value(&e)) />
+                " minutes (empty: the default)"
+            </label>
+        </fieldset>
         <button
             type="button"
             class="primary"
@@ -123,6 +160,9 @@ fn Choices(
                 save.dispatch(SavePreferences {
                     muted: muted.get_untracked().join(","),
                     desktop: desktop.get_untracked().join(","),
+                    escalate: Some(email_on.get_untracked()),
+                    // Not a number: the default (the server checks the range).
+                    escalate_after_mins: email_after.get_untracked().trim().parse().ok(),
                 });
             }
         >
