@@ -136,21 +136,11 @@ pub fn plain(username: &str, items: &[DigestItem], public_url: &str) -> String {
     out
 }
 
-/// Text for HTML: `& < > " '` escaped, so a title cannot open a tag or
-/// leave an attribute.
+/// Text for HTML: `& < > " '` escaped (the `html-escape` crate, already in
+/// the tree through Leptos), so a title cannot open a tag or leave an
+/// attribute.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
 pub fn html(username: &str, items: &[DigestItem], public_url: &str) -> String {

@@ -262,15 +262,10 @@ pub async fn items_at(
 
 /// The user's read and delivered watermarks now (at send time).
 pub async fn watermarks(pool: &Pool, user_id: i64) -> Result<(i64, i64), StoreError> {
-    let mut conn = pool.acquire().await?;
-    let row: Option<(i64, i64)> = fetch!(
-        conn,
-        fetch_optional,
-        (i64, i64),
-        "SELECT read_all_up_to, delivered_up_to FROM user_cursors WHERE user_id = ?",
-        user_id
-    )?;
-    Ok(row.unwrap_or((0, 0)))
+    let mut tx = crate::server::store::begin_read(pool).await?;
+    let watermarks = crate::server::store::notifications::cursors(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(watermarks)
 }
 
 /// What one visit decided for a user.

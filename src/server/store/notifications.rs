@@ -228,7 +228,7 @@ pub(crate) fn read_expr() -> &'static str {
 }
 
 /// `(read_all_up_to, delivered_up_to)` of a user.
-async fn cursors(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
+pub(crate) async fn cursors(tx: &mut Tx, user_id: i64) -> Result<(i64, i64), StoreError> {
     let row: Option<(i64, i64)> = fetch!(
         tx,
         fetch_optional,

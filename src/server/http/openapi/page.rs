@@ -200,19 +200,9 @@ fn text(value: &Value) -> String {
     value.as_str().map(escape).unwrap_or_default()
 }
 
+/// `& < > " '` escaped: text or a quoted attribute value.
 fn escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(raw).into_owned()
 }
 
 #[cfg(test)]
