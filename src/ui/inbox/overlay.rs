@@ -71,12 +71,25 @@ impl Overlay {
     /// The list to show: arrivals on top of the rendered page, newest first,
     /// without repeats or archived ones, with read state applied.
     pub fn merge(&self, rendered: &[NotificationView], limit: usize) -> Vec<NotificationView> {
+        self.merge_where(rendered, limit, |_| true)
+    }
+
+    /// [`Self::merge`] of the notifications `keep` takes (a category's
+    /// tab): filtered before the limit, so arrivals of other categories
+    /// never push the tab's own off the list.
+    pub fn merge_where(
+        &self,
+        rendered: &[NotificationView],
+        limit: usize,
+        keep: impl Fn(&NotificationView) -> bool,
+    ) -> Vec<NotificationView> {
         let mut seen = HashSet::new();
         self.arrived
             .iter()
             .chain(rendered)
             .filter(|n| {
-                !self.archived.contains(&n.id)
+                keep(n)
+                    && !self.archived.contains(&n.id)
                     && !self.swept.as_ref().is_some_and(|s| s.took(n))
                     && seen.insert(n.id)
             })
