@@ -832,3 +832,46 @@ async fn a_category_page_is_one_index_range_per_span() {
         "{details:?}"
     );
 }
+
+/// Runs `sql` on the server's database, whichever it is.
+async fn exec(server: &TestServer, sql: &str) {
+    match &server.state.pool {
+        Pool::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        Pool::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// A log written before entries carried their category (the migration
+/// taken back out, as if never run) gets it from its announcements when
+/// the migration runs: its tabs list what was sent before the upgrade.
+#[tokio::test]
+async fn the_migration_gives_earlier_entries_their_category() {
+    let server = TestServer::start().await;
+    let admin = server.token("admin").await;
+    for (title, category) in [("d1", "deploys"), ("b1", "billing"), ("d2", "deploys")] {
+        send(
+            &server,
+            &admin,
+            json!({ "title": title, "category": category }),
+        )
+        .await;
+    }
+    send(&server, &admin, json!({ "title": "u1" })).await;
+    exec(&server, "DROP INDEX events_by_category").await;
+    exec(&server, "ALTER TABLE events DROP COLUMN category").await;
+    exec(
+        &server,
+        "DELETE FROM _sqlx_migrations WHERE version = 20261204000002",
+    )
+    .await;
+
+    let upgraded = server.start_sharing_db(&[]).await;
+    let alice = upgraded.token("alice").await;
+    let (titles, _) = page_of(&upgraded, &alice, "category=deploys").await;
+    assert_eq!(titles, ["d2", "d1"]);
+    assert_eq!(
+        agrees_with_the_inbox(&upgraded, &alice, "billing").await,
+        ["b1"]
+    );
+}
