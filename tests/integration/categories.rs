@@ -767,15 +767,7 @@ async fn a_category_page_lists_that_category_alone_newest_first_and_pages_back()
     assert_eq!(titles, ["b2", "d4", "u1", "b1"]);
 
     // The API document says so.
-    let doc: Value = server
-        .http
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = server.get_json("/api/openapi.json", &alice).await;
     let params: Vec<(&str, &str)> = doc["paths"]["/api/notifications"]["get"]["parameters"]
         .as_array()
         .unwrap()

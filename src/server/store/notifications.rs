@@ -364,32 +364,16 @@ async fn scan_spans(
         let Some((lo, hi)) = span.window(after, up_to) else {
             continue;
         };
+        // The same six parameters, and a category's slug as ?7 when the
+        // query has one (a parameter it does not name cannot be bound).
+        macro_rules! span_rows {
+            ($($category:expr)?) => {
+                fetch!(tx, fetch_all, ItemRow, &sql, user_id, read_all, &span.channel, lo, hi, limit $(, $category)?)
+            };
+        }
         let found: Vec<ItemRow> = match scan {
-            Scan::Category(category) => fetch!(
-                tx,
-                fetch_all,
-                ItemRow,
-                &sql,
-                user_id,
-                read_all,
-                &span.channel,
-                lo,
-                hi,
-                limit,
-                category
-            )?,
-            Scan::Inbox | Scan::Replay => fetch!(
-                tx,
-                fetch_all,
-                ItemRow,
-                &sql,
-                user_id,
-                read_all,
-                &span.channel,
-                lo,
-                hi,
-                limit
-            )?,
+            Scan::Category(category) => span_rows!(category)?,
+            Scan::Inbox | Scan::Replay => span_rows!()?,
         };
         rows.extend(found);
     }
