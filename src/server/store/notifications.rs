@@ -402,12 +402,17 @@ fn span_sql(scan: Scan<'_>) -> String {
     )
 }
 
-/// One span's query of a category's page as SQLite runs it, for the test
-/// that asks SQLite for its plan (`tests/integration/categories.rs`: it
-/// must read `events_by_category`, not walk the channel).
+/// One span's query of a category's page as `backend` runs it, for the
+/// tests that ask the database for its plan (`tests/integration/
+/// categories.rs`: it must read `events_by_category`, not walk the channel).
 #[doc(hidden)]
-pub fn category_span_sql_sqlite() -> String {
-    crate::server::store::dialect::sqlite(&span_sql(Scan::Category(""))).into_owned()
+pub fn category_span_sql(backend: crate::server::store::Backend) -> String {
+    use crate::server::store::{dialect, Backend};
+    let sql = span_sql(Scan::Category(""));
+    match backend {
+        Backend::Sqlite => dialect::sqlite(&sql).into_owned(),
+        Backend::Postgres => dialect::postgres(&sql),
+    }
 }
 
 /// Every entry after `after`, up to `up_to`, oldest first, at most `limit`:
