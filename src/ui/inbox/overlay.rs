@@ -150,6 +150,24 @@ mod tests {
     }
 
     #[test]
+    fn a_tab_keeps_its_own_arrivals_and_a_full_page_under_others() {
+        let in_tab = |n: &NotificationView| n.category.as_deref() == Some("deploys");
+        let deploy = |id, position| NotificationView {
+            category: Some("deploys".into()),
+            ..n(id, position)
+        };
+        // The server's page of the tab: two of its category.
+        let rendered = vec![deploy(2, 2), deploy(1, 1)];
+        let mut o = Overlay::default();
+        o.add(n(3, 3));
+        o.add(n(4, 4));
+        o.add(deploy(5, 5));
+        assert_eq!(ids(&o.merge_where(&rendered, 3, in_tab)), [5, 2, 1]);
+        assert_eq!(ids(&o.merge_where(&rendered, 2, in_tab)), [5, 2]);
+        assert_eq!(ids(&o.merge(&rendered, 3)), [5, 4, 3]);
+    }
+
+    #[test]
     fn read_and_archived_state_applies_to_both_sources() {
         let rendered = vec![n(2, 2), n(1, 1)];
         let mut o = Overlay::default();
