@@ -102,3 +102,70 @@ test("an action button opens its link and the click is recorded", async ({ brows
   await admin.close();
   await context.close();
 });
+
+test("a category's tab lists all of it from the server, older pages included, and stays live", async ({ browser, request }) => {
+  const stamp = Date.now();
+  const category = `p${stamp}`;
+  const other = `o${stamp}`;
+  const token = await adminToken(request);
+  const broadcast = async (data: Record<string, unknown>) => {
+    const sent = await request.post("/api/sse/broadcast", {
+      headers: { Authorization: `Bearer ${token}` },
+      data: { data },
+    });
+    expect(sent.status()).toBe(200);
+  };
+  // More of the category than a page holds (20), then a page of others on
+  // top: the whole inbox's first page holds none of the category.
+  await broadcast({ title: `${other} first`, category: other });
+  for (let i = 1; i <= 22; i++) {
+    await broadcast({ title: `${category} #${i}`, category });
+  }
+  for (let i = 1; i <= 20; i++) {
+    await broadcast({ title: `Filler ${stamp} #${i}` });
+  }
+
+  const context = await browser.newContext();
+  const inbox = await context.newPage();
+  await signIn(inbox, "bob");
+  const list = inbox.getByTestId("inbox");
+  const titles = list.getByTestId("notification-title");
+  await expect(titles.first()).toHaveText(`Filler ${stamp} #20`);
+  await expect(list.getByTestId("category").filter({ hasText: category })).toHaveCount(0);
+  const tab = inbox.locator(`[data-testid="category-tab"][data-category="${category}"]`);
+  const otherTab = inbox.locator(`[data-testid="category-tab"][data-category="${other}"]`);
+  await expect(tab.getByTestId("tab-count")).toHaveText("22");
+
+  // The tab: the category's newest page, from the server.
+  await tab.click();
+  await expect(tab).toHaveAttribute("aria-selected", "true");
+  await expect(titles).toHaveCount(20);
+  await expect(titles.first()).toHaveText(`${category} #22`);
+  await expect(titles.last()).toHaveText(`${category} #3`);
+
+  // Older: the rest of the category, not other categories' older ones.
+  await inbox.getByTestId("older").click();
+  await expect(titles).toHaveCount(2);
+  await expect(titles).toHaveText([`${category} #2`, `${category} #1`]);
+  await expect(tab).toHaveAttribute("aria-selected", "true");
+  await inbox.getByTestId("newest").click();
+  await expect(titles).toHaveCount(20);
+  await expect(titles.first()).toHaveText(`${category} #22`);
+
+  // Live: another category's arrival counts in its tab, not listed here;
+  // this category's goes on top.
+  await broadcast({ title: `${other} live`, category: other });
+  await expect(otherTab.getByTestId("tab-count")).toHaveText("2");
+  await expect(titles.first()).toHaveText(`${category} #22`);
+  await expect(list.getByText(`${other} live`)).toHaveCount(0);
+  await broadcast({ title: `${category} live`, category });
+  await expect(titles.first()).toHaveText(`${category} live`);
+  await expect(tab.getByTestId("tab-count")).toHaveText("23");
+  await expect(titles).toHaveCount(20);
+
+  // "All": the whole inbox again.
+  await inbox.locator('[data-testid="category-tab"][data-category=""]').click();
+  await expect(titles.first()).toHaveText(`${category} live`);
+  await expect(titles.nth(1)).toHaveText(`${other} live`);
+  await context.close();
+});

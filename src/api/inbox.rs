@@ -5,14 +5,19 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, Category, InboxPage, Preferences, PreferencesEvent};
 
-/// A page of the inbox: the newest, or those older than `before` (a position).
+/// A page of the inbox: the newest, or those older than `before` (a
+/// position); with `category`, of that category only (a tab).
 #[server]
-pub async fn get_inbox(before: Option<i64>) -> Result<InboxPage, AppError> {
+pub async fn get_inbox(
+    before: Option<i64>,
+    category: Option<String>,
+) -> Result<InboxPage, AppError> {
     use super::ssr::{session, state};
-    use crate::server::usecases::inbox;
+    use crate::server::{domain::announcement::parse_category, usecases::inbox};
     let state = state()?;
     let session = session(&state).await?;
-    inbox::inbox_page(&state, &session, before).await
+    let category = parse_category(category.as_deref())?;
+    inbox::inbox_page(&state, &session, before, category.as_deref()).await
 }
 
 /// Returns the new unread count.

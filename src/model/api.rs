@@ -107,7 +107,7 @@ impl fmt::Debug for LoginBody {
     }
 }
 
-/// `GET /api/notifications?before=&limit=`.
+/// `GET /api/notifications?before=&limit=&category=`.
 #[cfg_attr(
     feature = "ssr",
     derive(utoipa::IntoParams),
@@ -119,6 +119,9 @@ pub struct PageQuery {
     pub before: Option<i64>,
     /// How many, at most (the server caps it).
     pub limit: Option<i64>,
+    /// A category's slug: only that category's notifications (an unknown
+    /// one: an empty page). The counts stay the user's whole counts.
+    pub category: Option<String>,
 }
 
 /// `data` of an admin's event: what every inbox shows.

@@ -8,6 +8,8 @@
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
+use herald::server::store::{Backend, Pool};
+
 use crate::harness::{SseReader, TestServer};
 
 /// Sends a notification to everyone; returns the answer's `data`.
@@ -544,5 +546,370 @@ async fn preferences_reach_the_streams_of_every_instance() {
     assert_eq!(
         (e["unread"].as_i64().unwrap(), by_category(&e)),
         (0, json!({"deploys": 2}))
+    );
+}
+
+/// The titles of a page of `query` (e.g. `category=deploys&limit=2`), the
+/// page's counts, and its `next_before`.
+async fn page_of(server: &TestServer, token: &str, query: &str) -> (Vec<String>, Value) {
+    let page = server
+        .get_json(&format!("/api/notifications?{query}"), token)
+        .await;
+    let titles = page["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{query}: {page}"))
+        .iter()
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    (titles, page)
+}
+
+/// A category's page is the whole inbox's of that category: same filters,
+/// same order, every one of them.
+async fn agrees_with_the_inbox(server: &TestServer, token: &str, category: &str) -> Vec<String> {
+    let (_, whole) = page_of(server, token, "limit=100").await;
+    let expected: Vec<String> = whole["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["category"] == category)
+        .map(|n| n["title"].as_str().unwrap().to_string())
+        .collect();
+    assert!(expected.len() < 100, "the inbox fits one page");
+    let (titles, _) = page_of(server, token, &format!("category={category}&limit=100")).await;
+    assert_eq!(titles, expected, "the {category} page");
+    titles
+}
+
+#[tokio::test]
+async fn a_category_page_lists_that_category_alone_newest_first_and_pages_back() {
+    let server = TestServer::start_with(&[("HERALD_SCHEDULER_MS", "20")]).await;
+    let admin = server.token("admin").await;
+    let alice = server.token("alice").await;
+    let bob = server.token("bob").await;
+    let alice_id = server.user_id(&alice).await;
+    let bob_id = server.user_id(&bob).await;
+    let (mut stream, _) = server.open_stream(&alice, "").await;
+    for (title, category) in [
+        ("d1", Some("deploys")),
+        ("b1", Some("billing")),
+        ("d2", Some("deploys")),
+        ("u1", None),
+        ("d3", Some("deploys")),
+    ] {
+        let mut data = json!({ "title": title });
+        if let Some(c) = category {
+            data["category"] = json!(c);
+        }
+        send(&server, &admin, data).await;
+    }
+    // Personal ones go through the user's own channel: a second span.
+    for (user, title) in [(alice_id, "d4"), (bob_id, "bob's d")] {
+        let res = server
+            .post_json(
+                "/api/sse/send-to-user",
+                &admin,
+                &json!({ "user_id": user, "data": { "title": title, "category": "deploys" } }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let mut ids = std::collections::HashMap::new();
+    for _ in 0..6 {
+        let e = next(&mut stream, "notification").await;
+        ids.insert(
+            e["title"].as_str().unwrap().to_string(),
+            e["id"].as_i64().unwrap(),
+        );
+    }
+
+    // Newest first, that category only, paged with `before`; the counts
+    // are the whole inbox's.
+    let (titles, page) = page_of(&server, &alice, "category=deploys&limit=2").await;
+    assert_eq!(titles, ["d4", "d3"]);
+    assert_eq!(page["unread"], 6);
+    assert_eq!(
+        page["unread_by_category"],
+        json!({"deploys": 4, "billing": 1})
+    );
+    let next_before = page["next_before"].as_i64().unwrap();
+    assert_eq!(next_before, ids["d3"]);
+    let (titles, page) = page_of(
+        &server,
+        &alice,
+        &format!("category=deploys&limit=2&before={next_before}"),
+    )
+    .await;
+    assert_eq!(titles, ["d2", "d1"]);
+    let last = page["next_before"].as_i64().unwrap();
+    let (titles, page) = page_of(
+        &server,
+        &alice,
+        &format!("category=deploys&limit=2&before={last}"),
+    )
+    .await;
+    assert!(titles.is_empty());
+    assert_eq!(page["next_before"], Value::Null);
+    assert_eq!(
+        agrees_with_the_inbox(&server, &alice, "billing").await,
+        ["b1"]
+    );
+    assert_eq!(
+        agrees_with_the_inbox(&server, &bob, "deploys").await,
+        ["bob's d", "d3", "d2", "d1"]
+    );
+
+    // Read stays listed (read), archived and retracted go, as in the inbox.
+    let res = server
+        .post_json(
+            &format!("/api/notifications/{}/read", ids["d3"]),
+            &alice,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = server
+        .post_json(
+            &format!("/api/notifications/{}/archive", ids["d2"]),
+            &alice,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, page) = page_of(&server, &alice, "category=deploys").await;
+    assert_eq!(page["items"][1]["read"], true, "{page}");
+    assert_eq!(
+        agrees_with_the_inbox(&server, &alice, "deploys").await,
+        ["d4", "d3", "d1"]
+    );
+    let d1 = server.get_json("/api/announcements", &admin).await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["title"] == "d1")
+        .map(|a| a["id"].as_i64().unwrap())
+        .unwrap();
+    let res = server
+        .delete(&format!("/api/announcements/{d1}"), &admin)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // Archive-read sweeps the read ones (d3) out of every page.
+    let res = server
+        .post_json("/api/notifications/archive-read", &alice, &json!({}))
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(
+        agrees_with_the_inbox(&server, &alice, "deploys").await,
+        ["d4"]
+    );
+
+    // A snooze's return is listed in its category, on top.
+    let until = (time::OffsetDateTime::now_utc() + time::Duration::milliseconds(300))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let res = server
+        .post_json(
+            &format!("/api/notifications/{}/snooze", ids["d4"]),
+            &alice,
+            &json!({ "until": until }),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(agrees_with_the_inbox(&server, &alice, "deploys")
+        .await
+        .is_empty());
+    let back = loop {
+        let e = stream.next_non_ping().await.expect("an event");
+        if e.event == "notification" {
+            break e.json();
+        }
+    };
+    assert_eq!(back["title"], "d4");
+    send(
+        &server,
+        &admin,
+        json!({ "title": "b2", "category": "billing" }),
+    )
+    .await;
+    assert_eq!(
+        agrees_with_the_inbox(&server, &alice, "deploys").await,
+        ["d4"]
+    );
+    let (titles, _) = page_of(&server, &alice, "category=deploys&limit=1").await;
+    assert_eq!(titles, ["d4"]);
+
+    // A valid slug nobody used: an empty page, the whole counts.
+    let (titles, page) = page_of(&server, &alice, "category=nothing-here").await;
+    assert!(titles.is_empty());
+    assert_eq!(page["unread"], 4);
+    // A bad one is refused, naming the field.
+    for bad in ["Bad%20Slug", "9lives", "x%27%3B"] {
+        let res = server
+            .get(&format!("/api/notifications?category={bad}"), &alice)
+            .await;
+        let error = error_of(res, StatusCode::BAD_REQUEST).await;
+        assert!(error.starts_with("category:"), "{bad}: {error}");
+    }
+    // No category (or an empty one) is the whole inbox, as before.
+    let whole = server.get_json("/api/notifications", &alice).await;
+    assert_eq!(
+        server
+            .get_json("/api/notifications?category=", &alice)
+            .await,
+        whole
+    );
+    let titles: Vec<&str> = whole["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["b2", "d4", "u1", "b1"]);
+
+    // The API document says so.
+    let doc = server.get_json("/api/openapi.json", &alice).await;
+    let params: Vec<(&str, &str)> = doc["paths"]["/api/notifications"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("before", "query"),
+            ("limit", "query"),
+            ("category", "query")
+        ]
+    );
+}
+
+/// Cost grows with the page, not the log: SQLite reads a category's page
+/// of one span from `events_by_category`, one range, never the channel's
+/// whole log.
+#[tokio::test]
+async fn a_category_page_is_one_index_range_per_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/plan.db", dir.path().display());
+    let Pool::Sqlite(pool) = herald::server::store::open(&url).await.unwrap() else {
+        unreachable!("a sqlite:// URL")
+    };
+    let sql = format!(
+        "EXPLAIN QUERY PLAN {}",
+        herald::server::store::notifications::category_span_sql(Backend::Sqlite)
+    );
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&sql)
+        .bind(1_i64)
+        .bind(0_i64)
+        .bind("all")
+        .bind(0_i64)
+        .bind(100_i64)
+        .bind(20_i64)
+        .bind("deploys")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let details: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+    let events = details
+        .iter()
+        .find(|d| d.contains(" e ") || d.ends_with(" e"))
+        .unwrap_or_else(|| panic!("{details:?}"));
+    assert!(
+        events.starts_with("SEARCH e USING INDEX events_by_category (channel=? AND category=? AND position>? AND position<?)"),
+        "{details:?}"
+    );
+    // Newest first straight from the index: no sort of the range.
+    assert!(
+        !details.iter().any(|d| d.contains("TEMP B-TREE")),
+        "{details:?}"
+    );
+}
+
+/// Runs `sql` on the server's database, whichever it is.
+async fn exec(server: &TestServer, sql: &str) {
+    match &server.state.pool {
+        Pool::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        Pool::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// The same on PostgreSQL: of the two indexes that could serve a span
+/// (`events_by_channel` and `events_by_category`), the planner takes the
+/// category's. Its table is empty here, so sequential scans are ruled out
+/// first: they would say nothing about the indexes.
+#[tokio::test]
+async fn on_postgresql_a_category_page_reads_its_index_too() {
+    let Some(server) = TestServer::start_postgres(&[]).await else {
+        return;
+    };
+    let Pool::Postgres(pool) = &server.state.pool else {
+        unreachable!("a PostgreSQL server")
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    sqlx::query("SET enable_seqscan = off")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let sql = format!(
+        "EXPLAIN {}",
+        herald::server::store::notifications::category_span_sql(Backend::Postgres)
+    );
+    let plan: Vec<(String,)> = sqlx::query_as(&sql)
+        .bind(1_i64)
+        .bind(0_i64)
+        .bind("all")
+        .bind(0_i64)
+        .bind(100_i64)
+        .bind(20_i64)
+        .bind("deploys")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    let plan: Vec<String> = plan.into_iter().map(|(line,)| line).collect();
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Scan Backward using events_by_category on events e")),
+        "{plan:#?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|l| l.contains("events_by_channel") || l.contains("Sort")),
+        "{plan:#?}"
+    );
+}
+
+/// A log written before entries carried their category (the migration
+/// taken back out, as if never run) gets it from its announcements when
+/// the migration runs: its tabs list what was sent before the upgrade.
+#[tokio::test]
+async fn the_migration_gives_earlier_entries_their_category() {
+    let server = TestServer::start().await;
+    let admin = server.token("admin").await;
+    for (title, category) in [("d1", "deploys"), ("b1", "billing"), ("d2", "deploys")] {
+        send(
+            &server,
+            &admin,
+            json!({ "title": title, "category": category }),
+        )
+        .await;
+    }
+    send(&server, &admin, json!({ "title": "u1" })).await;
+    exec(&server, "DROP INDEX events_by_category").await;
+    exec(&server, "ALTER TABLE events DROP COLUMN category").await;
+    exec(
+        &server,
+        "DELETE FROM _sqlx_migrations WHERE version = 20261204000002",
+    )
+    .await;
+
+    let upgraded = server.start_sharing_db(&[]).await;
+    let alice = upgraded.token("alice").await;
+    let (titles, _) = page_of(&upgraded, &alice, "category=deploys").await;
+    assert_eq!(titles, ["d2", "d1"]);
+    assert_eq!(
+        agrees_with_the_inbox(&upgraded, &alice, "billing").await,
+        ["b1"]
     );
 }

@@ -32,7 +32,7 @@ use crate::{
     server::{
         auth::{clear_cookie, Caller, Session},
         domain::{
-            announcement::{Announcement, AnnouncementDraft},
+            announcement::{parse_category, Announcement, AnnouncementDraft},
             inbox_action::{ArchiveIds, SnoozeUntil},
         },
         state::AppState,
@@ -128,7 +128,8 @@ pub async fn me(session: Session) -> Json<UserView> {
     Json(session.user)
 }
 
-/// A page of the signed-in user's inbox, newest first, with their unread count.
+/// A page of the signed-in user's inbox, newest first, with their unread
+/// count; with `category`, that category's notifications only.
 #[utoipa::path(
     get,
     path = "/api/notifications",
@@ -146,8 +147,15 @@ pub async fn notifications(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<NotificationPage>, AppError> {
     let Query(query) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
-    let (items, counts) =
-        usecases::inbox::page(&state, &session, query.before, query.limit).await?;
+    let category = parse_category(query.category.as_deref())?;
+    let (items, counts) = usecases::inbox::page(
+        &state,
+        &session,
+        query.before,
+        category.as_deref(),
+        query.limit,
+    )
+    .await?;
     // The cursor for the next (older) page; absent once the list is exhausted.
     let next_before = items.last().map(|n| n.position);
     Ok(Json(NotificationPage {

@@ -81,7 +81,17 @@ pub async fn insert(
     let Some((offset, members)) = head else {
         return Ok((id, None));
     };
-    let entry = log::record(tx, Kind::Notification, channel, offset, id, None, now).await?;
+    let entry = log::record(
+        tx,
+        Kind::Notification,
+        channel,
+        offset,
+        id,
+        new.category.as_deref(),
+        None,
+        now,
+    )
+    .await?;
     Ok((id, Some(published(id, new, entry, members, now))))
 }
 
@@ -161,8 +171,16 @@ async fn publish(
     channel: &Channel,
 ) -> Result<Published, StoreError> {
     let now = now_ms();
-    let (entry, members) =
-        log::append(tx, Kind::Notification, channel, announcement_id, None, now).await?;
+    let (entry, members) = log::append(
+        tx,
+        Kind::Notification,
+        channel,
+        announcement_id,
+        new.category.as_deref(),
+        None,
+        now,
+    )
+    .await?;
     execute!(
         tx,
         "UPDATE announcements SET recipients = ?, sent_at = ? WHERE id = ?",
@@ -243,7 +261,8 @@ pub async fn remove(
     )?;
     let mut removals = Vec::with_capacity(live.len());
     for (removes, channel) in live {
-        let (entry, _) = log::append(tx, Kind::Removal, &channel, id, Some(removes), now).await?;
+        let (entry, _) =
+            log::append(tx, Kind::Removal, &channel, id, None, Some(removes), now).await?;
         execute!(
             tx,
             "UPDATE events SET removed_pos = ? WHERE position = ?",

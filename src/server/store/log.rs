@@ -107,17 +107,28 @@ pub async fn resume_floor(tx: &mut Tx) -> Result<i64, StoreError> {
 }
 
 /// Appends one entry in the caller's write transaction; returns where it
-/// sits and how many users the channel has now.
+/// sits and how many users the channel has now. `category`: see [`record`].
 pub async fn append(
     tx: &mut Tx,
     kind: Kind,
     channel: &Channel,
     announcement_id: i64,
+    category: Option<&str>,
     removes: Option<i64>,
     now: i64,
 ) -> Result<(Entry, i64), StoreError> {
     let (offset, members) = advance(tx, channel).await?;
-    let entry = record(tx, kind, channel, offset, announcement_id, removes, now).await?;
+    let entry = record(
+        tx,
+        kind,
+        channel,
+        offset,
+        announcement_id,
+        category,
+        removes,
+        now,
+    )
+    .await?;
     Ok((entry, members))
 }
 
@@ -140,26 +151,34 @@ pub async fn advance(tx: &mut Tx, channel: &Channel) -> Result<(i64, i64), Store
 
 /// The second half of [`append`]: the entry at `offset`, given its global
 /// position, and the channel's last position.
+///
+/// `category`: the announcement's, on a notification entry (a removal's is
+/// `None`: pages never list removals). Copied onto the entry so that a
+/// category's page reads one index range per span (`events_by_category`,
+/// migration `20261204000002`): O(spans × limit), not the whole channel.
+#[allow(clippy::too_many_arguments)]
 pub async fn record(
     tx: &mut Tx,
     kind: Kind,
     channel: &Channel,
     offset: i64,
     announcement_id: i64,
+    category: Option<&str>,
     removes: Option<i64>,
     now: i64,
 ) -> Result<Entry, StoreError> {
+    let category = category.filter(|_| kind == Kind::Notification);
     // SQLite: AUTOINCREMENT under the write lock every writer takes first.
     // PostgreSQL: the sequence is called only under the publishing lock
     // (`Publisher`), held to commit, so positions follow commit order.
     let insert = match tx.backend() {
         Backend::Sqlite => {
-            "INSERT INTO events (kind, channel, channel_offset, announcement_id, removes, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING position"
+            "INSERT INTO events (kind, channel, channel_offset, announcement_id, category, removes, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING position"
         }
         Backend::Postgres => {
-            "INSERT INTO events (position, kind, channel, channel_offset, announcement_id, removes, created_at)
-             VALUES (nextval('events_position'), ?, ?, ?, ?, ?, ?) RETURNING position"
+            "INSERT INTO events (position, kind, channel, channel_offset, announcement_id, category, removes, created_at)
+             VALUES (nextval('events_position'), ?, ?, ?, ?, ?, ?, ?) RETURNING position"
         }
     };
     let (position,): (i64,) = fetch!(
@@ -171,6 +190,7 @@ pub async fn record(
         channel,
         offset,
         announcement_id,
+        category,
         removes,
         now
     )?;

@@ -295,18 +295,25 @@ pub struct InboxSnapshot {
     pub channels: Vec<(Channel, i64)>,
 }
 
-/// Newest first, strictly older than `before` (a position) when given.
+/// Newest first, strictly older than `before` (a position) when given;
+/// with `category`, only that category's (a tab). The counts are the
+/// user's whole counts either way.
 pub async fn inbox(
     pool: &Pool,
     user_id: i64,
     before: Option<i64>,
+    category: Option<&str>,
     limit: i64,
 ) -> Result<InboxSnapshot, StoreError> {
     let mut tx = crate::server::store::begin_read(pool).await?;
     let head = log::head(&mut tx).await?;
     let spans = log::spans(&mut tx, user_id).await?;
     let up_to = head.min(before.unwrap_or(i64::MAX) - 1);
-    let rows = scan_spans(&mut tx, user_id, &spans, 0, up_to, Scan::Inbox, limit).await?;
+    let scan = match category {
+        Some(category) => Scan::Category(category),
+        None => Scan::Inbox,
+    };
+    let rows = scan_spans(&mut tx, user_id, &spans, 0, up_to, scan, limit).await?;
     let items = rows
         .into_iter()
         .map(|r| r.published().notification)
@@ -338,14 +345,25 @@ pub async fn replay(
     Ok(rows.into_iter().map(ItemRow::replayed).collect())
 }
 
-/// What [`scan_spans`] reads: an inbox page or a replay.
+/// What [`scan_spans`] reads: an inbox page (whole or one category's) or
+/// a replay.
 #[derive(Clone, Copy)]
-enum Scan {
+enum Scan<'a> {
     /// Notifications not removed and not archived, newest first.
     Inbox,
+    /// The same, of one category: the entry's own `category` column, so
+    /// each span is one range of `events_by_category` (channel, category,
+    /// position) and a rare category costs its page, not the channel's log.
+    Category(&'a str),
     /// Every entry (removals too), oldest first.
     Replay,
 }
+
+/// What an inbox page leaves out: removed and archived notifications (and
+/// removals, which are no notifications).
+const INBOX_FILTER: &str = "AND e.kind = 'notification' AND e.removed_pos IS NULL
+     AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
+                     AND st.position = e.position AND st.archived_at IS NOT NULL)";
 
 /// The entries of `(after, up_to]` the user sees through `spans`, with
 /// their read state: one index range per span, at most `limit` each, then
@@ -356,55 +374,70 @@ async fn scan_spans(
     spans: &[Span],
     after: i64,
     up_to: i64,
-    scan: Scan,
+    scan: Scan<'_>,
     limit: i64,
 ) -> Result<Vec<ItemRow>, StoreError> {
     let (read_all, _) = cursors(tx, user_id).await?;
     // The inbox starts above what archive-read archived wholesale.
     let after = match scan {
-        Scan::Inbox => after.max(archived_up_to(tx, user_id).await?),
+        Scan::Inbox | Scan::Category(_) => after.max(archived_up_to(tx, user_id).await?),
         Scan::Replay => after,
     };
-    let (filter, order) = match scan {
-        Scan::Inbox => (
-            "AND e.kind = 'notification' AND e.removed_pos IS NULL
-             AND NOT EXISTS (SELECT 1 FROM inbox_state st WHERE st.user_id = ?1
-                             AND st.position = e.position AND st.archived_at IS NOT NULL)",
-            "DESC",
-        ),
-        Scan::Replay => ("", "ASC"),
-    };
-    let sql = format!(
-        "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
-         WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5 {filter}
-         ORDER BY e.position {order} LIMIT ?6",
-        read_expr()
-    );
+    let sql = span_sql(scan);
     let mut rows = Vec::new();
     for span in spans {
         let Some((lo, hi)) = span.window(after, up_to) else {
             continue;
         };
-        let found: Vec<ItemRow> = fetch!(
-            tx,
-            fetch_all,
-            ItemRow,
-            &sql,
-            user_id,
-            read_all,
-            &span.channel,
-            lo,
-            hi,
-            limit
-        )?;
+        // The same six parameters, and a category's slug as ?7 when the
+        // query has one (a parameter it does not name cannot be bound).
+        macro_rules! span_rows {
+            ($($category:expr)?) => {
+                fetch!(tx, fetch_all, ItemRow, &sql, user_id, read_all, &span.channel, lo, hi, limit $(, $category)?)
+            };
+        }
+        let found: Vec<ItemRow> = match scan {
+            Scan::Category(category) => span_rows!(category)?,
+            Scan::Inbox | Scan::Replay => span_rows!()?,
+        };
         rows.extend(found);
     }
     match scan {
-        Scan::Inbox => rows.sort_by_key(|r| std::cmp::Reverse(r.position)),
+        Scan::Inbox | Scan::Category(_) => rows.sort_by_key(|r| std::cmp::Reverse(r.position)),
         Scan::Replay => rows.sort_by_key(|r| r.position),
     }
     rows.truncate(limit.max(0) as usize);
     Ok(rows)
+}
+
+/// The query of one span for [`scan_spans`]: ?1 user, ?2 read-all
+/// watermark, ?3 channel, ?4..?5 the positions, ?6 the limit and, for a
+/// category, ?7 its slug.
+fn span_sql(scan: Scan<'_>) -> String {
+    let (filter, order) = match scan {
+        Scan::Inbox => (INBOX_FILTER.to_string(), "DESC"),
+        Scan::Category(_) => (format!("{INBOX_FILTER} AND e.category = ?7"), "DESC"),
+        Scan::Replay => (String::new(), "ASC"),
+    };
+    format!(
+        "SELECT {ITEM_COLUMNS}, {} AS read FROM events e JOIN announcements a ON a.id = e.announcement_id
+         WHERE e.channel = ?3 AND e.position > ?4 AND e.position <= ?5 {filter}
+         ORDER BY e.position {order} LIMIT ?6",
+        read_expr()
+    )
+}
+
+/// One span's query of a category's page as `backend` runs it, for the
+/// tests that ask the database for its plan (`tests/integration/
+/// categories.rs`: it must read `events_by_category`, not walk the channel).
+#[doc(hidden)]
+pub fn category_span_sql(backend: crate::server::store::Backend) -> String {
+    use crate::server::store::{dialect, Backend};
+    let sql = span_sql(Scan::Category(""));
+    match backend {
+        Backend::Sqlite => dialect::sqlite(&sql).into_owned(),
+        Backend::Postgres => dialect::postgres(&sql),
+    }
 }
 
 /// Every entry after `after`, up to `up_to`, oldest first, at most `limit`:

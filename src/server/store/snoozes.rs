@@ -106,6 +106,8 @@ async fn append_return(
         Kind::Notification,
         &channel,
         seen.announcement_id,
+        // Its category's tab lists the return like any arrival.
+        a.category.as_deref(),
         None,
         now,
     )

@@ -122,7 +122,7 @@ async fn run(state: &AppState, user_id: i64, task_id: &str, slot: Slot) -> Resul
         tick.tick().await;
         progress(state, user_id, task_id, n * (100 / STEPS), "running").await;
     }
-    let rows = notifications::inbox(&state.pool, user_id, None, MAX_ROWS)
+    let rows = notifications::inbox(&state.pool, user_id, None, None, MAX_ROWS)
         .await?
         .items;
     // Issue 19's columns go last, so readers of the older ones keep working.

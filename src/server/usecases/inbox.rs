@@ -22,12 +22,16 @@ pub const MAX_PAGE: i64 = 100;
 /// What an inbox page renders: a page of items (the newest, or those
 /// older than `before`), the unread count, the log position the stream
 /// resumes after, and the heads of the user's channels — one snapshot.
+///
+/// With `category` (a checked slug: `domain::announcement::parse_category`),
+/// the items are that category's only (a tab); the counts stay whole.
 pub async fn inbox_page(
     state: &AppState,
     session: &Session,
     before: Option<i64>,
+    category: Option<&str>,
 ) -> Result<InboxPage, AppError> {
-    let snapshot = snapshot(state, session, before, Some(FIRST_PAGE)).await?;
+    let snapshot = snapshot(state, session, before, category, Some(FIRST_PAGE)).await?;
     let preferences = crate::server::usecases::preferences::get(state, session).await?;
     Ok(InboxPage {
         preferences,
@@ -45,23 +49,27 @@ pub async fn inbox_page(
 }
 
 /// A page of notifications, newest first, with positions below `before`
-/// when given, and the counts (the badge, and each category's).
+/// when given, of one category when given (a checked slug), and the
+/// counts (the badge, and each category's: the user's whole counts).
 pub async fn page(
     state: &AppState,
     session: &Session,
     before: Option<i64>,
+    category: Option<&str>,
     limit: Option<i64>,
 ) -> Result<(Vec<NotificationView>, Counts), AppError> {
-    let snapshot = snapshot(state, session, before, limit).await?;
+    let snapshot = snapshot(state, session, before, category, limit).await?;
     Ok((snapshot.items, snapshot.counts))
 }
 
 /// Whatever a user is shown counts as delivered in the admin's funnel, up
-/// to the position the page was read at.
+/// to the position the page was read at. A category's page shows the
+/// user none of the other categories' notifications: it moves nothing.
 async fn snapshot(
     state: &AppState,
     session: &Session,
     before: Option<i64>,
+    category: Option<&str>,
     limit: Option<i64>,
 ) -> Result<InboxSnapshot, AppError> {
     let limit = limit.unwrap_or(FIRST_PAGE);
@@ -72,8 +80,8 @@ async fn snapshot(
         ));
     }
     let user_id = session.user.id;
-    let snapshot = notifications::inbox(&state.pool, user_id, before, limit).await?;
-    if before.is_none() {
+    let snapshot = notifications::inbox(&state.pool, user_id, before, category, limit).await?;
+    if before.is_none() && category.is_none() {
         funnel::record_delivered(&state.pool, &[(user_id, snapshot.head)]).await;
     }
     Ok(snapshot)

@@ -1,6 +1,8 @@
 //! The inbox's tabs: "All" and one per category, each with its unread
 //! count as the server computed it (the page's counts, then every event's).
 //! A muted category's tab still counts its notifications; the bell does not.
+//! A tab is a link (`/?category=<slug>`): the server pages that category
+//! (`get_inbox`), so older ones are a page away, as in "All".
 
 use leptos::prelude::*;
 
@@ -10,9 +12,20 @@ use crate::{
     ui::live::LiveInbox,
 };
 
-/// The tab shown: a category's slug, or `None` for every notification.
+/// The tab shown: a category's slug, or `None` for every notification
+/// (the page's `?category=`).
 #[derive(Clone, Copy)]
-pub struct SelectedCategory(pub RwSignal<Option<String>>);
+pub struct SelectedCategory(pub Signal<Option<String>>);
+
+/// The inbox's address for a tab and, when paging back, a position.
+pub fn inbox_href(category: Option<&str>, before: Option<i64>) -> String {
+    match (category, before) {
+        (None, None) => "/".to_string(),
+        (None, Some(b)) => format!("/?before={b}"),
+        (Some(c), None) => format!("/?category={c}"),
+        (Some(c), Some(b)) => format!("/?category={c}&before={b}"),
+    }
+}
 
 pub type CategoriesResource = Resource<Result<Vec<Category>, AppError>>;
 
@@ -52,38 +65,36 @@ pub fn CategoryTabs() -> impl IntoView {
                                 selected.with(|s| s.as_deref() == Some(slug.get_value().as_str()))
                             };
                             view! {
-                                <button
-                                    type="button"
+                                <a
+                                    href=inbox_href(Some(&c.slug), None)
                                     role="tab"
                                     class="tab"
                                     class:muted=move || muted(&slug.get_value())
                                     aria-selected=move || is_selected().to_string()
                                     data-testid="category-tab"
                                     data-category=c.slug.clone()
-                                    on:click=move |_| selected.set(Some(slug.get_value()))
                                 >
                                     {c.label}
                                     " "
                                     <span class="tab-count" data-testid="tab-count">
                                         {move || count_of(&slug.get_value())}
                                     </span>
-                                </button>
+                                </a>
                             }
                         })
                         .collect_view();
                     view! {
                         <div class="tabs" role="tablist" aria-label="Categories">
-                            <button
-                                type="button"
+                            <a
+                                href=inbox_href(None, None)
                                 role="tab"
                                 class="tab"
                                 aria-selected=move || selected.with(Option::is_none).to_string()
                                 data-testid="category-tab"
                                 data-category=""
-                                on:click=move |_| selected.set(None)
                             >
                                 "All"
-                            </button>
+                            </a>
                             {tabs}
                         </div>
                     }

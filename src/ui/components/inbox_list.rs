@@ -40,10 +40,11 @@ pub fn InboxList(
                         Ok(page) => {
                             let rendered = StoredValue::new(page.items);
                             let items = move || {
-                                rendered.with_value(|r| live.overlay.with(|o| o.merge(r, limit)))
-                                    .into_iter()
-                                    .filter(in_tab)
-                                    .collect::<Vec<_>>()
+                                // The tab's filter before the limit: the page
+                                // is the tab's already, arrivals are of any.
+                                rendered.with_value(|r| {
+                                    live.overlay.with(|o| o.merge_where(r, limit, in_tab))
+                                })
                             };
                             view! {
                                 <Show
@@ -164,7 +165,7 @@ pub fn MarkAllReadButton(#[prop(optional)] by_tab: bool) -> impl IntoView {
     let selected = use_context::<SelectedCategory>()
         .filter(|_| by_tab)
         .map(|SelectedCategory(s)| s)
-        .unwrap_or_else(|| RwSignal::new(None));
+        .unwrap_or_else(|| Signal::stored(None));
     let category = move || selected.get().unwrap_or_default();
     view! {
         <ActionForm action=actions.mark_all_read attr:class="inline">

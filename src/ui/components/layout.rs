@@ -41,10 +41,17 @@ pub struct InboxActions {
 #[component]
 pub fn SignedInLayout(children: Children) -> impl IntoView {
     let query = use_query_map();
-    // `?before=<position>` pages back through older notifications (works without JS).
+    // `?before=<position>` pages back through older notifications, and
+    // `?category=<slug>` is a tab: the server pages that category alone,
+    // so a tab lists all of it, not what the whole inbox's page held
+    // (links, so both work without JS).
     let before = move || query.with(|q| q.get("before").and_then(|b| b.parse::<i64>().ok()));
+    let category = Memo::new(move |_| query.with(|q| q.get("category").filter(|c| !c.is_empty())));
     let user: UserResource = Resource::new(|| (), |_| current_user());
-    let inbox: InboxResource = Resource::new(before, get_inbox);
+    let inbox: InboxResource = Resource::new(
+        move || (before(), category.get()),
+        |(before, category)| get_inbox(before, category),
+    );
     let live = LiveInbox::new();
     let stream = LiveStream::new();
     let actions = InboxActions {
@@ -59,7 +66,7 @@ pub fn SignedInLayout(children: Children) -> impl IntoView {
     };
     let categories: CategoriesResource = Resource::new(|| (), |_| list_categories());
     provide_context(categories);
-    provide_context(SelectedCategory(RwSignal::new(None)));
+    provide_context(SelectedCategory(category.into()));
     provide_context(user);
     provide_context(inbox);
     provide_context(live);

@@ -8,7 +8,7 @@ mod layout;
 
 pub use attention::AttentionArea;
 pub use bell::Bell;
-pub use category_tabs::{CategoriesResource, CategoryTabs, SelectedCategory};
+pub use category_tabs::{inbox_href, CategoriesResource, CategoryTabs, SelectedCategory};
 pub use header::Header;
 pub use inbox_bulk::{BulkButtons, SelectBox, SnoozeMenu};
 pub use inbox_list::{InboxList, MarkAllReadButton, NotificationItem, NotificationPreview};

@@ -71,12 +71,25 @@ impl Overlay {
     /// The list to show: arrivals on top of the rendered page, newest first,
     /// without repeats or archived ones, with read state applied.
     pub fn merge(&self, rendered: &[NotificationView], limit: usize) -> Vec<NotificationView> {
+        self.merge_where(rendered, limit, |_| true)
+    }
+
+    /// [`Self::merge`] of the notifications `keep` takes (a category's
+    /// tab): filtered before the limit, so arrivals of other categories
+    /// never push the tab's own off the list.
+    pub fn merge_where(
+        &self,
+        rendered: &[NotificationView],
+        limit: usize,
+        keep: impl Fn(&NotificationView) -> bool,
+    ) -> Vec<NotificationView> {
         let mut seen = HashSet::new();
         self.arrived
             .iter()
             .chain(rendered)
             .filter(|n| {
-                !self.archived.contains(&n.id)
+                keep(n)
+                    && !self.archived.contains(&n.id)
                     && !self.swept.as_ref().is_some_and(|s| s.took(n))
                     && seen.insert(n.id)
             })
@@ -122,6 +135,24 @@ mod tests {
             "rendered ones once"
         );
         assert_eq!(ids(&o.merge(&rendered, 2)), [5, 4]);
+    }
+
+    #[test]
+    fn a_tab_keeps_its_own_arrivals_and_a_full_page_under_others() {
+        let in_tab = |n: &NotificationView| n.category.as_deref() == Some("deploys");
+        let deploy = |id, position| NotificationView {
+            category: Some("deploys".into()),
+            ..n(id, position)
+        };
+        // The server's page of the tab: two of its category.
+        let rendered = vec![deploy(2, 2), deploy(1, 1)];
+        let mut o = Overlay::default();
+        o.add(n(3, 3));
+        o.add(n(4, 4));
+        o.add(deploy(5, 5));
+        assert_eq!(ids(&o.merge_where(&rendered, 3, in_tab)), [5, 2, 1]);
+        assert_eq!(ids(&o.merge_where(&rendered, 2, in_tab)), [5, 2]);
+        assert_eq!(ids(&o.merge(&rendered, 3)), [5, 4, 3]);
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::{
     api::inbox::StartExport,
     ui::{
         components::{
-            BulkButtons, CategoryTabs, InboxList, InboxResource, MarkAllReadButton, SignedInLayout,
+            inbox_href, BulkButtons, CategoryTabs, InboxList, InboxResource, MarkAllReadButton,
+            SelectedCategory, SignedInLayout,
         },
         live::LiveInbox,
     },
@@ -38,10 +39,12 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// Links to older and newer pages; plain links, so they work without JS.
+/// Links to older and newer pages, within the tab's category when one is
+/// selected; plain links, so they work without JS.
 #[component]
 fn Pager() -> impl IntoView {
     let inbox = expect_context::<InboxResource>();
+    let SelectedCategory(category) = expect_context::<SelectedCategory>();
     let query = use_query_map();
     let paged = move || query.with(|q| q.get("before").is_some());
     view! {
@@ -51,11 +54,14 @@ fn Pager() -> impl IntoView {
                 let older = (page.items.len() >= PAGE)
                     .then(|| page.items.last().map(|n| n.position))
                     .flatten();
+                let category = category.get_untracked();
+                let newest = inbox_href(category.as_deref(), None);
+                let older = older.map(|before| inbox_href(category.as_deref(), Some(before)));
                 Some(view! {
                     <nav class="pager" aria-label="Inbox pages">
-                        {paged().then(|| view! { <a href="/" data-testid="newest">"← Newest"</a> })}
-                        {older.map(|before| view! {
-                            <a href=format!("/?before={before}") data-testid="older">"Older →"</a>
+                        {paged().then(|| view! { <a href=newest data-testid="newest">"← Newest"</a> })}
+                        {older.map(|href| view! {
+                            <a href=href data-testid="older">"Older →"</a>
                         })}
                     </nav>
                 })
