@@ -177,6 +177,10 @@ pub(crate) struct Shown {
 }
 
 impl Shown {
+    pub(crate) fn category(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+
     /// The notification `entry` shows: its id is its position, it was
     /// appended at `created_at` (ms), `read` for this user.
     pub(crate) fn published(

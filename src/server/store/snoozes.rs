@@ -107,7 +107,7 @@ async fn append_return(
         &channel,
         seen.announcement_id,
         // Its category's tab lists the return like any arrival.
-        a.category.as_deref(),
+        shown.category(),
         None,
         now,
     )
