@@ -1,0 +1,379 @@
+//! Web Push (docs/escalation.md, "Web Push") against a real HTTP "push
+//! service" (`push_sink.rs`) and a real browser-side decryption written by
+//! others (`end2end/push-decrypt.cjs`, the http_ece package): what stays
+//! unread and reached no stream for the delay is pushed once to each of
+//! the user's browsers, VAPID-signed and encrypted for that browser only;
+//! a 410 removes the subscription; a failure is retried, not duplicated;
+//! a live stream or an unsubscription sends nothing; bad subscriptions
+//! and private endpoints are refused with the field named.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use herald::server::store::Pool;
+use p256::{
+    ecdsa::{signature::Verifier, Signature, VerifyingKey},
+    elliptic_curve::sec1::ToEncodedPoint,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::{
+    escalation::{decided, extra, newest, send},
+    harness::TestServer,
+    push_sink::{PushRequest, PushSink},
+};
+
+/// Long enough for a delay, a pass and a send on a busy machine.
+const PUSH_DEADLINE: Duration = Duration::from_secs(20);
+
+fn settings() -> Vec<(&'static str, String)> {
+    vec![
+        ("HERALD_WEBHOOK_ALLOW_PRIVATE", "1".into()),
+        ("HERALD_VAPID_SUBJECT", "mailto:ops@example.com".into()),
+        ("HERALD_ESCALATE_MIN_SECS", "1".into()),
+        ("HERALD_ESCALATE_AFTER_SECS", "2".into()),
+        ("HERALD_ESCALATE_TICK_MS", "100".into()),
+        ("HERALD_ESCALATE_RETRY_BASE_MS", "200".into()),
+    ]
+}
+
+async fn start() -> TestServer {
+    let settings = settings();
+    TestServer::start_with(&extra(&settings)).await
+}
+
+/// A browser's side of a subscription: its own P-256 key pair and auth
+/// secret, as `PushManager.subscribe` makes them.
+struct Browser {
+    private: [u8; 32],
+    public: String,
+    auth: String,
+}
+
+impl Browser {
+    fn new() -> Browser {
+        let key = loop {
+            let mut raw = [0u8; 32];
+            getrandom::getrandom(&mut raw).unwrap();
+            if p256::SecretKey::from_slice(&raw).is_ok() {
+                break raw;
+            }
+        };
+        let public = p256::SecretKey::from_slice(&key).unwrap().public_key();
+        let mut auth = [0u8; 16];
+        getrandom::getrandom(&mut auth).unwrap();
+        Browser {
+            private: key,
+            public: URL_SAFE_NO_PAD.encode(public.to_encoded_point(false).as_bytes()),
+            auth: URL_SAFE_NO_PAD.encode(auth),
+        }
+    }
+
+    fn subscription(&self, endpoint: &str) -> Value {
+        json!({"endpoint": endpoint, "expirationTime": null,
+               "keys": {"p256dh": self.public, "auth": self.auth}})
+    }
+
+    /// The payload, decrypted by http_ece as a browser would.
+    fn decrypt(&self, body: &[u8]) -> Value {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/end2end/push-decrypt.cjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node (scripts/install-tools.sh installs it)");
+        let input = json!({
+            "body": URL_SAFE_NO_PAD.encode(body),
+            "private_key": URL_SAFE_NO_PAD.encode(self.private),
+            "auth": self.auth,
+        });
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "http_ece could not decrypt (npm ci in end2end/?): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON payload")
+    }
+}
+
+/// A user without an address (push is their only way out); token and id.
+async fn user(server: &TestServer, admin: &str, name: &str) -> (String, i64) {
+    let body = json!({"username": name, "role": "user", "password": "password-of-a-user"});
+    let res = server.post_json("/api/users", admin, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{name}");
+    let token = server
+        .login_response(name, "password-of-a-user")
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = server.user_id(&token).await;
+    (token, id)
+}
+
+async fn subscribe(server: &TestServer, token: &str, body: &Value) -> reqwest::Response {
+    server
+        .post_json("/api/push/subscriptions", token, body)
+        .await
+}
+
+async fn unsubscribe(server: &TestServer, token: &str, endpoint: &str) -> reqwest::Response {
+    server
+        .http
+        .delete(server.url("/api/push/subscriptions"))
+        .bearer_auth(token)
+        .json(&json!({ "endpoint": endpoint }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn subscriptions_of(server: &TestServer, user_id: i64) -> i64 {
+    let sql = "SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ";
+    let (n,): (i64,) = match &server.state.pool {
+        Pool::Sqlite(p) => sqlx::query_as(&format!("{sql}?"))
+            .bind(user_id)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Pool::Postgres(p) => sqlx::query_as(&format!("{sql}$1"))
+            .bind(user_id)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    };
+    n
+}
+
+/// Checks the request's VAPID header (RFC 8292) against the server's
+/// public key: signature, audience, expiry, subject.
+fn check_vapid(request: &PushRequest, public_key: &str, origin: &str) {
+    let auth = request.header("authorization");
+    let rest = auth.strip_prefix("vapid t=").expect(auth);
+    let (jwt, k) = rest.split_once(", k=").expect(auth);
+    assert_eq!(k, public_key, "k is the key browsers subscribed with");
+    let (input, sig) = jwt.rsplit_once('.').unwrap();
+    let key = VerifyingKey::from_sec1_bytes(&URL_SAFE_NO_PAD.decode(k).unwrap()).unwrap();
+    let sig = Signature::from_slice(&URL_SAFE_NO_PAD.decode(sig).unwrap()).unwrap();
+    key.verify(input.as_bytes(), &sig).expect("ES256 signature");
+    let (header, claims) = input.split_once('.').unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    assert_eq!(header["alg"], "ES256");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    assert_eq!(claims["aud"], origin);
+    assert_eq!(claims["sub"], "mailto:ops@example.com");
+    let now = herald::server::store::now_ms() / 1000;
+    let exp = claims["exp"].as_i64().unwrap();
+    assert!(exp > now && exp <= now + 24 * 3600, "exp {exp}, now {now}");
+}
+
+#[tokio::test]
+async fn an_offline_user_gets_one_encrypted_signed_push_after_the_delay() {
+    let sink = PushSink::start().await;
+    let server = start().await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "pia").await;
+    let key = server.get_json("/api/push/vapid-public-key", &token).await;
+    let public_key = key["public_key"].as_str().unwrap().to_string();
+    assert_eq!(URL_SAFE_NO_PAD.decode(&public_key).unwrap().len(), 65);
+    let browser = Browser::new();
+    let endpoint = sink.endpoint("/wpush/pia");
+    let res = subscribe(&server, &token, &browser.subscription(&endpoint)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    send(&server, &admin, json!({"title": "Older", "body": "first"})).await;
+    send(
+        &server,
+        &admin,
+        json!({"title": "Disk almost full", "body": "db-1 at 91%", "link": "/status"}),
+    )
+    .await;
+    let got = sink.wait_for(1, PUSH_DEADLINE).await;
+    let request = &got[0];
+    assert_eq!(request.path, "/wpush/pia");
+    assert_eq!(request.header("content-encoding"), "aes128gcm");
+    assert_eq!(request.header("ttl"), "86400");
+    assert_eq!(request.header("urgency"), "normal");
+    check_vapid(request, &public_key, &sink.origin());
+    let payload = browser.decrypt(&request.body);
+    assert_eq!(
+        payload,
+        json!({"count": 2, "title": "Disk almost full", "body": "db-1 at 91%", "link": "/status"})
+    );
+    // Another browser's keys cannot read it.
+    let stranger = Browser {
+        auth: browser.auth.clone(),
+        ..Browser::new()
+    };
+    let input = json!({"body": URL_SAFE_NO_PAD.encode(&request.body),
+        "private_key": URL_SAFE_NO_PAD.encode(stranger.private), "auth": stranger.auth});
+    let out = Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/end2end/push-decrypt.cjs"
+        ))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(input.to_string().as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(!out.success(), "only the subscribing browser decrypts");
+
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(sink.received().len(), 1, "pushed once");
+}
+
+#[tokio::test]
+async fn a_gone_subscription_is_deleted_and_a_failure_is_retried_once() {
+    let sink = PushSink::start().await;
+    let server = start().await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "gus").await;
+    let browser = Browser::new();
+    // 503, then taken: the retry delivers it, and only once.
+    sink.answer(&[503, 201]);
+    let res = subscribe(&server, &token, &browser.subscription(&sink.endpoint("/a"))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    send(&server, &admin, json!({"title": "Retried", "body": "b"})).await;
+    let got = sink.wait_for(2, PUSH_DEADLINE).await;
+    assert_eq!(browser.decrypt(&got[1].body)["title"], "Retried");
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(
+        sink.received().len(),
+        2,
+        "the failed one again, then nothing"
+    );
+    assert_eq!(subscriptions_of(&server, id).await, 1);
+
+    // 410 Gone: the subscription is removed, and nothing is retried.
+    sink.answer(&[410]);
+    send(&server, &admin, json!({"title": "Gone", "body": "b"})).await;
+    sink.wait_for(3, PUSH_DEADLINE).await;
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(subscriptions_of(&server, id).await, 0);
+    assert_eq!(sink.received().len(), 3);
+}
+
+#[tokio::test]
+async fn a_live_stream_or_an_unsubscribed_browser_gets_no_push() {
+    let sink = PushSink::start().await;
+    let server = start().await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "liv").await;
+    let (kept, dropped) = (Browser::new(), Browser::new());
+    for (browser, path) in [(&dropped, "/dropped"), (&kept, "/kept")] {
+        let res = subscribe(&server, &token, &browser.subscription(&sink.endpoint(path))).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+
+    // Online: the stream shows it, no push.
+    let (mut stream, _) = server.open_stream(&token, "").await;
+    send(&server, &admin, json!({"title": "Seen live", "body": "b"})).await;
+    let event = stream.next_non_ping().await.expect("the notification");
+    assert_eq!(event.event, "notification");
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert!(sink.received().is_empty(), "{:?}", sink.received());
+    drop(stream);
+
+    // Offline, one browser unsubscribed: only the other is pushed to (the
+    // dropped one was subscribed first, so it would have come first).
+    let res = unsubscribe(&server, &token, &sink.endpoint("/dropped")).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    send(&server, &admin, json!({"title": "While away", "body": "b"})).await;
+    let got = sink.wait_for(1, PUSH_DEADLINE).await;
+    assert_eq!(got[0].path, "/kept");
+    assert_eq!(kept.decrypt(&got[0].body)["title"], "While away");
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(sink.received().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_subscriptions_are_refused_naming_the_field() {
+    let server = start().await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "bad").await;
+    let b = Browser::new();
+    let cases = [
+        (
+            json!({"keys": {"p256dh": b.public, "auth": b.auth}}),
+            "endpoint",
+        ),
+        (
+            json!({"endpoint": "ftp://push.example/x", "keys": {"p256dh": b.public, "auth": b.auth}}),
+            "endpoint",
+        ),
+        (json!({"endpoint": "https://push.example/x"}), "keys"),
+        (
+            json!({"endpoint": "https://push.example/x", "keys": {"p256dh": "AAAA", "auth": b.auth}}),
+            "keys.p256dh",
+        ),
+        (
+            json!({"endpoint": "https://push.example/x", "keys": {"p256dh": b.public, "auth": "not base64!"}}),
+            "keys.auth",
+        ),
+        (
+            json!({"endpoint": "https://push.example/x", "keys": {"p256dh": b.public}}),
+            "keys.auth",
+        ),
+    ];
+    for (body, field) in cases {
+        let res = subscribe(&server, &token, &body).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert!(
+            err["error"].as_str().unwrap().starts_with(field),
+            "{field}: {err}"
+        );
+    }
+    assert_eq!(subscriptions_of(&server, id).await, 0);
+    let res = server.get("/api/push/vapid-public-key", "").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_private_endpoint_is_refused_unless_allowed() {
+    let server = TestServer::start().await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "pri").await;
+    let b = Browser::new();
+    for endpoint in [
+        "https://127.0.0.1/x",
+        "https://[::1]/x",
+        "https://10.1.2.3/x",
+        "https://localhost/x",
+        "http://127.0.0.1/x",
+    ] {
+        let res = subscribe(&server, &token, &b.subscription(endpoint)).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{endpoint}");
+        let err: Value = res.json().await.unwrap();
+        assert!(
+            err["error"].as_str().unwrap().starts_with("endpoint"),
+            "{err}"
+        );
+    }
+    assert_eq!(subscriptions_of(&server, id).await, 0);
+}
