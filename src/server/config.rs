@@ -129,8 +129,11 @@ impl PushConfig {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty());
         if let Some(key) = &private_key {
-            // Never echo the value.
-            if crate::server::push::Vapid::from_base64(key, None).is_err() {
+            // Never echo the value. (The same check as `push::Vapid`'s, here
+            // so that config stays below the subsystems it configures.)
+            use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+            let scalar = URL_SAFE_NO_PAD.decode(key.trim_end_matches('=')).ok();
+            if scalar.is_none_or(|s| p256::SecretKey::from_slice(&s).is_err() || s.len() != 32) {
                 return Err(ConfigError {
                     var: "HERALD_VAPID_PRIVATE_KEY",
                     reason: "must be the base64url of a 32-byte P-256 private key".into(),

@@ -24,7 +24,7 @@ const DELAY: Duration = Duration::from_secs(2);
 /// Long enough for a delay, a pass and a send on a busy machine.
 const MAIL_DEADLINE: Duration = Duration::from_secs(20);
 
-fn settings(sink: &SmtpSink) -> Vec<(&'static str, String)> {
+pub(crate) fn settings(sink: &SmtpSink) -> Vec<(&'static str, String)> {
     vec![
         ("HERALD_SMTP_URL", sink.url()),
         ("HERALD_SMTP_FROM", "Herald <herald@example.com>".into()),
@@ -47,7 +47,7 @@ async fn start(sink: &SmtpSink) -> TestServer {
 
 /// Creates a user with an address (an admin's provisioning); returns
 /// their token and id.
-async fn user_with_email(server: &TestServer, admin: &str, name: &str) -> (String, i64) {
+pub(crate) async fn user_with_email(server: &TestServer, admin: &str, name: &str) -> (String, i64) {
     let body = json!({
         "username": name, "role": "user", "password": "password-of-a-user",
         "email": format!("{name}@example.com")

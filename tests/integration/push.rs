@@ -23,9 +23,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::{
-    escalation::{decided, extra, newest, send},
+    escalation::{decided, extra, newest, send, user_with_email},
     harness::TestServer,
     push_sink::{PushRequest, PushSink},
+    smtp_sink::SmtpSink,
 };
 
 /// Long enough for a delay, a pass and a send on a busy machine.
@@ -376,4 +377,69 @@ async fn a_private_endpoint_is_refused_unless_allowed() {
         );
     }
     assert_eq!(subscriptions_of(&server, id).await, 0);
+}
+
+/// A digest goes to the address and to the browser, each once: a push
+/// that fails is retried without emailing again, and an email that fails
+/// is retried without pushing again.
+#[tokio::test]
+async fn email_and_push_each_get_the_digest_once_whichever_fails() {
+    let sink = PushSink::start().await;
+    let mail = SmtpSink::start().await;
+    let mut settings = crate::escalation::settings(&mail);
+    settings.push(("HERALD_WEBHOOK_ALLOW_PRIVATE", "1".into()));
+    settings.push(("HERALD_VAPID_SUBJECT", "mailto:ops@example.com".into()));
+    let server = TestServer::start_with(&extra(&settings)).await;
+    let admin = server.token("admin").await;
+    let (token, id) = user_with_email(&server, &admin, "ema").await;
+    let browser = Browser::new();
+    let res = subscribe(&server, &token, &browser.subscription(&sink.endpoint("/e"))).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    // The mail server is down (first: the mailer pools its connections): the
+    // push goes once, the email when the server is back.
+    mail.set_up(false);
+    send(
+        &server,
+        &admin,
+        json!({"title": "Mail was down", "body": "b"}),
+    )
+    .await;
+    let got = sink.wait_for(1, PUSH_DEADLINE).await;
+    assert_eq!(browser.decrypt(&got[0].body)["title"], "Mail was down");
+    crate::harness::eventually("two refused emails", async || mail.refused() >= 2).await;
+    mail.set_up(true);
+    mail.wait_until("the retried email", PUSH_DEADLINE, |m| !m.is_empty())
+        .await;
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(sink.received().len(), 1, "pushed once");
+    assert_eq!(mail.mails().len(), 1);
+
+    // The push service fails twice: the email goes once, the push thrice.
+    sink.answer(&[503, 503, 201]);
+    send(
+        &server,
+        &admin,
+        json!({"title": "Push was down", "body": "b"}),
+    )
+    .await;
+    let got = sink.wait_for(4, PUSH_DEADLINE).await;
+    assert_eq!(browser.decrypt(&got[3].body)["title"], "Push was down");
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(mail.mails().len(), 2, "emailed once");
+    assert_eq!(sink.received().len(), 4);
+}
+
+/// The service worker the preferences page registers: served from the
+/// root (its scope is the whole site) as JavaScript, with its handlers.
+#[tokio::test]
+async fn the_service_worker_is_served_as_javascript() {
+    let server = TestServer::start().await;
+    let res = server.http.get(server.url("/sw.js")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let kind = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(kind.starts_with("text/javascript"), "{kind}");
+    let source = res.text().await.unwrap();
+    assert!(source.contains("addEventListener('push'"), "{source}");
+    assert!(source.contains("addEventListener('notificationclick'"));
 }
