@@ -430,6 +430,72 @@ async fn email_and_push_each_get_the_digest_once_whichever_fails() {
     assert_eq!(sink.received().len(), 4);
 }
 
+/// The escalation settings are push's too: a user who turned escalation
+/// off, or muted the category, is not pushed to.
+#[tokio::test]
+async fn a_user_who_turned_escalation_off_or_muted_gets_no_push() {
+    let sink = PushSink::start().await;
+    let server = start().await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "off").await;
+    let browser = Browser::new();
+    let res = subscribe(
+        &server,
+        &token,
+        &browser.subscription(&sink.endpoint("/off")),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let put = |body: Value| {
+        let (server, token) = (&server, &token);
+        async move {
+            server
+                .http
+                .put(server.url("/api/preferences"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = server
+        .http
+        .put(server.url("/api/categories/noise"))
+        .bearer_auth(&admin)
+        .json(&json!({"label": "Noise"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = put(json!({"muted": [], "escalation": {"enabled": false}})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    send(
+        &server,
+        &admin,
+        json!({"title": "Escalation off", "body": "b"}),
+    )
+    .await;
+    decided(&server, id, newest(&server, &admin).await).await;
+    let res = put(json!({"muted": ["noise"], "escalation": {"enabled": true}})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    send(
+        &server,
+        &admin,
+        json!({"title": "Muted", "category": "noise"}),
+    )
+    .await;
+    send(&server, &admin, json!({"title": "Pushed", "body": "b"})).await;
+    let got = sink.wait_for(1, PUSH_DEADLINE).await;
+    let payload = browser.decrypt(&got[0].body);
+    assert_eq!(
+        (payload["title"].as_str(), payload["count"].as_i64()),
+        (Some("Pushed"), Some(1))
+    );
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(sink.received().len(), 1);
+}
+
 /// The service worker the preferences page registers: served from the
 /// root (its scope is the whole site) as JavaScript, with its handlers.
 #[tokio::test]

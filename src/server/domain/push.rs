@@ -13,12 +13,21 @@ use crate::model::{
 /// Longer than any push service's endpoint (FCM's are ~200 characters).
 pub const ENDPOINT_MAX: usize = 2048;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Subscription {
     pub endpoint: String,
     /// base64url without padding, as stored.
     pub p256dh: String,
     pub auth: String,
+}
+
+/// The endpoint only: the keys are never logged.
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `allow_http`: an `http://` endpoint is accepted (test setups with

@@ -23,8 +23,9 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a push service keeps a message for a browser that is offline.
 pub const TTL_SECS: u32 = 24 * 3600;
 
-/// One subscription as stored: where, and the browser's keys.
-#[derive(Debug, Clone)]
+/// One subscription as stored: where, and the browser's keys (no
+/// `Debug`: the auth secret is never logged).
+#[derive(Clone)]
 pub struct Target {
     pub id: i64,
     pub endpoint: String,

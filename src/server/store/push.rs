@@ -13,8 +13,8 @@ use crate::server::store::{
 /// Browsers one user may subscribe; a new one past it replaces the oldest.
 pub const MAX_PER_USER: i64 = 10;
 
-/// One stored subscription.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One stored subscription (no `Debug`: the keys are never logged).
+#[derive(Clone, sqlx::FromRow)]
 pub struct Row {
     pub id: i64,
     pub endpoint: String,
