@@ -19,8 +19,9 @@ use crate::{
     smtp_sink::{Mail, SmtpSink},
 };
 
-/// The default delay in these tests (the floor is lowered to 1 s).
-const DELAY: Duration = Duration::from_secs(2);
+/// The default delay in these tests (the floor is lowered to 1 s): three
+/// funnel flushes, so a live stream's delivery is recorded well before.
+const DELAY: Duration = Duration::from_secs(3);
 /// Long enough for a delay, a pass and a send on a busy machine.
 const MAIL_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -367,6 +368,20 @@ async fn settings_are_checked_kept_when_absent_and_shown() {
         listed.to_string().contains("\"after_secs\":3600"),
         "{listed}"
     );
+
+    // The preferences page carries the controls, with the saved delay.
+    let cookie = server.cookie("alice").await;
+    let page = server
+        .http
+        .get(server.url("/preferences"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"email-escalation\""), "{html}");
+    assert!(html.contains("data-testid=\"escalate-after\""), "{html}");
 }
 
 #[tokio::test]

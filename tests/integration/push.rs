@@ -37,7 +37,8 @@ fn settings() -> Vec<(&'static str, String)> {
         ("HERALD_WEBHOOK_ALLOW_PRIVATE", "1".into()),
         ("HERALD_VAPID_SUBJECT", "mailto:ops@example.com".into()),
         ("HERALD_ESCALATE_MIN_SECS", "1".into()),
-        ("HERALD_ESCALATE_AFTER_SECS", "2".into()),
+        // Three funnel flushes: a live stream's delivery is recorded before it is due.
+        ("HERALD_ESCALATE_AFTER_SECS", "3".into()),
         ("HERALD_ESCALATE_TICK_MS", "100".into()),
         ("HERALD_ESCALATE_RETRY_BASE_MS", "200".into()),
     ]
@@ -496,10 +497,11 @@ async fn a_user_who_turned_escalation_off_or_muted_gets_no_push() {
     assert_eq!(sink.received().len(), 1);
 }
 
-/// The service worker the preferences page registers: served from the
-/// root (its scope is the whole site) as JavaScript, with its handlers.
+/// The preferences page has the switch, and the service worker it
+/// registers is served from the root (its scope is the whole site) as
+/// JavaScript, with its handlers.
 #[tokio::test]
-async fn the_service_worker_is_served_as_javascript() {
+async fn the_switch_is_on_the_page_and_the_service_worker_is_served_as_javascript() {
     let server = TestServer::start().await;
     let res = server.http.get(server.url("/sw.js")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
@@ -508,4 +510,15 @@ async fn the_service_worker_is_served_as_javascript() {
     let source = res.text().await.unwrap();
     assert!(source.contains("addEventListener('push'"), "{source}");
     assert!(source.contains("addEventListener('notificationclick'"));
+
+    let page = server
+        .http
+        .get(server.url("/preferences"))
+        .header("cookie", server.cookie("alice").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("data-testid=\"push-toggle\""), "{html}");
 }

@@ -139,32 +139,33 @@ const ITEM_COLUMNS: &str =
 const ITEM_FROM: &str = "events e JOIN announcements a ON a.id = e.announcement_id
     LEFT JOIN categories g ON g.slug = a.category";
 
+/// A user's row with their address and watermarks, as [`load`] reads it.
+#[derive(sqlx::FromRow)]
+struct RowState {
+    up_to: i64,
+    emailed_above: String,
+    pending: Option<String>,
+    attempts: i64,
+    emailed_for: i64,
+    email: Option<String>,
+    username: String,
+    read_all_up_to: i64,
+    delivered_up_to: i64,
+}
+
 pub async fn load(pool: &Pool, user_id: i64) -> Result<Option<Subject>, StoreError> {
     let mut tx = crate::server::store::begin_read(pool).await?;
-    type Row = (
-        i64,
-        String,
-        Option<String>,
-        i64,
-        i64,
-        Option<String>,
-        String,
-        i64,
-        i64,
-    );
-    let row: Option<Row> = fetch!(
+    let row: Option<RowState> = fetch!(
         tx,
         fetch_optional,
-        Row,
+        RowState,
         "SELECT x.up_to, x.emailed_above, x.pending, x.attempts, x.emailed_for, u.email, u.username,
                 c.read_all_up_to, c.delivered_up_to
          FROM escalations x JOIN users u ON u.id = x.user_id JOIN user_cursors c ON c.user_id = x.user_id
          WHERE x.user_id = ?",
         user_id
     )?;
-    let Some((up_to, above, pending, attempts, emailed_for, email, username, read_all, delivered)) =
-        row
-    else {
+    let Some(row) = row else {
         return Ok(None);
     };
     let prefs = preferences::get(&mut tx, user_id).await?;
@@ -173,16 +174,18 @@ pub async fn load(pool: &Pool, user_id: i64) -> Result<Option<Subject>, StoreErr
     tx.commit().await?;
     Ok(Some(Subject {
         user_id,
-        email,
-        username,
-        up_to,
+        email: row.email,
+        username: row.username,
+        up_to: row.up_to,
         // Written only here, from lists of positions.
-        emailed_above: serde_json::from_str(&above).unwrap_or_default(),
-        pending: pending.map(|p| serde_json::from_str(&p).unwrap_or_default()),
-        attempts,
-        emailed_for,
-        read_all_up_to: read_all,
-        delivered_up_to: delivered,
+        emailed_above: serde_json::from_str(&row.emailed_above).unwrap_or_default(),
+        pending: row
+            .pending
+            .map(|p| serde_json::from_str(&p).unwrap_or_default()),
+        attempts: row.attempts,
+        emailed_for: row.emailed_for,
+        read_all_up_to: row.read_all_up_to,
+        delivered_up_to: row.delivered_up_to,
         muted: prefs.muted,
         enabled: own.enabled,
         after_secs: own.after_secs,

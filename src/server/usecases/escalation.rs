@@ -405,7 +405,7 @@ impl Visit<'_> {
         };
         match sent {
             Ok(()) => {
-                tracing::info!(
+                tracing::debug!(
                     user_id = subject.user_id,
                     count = items.len(),
                     "escalation emailed"
@@ -460,7 +460,7 @@ impl Visit<'_> {
                 push::Outcome::Sent => {
                     subscriptions::mark_sent(pool, row.id, key).await?;
                     outcome.sent = true;
-                    tracing::info!(
+                    tracing::debug!(
                         user_id = subject.user_id,
                         count = items.len(),
                         "escalation pushed"
@@ -468,7 +468,7 @@ impl Visit<'_> {
                 }
                 push::Outcome::Gone => {
                     subscriptions::delete(pool, row.id).await?;
-                    tracing::info!(user_id = subject.user_id, "push subscription gone; removed");
+                    tracing::debug!(user_id = subject.user_id, "push subscription gone; removed");
                 }
                 push::Outcome::Refused(status) => {
                     subscriptions::mark_sent(pool, row.id, key).await?;
