@@ -170,6 +170,24 @@ async fn subscriptions_of(server: &TestServer, user_id: i64) -> i64 {
     n
 }
 
+/// How many stored subscriptions have this endpoint.
+async fn endpoints_like(server: &TestServer, endpoint: &str) -> i64 {
+    let sql = "SELECT COUNT(*) FROM push_subscriptions WHERE endpoint = ";
+    let (n,): (i64,) = match &server.state.pool {
+        Pool::Sqlite(p) => sqlx::query_as(&format!("{sql}?"))
+            .bind(endpoint)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+        Pool::Postgres(p) => sqlx::query_as(&format!("{sql}$1"))
+            .bind(endpoint)
+            .fetch_one(p)
+            .await
+            .unwrap(),
+    };
+    n
+}
+
 /// Checks the request's VAPID header (RFC 8292) against the server's
 /// public key: signature, audience, expiry, subject.
 fn check_vapid(request: &PushRequest, public_key: &str, origin: &str) {
@@ -367,6 +385,27 @@ async fn bad_subscriptions_are_refused_naming_the_field() {
         );
     }
     assert_eq!(subscriptions_of(&server, id).await, 0);
+
+    // Bounded: the eleventh browser replaces the oldest.
+    for n in 0..11 {
+        let res = subscribe(
+            &server,
+            &token,
+            &b.subscription(&format!("https://push.example/{n}")),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    assert_eq!(subscriptions_of(&server, id).await, 10);
+    assert_eq!(
+        (
+            endpoints_like(&server, "https://push.example/0").await,
+            endpoints_like(&server, "https://push.example/1").await
+        ),
+        (0, 1),
+        "the oldest went"
+    );
+
     let res = server.get("/api/push/vapid-public-key", "").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
