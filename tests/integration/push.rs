@@ -556,6 +556,44 @@ async fn a_user_who_turned_escalation_off_or_muted_gets_no_push() {
     assert_eq!(sink.received().len(), 1);
 }
 
+/// A push service that never takes the message holds the digest back
+/// only for a bounded number of attempts: then that browser misses it
+/// (kept for the next), and the user's escalation moves on.
+#[tokio::test]
+async fn a_push_service_that_keeps_failing_is_given_up_after_the_last_attempt() {
+    let sink = PushSink::start().await;
+    let mut settings = settings();
+    settings.retain(|(k, _)| *k != "HERALD_ESCALATE_RETRY_BASE_MS");
+    settings.push(("HERALD_ESCALATE_RETRY_BASE_MS", "10".into()));
+    let server = TestServer::start_with(&extra(&settings)).await;
+    let admin = server.token("admin").await;
+    let (token, id) = user(&server, &admin, "dea").await;
+    let browser = Browser::new();
+    let res = subscribe(
+        &server,
+        &token,
+        &browser.subscription(&sink.endpoint("/dead")),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    sink.answer(&[503]);
+    send(
+        &server,
+        &admin,
+        json!({"title": "Never taken", "body": "b"}),
+    )
+    .await;
+    let attempts = herald::server::usecases::escalation::PUSH_ATTEMPTS_MAX as usize;
+    sink.wait_for(attempts, PUSH_DEADLINE).await;
+    decided(&server, id, newest(&server, &admin).await).await;
+    assert_eq!(sink.received().len(), attempts, "then no more");
+    assert_eq!(
+        subscriptions_of(&server, id).await,
+        1,
+        "kept for the next digest"
+    );
+}
+
 /// The preferences page has the switch, and the service worker it
 /// registers is served from the root (its scope is the whole site) as
 /// JavaScript, with its handlers.

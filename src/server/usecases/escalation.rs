@@ -57,6 +57,12 @@ pub const EMAILED_ABOVE_MAX: usize = 200;
 const LEASE_MS: i64 = 5 * 60 * 1000;
 /// A failing send is retried at most this far apart.
 const RETRY_MAX_MS: i64 = 3600 * 1000;
+/// A digest's push to a subscription that keeps failing (a push service
+/// down, a name that no longer resolves) is given up after this many
+/// failed attempts of the digest (about 4 hours with the default retry
+/// base), so one dead browser never holds the user's digests (and their
+/// email) back for good. The subscription is kept: the next digest tries it.
+pub const PUSH_ATTEMPTS_MAX: i64 = 10;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -477,6 +483,10 @@ impl Visit<'_> {
                         status,
                         "push refused; not retried"
                     );
+                }
+                push::Outcome::Failed(error) if subject.attempts + 1 >= PUSH_ATTEMPTS_MAX => {
+                    subscriptions::mark_sent(pool, row.id, key).await?;
+                    tracing::warn!(user_id = subject.user_id, error = %error, attempts = subject.attempts + 1, "push failed; this digest given up for this browser");
                 }
                 push::Outcome::Failed(error) => outcome.retry = Some(error),
             }
