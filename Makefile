@@ -69,7 +69,7 @@ lint:
 # the stream and API contract suites a second time with every server on a
 # throwaway PostgreSQL (the suites that reach into SQLite itself — triggers,
 # the old-schema conversion — stay SQLite-only).
-PG_SUITES := accounts:: admin_api:: announcements:: api_doc:: auth:: categories:: contract:: delivery:: demo:: escalation:: event_log:: group_commit:: \
+PG_SUITES := accounts:: admin_api:: announcements:: api_doc:: auth:: categories:: contract:: delivery:: demo:: escalation:: push:: event_log:: group_commit:: \
 	host_tokens:: inbox_actions:: provisioning:: service_keys:: webhooks:: \
 	hostile_auth:: hostile_conn:: hostile_doors:: ordering:: pages:: stream:: wire::
 

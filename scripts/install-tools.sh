@@ -76,10 +76,10 @@ if [ "${1:-}" = "--test" ]; then
   fi
   # The OpenAPI validator came after Playwright: a checkout installed before
   # it needs the npm ci again.
-  if [ -x end2end/node_modules/.bin/playwright ] && [ -d end2end/node_modules/@apidevtools/swagger-parser ]; then
-    say "ok playwright, swagger-parser"
+  if [ -x end2end/node_modules/.bin/playwright ] && [ -d end2end/node_modules/@apidevtools/swagger-parser ] && [ -d end2end/node_modules/http_ece ]; then
+    say "ok playwright, swagger-parser, http_ece"
   else
-    say "installing playwright and swagger-parser (npm ci in end2end/)"
+    say "installing playwright, swagger-parser and http_ece (npm ci in end2end/)"
     (cd end2end && npm ci --no-audit --no-fund)
   fi
   # tests/integration/pg.rs runs initdb and pg_ctl from Debian's versioned

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod inbox;
+pub mod push;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]

@@ -16,6 +16,7 @@ pub mod events;
 pub mod limits;
 pub mod link;
 pub mod notification;
+pub mod push;
 #[cfg(feature = "ssr")]
 pub mod schema;
 pub mod service;

@@ -69,22 +69,22 @@ pub struct Config {
     /// User tokens one key may ask for per minute (`HERALD_USER_TOKENS_PER_MINUTE`,
     /// default 6000: 60,000 users' pages each renewing every ten minutes).
     pub user_tokens_per_minute: u32,
-    /// Email escalation, on when `HERALD_SMTP_URL` is set (docs/escalation.md).
+    /// Escalation (docs/escalation.md): on when `HERALD_SMTP_URL` is set
+    /// (email) or Web Push can be (`push`: a VAPID key configured, or
+    /// SQLite, where one is generated).
     pub escalation: Option<EscalationConfig>,
+    /// Web Push's VAPID key and contact.
+    pub push: PushConfig,
     /// The shortest escalation delay a category or a user may set
     /// (`HERALD_ESCALATE_MIN_SECS`, default 60; tests lower it).
     pub escalate_min_secs: u32,
 }
 
-/// Email escalation's settings. The SMTP URL may carry credentials: it is
-/// a secret, never logged.
+/// Escalation's settings: email when `smtp` is set, Web Push when the
+/// server has a VAPID key (`AppState::push`).
 #[derive(Clone, Debug)]
 pub struct EscalationConfig {
-    /// `HERALD_SMTP_URL`: `smtp://host:port` (STARTTLS with `?tls=required`)
-    /// or `smtps://host:port`, optionally `user:password@`.
-    pub smtp_url: SecretString,
-    /// `HERALD_SMTP_FROM`: a mailbox (`Herald <herald@example.com>`).
-    pub from: String,
+    pub smtp: Option<SmtpConfig>,
     /// `HERALD_ESCALATE_AFTER_SECS` (default 900): the delay when neither
     /// the category nor the user set one.
     pub after: Duration,
@@ -96,6 +96,70 @@ pub struct EscalationConfig {
     /// `HERALD_PUBLIC_URL` (default `http://` + `LEPTOS_SITE_ADDR`): where
     /// the emails' inbox link and relative links point, no trailing `/`.
     pub public_url: String,
+}
+
+/// Where escalation emails go out. The SMTP URL may carry credentials: it
+/// is a secret, never logged.
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    /// `HERALD_SMTP_URL`: `smtp://host:port` (STARTTLS with `?tls=required`)
+    /// or `smtps://host:port`, optionally `user:password@`.
+    pub url: SecretString,
+    /// `HERALD_SMTP_FROM`: a mailbox (`Herald <herald@example.com>`).
+    pub from: String,
+}
+
+/// Web Push (RFC 8292 VAPID). Without `HERALD_VAPID_PRIVATE_KEY`, SQLite
+/// generates a key once and keeps it in the data dir; PostgreSQL (several
+/// instances) has no push unless it is set, since every instance must sign
+/// with the key the browsers subscribed with.
+#[derive(Clone, Debug)]
+pub struct PushConfig {
+    /// `HERALD_VAPID_PRIVATE_KEY`: base64url of a 32-byte P-256 scalar
+    /// (checked at start-up). A secret, never logged.
+    pub private_key: Option<SecretString>,
+    /// `HERALD_VAPID_SUBJECT`: `mailto:…` or `https://…`, the contact push
+    /// services may use (Apple's requires one).
+    pub subject: Option<String>,
+}
+
+impl PushConfig {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<PushConfig, ConfigError> {
+        let private_key = get("HERALD_VAPID_PRIVATE_KEY")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if let Some(key) = &private_key {
+            // Never echo the value. (The same check as `push::Vapid`'s, here
+            // so that config stays below the subsystems it configures.)
+            use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+            let scalar = URL_SAFE_NO_PAD.decode(key.trim_end_matches('=')).ok();
+            if scalar.is_none_or(|s| p256::SecretKey::from_slice(&s).is_err() || s.len() != 32) {
+                return Err(ConfigError {
+                    var: "HERALD_VAPID_PRIVATE_KEY",
+                    reason: "must be the base64url of a 32-byte P-256 private key".into(),
+                });
+            }
+        }
+        let subject = get("HERALD_VAPID_SUBJECT")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if let Some(sub) = &subject {
+            let ok = (sub.starts_with("mailto:") && sub.len() > 7 && sub.contains('@'))
+                || (sub.starts_with("https://") && reqwest::Url::parse(sub).is_ok());
+            if !ok || sub.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError {
+                    var: "HERALD_VAPID_SUBJECT",
+                    reason: format!(
+                        "{sub:?}: expected mailto:someone@example.com or an https:// URL"
+                    ),
+                });
+            }
+        }
+        Ok(PushConfig {
+            private_key: private_key.map(SecretString::from),
+            subject,
+        })
+    }
 }
 
 /// What one client may hold or take: see the top of `src/server/net/listener/mod.rs`.
@@ -248,7 +312,10 @@ impl Config {
                 reason: "must be 1 to 604800 (seconds)".into(),
             });
         }
-        let escalation = EscalationConfig::from_lookup(&get, site_addr, escalate_min_secs)?;
+        let push = PushConfig::from_lookup(&get)?;
+        let push_possible = push.private_key.is_some() || !postgres;
+        let escalation =
+            EscalationConfig::from_lookup(&get, site_addr, escalate_min_secs, push_possible)?;
         Ok(Config {
             site_addr,
             database_url,
@@ -295,6 +362,7 @@ impl Config {
             user_token_ttl: Duration::from_secs(user_token_secs),
             user_tokens_per_minute: parse_or(&get, "HERALD_USER_TOKENS_PER_MINUTE", 6000)?,
             escalation,
+            push,
             escalate_min_secs,
         })
     }
@@ -338,39 +406,18 @@ impl Config {
 }
 
 impl EscalationConfig {
-    /// `None` unless `HERALD_SMTP_URL` is set; then every other value is
-    /// checked here, so a typo fails start-up instead of the first email.
+    /// `None` unless `HERALD_SMTP_URL` is set or Web Push is possible
+    /// (`push_possible`); every value is checked here, so a typo fails
+    /// start-up instead of the first email.
     fn from_lookup(
         get: &impl Fn(&str) -> Option<String>,
         site_addr: SocketAddr,
         min_secs: u32,
+        push_possible: bool,
     ) -> Result<Option<Self>, ConfigError> {
-        let Some(url) = get("HERALD_SMTP_URL").filter(|v| !v.trim().is_empty()) else {
+        let smtp = SmtpConfig::from_lookup(get)?;
+        if smtp.is_none() && !push_possible {
             return Ok(None);
-        };
-        let url = url.trim().to_string();
-        let scheme_ok = url.starts_with("smtp://") || url.starts_with("smtps://");
-        // Never echo the value: it may hold a password.
-        if !scheme_ok
-            || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).is_err()
-        {
-            return Err(ConfigError {
-                var: "HERALD_SMTP_URL",
-                reason: "must be smtp://host:port or smtps://host:port".into(),
-            });
-        }
-        let from = get("HERALD_SMTP_FROM")
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| ConfigError {
-                var: "HERALD_SMTP_FROM",
-                reason: "is required with HERALD_SMTP_URL".into(),
-            })?;
-        if from.parse::<lettre::message::Mailbox>().is_err() {
-            return Err(ConfigError {
-                var: "HERALD_SMTP_FROM",
-                reason: format!("{from:?}: expected an address like Herald <herald@example.com>"),
-            });
         }
         let max = crate::model::category::ESCALATE_AFTER_MAX_SECS;
         let after: u32 = parse_or(get, "HERALD_ESCALATE_AFTER_SECS", 900)?;
@@ -409,12 +456,48 @@ impl EscalationConfig {
             });
         }
         Ok(Some(EscalationConfig {
-            smtp_url: SecretString::from(url),
-            from,
+            smtp,
             after: Duration::from_secs(after.into()),
             tick: Duration::from_millis(tick_ms),
             retry_base: Duration::from_millis(retry_ms),
             public_url,
+        }))
+    }
+}
+
+impl SmtpConfig {
+    /// `None` unless `HERALD_SMTP_URL` is set; then `HERALD_SMTP_FROM` is required.
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = get("HERALD_SMTP_URL").filter(|v| !v.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let url = url.trim().to_string();
+        let scheme_ok = url.starts_with("smtp://") || url.starts_with("smtps://");
+        // Never echo the value: it may hold a password.
+        if !scheme_ok
+            || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).is_err()
+        {
+            return Err(ConfigError {
+                var: "HERALD_SMTP_URL",
+                reason: "must be smtp://host:port or smtps://host:port".into(),
+            });
+        }
+        let from = get("HERALD_SMTP_FROM")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ConfigError {
+                var: "HERALD_SMTP_FROM",
+                reason: "is required with HERALD_SMTP_URL".into(),
+            })?;
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError {
+                var: "HERALD_SMTP_FROM",
+                reason: format!("{from:?}: expected an address like Herald <herald@example.com>"),
+            });
+        }
+        Ok(Some(SmtpConfig {
+            url: SecretString::from(url),
+            from,
         }))
     }
 }
@@ -715,10 +798,11 @@ mod tests {
 
     #[test]
     fn escalation_is_off_without_an_smtp_url_and_checked_with_one() {
-        assert!(config(&[]).unwrap().escalation.is_none());
+        assert!(config(&[]).unwrap().escalation.unwrap().smtp.is_none());
         let url = ("HERALD_SMTP_URL", "smtp://user:hunter2@127.0.0.1:2525");
         let from = ("HERALD_SMTP_FROM", "Herald <herald@example.com>");
         let on = config(&[url, from]).unwrap().escalation.expect("on");
+        assert!(on.smtp.is_some());
         assert_eq!(on.after, Duration::from_secs(900));
         assert!(
             !format!("{on:?}").contains("hunter2"),
@@ -748,6 +832,31 @@ mod tests {
             config(&fast).unwrap().escalation.unwrap().after,
             Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn the_vapid_key_and_subject_are_checked_and_the_key_never_shown() {
+        let key = crate::server::push::Vapid::generate().unwrap();
+        let c = config(&[
+            ("HERALD_VAPID_PRIVATE_KEY", &key),
+            ("HERALD_VAPID_SUBJECT", "mailto:ops@example.com"),
+        ])
+        .unwrap();
+        assert!(!format!("{c:?}").contains(&key), "the key is a secret");
+        assert_eq!(c.push.subject.as_deref(), Some("mailto:ops@example.com"));
+        for (var, bad) in [
+            ("HERALD_VAPID_PRIVATE_KEY", "not-a-key"),
+            (
+                "HERALD_VAPID_PRIVATE_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            ("HERALD_VAPID_SUBJECT", "ops@example.com"),
+            ("HERALD_VAPID_SUBJECT", "http://example.com"),
+        ] {
+            let err = config(&[(var, bad)]).unwrap_err();
+            assert_eq!(err.var, var, "{var}={bad}");
+            assert!(!err.to_string().contains("not-a-key"), "{err}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod net;
 pub mod observe;
 mod periodic;
 pub mod private_files;
+pub mod push;
 pub mod random;
 mod sse;
 pub mod state;

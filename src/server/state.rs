@@ -24,6 +24,7 @@ use crate::server::{
     },
     net::stream_workers::StreamWorkers,
     private_files,
+    push::Vapid,
     store::{self, users, Pool},
 };
 
@@ -49,6 +50,9 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// The threads direct streams are written from (the data path).
     pub stream_workers: Arc<StreamWorkers>,
+    /// Web Push's VAPID key; `None`: push is off (PostgreSQL without
+    /// `HERALD_VAPID_PRIVATE_KEY`).
+    pub push: Option<Arc<Vapid>>,
 }
 
 impl crate::server::auth::SessionCheck for AppState {
@@ -72,6 +76,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("VAPID key file {path}: {reason}")]
+    Vapid { path: String, reason: String },
     #[error("password hashing: {0}")]
     Hash(String),
     #[error("exports directory {path}: {source}")]
@@ -102,6 +108,7 @@ impl AppState {
             Some(secret) => secret.expose_secret().to_vec(),
             None => load_or_create_secret(&config.data_dir().join("jwt-secret"))?,
         };
+        let push = vapid(&config)?.map(Arc::new);
         let hashers = Hashers::new(config.password_hashers.get(), password::HASH_WAIT)
             .map(Arc::new)
             .map_err(|e| StartError::Hash(format!("starting hashing threads: {e}")))?;
@@ -149,6 +156,7 @@ impl AppState {
             )),
             connections: Connections::new(config.connections.max_connections.get()),
             stream_workers: Arc::new(StreamWorkers::new(config.connections.stream_threads)),
+            push,
             config: Arc::new(config),
         })
     }
@@ -200,4 +208,48 @@ fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, StartError> {
     private_files::write(path, &secret).map_err(err)?;
     tracing::info!(path = %path.display(), "generated a JWT signing secret");
     Ok(secret)
+}
+
+/// The VAPID key: `HERALD_VAPID_PRIVATE_KEY` (checked by the config), or
+/// on SQLite one generated once and kept next to the database like the JWT
+/// secret (0600), so subscriptions survive restarts. PostgreSQL without
+/// the variable: no push (instances generating their own keys would sign
+/// with keys the browsers never subscribed with).
+fn vapid(config: &Config) -> Result<Option<Vapid>, StartError> {
+    let subject = config.push.subject.clone();
+    if let Some(key) = &config.push.private_key {
+        let vapid =
+            Vapid::from_base64(key.expose_secret(), subject).map_err(|e| StartError::Vapid {
+                path: "HERALD_VAPID_PRIVATE_KEY".into(),
+                reason: e.to_string(),
+            })?;
+        return Ok(Some(vapid));
+    }
+    if !config.database_url.as_str().starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let path = config.data_dir().join("vapid-private-key");
+    let err = |reason: String| StartError::Vapid {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            private_files::restrict_file(&path).map_err(|e| err(e.to_string()))?;
+            text
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Vapid::generate().map_err(|e| err(e.to_string()))?;
+            if let Some(dir) = path.parent() {
+                private_files::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+            }
+            private_files::write(&path, key.as_bytes()).map_err(|e| err(e.to_string()))?;
+            tracing::info!(path = %path.display(), "generated a VAPID key for Web Push");
+            key
+        }
+        Err(e) => return Err(err(e.to_string())),
+    };
+    Vapid::from_base64(&text, subject)
+        .map(Some)
+        .map_err(|e| err(e.to_string()))
 }

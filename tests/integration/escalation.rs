@@ -25,7 +25,7 @@ const DELAY: Duration = Duration::from_secs(3);
 /// Long enough for a delay, a pass and a send on a busy machine.
 const MAIL_DEADLINE: Duration = Duration::from_secs(20);
 
-fn settings(sink: &SmtpSink) -> Vec<(&'static str, String)> {
+pub(crate) fn settings(sink: &SmtpSink) -> Vec<(&'static str, String)> {
     vec![
         ("HERALD_SMTP_URL", sink.url()),
         ("HERALD_SMTP_FROM", "Herald <herald@example.com>".into()),
@@ -37,7 +37,7 @@ fn settings(sink: &SmtpSink) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn extra<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn extra<'a>(settings: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     settings.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -48,7 +48,7 @@ async fn start(sink: &SmtpSink) -> TestServer {
 
 /// Creates a user with an address (an admin's provisioning); returns
 /// their token and id.
-async fn user_with_email(server: &TestServer, admin: &str, name: &str) -> (String, i64) {
+pub(crate) async fn user_with_email(server: &TestServer, admin: &str, name: &str) -> (String, i64) {
     let body = json!({
         "username": name, "role": "user", "password": "password-of-a-user",
         "email": format!("{name}@example.com")
@@ -65,7 +65,7 @@ async fn user_with_email(server: &TestServer, admin: &str, name: &str) -> (Strin
 }
 
 /// Sends to everyone.
-async fn send(server: &TestServer, admin: &str, data: Value) {
+pub(crate) async fn send(server: &TestServer, admin: &str, data: Value) {
     let res = server
         .post_json("/api/sse/broadcast", admin, &json!({ "data": data }))
         .await;
@@ -74,7 +74,7 @@ async fn send(server: &TestServer, admin: &str, data: Value) {
 
 /// The position of the newest notification in the user's inbox. (Asked
 /// of the admin, who has no address: a page counts as delivered.)
-async fn newest(server: &TestServer, token: &str) -> i64 {
+pub(crate) async fn newest(server: &TestServer, token: &str) -> i64 {
     let page = server.get_json("/api/notifications", token).await;
     page["items"][0]["id"].as_i64().expect("an item")
 }
@@ -91,7 +91,7 @@ async fn put(server: &TestServer, path: &str, token: &str, body: &Value) -> reqw
 }
 
 /// `(up_to, pending, attempts)` of the user's escalation row.
-async fn row(server: &TestServer, user_id: i64) -> (i64, bool, i64) {
+pub(crate) async fn row(server: &TestServer, user_id: i64) -> (i64, bool, i64) {
     let sql = "SELECT up_to, pending IS NOT NULL, attempts FROM escalations WHERE user_id = ";
     let found: (i64, bool, i64) = match &server.state.pool {
         Pool::Sqlite(p) => sqlx::query_as(&format!("{sql}?"))
@@ -110,7 +110,7 @@ async fn row(server: &TestServer, user_id: i64) -> (i64, bool, i64) {
 
 /// Waits until escalation has decided the user's log through `position`
 /// with nothing left to send.
-async fn decided(server: &TestServer, user_id: i64, position: i64) {
+pub(crate) async fn decided(server: &TestServer, user_id: i64, position: i64) {
     eventually(
         &format!("user {user_id} decided through {position}"),
         async || {

@@ -28,6 +28,8 @@ mod ordering;
 mod pages;
 mod pg;
 mod provisioning;
+mod push;
+mod push_sink;
 mod sdk;
 mod service_keys;
 mod smtp_sink;

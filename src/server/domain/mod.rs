@@ -6,6 +6,7 @@
 pub mod announcement;
 pub mod escalation;
 pub mod inbox_action;
+pub mod push;
 
 use crate::model::AppError;
 

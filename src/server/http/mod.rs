@@ -11,8 +11,10 @@ mod metrics;
 pub mod openapi;
 mod pages;
 mod prefs;
+mod push;
 pub mod sdk;
 mod server_fns;
+mod service_worker;
 mod stream_tickets;
 mod target;
 mod users;
@@ -50,6 +52,7 @@ pub fn routes(allowed: &AllowedOrigins) -> Router<AppState> {
         .merge(stream)
         .route("/metrics", get(metrics::metrics))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/sw.js", get(service_worker::service_worker))
         .route("/sdk/{file}", get(sdk::stable))
         .route("/sdk/{release}/{file}", get(sdk::versioned))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -80,6 +83,8 @@ fn user_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::archive_read))
         .routes(routes!(api::archive_many))
         .routes(routes!(stream_tickets::create))
+        .routes(routes!(push::vapid_public_key))
+        .routes(routes!(push::subscribe, push::unsubscribe))
 }
 
 /// Everything else: signing in and out, exports, admin and service routes,

@@ -14,7 +14,7 @@ use lettre::{
 use secrecy::ExposeSecret;
 use tokio::sync::Semaphore;
 
-use crate::server::config::EscalationConfig;
+use crate::server::config::SmtpConfig;
 
 /// One SMTP exchange (connect, greeting, each command): a dead or slow
 /// server costs no more than this per step.
@@ -48,13 +48,12 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(config: &EscalationConfig) -> Result<Mailer, MailError> {
-        let transport =
-            AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.expose_secret())
-                .map_err(|_| MailError::Url)?
-                .timeout(Some(COMMAND_TIMEOUT))
-                .pool_config(PoolConfig::new().max_size(MAX_SENDS as u32))
-                .build();
+    pub fn new(config: &SmtpConfig) -> Result<Mailer, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.url.expose_secret())
+            .map_err(|_| MailError::Url)?
+            .timeout(Some(COMMAND_TIMEOUT))
+            .pool_config(PoolConfig::new().max_size(MAX_SENDS as u32))
+            .build();
         let from = config.from.parse().map_err(|_| MailError::Address)?;
         Ok(Mailer {
             transport,

@@ -17,8 +17,9 @@ use crate::server::store::{
     notifications, preferences, Backend, Pool, StoreError, Tx,
 };
 
-/// A new user with an address starts at the log's head (in their
-/// creation's transaction): what was sent before is not theirs anyway.
+/// A new user with an address (or a first push subscription) starts at the
+/// log's head, in that write's transaction: what was sent before is not
+/// theirs to be told about. A user who has a row keeps it.
 pub async fn add_address(tx: &mut Tx, user_id: i64) -> Result<(), StoreError> {
     let head = log::head(tx).await?;
     execute!(
@@ -49,7 +50,8 @@ pub async fn due_head(pool: &Pool, created_before: i64) -> Result<i64, StoreErro
 /// `due_head` not yet decided) or a digest to send, whose time has come,
 /// and that no one holds; returns their ids. On PostgreSQL the candidates
 /// are locked with `SKIP LOCKED` and the lease is re-checked on the row,
-/// so two instances never hold one user.
+/// so two instances never hold one user. `push_only` (no SMTP configured):
+/// only users with a push subscription, so addresses alone cost nothing.
 pub async fn lease(
     pool: &Pool,
     now: i64,
@@ -57,6 +59,7 @@ pub async fn lease(
     cap: i64,
     token: &str,
     until: i64,
+    push_only: bool,
 ) -> Result<Vec<i64>, StoreError> {
     let mut tx = crate::server::store::begin_write(pool).await?;
     let lock = match tx.backend() {
@@ -68,6 +71,8 @@ pub async fn lease(
          WHERE lease_until <= ?3 AND next_ms <= ?3 AND user_id IN (
              SELECT user_id FROM escalations
              WHERE next_ms <= ?3 AND lease_until <= ?3 AND (pending IS NOT NULL OR up_to < ?4)
+               AND (NOT ?6 OR EXISTS (SELECT 1 FROM push_subscriptions p
+                                      WHERE p.user_id = escalations.user_id))
              ORDER BY next_ms, up_to LIMIT ?5 {lock})
          RETURNING user_id"
     );
@@ -80,7 +85,8 @@ pub async fn lease(
         until,
         now,
         due_head,
-        cap
+        cap,
+        push_only
     )?;
     tx.commit().await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
@@ -90,12 +96,16 @@ pub async fn lease(
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub user_id: i64,
-    pub email: String,
+    /// None: push subscriptions only.
+    pub email: Option<String>,
     pub username: String,
     pub up_to: i64,
     pub emailed_above: Vec<i64>,
     pub pending: Option<Vec<i64>>,
     pub attempts: i64,
+    /// The pending digest's key (its last position) once it was emailed:
+    /// a retry for a failed push does not email it again.
+    pub emailed_for: i64,
     pub read_all_up_to: i64,
     pub delivered_up_to: i64,
     pub muted: Vec<String>,
@@ -136,6 +146,7 @@ struct RowState {
     emailed_above: String,
     pending: Option<String>,
     attempts: i64,
+    emailed_for: i64,
     email: Option<String>,
     username: String,
     read_all_up_to: i64,
@@ -148,7 +159,7 @@ pub async fn load(pool: &Pool, user_id: i64) -> Result<Option<Subject>, StoreErr
         tx,
         fetch_optional,
         RowState,
-        "SELECT x.up_to, x.emailed_above, x.pending, x.attempts, u.email, u.username,
+        "SELECT x.up_to, x.emailed_above, x.pending, x.attempts, x.emailed_for, u.email, u.username,
                 c.read_all_up_to, c.delivered_up_to
          FROM escalations x JOIN users u ON u.id = x.user_id JOIN user_cursors c ON c.user_id = x.user_id
          WHERE x.user_id = ?",
@@ -157,16 +168,13 @@ pub async fn load(pool: &Pool, user_id: i64) -> Result<Option<Subject>, StoreErr
     let Some(row) = row else {
         return Ok(None);
     };
-    let Some(email) = row.email else {
-        return Ok(None);
-    };
     let prefs = preferences::get(&mut tx, user_id).await?;
     let own = prefs.escalation.unwrap_or_default();
     let spans = log::spans(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(Some(Subject {
         user_id,
-        email,
+        email: row.email,
         username: row.username,
         up_to: row.up_to,
         // Written only here, from lists of positions.
@@ -175,6 +183,7 @@ pub async fn load(pool: &Pool, user_id: i64) -> Result<Option<Subject>, StoreErr
             .pending
             .map(|p| serde_json::from_str(&p).unwrap_or_default()),
         attempts: row.attempts,
+        emailed_for: row.emailed_for,
         read_all_up_to: row.read_all_up_to,
         delivered_up_to: row.delivered_up_to,
         muted: prefs.muted,
@@ -317,6 +326,25 @@ pub async fn finish(pool: &Pool, user_id: i64, token: &str) -> Result<(), StoreE
         tx,
         "UPDATE escalations SET pending = NULL, attempts = 0, lease = NULL, lease_until = 0
          WHERE user_id = ? AND lease = ?",
+        user_id,
+        token
+    )?;
+    tx.commit().await
+}
+
+/// The pending digest `key` reached the user's address (its push part
+/// may still be retried).
+pub async fn mark_emailed(
+    pool: &Pool,
+    user_id: i64,
+    token: &str,
+    key: i64,
+) -> Result<(), StoreError> {
+    let mut tx = crate::server::store::begin_write(pool).await?;
+    execute!(
+        tx,
+        "UPDATE escalations SET emailed_for = ? WHERE user_id = ? AND lease = ?",
+        key,
         user_id,
         token
     )?;

@@ -19,6 +19,7 @@ pub mod instances;
 pub mod log;
 pub mod notifications;
 pub mod preferences;
+pub mod push;
 pub mod sessions;
 pub mod snoozes;
 pub mod stream_tickets;

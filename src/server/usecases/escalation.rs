@@ -15,6 +15,11 @@
 //!    on success, keep and retry later on failure.
 //!
 //! At most [`EMAILS_PER_PASS`] digests a pass; the rest wait for the next.
+//!
+//! A digest goes to the user's address (with a mailer) and to each of
+//! their push subscriptions (with a VAPID key; `push_digest`). Each target
+//! is marked once it took the digest, so a retry after a partial failure
+//! sends only to the targets that did not.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,11 +33,12 @@ use crate::{
             digest::{self, DigestItem, Recipient},
             Mailer,
         },
+        push::{self, Pusher},
         random,
         state::AppState,
         store::{
             escalations::{self, Decision, Item, Subject},
-            now_ms, StoreError,
+            now_ms, push as subscriptions, StoreError,
         },
     },
 };
@@ -51,6 +57,12 @@ pub const EMAILED_ABOVE_MAX: usize = 200;
 const LEASE_MS: i64 = 5 * 60 * 1000;
 /// A failing send is retried at most this far apart.
 const RETRY_MAX_MS: i64 = 3600 * 1000;
+/// A digest's push to a subscription that keeps failing (a push service
+/// down, a name that no longer resolves) is given up after this many
+/// failed attempts of the digest (about 4 hours with the default retry
+/// base), so one dead browser never holds the user's digests (and their
+/// email) back for good. The subscription is kept: the next digest tries it.
+pub const PUSH_ATTEMPTS_MAX: i64 = 10;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -166,9 +178,16 @@ pub fn plan(
 }
 
 /// One pass; see the module's comment.
+/// Where digests go: the mailer (SMTP configured) and the pusher (a VAPID key).
+#[derive(Clone, Copy)]
+pub struct Outlets<'a> {
+    pub mailer: Option<&'a Mailer>,
+    pub pusher: Option<&'a Pusher>,
+}
+
 pub async fn pass(
     state: &AppState,
-    mailer: &Mailer,
+    outlets: Outlets<'_>,
     config: &EscalationConfig,
 ) -> Result<PassReport, StoreError> {
     let now = now_ms();
@@ -182,6 +201,7 @@ pub async fn pass(
         USERS_PER_PASS,
         &token,
         now + LEASE_MS,
+        outlets.mailer.is_none(),
     )
     .await?;
     let budget = AtomicUsize::new(EMAILS_PER_PASS);
@@ -191,7 +211,7 @@ pub async fn pass(
     });
     let visit = Visit {
         state,
-        mailer,
+        outlets,
         config,
         token: &token,
         now,
@@ -228,7 +248,7 @@ enum Sent {
 
 struct Visit<'a> {
     state: &'a AppState,
-    mailer: &'a Mailer,
+    outlets: Outlets<'a>,
     config: &'a EscalationConfig,
     token: &'a str,
     now: i64,
@@ -304,23 +324,17 @@ impl Visit<'_> {
 
     /// Reads the claimed entries again (send time is what counts: read,
     /// archived, snoozed, retracted, expired or delivered meanwhile means
-    /// not sent) and sends the rest in one digest.
+    /// not sent) and sends the rest in one digest, to each target that has
+    /// not taken it yet (the digest's key is its last claimed position).
     async fn send(&self, subject: &Subject, pending: &[i64]) -> Result<Sent, StoreError> {
         let pool = &self.state.pool;
         let (read_all, delivered) = escalations::watermarks(pool, subject.user_id).await?;
-        let items: Vec<DigestItem> =
-            escalations::items_at(pool, subject.user_id, read_all, pending)
-                .await?
-                .into_iter()
-                .filter(|i| i.position > delivered)
-                .filter(|i| verdict(subject, i, i64::MAX, 0) != Verdict::Skip)
-                .map(|i| DigestItem {
-                    title: i.title,
-                    body: i.body,
-                    link: i.link,
-                    severity: i.severity,
-                })
-                .collect();
+        let items: Vec<Item> = escalations::items_at(pool, subject.user_id, read_all, pending)
+            .await?
+            .into_iter()
+            .filter(|i| i.position > delivered)
+            .filter(|i| verdict(subject, i, i64::MAX, 0) != Verdict::Skip)
+            .collect();
         if items.is_empty() {
             escalations::finish(pool, subject.user_id, self.token).await?;
             return Ok(Sent::No);
@@ -329,30 +343,80 @@ impl Visit<'_> {
             pending.iter().copied().min().unwrap_or_default(),
             pending.iter().copied().max().unwrap_or_default(),
         );
+        let mut retry: Option<String> = None;
+        let mut any = false;
+        if let Some(pusher) = self.outlets.pusher {
+            let outcome = self.push(pusher, subject, &items, key.1).await?;
+            any |= outcome.sent;
+            retry = outcome.retry;
+        }
+        match self.outlets.mailer {
+            Some(mailer) if subject.emailed_for != key.1 => {
+                if let Some(email) = &subject.email {
+                    match self.email(mailer, subject, email, &items, key).await {
+                        Ok(sent) => {
+                            any |= sent;
+                            escalations::mark_emailed(pool, subject.user_id, self.token, key.1)
+                                .await?;
+                        }
+                        Err(e) => retry = Some(e),
+                    }
+                }
+            }
+            _ => {}
+        }
+        match retry {
+            None => {
+                escalations::finish(pool, subject.user_id, self.token).await?;
+                Ok(if any { Sent::Yes } else { Sent::No })
+            }
+            Some(error) => {
+                let base = self.config.retry_base.as_millis() as i64;
+                let shift = subject.attempts.clamp(0, 20) as u32;
+                let wait = base.saturating_mul(1 << shift).min(RETRY_MAX_MS);
+                tracing::warn!(user_id = subject.user_id, error = %error, wait_ms = wait, "escalation not sent everywhere; will retry");
+                escalations::fail(pool, subject.user_id, self.token, now_ms() + wait).await?;
+                Ok(Sent::Failed)
+            }
+        }
+    }
+
+    /// The digest by email: `Ok(true)` sent, `Ok(false)` dropped (an
+    /// address the mailer cannot use), `Err` to retry.
+    async fn email(
+        &self,
+        mailer: &Mailer,
+        subject: &Subject,
+        email: &str,
+        items: &[Item],
+        key: (i64, i64),
+    ) -> Result<bool, String> {
+        let items: Vec<DigestItem> = items
+            .iter()
+            .map(|i| DigestItem {
+                title: i.title.clone(),
+                body: i.body.clone(),
+                link: i.link.clone(),
+                severity: i.severity,
+            })
+            .collect();
         let to = Recipient {
             user_id: subject.user_id,
             username: &subject.username,
-            email: &subject.email,
+            email,
         };
-        let sent = match digest::message(
-            self.mailer.from(),
-            &to,
-            &items,
-            &self.config.public_url,
-            key,
-        ) {
-            Ok(message) => self.mailer.send(message).await,
+        let sent = match digest::message(mailer.from(), &to, &items, &self.config.public_url, key) {
+            Ok(message) => mailer.send(message).await,
             Err(e) => Err(e),
         };
         match sent {
             Ok(()) => {
-                escalations::finish(pool, subject.user_id, self.token).await?;
                 tracing::debug!(
                     user_id = subject.user_id,
                     count = items.len(),
                     "escalation emailed"
                 );
-                Ok(Sent::Yes)
+                Ok(true)
             }
             Err(crate::server::mail::MailError::Address) => {
                 // Never deliverable: dropping it is the only way forward.
@@ -360,18 +424,99 @@ impl Visit<'_> {
                     user_id = subject.user_id,
                     "escalation: address unusable; dropped"
                 );
-                escalations::finish(pool, subject.user_id, self.token).await?;
-                Ok(Sent::No)
+                Ok(false)
             }
-            Err(e) => {
-                let base = self.config.retry_base.as_millis() as i64;
-                let shift = subject.attempts.clamp(0, 20) as u32;
-                let wait = base.saturating_mul(1 << shift).min(RETRY_MAX_MS);
-                tracing::warn!(user_id = subject.user_id, error = %e, wait_ms = wait, "escalation email not sent; will retry");
-                escalations::fail(pool, subject.user_id, self.token, now_ms() + wait).await?;
-                Ok(Sent::Failed)
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The digest to each of the user's push subscriptions that has not
+    /// taken it (`key`): one message each, the newest notification shown.
+    async fn push(
+        &self,
+        pusher: &Pusher,
+        subject: &Subject,
+        items: &[Item],
+        key: i64,
+    ) -> Result<PushOutcome, StoreError> {
+        let pool = &self.state.pool;
+        let mut outcome = PushOutcome::default();
+        let targets = subscriptions::for_user(pool, subject.user_id).await?;
+        let Some(newest) = items.last() else {
+            return Ok(outcome);
+        };
+        let payload = push::payload::encode(
+            items.len(),
+            &newest.title,
+            &newest.body,
+            newest.link.as_deref(),
+        );
+        let urgent = items.iter().any(|i| i.severity == Severity::Critical);
+        for row in targets.into_iter().filter(|t| t.sent_for != key) {
+            let Some(target) = push_digest::target(&row) else {
+                // Stored keys were checked at subscription: not expected.
+                tracing::warn!(
+                    user_id = subject.user_id,
+                    "push: stored keys unusable; removed"
+                );
+                subscriptions::delete(pool, row.id).await?;
+                continue;
+            };
+            match pusher.send(&target, &payload, urgent).await {
+                push::Outcome::Sent => {
+                    subscriptions::mark_sent(pool, row.id, key).await?;
+                    outcome.sent = true;
+                    tracing::debug!(
+                        user_id = subject.user_id,
+                        count = items.len(),
+                        "escalation pushed"
+                    );
+                }
+                push::Outcome::Gone => {
+                    subscriptions::delete(pool, row.id).await?;
+                    tracing::debug!(user_id = subject.user_id, "push subscription gone; removed");
+                }
+                push::Outcome::Refused(status) => {
+                    subscriptions::mark_sent(pool, row.id, key).await?;
+                    tracing::warn!(
+                        user_id = subject.user_id,
+                        status,
+                        "push refused; not retried"
+                    );
+                }
+                push::Outcome::Failed(error) if subject.attempts + 1 >= PUSH_ATTEMPTS_MAX => {
+                    subscriptions::mark_sent(pool, row.id, key).await?;
+                    tracing::warn!(user_id = subject.user_id, error = %error, attempts = subject.attempts + 1, "push failed; this digest given up for this browser");
+                }
+                push::Outcome::Failed(error) => outcome.retry = Some(error),
             }
         }
+        Ok(outcome)
+    }
+}
+
+#[derive(Default)]
+struct PushOutcome {
+    sent: bool,
+    /// Some subscription should be tried again (why).
+    retry: Option<String>,
+}
+
+/// Stored subscriptions as the pusher takes them.
+mod push_digest {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+    use crate::server::{push::Target, store::push::Row};
+
+    pub fn target(row: &Row) -> Option<Target> {
+        let p256dh = URL_SAFE_NO_PAD.decode(&row.p256dh).ok()?;
+        let auth = URL_SAFE_NO_PAD.decode(&row.auth).ok()?;
+        Some(Target {
+            id: row.id,
+            endpoint: row.endpoint.clone(),
+            p256dh: p256::PublicKey::from_sec1_bytes(&p256dh).ok()?,
+            auth: auth.try_into().ok()?,
+        })
     }
 }
 
@@ -382,12 +527,13 @@ mod tests {
     fn subject() -> Subject {
         Subject {
             user_id: 1,
-            email: "e@example.com".into(),
+            email: Some("e@example.com".into()),
             username: "e".into(),
             up_to: 0,
             emailed_above: Vec::new(),
             pending: None,
             attempts: 0,
+            emailed_for: 0,
             read_all_up_to: 0,
             delivered_up_to: 0,
             muted: vec!["noise".into()],

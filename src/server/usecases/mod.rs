@@ -14,6 +14,7 @@ pub mod keys;
 pub mod notices;
 pub mod preferences;
 pub mod provisioning;
+pub mod push;
 pub mod retract;
 pub mod schedule;
 pub mod send;

@@ -106,7 +106,7 @@ impl Sender {
 
 /// A failure in words, without the URL (it may carry a token of the
 /// receiver's): the innermost causes say what happened.
-fn describe(error: reqwest::Error) -> String {
+pub(crate) fn describe(error: reqwest::Error) -> String {
     let error = error.without_url();
     if error.is_timeout() {
         return "timed out".into();
@@ -124,7 +124,7 @@ fn describe(error: reqwest::Error) -> String {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Resolves a name and refuses it if any of its addresses is private.
-struct PublicOnly;
+pub(crate) struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

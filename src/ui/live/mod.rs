@@ -4,6 +4,8 @@
 #[cfg(feature = "hydrate")]
 mod browser;
 #[cfg(feature = "hydrate")]
+pub mod push;
+#[cfg(feature = "hydrate")]
 mod relay;
 mod signals;
 #[cfg(feature = "hydrate")]

@@ -1,5 +1,6 @@
 //! `/preferences`: which categories to mute and which raise desktop alerts,
-//! and whether what stays unread is emailed (and after how long).
+//! and whether what stays unread is emailed (and after how long) and
+//! pushed to this browser (Web Push: the switch acts at once, per browser).
 //! Saved in one request; every open tab takes the new preferences at once
 //! (the stream's `preferences` event). Muting never applies to `critical`.
 
@@ -151,6 +152,7 @@ fn Choices(
                 " minutes (empty: the default)"
             </label>
         </fieldset>
+        <PushSwitch />
         <button
             type="button"
             class="primary"
@@ -171,4 +173,82 @@ fn Choices(
         {saved}
     }
     .into_any()
+}
+
+/// "Desktop push": this browser's Web Push subscription. On asks the
+/// browser to subscribe (it asks the user's permission) and saves the
+/// subscription; off unsubscribes and deletes it. Pushed: what email
+/// escalation would send, with the same settings above.
+#[component]
+fn PushSwitch() -> impl IntoView {
+    let on = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let status = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if !crate::ui::live::push::supported() {
+            status.set(Some("This browser has no Web Push.".into()));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            on.set(crate::ui::live::push::subscribed().await);
+        });
+    });
+    let change = move |wanted: bool| {
+        busy.set(true);
+        status.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            use crate::api::push::{
+                push_public_key, remove_push_subscription, save_push_subscription,
+            };
+            use crate::ui::live::push;
+            let done: Result<(), String> = if wanted {
+                async {
+                    let key = push_public_key().await.map_err(|e| e.to_string())?;
+                    let subscription = push::subscribe(&key).await?;
+                    save_push_subscription(subscription)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+                .await
+            } else {
+                async {
+                    if let Some(endpoint) = push::unsubscribe().await? {
+                        remove_push_subscription(endpoint)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                }
+                .await
+            };
+            match done {
+                Ok(()) => {
+                    on.set(wanted);
+                    status.set(Some(if wanted { "Push on." } else { "Push off." }.into()));
+                }
+                Err(e) => status.set(Some(e)),
+            }
+            busy.set(false);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = wanted;
+    };
+    view! {
+        <fieldset class="push-escalation" data-testid="push-escalation">
+            <legend>"Desktop push"</legend>
+            <p class="muted">
+                "Push to this browser what stays unread and never reached an open Herald tab,                  like the email (even with the browser closed, where it supports it)."
+            </p>
+            <label>
+                <input type="checkbox" data-testid="push-toggle"
+                    prop:checked=move || on.get()
+                    prop:disabled=move || busy.get()
+                    on:change=move |e| change(event_target_checked(&e)) />
+                " Desktop push: on"
+            </label>
+            {move || status.get().map(|s| view! { <p class="muted" role="status" data-testid="push-status">{s}</p> })}
+        </fieldset>
+    }
 }
