@@ -154,20 +154,11 @@ async fn unsubscribe(server: &TestServer, token: &str, endpoint: &str) -> reqwes
 }
 
 async fn subscriptions_of(server: &TestServer, user_id: i64) -> i64 {
-    let sql = "SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ";
-    let (n,): (i64,) = match &server.state.pool {
-        Pool::Sqlite(p) => sqlx::query_as(&format!("{sql}?"))
-            .bind(user_id)
-            .fetch_one(p)
-            .await
-            .unwrap(),
-        Pool::Postgres(p) => sqlx::query_as(&format!("{sql}$1"))
-            .bind(user_id)
-            .fetch_one(p)
-            .await
-            .unwrap(),
-    };
-    n
+    crate::service_keys::one_i64(
+        server,
+        &format!("SELECT COUNT(*) FROM push_subscriptions WHERE user_id = {user_id}"),
+    )
+    .await
 }
 
 /// How many stored subscriptions have this endpoint.
