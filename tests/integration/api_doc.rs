@@ -258,13 +258,12 @@ async fn real_frames_of_every_kind_pass_the_served_event_schemas() {
     assert!(up_to["up_to_seq"].is_i64(), "{up_to}");
 
     let saved = server
-        .http
-        .put(server.url("/api/preferences"))
-        .bearer_auth(&alice)
-        .json(&json!({ "muted": [], "desktop": [] }))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            "/api/preferences",
+            &alice,
+            &json!({ "muted": [], "desktop": [] }),
+        )
+        .await;
     assert_eq!(saved.status(), StatusCode::OK);
     checked.until(&mut stream, "preferences").await;
 

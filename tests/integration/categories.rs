@@ -13,23 +13,12 @@ use herald::server::store::{Backend, Pool};
 use crate::harness::{SseReader, TestServer};
 
 /// Sends a notification to everyone; returns the answer's `data`.
-async fn send(server: &TestServer, admin: &str, data: Value) -> Value {
+pub(crate) async fn send(server: &TestServer, admin: &str, data: Value) -> Value {
     let res = server
         .post_json("/api/sse/broadcast", admin, &json!({ "data": data }))
         .await;
     assert_eq!(res.status(), StatusCode::OK, "{data}");
     res.json::<Value>().await.unwrap()["data"].clone()
-}
-
-async fn put(server: &TestServer, path: &str, token: &str, body: &Value) -> Response {
-    server
-        .http
-        .put(server.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The next non-ping event, which must be `name`.
@@ -259,13 +248,13 @@ async fn muted_categories_never_raise_the_badge_and_critical_is_never_muted() {
     let (mut tab2, connected) = server.open_stream(&alice, "").await;
     assert_eq!(connected.json()["unread"], 1);
 
-    let res = put(
-        &server,
-        "/api/preferences",
-        &alice,
-        &json!({"muted": ["deploys"], "desktop": []}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/preferences",
+            &alice,
+            &json!({"muted": ["deploys"], "desktop": []}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let saved: Value = res.json().await.unwrap();
     assert_eq!(
@@ -333,7 +322,9 @@ async fn muted_categories_never_raise_the_badge_and_critical_is_never_muted() {
     assert_eq!(connected.json()["unread"], 1);
 
     // Unmuting brings the muted ones back into the badge.
-    let res = put(&server, "/api/preferences", &alice, &json!({"muted": []})).await;
+    let res = server
+        .put_json("/api/preferences", &alice, &json!({"muted": []}))
+        .await;
     assert_eq!(res.json::<Value>().await.unwrap()["unread"], 3);
     assert_eq!(stored(&server, &alice).await, (3, json!({"deploys": 2})));
 
@@ -344,7 +335,7 @@ async fn muted_categories_never_raise_the_badge_and_critical_is_never_muted() {
         (json!({"desktop": ["nosuch"]}), "desktop:"),
         (json!({"muted": "deploys"}), "invalid JSON body"),
     ] {
-        let res = put(&server, "/api/preferences", &alice, &body).await;
+        let res = server.put_json("/api/preferences", &alice, &body).await;
         let error = error_of(res, StatusCode::BAD_REQUEST).await;
         assert!(error.starts_with(field), "{body}: {error}");
     }
@@ -482,29 +473,25 @@ async fn data_actions_and_categories_are_checked_at_the_edge() {
         server.get_json("/api/categories", &alice).await,
         json!([{"slug": "deploys", "label": "deploys"}])
     );
-    let res = put(
-        &server,
-        "/api/categories/deploys",
-        &alice,
-        &json!({"label": "Deploys"}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/categories/deploys",
+            &alice,
+            &json!({"label": "Deploys"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = put(
-        &server,
-        "/api/categories/deploys",
-        &admin,
-        &json!({"label": "Deploys"}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/categories/deploys",
+            &admin,
+            &json!({"label": "Deploys"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = put(
-        &server,
-        "/api/categories/deploys",
-        &admin,
-        &json!({"label": " "}),
-    )
-    .await;
+    let res = server
+        .put_json("/api/categories/deploys", &admin, &json!({"label": " "}))
+        .await;
     assert!(error_of(res, StatusCode::BAD_REQUEST)
         .await
         .starts_with("label:"));
@@ -528,13 +515,9 @@ async fn preferences_reach_the_streams_of_every_instance() {
     send(&one, &admin, json!({"title": "d1", "category": "deploys"})).await;
     let (mut stream, connected) = two.open_stream(&alice, "").await;
     assert_eq!(connected.json()["unread"], 1);
-    let res = put(
-        &one,
-        "/api/preferences",
-        &alice,
-        &json!({"muted": ["deploys"]}),
-    )
-    .await;
+    let res = one
+        .put_json("/api/preferences", &alice, &json!({"muted": ["deploys"]}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let e = next(&mut stream, "preferences").await;
     assert_eq!(

@@ -14,6 +14,7 @@ use herald::server::store::Pool;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+pub(crate) use crate::categories::send;
 use crate::{
     harness::{eventually, TestServer},
     smtp_sink::{Mail, SmtpSink},
@@ -65,29 +66,11 @@ pub(crate) async fn user_with_email(server: &TestServer, admin: &str, name: &str
 }
 
 /// Sends to everyone.
-pub(crate) async fn send(server: &TestServer, admin: &str, data: Value) {
-    let res = server
-        .post_json("/api/sse/broadcast", admin, &json!({ "data": data }))
-        .await;
-    assert_eq!(res.status(), StatusCode::OK, "{data}");
-}
-
 /// The position of the newest notification in the user's inbox. (Asked
 /// of the admin, who has no address: a page counts as delivered.)
 pub(crate) async fn newest(server: &TestServer, token: &str) -> i64 {
     let page = server.get_json("/api/notifications", token).await;
     page["items"][0]["id"].as_i64().expect("an item")
-}
-
-async fn put(server: &TestServer, path: &str, token: &str, body: &Value) -> reqwest::Response {
-    server
-        .http
-        .put(server.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
 }
 
 /// `(up_to, pending, attempts)` of the user's escalation row.
@@ -190,7 +173,9 @@ async fn streams_reads_mutes_and_settings_keep_notifications_out_of_email() {
             json!({"label": "Chatter", "escalation": {"enabled": false}}),
         ),
     ] {
-        let res = put(&server, &format!("/api/categories/{slug}"), &admin, &body).await;
+        let res = server
+            .put_json(&format!("/api/categories/{slug}"), &admin, &body)
+            .await;
         assert_eq!(res.status(), StatusCode::OK, "{slug}");
     }
     let (_, erin) = user_with_email(&server, &admin, "erin").await;
@@ -198,21 +183,17 @@ async fn streams_reads_mutes_and_settings_keep_notifications_out_of_email() {
     let (reader, reader_id) = user_with_email(&server, &admin, "reader").await;
     let (muter, muter_id) = user_with_email(&server, &admin, "muter").await;
     let (quiet, quiet_id) = user_with_email(&server, &admin, "quiet").await;
-    let res = put(
-        &server,
-        "/api/preferences",
-        &muter,
-        &json!({"muted": ["deploys"]}),
-    )
-    .await;
+    let res = server
+        .put_json("/api/preferences", &muter, &json!({"muted": ["deploys"]}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = put(
-        &server,
-        "/api/preferences",
-        &quiet,
-        &json!({"muted": [], "escalation": {"enabled": false}}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/preferences",
+            &quiet,
+            &json!({"muted": [], "escalation": {"enabled": false}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let (mut stream, _) = server.open_stream(&live, "").await;
 
@@ -305,27 +286,29 @@ async fn settings_are_checked_kept_when_absent_and_shown() {
     let prefs = server.get_json("/api/preferences", &alice).await;
     assert_eq!(prefs["escalation"], json!({"enabled": true}), "{prefs}");
     for bad in [json!(0), json!(604_801), json!(-5), json!("soon")] {
-        let res = put(
-            &server,
-            "/api/preferences",
-            &alice,
-            &json!({"muted": [], "escalation": {"enabled": true, "after_secs": bad}}),
-        )
-        .await;
+        let res = server
+            .put_json(
+                "/api/preferences",
+                &alice,
+                &json!({"muted": [], "escalation": {"enabled": true, "after_secs": bad}}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
         let error = res.json::<Value>().await.unwrap()["error"].to_string();
         assert!(error.contains("after_secs"), "{error}");
     }
-    let res = put(
-        &server,
-        "/api/preferences",
-        &alice,
-        &json!({"muted": [], "escalation": {"enabled": true, "after_secs": 600}}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/preferences",
+            &alice,
+            &json!({"muted": [], "escalation": {"enabled": true, "after_secs": 600}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     // An old body (no `escalation`) keeps the saved choice.
-    let res = put(&server, "/api/preferences", &alice, &json!({"muted": []})).await;
+    let res = server
+        .put_json("/api/preferences", &alice, &json!({"muted": []}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let prefs = server.get_json("/api/preferences", &alice).await;
     assert_eq!(
@@ -333,29 +316,29 @@ async fn settings_are_checked_kept_when_absent_and_shown() {
         json!({"enabled": true, "after_secs": 600})
     );
 
-    let res = put(
-        &server,
-        "/api/categories/ops",
-        &admin,
-        &json!({"label": "Ops", "escalation": {"enabled": true, "after_secs": 0}}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/categories/ops",
+            &admin,
+            &json!({"label": "Ops", "escalation": {"enabled": true, "after_secs": 0}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = put(
-        &server,
-        "/api/categories/ops",
-        &admin,
-        &json!({"label": "Ops", "escalation": {"enabled": true, "after_secs": 3600}}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/categories/ops",
+            &admin,
+            &json!({"label": "Ops", "escalation": {"enabled": true, "after_secs": 3600}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = put(
-        &server,
-        "/api/categories/ops",
-        &admin,
-        &json!({"label": "Operations"}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/categories/ops",
+            &admin,
+            &json!({"label": "Operations"}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let ops = res.json::<Value>().await.unwrap();
     assert_eq!(
@@ -389,13 +372,13 @@ async fn a_category_delay_holds_back_only_its_own_notifications() {
     let sink = SmtpSink::start().await;
     let server = start(&sink).await;
     let admin = server.token("admin").await;
-    let res = put(
-        &server,
-        "/api/categories/digest",
-        &admin,
-        &json!({"label": "Digest", "escalation": {"enabled": true, "after_secs": 3600}}),
-    )
-    .await;
+    let res = server
+        .put_json(
+            "/api/categories/digest",
+            &admin,
+            &json!({"label": "Digest", "escalation": {"enabled": true, "after_secs": 3600}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     user_with_email(&server, &admin, "erin").await;
     send(

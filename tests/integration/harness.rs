@@ -210,6 +210,16 @@ impl TestServer {
             .unwrap()
     }
 
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.http
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The `/metrics` text (open to loopback callers).
     pub async fn metrics(&self) -> String {
         let res = self.http.get(self.url("/metrics")).send().await.unwrap();

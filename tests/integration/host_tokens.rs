@@ -156,13 +156,12 @@ async fn a_user_token_opens_the_users_own_routes_and_no_other() {
         );
     }
     let renamed = server
-        .http
-        .put(server.url("/api/categories/deploys"))
-        .bearer_auth(&token)
-        .json(&json!({"label": "Deploys"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            "/api/categories/deploys",
+            &token,
+            &json!({"label": "Deploys"}),
+        )
+        .await;
     assert_eq!(renamed.status(), StatusCode::FORBIDDEN);
 
     for path in [

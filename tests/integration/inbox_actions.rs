@@ -677,13 +677,12 @@ async fn a_snooze_and_its_return_move_their_category_count_like_an_archive_and_a
 
     // Muted, a return moves its category's count but not the badge.
     let res = server
-        .http
-        .put(server.url("/api/preferences"))
-        .bearer_auth(&alice)
-        .json(&json!({ "muted": ["deploys"], "desktop": [] }))
-        .send()
-        .await
-        .unwrap();
+        .put_json(
+            "/api/preferences",
+            &alice,
+            &json!({ "muted": ["deploys"], "desktop": [] }),
+        )
+        .await;
     assert!(res.status().is_success(), "{}", res.status());
     let prefs = next_named(&mut stream, "preferences").await.json();
     assert_eq!(

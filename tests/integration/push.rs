@@ -497,29 +497,17 @@ async fn a_user_who_turned_escalation_off_or_muted_gets_no_push() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let put = |body: Value| {
-        let (server, token) = (&server, &token);
-        async move {
-            server
-                .http
-                .put(server.url("/api/preferences"))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
     let res = server
-        .http
-        .put(server.url("/api/categories/noise"))
-        .bearer_auth(&admin)
-        .json(&json!({"label": "Noise"}))
-        .send()
-        .await
-        .unwrap();
+        .put_json("/api/categories/noise", &admin, &json!({"label": "Noise"}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let res = put(json!({"muted": [], "escalation": {"enabled": false}})).await;
+    let res = server
+        .put_json(
+            "/api/preferences",
+            &token,
+            &json!({"muted": [], "escalation": {"enabled": false}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     send(
         &server,
@@ -528,7 +516,13 @@ async fn a_user_who_turned_escalation_off_or_muted_gets_no_push() {
     )
     .await;
     decided(&server, id, newest(&server, &admin).await).await;
-    let res = put(json!({"muted": ["noise"], "escalation": {"enabled": true}})).await;
+    let res = server
+        .put_json(
+            "/api/preferences",
+            &token,
+            &json!({"muted": ["noise"], "escalation": {"enabled": true}}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     send(
         &server,

@@ -10,6 +10,8 @@ use std::{
     },
 };
 
+use tokio::sync::Notify;
+
 use axum::{body::Bytes, http::HeaderMap, http::StatusCode, http::Uri, Router};
 
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct PushSink {
     /// The statuses to answer, in turn; the last one repeats.
     statuses: Arc<Mutex<Vec<u16>>>,
     answered: Arc<AtomicU16>,
+    /// Told each time a request is recorded: waiting is on the event.
+    arrived: Arc<Notify>,
 }
 
 impl PushSink {
@@ -41,15 +45,22 @@ impl PushSink {
         let received: Arc<Mutex<Vec<PushRequest>>> = Arc::default();
         let statuses = Arc::new(Mutex::new(vec![201]));
         let answered = Arc::new(AtomicU16::new(0));
-        let (r, s, a) = (received.clone(), statuses.clone(), answered.clone());
+        let arrived: Arc<Notify> = Arc::default();
+        let (r, s, a, told) = (
+            received.clone(),
+            statuses.clone(),
+            answered.clone(),
+            arrived.clone(),
+        );
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: Bytes| {
-            let (r, s, a) = (r.clone(), s.clone(), a.clone());
+            let (r, s, a, told) = (r.clone(), s.clone(), a.clone(), told.clone());
             async move {
                 r.lock().unwrap().push(PushRequest {
                     path: uri.path().to_string(),
                     headers,
                     body: body.to_vec(),
                 });
+                told.notify_waiters();
                 let n = a.fetch_add(1, Ordering::SeqCst) as usize;
                 let statuses = s.lock().unwrap();
                 let status = statuses[n.min(statuses.len() - 1)];
@@ -64,6 +75,7 @@ impl PushSink {
             received,
             statuses,
             answered,
+            arrived,
         }
     }
 
@@ -90,16 +102,21 @@ impl PushSink {
     pub async fn wait_for(&self, n: usize, deadline: std::time::Duration) -> Vec<PushRequest> {
         let until = tokio::time::Instant::now() + deadline;
         loop {
+            // Registered before the check, so a request recorded in between
+            // still wakes this wait.
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
             let got = self.received();
             if got.len() >= n {
                 return got;
             }
-            assert!(
-                tokio::time::Instant::now() < until,
-                "timed out waiting for {n} push requests (got {})",
-                got.len()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            if tokio::time::timeout_at(until, arrived).await.is_err() {
+                panic!(
+                    "timed out waiting for {n} push requests (got {})",
+                    self.received().len()
+                );
+            }
         }
     }
 }
