@@ -13,12 +13,11 @@ use std::{sync::Arc, time::Duration};
 
 use p256::PublicKey;
 
-use crate::server::webhook::{address, sender};
+use crate::server::webhook::sender;
 pub use vapid::Vapid;
 
-/// Connecting to a push service: a dead one costs no more than this.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The whole request, answer head included.
+/// The whole request, answer head included (connecting: the webhooks'
+/// `sender::CONNECT_TIMEOUT`, one outbound client shape for both).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a push service keeps a message for a browser that is offline.
 pub const TTL_SECS: u32 = 24 * 3600;
@@ -56,14 +55,11 @@ pub struct Pusher {
 
 impl Pusher {
     pub fn new(vapid: Arc<Vapid>, allow_private: bool) -> Result<Pusher, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(SEND_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Herald-Push/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(sender::PublicOnly));
-        }
+        let builder = sender::outbound_client(
+            concat!("Herald-Push/", env!("CARGO_PKG_VERSION")),
+            SEND_TIMEOUT,
+            allow_private,
+        );
         Ok(Pusher {
             client: builder.build()?,
             vapid,
@@ -78,12 +74,8 @@ impl Pusher {
             Ok(url) => url,
             Err(_) => return Outcome::Refused(0),
         };
-        if !self.allow_private {
-            if let Some(ip) = url.host_str().and_then(address::literal_ip) {
-                if address::is_private(ip) {
-                    return Outcome::Refused(0);
-                }
-            }
+        if sender::refused_literal(&url, self.allow_private).is_some() {
+            return Outcome::Refused(0);
         }
         let body = match ece::encrypt(
             &ece::Receiver {

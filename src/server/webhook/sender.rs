@@ -46,17 +46,46 @@ impl Outcome {
     }
 }
 
+/// The HTTP client for calls to other parties' URLs (webhook endpoints,
+/// push services): no redirects, bounded connect and request times, and,
+/// unless `allow_private`, names resolved through [`PublicOnly`].
+pub(crate) fn outbound_client(
+    user_agent: &'static str,
+    send_timeout: Duration,
+    allow_private: bool,
+) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(send_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent);
+    if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnly))
+    }
+}
+
+/// A URL whose host is a literal loopback or private address, refused
+/// unless `allow_private`: a literal is never resolved, so never seen by
+/// [`PublicOnly`]. The address, to say why.
+pub(crate) fn refused_literal(url: &reqwest::Url, allow_private: bool) -> Option<std::net::IpAddr> {
+    if allow_private {
+        return None;
+    }
+    url.host_str()
+        .and_then(address::literal_ip)
+        .filter(|ip| address::is_private(*ip))
+}
+
 impl Sender {
     pub fn new(allow_private: bool) -> Result<Sender, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(SEND_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(1);
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
-        }
+        let builder = outbound_client(
+            concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")),
+            SEND_TIMEOUT,
+            allow_private,
+        )
+        .pool_max_idle_per_host(1);
         Ok(Sender {
             client: builder.build()?,
             allow_private,
@@ -78,13 +107,8 @@ impl Sender {
 
     async fn try_send(&self, message: &Message<'_>) -> Result<u16, String> {
         let url = reqwest::Url::parse(message.url).map_err(|e| format!("bad URL: {e}"))?;
-        if !self.allow_private {
-            // A literal address is never resolved, so never seen by `PublicOnly`.
-            if let Some(ip) = url.host_str().and_then(address::literal_ip) {
-                if address::is_private(ip) {
-                    return Err(format!("refused: {ip} is a loopback or private address"));
-                }
-            }
+        if let Some(ip) = refused_literal(&url, self.allow_private) {
+            return Err(format!("refused: {ip} is a loopback or private address"));
         }
         let key = sign::key_of(message.secret).ok_or("the endpoint's secret is not base64")?;
         let timestamp = crate::server::store::now_ms() / 1000;
